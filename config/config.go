@@ -1,0 +1,185 @@
+// Package config loads, validates and holds the exporter's tenants file.
+//
+// Everything a tenant needs is resolved at load time — defaults applied,
+// endpoints derived from the region, secret files read, environment
+// credentials looked up — so a Config is an immutable snapshot that a scrape
+// can use without further checks, and a broken file is rejected as a whole
+// before it replaces a working one.
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/secret"
+)
+
+// Defaults for keys neither a tenant nor the defaults section sets.
+const (
+	DefaultRegion              = "cn-north-4"
+	DefaultTimeout             = 10 * time.Second
+	DefaultMaxCacheAge         = time.Duration(0)
+	DefaultMaxLiveDuration     = time.Duration(0)
+	DefaultMaxExceptionWaiting = 30 * time.Minute
+)
+
+// Environment variables a tenant without credentials takes its AK/SK from;
+// the names are those the Huawei Cloud SDKs read, so existing deployments
+// work unchanged.
+const (
+	EnvAccessKey     = "HUAWEICLOUD_SDK_AK"
+	EnvSecretKey     = "HUAWEICLOUD_SDK_SK"
+	EnvSecurityToken = "HUAWEICLOUD_SDK_SECURITY_TOKEN"
+)
+
+// Policy holds the thresholds the bundled alerts compare a tenant against.
+type Policy struct {
+	MaxLiveDuration, MaxExceptionWaiting time.Duration
+}
+
+// IAMPassword is the password grant for an IAM token.
+type IAMPassword struct {
+	Domain, User string
+	Password     secret.String
+	// Endpoint is resolved: https://iam.{region}.myhuaweicloud.com with the
+	// tenant's region unless the file sets one.
+	Endpoint string
+}
+
+// Credentials are either AK/SK (with an optional security token for
+// temporary credentials) or, when IAM is set, an IAM password grant.
+type Credentials struct {
+	AccessKey                string
+	SecretKey, SecurityToken secret.String
+	IAM                      *IAMPassword
+}
+
+// Tenant is one MetaStudio project to scrape, fully resolved.
+type Tenant struct {
+	Name, ProjectID, Region string
+	Endpoint                string // resolved: https://metastudio.{region}.myhuaweicloud.com unless set
+	Timeout                 time.Duration
+	MaxCacheAge             time.Duration
+	Policy                  Policy
+	CredentialsName         string // "" = taken from the environment
+	Credentials             Credentials
+}
+
+// Config is one loaded file. It is never modified after Parse returns, so it
+// can be shared between concurrent scrapes without locking.
+type Config struct {
+	file        string
+	tenants     []Tenant
+	byName      map[string]int
+	credentials []credential // file order, for Summary and Redacted
+	defaults    effectiveDefaults
+}
+
+// Load reads and validates the file at path, taking environment credentials
+// from the process environment.
+func Load(path string) (*Config, error) {
+	return LoadWithEnv(path, os.LookupEnv)
+}
+
+// LoadWithEnv is Load with the environment lookup injected. Relative secret
+// file paths are resolved against the config file's directory, so a config
+// and its secrets can move together.
+func LoadWithEnv(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config file: %w", err)
+	}
+	return Parse(data, path, filepath.Dir(path), lookupEnv)
+}
+
+// Parse validates data as a config file. filename is only used in error
+// messages; baseDir is where relative secret file paths start.
+func Parse(data []byte, filename, baseDir string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	ps := &problems{file: filename}
+	raw := decode(data, ps)
+	if raw == nil {
+		return nil, ps.err()
+	}
+	r := &resolver{problems: ps, baseDir: baseDir, lookupEnv: lookupEnv}
+	cfg := r.resolve(raw)
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	cfg.file = filename
+	return cfg, nil
+}
+
+// Tenants returns the tenants in file order. The result is a copy: callers
+// may keep or change it without affecting the snapshot.
+func (c *Config) Tenants() []Tenant {
+	out := make([]Tenant, len(c.tenants))
+	for i, t := range c.tenants {
+		out[i] = t.clone()
+	}
+	return out
+}
+
+// Tenant looks a tenant up by its name.
+func (c *Config) Tenant(name string) (Tenant, bool) {
+	i, ok := c.byName[name]
+	if !ok {
+		return Tenant{}, false
+	}
+	return c.tenants[i].clone(), true
+}
+
+func (t Tenant) clone() Tenant {
+	if t.Credentials.IAM != nil {
+		iam := *t.Credentials.IAM
+		t.Credentials.IAM = &iam
+	}
+	return t
+}
+
+// maxSummaryNames keeps the --config.check line readable for large files.
+const maxSummaryNames = 5
+
+// Summary describes the config in one line, for --config.check and the
+// reload log.
+func (c *Config) Summary() string {
+	names := make([]string, 0, maxSummaryNames+1)
+	fromEnv := 0
+	for i, t := range c.tenants {
+		if i < maxSummaryNames {
+			names = append(names, t.Name)
+		}
+		if t.CredentialsName == "" {
+			fromEnv++
+		}
+	}
+	if len(c.tenants) > maxSummaryNames {
+		names = append(names, "…")
+	}
+	var aksk, iam int
+	for _, cr := range c.credentials {
+		if cr.iam != nil {
+			iam++
+		} else {
+			aksk++
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s (%s), %s", c.file, plural(len(c.tenants), "tenant"), strings.Join(names, ", "), plural(len(c.credentials), "credential"))
+	if len(c.credentials) > 0 {
+		fmt.Fprintf(&b, " (%d AK/SK, %d IAM password)", aksk, iam)
+	}
+	if fromEnv > 0 {
+		fmt.Fprintf(&b, ", %s from environment", plural(fromEnv, "tenant"))
+	}
+	return b.String()
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

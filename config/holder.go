@@ -1,0 +1,117 @@
+package config
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+var (
+	reloadSuccessDesc = prometheus.NewDesc(
+		"metastudio_exporter_config_last_reload_successful",
+		"Whether the last configuration reload attempt was successful.",
+		nil, nil,
+	)
+	reloadTimestampDesc = prometheus.NewDesc(
+		"metastudio_exporter_config_last_reload_success_timestamp_seconds",
+		"Timestamp of the last successful configuration reload.",
+		nil, nil,
+	)
+)
+
+// ErrNoConfigFile is what Reload returns for a static (demo mode) holder.
+var ErrNoConfigFile = errors.New("demo mode has no config file to reload")
+
+// Holder keeps the current Config and swaps it on reload. Readers get an
+// immutable snapshot, so one scrape never mixes two configs; a failed reload
+// leaves the previous snapshot serving.
+type Holder struct {
+	path      string
+	lookupEnv func(string) (string, bool)
+	logger    log.Logger
+	now       func() time.Time // replaced in tests
+
+	// reloadMu serializes reloads so that two overlapping ones (SIGHUP and
+	// POST /-/reload) cannot install an older file over a newer one.
+	reloadMu sync.Mutex
+
+	mu          sync.RWMutex
+	cfg         *Config
+	lastOK      bool
+	lastSuccess time.Time
+}
+
+// NewHolder returns a Holder for the file at path. It holds no config until
+// the first successful Reload.
+func NewHolder(path string, lookupEnv func(string) (string, bool), logger log.Logger) *Holder {
+	if logger == nil {
+		logger = log.NewNopLogger()
+	}
+	return &Holder{path: path, lookupEnv: lookupEnv, logger: logger, now: time.Now}
+}
+
+// NewStaticHolder holds c for good, for demo mode, which has no file.
+func NewStaticHolder(c *Config) *Holder {
+	return &Holder{logger: log.NewNopLogger(), now: time.Now, cfg: c, lastOK: true, lastSuccess: time.Now()}
+}
+
+// Reload loads the file again. On success the new config replaces the old
+// one; on failure the old one stays and the error is returned. Either way
+// the outcome is logged once and shows in the reload gauges.
+func (h *Holder) Reload() error {
+	if h.path == "" {
+		return ErrNoConfigFile
+	}
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+
+	cfg, err := LoadWithEnv(h.path, h.lookupEnv)
+	h.mu.Lock()
+	if err != nil {
+		h.lastOK = false
+	} else {
+		h.cfg, h.lastOK, h.lastSuccess = cfg, true, h.now()
+	}
+	h.mu.Unlock()
+
+	if err != nil {
+		_ = level.Error(h.logger).Log("msg", "Error reloading config", "file", h.path, "err", err)
+		return err
+	}
+	_ = level.Info(h.logger).Log("msg", "Loaded config file", "file", h.path, "summary", cfg.Summary())
+	return nil
+}
+
+// Config returns the current snapshot, nil before the first successful
+// load. Take it once per scrape.
+func (h *Holder) Config() *Config {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.cfg
+}
+
+// Describe implements prometheus.Collector.
+func (h *Holder) Describe(ch chan<- *prometheus.Desc) {
+	ch <- reloadSuccessDesc
+	ch <- reloadTimestampDesc
+}
+
+// Collect implements prometheus.Collector.
+func (h *Holder) Collect(ch chan<- prometheus.Metric) {
+	h.mu.RLock()
+	ok, last := h.lastOK, h.lastSuccess
+	h.mu.RUnlock()
+	success, ts := 0.0, 0.0
+	if ok {
+		success = 1
+	}
+	if !last.IsZero() {
+		ts = float64(last.UnixNano()) / 1e9
+	}
+	ch <- prometheus.MustNewConstMetric(reloadSuccessDesc, prometheus.GaugeValue, success)
+	ch <- prometheus.MustNewConstMetric(reloadTimestampDesc, prometheus.GaugeValue, ts)
+}

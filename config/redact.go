@@ -1,0 +1,137 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/metastudio-exporter/metastudio_exporter/secret"
+)
+
+// The /config view has the shape of the config file, so an operator can read
+// it as one, with every default spelled out. Inline secrets are secret.String
+// and render as "<secret>"; *_file keys show the path as written, never what
+// was read from it, the access key file included, to keep one rule.
+
+type viewPolicy struct {
+	MaxLiveDuration     model.Duration `yaml:"max_live_duration"`
+	MaxExceptionWaiting model.Duration `yaml:"max_exception_waiting"`
+}
+
+type viewDefaults struct {
+	Region      string         `yaml:"region"`
+	Timeout     model.Duration `yaml:"timeout"`
+	Credentials string         `yaml:"credentials,omitempty"`
+	MaxCacheAge model.Duration `yaml:"max_cache_age"`
+	Policy      viewPolicy     `yaml:"policy"`
+}
+
+type viewIAM struct {
+	Domain       string        `yaml:"domain"`
+	User         string        `yaml:"user"`
+	Password     secret.String `yaml:"password,omitempty"`
+	PasswordFile string        `yaml:"password_file,omitempty"`
+	// Left as written: the default depends on each tenant's region.
+	Endpoint string `yaml:"endpoint,omitempty"`
+}
+
+type viewCredential struct {
+	AccessKey         string        `yaml:"access_key,omitempty"`
+	AccessKeyFile     string        `yaml:"access_key_file,omitempty"`
+	SecretKey         secret.String `yaml:"secret_key,omitempty"`
+	SecretKeyFile     string        `yaml:"secret_key_file,omitempty"`
+	SecurityToken     secret.String `yaml:"security_token,omitempty"`
+	SecurityTokenFile string        `yaml:"security_token_file,omitempty"`
+	IAMPassword       *viewIAM      `yaml:"iam_password,omitempty"`
+}
+
+type viewTenant struct {
+	Name        string         `yaml:"name"`
+	ProjectID   string         `yaml:"project_id"`
+	Region      string         `yaml:"region"`
+	Endpoint    string         `yaml:"endpoint"`
+	Credentials string         `yaml:"credentials,omitempty"` // absent: from the environment
+	Timeout     model.Duration `yaml:"timeout"`
+	MaxCacheAge model.Duration `yaml:"max_cache_age"`
+	Policy      viewPolicy     `yaml:"policy"`
+}
+
+type view struct {
+	Defaults    viewDefaults              `yaml:"defaults"`
+	Credentials map[string]viewCredential `yaml:"credentials,omitempty"`
+	Tenants     []viewTenant              `yaml:"tenants"`
+}
+
+func policyView(p Policy) viewPolicy {
+	return viewPolicy{MaxLiveDuration: model.Duration(p.MaxLiveDuration), MaxExceptionWaiting: model.Duration(p.MaxExceptionWaiting)}
+}
+
+// Redacted renders the effective config for GET /config.
+func (c *Config) Redacted() ([]byte, error) {
+	v := view{
+		Defaults: viewDefaults{
+			Region:      c.defaults.region,
+			Timeout:     model.Duration(c.defaults.timeout),
+			Credentials: c.defaults.credentials,
+			MaxCacheAge: model.Duration(c.defaults.maxCacheAge),
+			Policy:      policyView(c.defaults.policy),
+		},
+		Tenants: make([]viewTenant, 0, len(c.tenants)),
+	}
+	if len(c.credentials) > 0 {
+		v.Credentials = make(map[string]viewCredential, len(c.credentials))
+	}
+	for _, cr := range c.credentials {
+		raw := cr.raw
+		vc := viewCredential{
+			AccessKeyFile:     raw.accessKeyFile.val,
+			SecretKeyFile:     raw.secretKeyFile.val,
+			SecurityTokenFile: raw.securityTokenFile.val,
+		}
+		if !raw.accessKeyFile.set() {
+			vc.AccessKey = cr.accessKey
+		}
+		if raw.secretKey.set() {
+			vc.SecretKey = cr.secretKey
+		}
+		if raw.securityToken.set() {
+			vc.SecurityToken = cr.securityToken
+		}
+		if cr.iam != nil {
+			vc.IAMPassword = &viewIAM{
+				Domain:       cr.iam.domain,
+				User:         cr.iam.user,
+				PasswordFile: raw.iam.passwordFile.val,
+				Endpoint:     cr.iam.endpoint,
+			}
+			if raw.iam.password.set() {
+				vc.IAMPassword.Password = cr.iam.password
+			}
+		}
+		v.Credentials[raw.name] = vc
+	}
+	for _, t := range c.tenants {
+		v.Tenants = append(v.Tenants, viewTenant{
+			Name:        t.Name,
+			ProjectID:   t.ProjectID,
+			Region:      t.Region,
+			Endpoint:    t.Endpoint,
+			Credentials: t.CredentialsName,
+			Timeout:     model.Duration(t.Timeout),
+			MaxCacheAge: model.Duration(t.MaxCacheAge),
+			Policy:      policyView(t.Policy),
+		})
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encoding config: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encoding config: %w", err)
+	}
+	return buf.Bytes(), nil
+}
