@@ -1,0 +1,323 @@
+package metastudio
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/secret"
+)
+
+// DefaultMaxBodyBytes bounds a response body when ClientOptions leaves it 0.
+const DefaultMaxBodyBytes = 1 << 20
+
+const (
+	opGetUserConfig    = "get user config"
+	opUpdateUserConfig = "update user config"
+	userConfigPath     = "/smart-live-configs/user-config"
+	headerRequestID    = "X-Request-Id"
+	headerAuthToken    = "X-Auth-Token"
+	// maxErrorMsgBytes keeps a hostile or chatty upstream from filling log
+	// lines with its error_msg.
+	maxErrorMsgBytes = 512
+)
+
+var errNoCredentials = errors.New("no access key and secret key, and no IAM password")
+
+// Client calls MetaStudio (and IAM for token credentials). It is safe for
+// concurrent use and meant to be shared by every tenant.
+type Client struct {
+	http    *http.Client
+	maxBody int64
+	observe Observer
+	now     func() time.Time
+	tokens  tokenCache
+	// onTokenWait, when set by a test, runs when a caller starts waiting
+	// for a shared token fetch, so tests can line callers up without sleeps.
+	onTokenWait func()
+}
+
+// NewClient returns a Client; zero options get the documented defaults.
+func NewClient(opts ClientOptions) *Client {
+	rt := opts.Transport
+	if rt == nil {
+		rt = NewTransport(32)
+	}
+	c := &Client{
+		http: &http.Client{
+			Transport: rt,
+			// A redirect would resend X-Auth-Token to wherever it points;
+			// the API never redirects, so a 3xx is reported as it is.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		maxBody: opts.MaxBodyBytes,
+		observe: opts.Observe,
+		now:     opts.Now,
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxBodyBytes
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c
+}
+
+// NewTransport returns the keep-alive transport shared by all tenants. It
+// sets no response header timeout: every call's context bounds it instead.
+func NewTransport(maxConnsPerHost int) *http.Transport {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         dialer.DialContext,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConnsPerHost: maxConnsPerHost,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 5 * time.Second,
+	}
+}
+
+// GetUserConfig calls ShowSmartLiveUserConfig for t.
+func (c *Client) GetUserConfig(ctx context.Context, t Target) (*UserConfig, error) {
+	buf, requestID, err := c.callUserConfig(ctx, t, http.MethodGet, nil, opGetUserConfig)
+	if err != nil {
+		return nil, err
+	}
+	defer putBuffer(buf)
+	uc := new(UserConfig)
+	if err := json.Unmarshal(buf.Bytes(), uc); err != nil {
+		return nil, &Error{Reason: ReasonDecode, Op: opGetUserConfig, RequestID: requestID, Err: err}
+	}
+	return uc, nil
+}
+
+// PutUserConfig calls UpdateSmartLiveUserConfig for t with a JSON body.
+func (c *Client) PutUserConfig(ctx context.Context, t Target, body []byte) error {
+	buf, _, err := c.callUserConfig(ctx, t, http.MethodPut, body, opUpdateUserConfig)
+	if err != nil {
+		return err
+	}
+	putBuffer(buf)
+	return nil
+}
+
+// callUserConfig authenticates and sends one user-config call. With an IAM
+// token a 401 may mean the token was revoked before its expiry, so the token
+// is dropped, fetched again and the call repeated once.
+func (c *Client) callUserConfig(ctx context.Context, t Target, method string, body []byte, op string) (*bytes.Buffer, string, error) {
+	creds := t.Credentials
+	if creds.IAM == nil && (creds.AccessKey == "" || !creds.SecretKey.IsSet()) {
+		return nil, "", &Error{Reason: ReasonCredentials, Op: op, Err: errNoCredentials}
+	}
+	target := strings.TrimRight(t.Endpoint, "/") + "/v1/" + url.PathEscape(t.ProjectID) + userConfigPath
+	if creds.IAM == nil {
+		return c.send(ctx, t, method, target, body, "", op)
+	}
+	token, key, err := c.token(ctx, creds.IAM, t.ProjectID)
+	if err != nil {
+		return nil, "", err
+	}
+	buf, requestID, err := c.send(ctx, t, method, target, body, token, op)
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized {
+		return buf, requestID, err
+	}
+	c.tokens.drop(key, token)
+	if token, _, err = c.token(ctx, creds.IAM, t.ProjectID); err != nil {
+		return nil, "", err
+	}
+	return c.send(ctx, t, method, target, body, token, op)
+}
+
+// send makes one HTTP call and reports it to the observer. The returned
+// buffer holds the 2xx body and goes back with putBuffer.
+func (c *Client) send(ctx context.Context, t Target, method, target string, body []byte, token secret.String, op string) (*bytes.Buffer, string, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
+	if err != nil {
+		// The parse error quotes the endpoint; the endpoint is config, not
+		// secret, but error text stays free of URLs as a rule.
+		return nil, "", &Error{Reason: ReasonNetwork, Op: op, Err: errors.New("invalid endpoint URL")}
+	}
+	req.Header.Set(headerProject, t.ProjectID)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token.IsSet() {
+		req.Header.Set(headerAuthToken, token.Reveal())
+	} else {
+		cr := t.Credentials
+		if err := SignRequest(req, body, cr.AccessKey, cr.SecretKey, cr.SecurityToken, c.now()); err != nil {
+			return nil, "", &Error{Reason: ReasonCredentials, Op: op, Err: err}
+		}
+	}
+
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		e := transportError(op, err)
+		c.report(t.Tenant, string(e.Reason), start)
+		return nil, "", e
+	}
+	buf, readErr := readLimited(resp.Body, c.maxBody)
+	c.report(t.Tenant, strconv.Itoa(resp.StatusCode), start)
+	requestID := resp.Header.Get(headerRequestID)
+	if readErr != nil {
+		return nil, requestID, readErr.withOp(op, requestID)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := statusError(op, resp, buf.Bytes(), c.now())
+		putBuffer(buf)
+		return nil, requestID, e
+	}
+	return buf, requestID, nil
+}
+
+func (c *Client) report(tenant, code string, start time.Time) {
+	if c.observe != nil {
+		c.observe(tenant, code, time.Since(start).Seconds())
+	}
+}
+
+// transportError keeps the cause but not the url.Error around it, whose
+// text repeats the method and full URL.
+func transportError(op string, err error) *Error {
+	cause := err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		cause = ue.Err
+	}
+	return &Error{Reason: classifyTransport(err), Op: op, Err: cause}
+}
+
+// bodyError is a failure while reading a body, before the caller's Op and
+// request id are known to readLimited.
+type bodyError struct {
+	reason Reason
+	err    error
+}
+
+func (b *bodyError) withOp(op, requestID string) *Error {
+	return &Error{Reason: b.reason, Op: op, RequestID: requestID, Err: b.err}
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putBuffer(b *bytes.Buffer) {
+	// A buffer grown by one huge answer would pin its memory in the pool.
+	if b.Cap() > 256<<10 {
+		return
+	}
+	b.Reset()
+	bufPool.Put(b)
+}
+
+// readLimited reads body into a pooled buffer and closes it. A body within
+// the limit is read to EOF so the connection is reused; a longer one is
+// abandoned, which closes the connection instead of reading the excess.
+func readLimited(body io.ReadCloser, limit int64) (*bytes.Buffer, *bodyError) {
+	defer body.Close()
+	buf := bufPool.Get().(*bytes.Buffer)
+	if _, err := buf.ReadFrom(io.LimitReader(body, limit+1)); err != nil {
+		putBuffer(buf)
+		return nil, &bodyError{reason: classifyTransport(err), err: err}
+	}
+	if int64(buf.Len()) > limit {
+		putBuffer(buf)
+		return nil, &bodyError{reason: ReasonDecode, err: fmt.Errorf("response body exceeds %d bytes", limit)}
+	}
+	return buf, nil
+}
+
+// errorBody covers both error shapes: the gateway's and MetaStudio's flat
+// error_code/error_msg, and IAM's Keystone-style nested error object.
+type errorBody struct {
+	ErrorCode string `json:"error_code"`
+	ErrorMsg  string `json:"error_msg"`
+	Error     *struct {
+		Code    flexString `json:"code"`
+		Message string     `json:"message"`
+	} `json:"error"`
+}
+
+// flexString accepts a JSON string or number: IAM sends its error code as
+// either, depending on the gateway in front of it.
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*f = flexString(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*f = flexString(n)
+	return nil
+}
+
+// statusError turns a non-2xx answer into an *Error. Bodies that are not
+// JSON (a proxy's HTML page) leave ErrorCode and ErrorMsg empty.
+func statusError(op string, resp *http.Response, body []byte, now time.Time) *Error {
+	e := &Error{
+		StatusCode: resp.StatusCode,
+		RequestID:  resp.Header.Get(headerRequestID),
+		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now),
+		Op:         op,
+	}
+	var eb errorBody
+	if json.Unmarshal(body, &eb) == nil {
+		e.ErrorCode, e.ErrorMsg = eb.ErrorCode, eb.ErrorMsg
+		if eb.Error != nil && e.ErrorCode == "" && e.ErrorMsg == "" {
+			e.ErrorCode, e.ErrorMsg = string(eb.Error.Code), eb.Error.Message
+		}
+	}
+	e.ErrorCode = truncate(e.ErrorCode, 64)
+	e.ErrorMsg = truncate(e.ErrorMsg, maxErrorMsgBytes)
+	e.Reason = reasonForStatus(e.StatusCode, e.ErrorCode)
+	return e
+}
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date; a date in the past
+// means no wait.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		if secs < 0 {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if at, err := http.ParseTime(v); err == nil && at.After(now) {
+		return at.Sub(now)
+	}
+	return 0
+}
