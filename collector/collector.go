@@ -1,0 +1,27 @@
+package collector
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/metastudio-exporter/metastudio_exporter/config"
+)
+
+// tenantCollector collects a fixed set of tenants within one request's
+// deadline. It is built per request, so Collect can take the request's
+// context, and it never outlives the request.
+type tenantCollector struct {
+	ctx     context.Context
+	scraper *Scraper
+	tenants []config.Tenant
+}
+
+func (c *tenantCollector) Describe(ch chan<- *prometheus.Desc) { describeTenantMetrics(ch) }
+
+func (c *tenantCollector) Collect(ch chan<- prometheus.Metric) {
+	results := c.scraper.scrapeAll(c.ctx, c.tenants)
+	for i := range c.tenants {
+		emitTenant(ch, &c.tenants[i], &results[i])
+	}
+}

@@ -1,0 +1,150 @@
+package collector
+
+import (
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
+)
+
+const namespace = "metastudio"
+
+func tenantDesc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(namespace+"_"+name, help, append([]string{"tenant"}, labels...), nil)
+}
+
+var (
+	upDesc = tenantDesc("up",
+		"1 if this tenant's live-streaming config was fetched and decoded in this scrape.")
+	scrapeDurationDesc = tenantDesc("scrape_duration_seconds",
+		"Time spent on this tenant in this scrape.")
+	scrapeErrorDesc = tenantDesc("scrape_error_info",
+		"1 while up is 0: why this tenant's config could not be fetched.", "reason", "error_code")
+	tenantInfoDesc = tenantDesc("tenant_info",
+		"Project and region of the tenant; always 1.", "project_id", "region")
+	dataAgeDesc = tenantDesc("data_age_seconds",
+		"Age of the data served; 0 unless max_cache_age is set.")
+	maxDurationDesc = tenantDesc("live_max_duration_seconds",
+		"live_exit_config.max_live_duration in seconds; 0 means livestreams never stop on their own.")
+	maxExceptionWaitingDesc = tenantDesc("live_max_exception_waiting_seconds",
+		"live_exit_config.max_exception_waiting_duration in seconds; 0 means a broken livestream is never stopped.")
+	autoStopModeDesc = tenantDesc("live_auto_stop_mode_info",
+		"live_exit_config.auto_stop_mode in force; always 1.", "mode")
+	callbackConfiguredDesc = tenantDesc("live_event_callback_configured",
+		"1 if live_event_callback_config.live_event_type_callback_url is set.")
+	callbackHTTPSDesc = tenantDesc("live_event_callback_https",
+		"1 if the live event callback URL is https; 0 when it is not or none is set.")
+	callbackAuthTypeDesc = tenantDesc("live_event_callback_auth_type_info",
+		"live_event_callback_config.auth_type in force; always 1.", "auth_type")
+	callbackKeyDesc = tenantDesc("live_event_callback_key_configured",
+		"1 if a callback signing key is set; the key itself never leaves the exporter.")
+	callbackEventDesc = tenantDesc("live_event_callback_event_enabled",
+		"1 if live_event_callback_config.callback_event_type subscribes this event type.", "event_type")
+	notifyEventDesc = tenantDesc("live_notify_event_enabled",
+		"1 if live_notify_config.notify_events enables this event.", "event")
+	configHashDesc = tenantDesc("live_config_hash",
+		"Hash of the effective live-streaming settings; changes whenever any of them changes.")
+	policyMaxDurationDesc = tenantDesc("policy_max_live_duration_seconds",
+		"The tenant's policy threshold for max live duration; 0 means none.")
+	policyMaxExceptionWaitingDesc = tenantDesc("policy_max_exception_waiting_seconds",
+		"The tenant's policy threshold for max exception waiting; 0 means none.")
+)
+
+// describeTenantMetrics sends every per-tenant Desc.
+func describeTenantMetrics(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		upDesc, scrapeDurationDesc, scrapeErrorDesc, tenantInfoDesc, dataAgeDesc,
+		maxDurationDesc, maxExceptionWaitingDesc, autoStopModeDesc,
+		callbackConfiguredDesc, callbackHTTPSDesc, callbackAuthTypeDesc, callbackKeyDesc,
+		callbackEventDesc, notifyEventDesc, configHashDesc,
+		policyMaxDurationDesc, policyMaxExceptionWaitingDesc,
+	} {
+		ch <- d
+	}
+}
+
+// Upstream enum values become label values. A hostile or broken upstream
+// could send thousands of made-up values; these limits keep the series count
+// and label size of one tenant bounded.
+const (
+	maxUnknownValues = 8
+	maxLabelValueLen = 128
+)
+
+// emitTenant turns one tenant's outcome into const metrics. Settings series
+// are sent only when the fetch succeeded, so that a failed fetch never looks
+// like a change of settings.
+func emitTenant(ch chan<- prometheus.Metric, t *config.Tenant, r *result) {
+	name := t.Name
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{name}, labels...)...)
+	}
+	gauge(scrapeDurationDesc, r.duration.Seconds())
+	gauge(tenantInfoDesc, 1, t.ProjectID, t.Region)
+	gauge(policyMaxDurationDesc, t.Policy.MaxLiveDuration.Seconds())
+	gauge(policyMaxExceptionWaitingDesc, t.Policy.MaxExceptionWaiting.Seconds())
+	if r.err != nil {
+		gauge(upDesc, 0)
+		gauge(scrapeErrorDesc, 1, string(metastudio.ReasonOf(r.err)), labelValue(metastudio.ErrorCodeOf(r.err)))
+		return
+	}
+	s := &r.settings
+	gauge(upDesc, 1)
+	gauge(dataAgeDesc, r.age.Seconds())
+	gauge(maxDurationDesc, float64(s.MaxLiveDurationHours)*3600)
+	gauge(maxExceptionWaitingDesc, float64(s.MaxExceptionWaitingMinutes)*60)
+	gauge(autoStopModeDesc, 1, labelValue(s.AutoStopMode))
+	gauge(callbackConfiguredDesc, boolValue(s.CallbackConfigured))
+	gauge(callbackHTTPSDesc, boolValue(s.CallbackHTTPS))
+	gauge(callbackAuthTypeDesc, 1, labelValue(s.CallbackAuthType))
+	gauge(callbackKeyDesc, boolValue(s.CallbackKeyConfigured))
+	emitEnumSet(gauge, callbackEventDesc, metastudio.KnownCallbackEvents, s.CallbackEvents)
+	emitEnumSet(gauge, notifyEventDesc, metastudio.KnownNotifyEvents, s.NotifyEvents)
+	gauge(configHashDesc, float64(s.Hash))
+}
+
+// emitEnumSet sends one 0/1 series per known value and a 1 for each unknown
+// value that is enabled (up to maxUnknownValues).
+func emitEnumSet(gauge func(*prometheus.Desc, float64, ...string), d *prometheus.Desc, known, enabled []string) {
+	for _, k := range known {
+		gauge(d, boolValue(slices.Contains(enabled, k)), k)
+	}
+	seen := make([]string, 0, len(enabled))
+	for _, v := range enabled {
+		if slices.Contains(known, v) {
+			continue
+		}
+		v = labelValue(v)
+		if slices.Contains(seen, v) {
+			continue // two long values may share their first maxLabelValueLen bytes
+		}
+		if len(seen) == maxUnknownValues {
+			break
+		}
+		seen = append(seen, v)
+		gauge(d, 1, v)
+	}
+}
+
+// labelValue bounds an upstream string used as a label value.
+func labelValue(v string) string {
+	if len(v) <= maxLabelValueLen {
+		return v
+	}
+	v = v[:maxLabelValueLen]
+	for !utf8.ValidString(v) {
+		v = v[:len(v)-1]
+	}
+	return strings.ToValidUTF8(v, "")
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
