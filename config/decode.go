@@ -19,9 +19,14 @@ import (
 type str struct {
 	val  string
 	line int
+	bad  bool // present but not a scalar; already reported
 }
 
 func (s str) set() bool { return s.val != "" }
+
+// missing tells whether "required" should be reported: a value of the wrong
+// type already has its own problem.
+func (s str) missing() bool { return s.val == "" && !s.bad }
 
 type dur struct {
 	val  time.Duration
@@ -64,7 +69,8 @@ type rawConfig struct {
 	credentials []*rawCredential // file order
 	tenants     []*rawTenant
 	rootLine    int
-	tenantsLine int // 0 when the key is missing
+	tenantsLine int  // 0 when the key is missing
+	tenantsBad  bool // not a list; already reported
 }
 
 type decoder struct {
@@ -142,11 +148,7 @@ func (d *decoder) each(n *yaml.Node, path string, fn handler) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		if path == "" {
-			d.add(n.Line, path, "the file must be a YAML mapping")
-		} else {
-			d.add(n.Line, path, "must be a mapping")
-		}
+		d.add(n.Line, path, "must be a mapping")
 		return
 	}
 	first := map[string]int{}
@@ -194,9 +196,8 @@ func (d *decoder) scalar(v *yaml.Node, path string) (string, bool) {
 
 func (d *decoder) str(dst *str) handler {
 	return func(k, v *yaml.Node, path string) {
-		if s, ok := d.scalar(v, path); ok {
-			*dst = str{val: s, line: k.Line}
-		}
+		s, ok := d.scalar(v, path)
+		*dst = str{val: s, line: k.Line, bad: !ok && !isNull(deref(v))}
 	}
 }
 
@@ -269,14 +270,14 @@ func (d *decoder) credential(k, v *yaml.Node, path string) *rawCredential {
 	return c
 }
 
-func (d *decoder) tenants(v *yaml.Node, path string) []*rawTenant {
+func (d *decoder) tenants(v *yaml.Node, path string) ([]*rawTenant, bool) {
 	v = deref(v)
 	if isNull(v) {
-		return nil
+		return nil, false
 	}
 	if v.Kind != yaml.SequenceNode {
 		d.add(v.Line, path, "must be a list")
-		return nil
+		return nil, true
 	}
 	var out []*rawTenant
 	for i, item := range v.Content {
@@ -289,11 +290,11 @@ func (d *decoder) tenants(v *yaml.Node, path string) []*rawTenant {
 		d.mapping(item, path+"["+strconv.Itoa(i)+"]", fields)
 		out = append(out, t)
 	}
-	return out
+	return out, false
 }
 
-// decode parses the document; a syntax error stops there, since nothing
-// after it can be located reliably.
+// decode parses the document. A syntax error or a top level that is not a
+// mapping stops there (nil): nothing after it can be located reliably.
 func decode(data []byte, ps *problems) *rawConfig {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -305,8 +306,12 @@ func decode(data []byte, ps *problems) *rawConfig {
 	if doc.Kind == 0 {
 		return raw
 	}
-	root := doc.Content[0]
-	raw.rootLine = deref(root).Line
+	root := deref(doc.Content[0])
+	raw.rootLine = root.Line
+	if root.Kind != yaml.MappingNode && !isNull(root) {
+		ps.add(root.Line, "", "the file must be a YAML mapping")
+		return nil
+	}
 	d.mapping(root, "", map[string]handler{
 		"defaults": func(_, v *yaml.Node, path string) {
 			d.mapping(v, path, d.settingsFields(&raw.defaults))
@@ -318,7 +323,7 @@ func decode(data []byte, ps *problems) *rawConfig {
 		},
 		"tenants": func(k, v *yaml.Node, path string) {
 			raw.tenantsLine = k.Line
-			raw.tenants = d.tenants(v, path)
+			raw.tenants, raw.tenantsBad = d.tenants(v, path)
 		},
 	})
 	return raw

@@ -74,6 +74,8 @@ func fileError(path string, err error) error {
 // reporting both-set, missing (when required) and unreadable files.
 func (r *resolver) secretValue(inline, file str, credLine int, credPath, key string, required bool) (string, bool) {
 	switch {
+	case inline.bad || file.bad:
+		return "", false
 	case inline.set() && file.set():
 		r.add(file.line, joinPath(credPath, key+"_file"), "set together with %s; use only one", key)
 		return "", false
@@ -96,8 +98,10 @@ func (r *resolver) secretValue(inline, file str, credLine int, credPath, key str
 func (r *resolver) credential(c *rawCredential) credential {
 	path := joinPath("credentials", c.name)
 	out := credential{raw: c}
-	hasAKSK := c.accessKey.set() || c.accessKeyFile.set() || c.secretKey.set() || c.secretKeyFile.set() ||
-		c.securityToken.set() || c.securityTokenFile.set()
+	hasAKSK := false
+	for _, s := range []str{c.accessKey, c.accessKeyFile, c.secretKey, c.secretKeyFile, c.securityToken, c.securityTokenFile} {
+		hasAKSK = hasAKSK || s.set() || s.bad
+	}
 	switch {
 	case hasAKSK && c.iam != nil:
 		r.add(c.line, path, "both access_key/secret_key and iam_password are set; use one")
@@ -123,7 +127,7 @@ func (r *resolver) iamCredential(c *rawIAM, path string) (*iamCredential, bool) 
 		name string
 		v    str
 	}{{"domain", c.domain}, {"user", c.user}} {
-		if !f.v.set() {
+		if f.v.missing() {
 			r.add(c.line, joinPath(path, f.name), "required")
 			ok = false
 		}

@@ -63,7 +63,7 @@ func (r *resolver) resolve(raw *rawConfig) *Config {
 	}
 	cfg.defaults = def
 
-	if len(raw.tenants) == 0 {
+	if len(raw.tenants) == 0 && !raw.tenantsBad {
 		line := raw.tenantsLine
 		if line == 0 {
 			line = raw.rootLine
@@ -93,7 +93,8 @@ func (r *resolver) tenant(rt *rawTenant, path string, def effectiveDefaults, cfg
 		},
 	}
 	switch prev, dup := cfg.byName[t.Name]; {
-	case !rt.name.set():
+	case rt.name.bad:
+	case rt.name.missing():
 		r.add(rt.line, path+".name", "required")
 	case !tenantNameRE.MatchString(t.Name):
 		r.add(rt.name.line, path+".name", "must match %s", tenantNameRE)
@@ -101,7 +102,8 @@ func (r *resolver) tenant(rt *rawTenant, path string, def effectiveDefaults, cfg
 		r.add(rt.name.line, path+".name", "duplicate name, also used by tenants[%d]", prev)
 	}
 	switch {
-	case !rt.projectID.set():
+	case rt.projectID.bad:
+	case rt.projectID.missing():
 		r.add(rt.line, path+".project_id", "required")
 	case !projectIDRE.MatchString(t.ProjectID):
 		r.add(rt.projectID.line, path+".project_id", "must match %s", projectIDRE)

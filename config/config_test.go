@@ -1,0 +1,270 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// envOf returns a lookup func over a fixed map, standing in for the process
+// environment.
+func envOf(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := vars[k]
+		return v, ok
+	}
+}
+
+var testEnv = envOf(map[string]string{EnvAccessKey: "ENV-AK", EnvSecretKey: "ENV-SK-secretvalue"})
+
+func defaultPolicy() Policy { return Policy{MaxLiveDuration: 0, MaxExceptionWaiting: 30 * time.Minute} }
+
+func TestLoadGood(t *testing.T) {
+	envCreds := Credentials{AccessKey: "ENV-AK", SecretKey: "ENV-SK-secretvalue"}
+	cases := map[string][]Tenant{
+		"full.yml": {
+			{
+				Name: "shop-a", ProjectID: "26f065244f754b3aa853b649a21aaf66", Region: "cn-east-3",
+				Endpoint: "https://metastudio.cn-east-3.myhuaweicloud.com",
+				Timeout:  15 * time.Second, MaxCacheAge: 30 * time.Second,
+				Policy:          Policy{MaxLiveDuration: 72 * time.Hour, MaxExceptionWaiting: 10 * time.Minute},
+				CredentialsName: "main",
+				// The secret file ends in "\n\n": trailing newlines are trimmed.
+				Credentials: Credentials{AccessKey: "AKMAIN000000", SecretKey: "SK-main-0123456789abcdef"},
+			},
+			{
+				Name: "shop_b.eu", ProjectID: "proj-b", Region: "ap-southeast-1",
+				Endpoint: "https://metastudio.ap-southeast-1.myhuaweicloud.com",
+				Timeout:  15 * time.Second, MaxCacheAge: 30 * time.Second,
+				// Only max_exception_waiting is overridden; max_live_duration stays the default's.
+				Policy:          Policy{MaxLiveDuration: 72 * time.Hour, MaxExceptionWaiting: 0},
+				CredentialsName: "ops",
+				Credentials: Credentials{IAM: &IAMPassword{
+					Domain: "acme", User: "monitor", Password: "ops-Passw0rd!",
+					Endpoint: "https://iam.ap-southeast-1.myhuaweicloud.com", // the tenant's region, not the default's
+				}},
+			},
+			{
+				Name: "Shop-C", ProjectID: "proj_c", Region: "cn-east-3",
+				Endpoint: "https://metastudio.example.test:8443/proxy",
+				Timeout:  time.Minute, MaxCacheAge: 24 * time.Hour,
+				Policy:          Policy{MaxLiveDuration: 0, MaxExceptionWaiting: 10 * time.Minute},
+				CredentialsName: "temp",
+				Credentials: Credentials{
+					AccessKey: "AK-temp-FROMFILE", SecretKey: "inline-temp-SK-value", SecurityToken: "temporary-token-xyz",
+				},
+			},
+		},
+		"minimal.yml": {{
+			Name: "solo", ProjectID: "p1", Region: "cn-north-4",
+			Endpoint: "https://metastudio.cn-north-4.myhuaweicloud.com",
+			Timeout:  10 * time.Second, Policy: defaultPolicy(), Credentials: envCreds,
+		}},
+		"iam_endpoint.yml": {{
+			Name: "a", ProjectID: "p1", Region: "cn-north-4",
+			Endpoint: "https://metastudio.cn-north-4.myhuaweicloud.com",
+			Timeout:  10 * time.Second, Policy: defaultPolicy(), CredentialsName: "ops",
+			Credentials: Credentials{IAM: &IAMPassword{
+				Domain: "acme", User: "12345", Password: "987654", Endpoint: "http://iam.internal:8080",
+			}},
+		}},
+		"anchors.yml": {
+			{
+				Name: "one", ProjectID: "p1", Region: "ap-southeast-1",
+				Endpoint: "https://metastudio.ap-southeast-1.myhuaweicloud.com",
+				Timeout:  5 * time.Second, Policy: defaultPolicy(), Credentials: envCreds,
+			},
+			{
+				Name: "two", ProjectID: "p2", Region: "ap-southeast-1",
+				Endpoint: "https://metastudio.ap-southeast-1.myhuaweicloud.com",
+				Timeout:  7 * time.Second, Policy: defaultPolicy(), Credentials: envCreds,
+			},
+		},
+	}
+	files, err := filepath.Glob("testdata/good/*.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != len(cases) {
+		t.Fatalf("testdata/good has %d files, the table %d", len(files), len(cases))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			want, ok := cases[filepath.Base(f)]
+			if !ok {
+				t.Fatalf("no expectation for %s", f)
+			}
+			cfg, err := LoadWithEnv(f, testEnv)
+			if err != nil {
+				t.Fatalf("LoadWithEnv: %v", err)
+			}
+			got := cfg.Tenants()
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("tenants:\n got %s\nwant %s", dumpTenants(got), dumpTenants(want))
+			}
+			for _, w := range want {
+				g, ok := cfg.Tenant(w.Name)
+				if !ok || !reflect.DeepEqual(g, w) {
+					t.Errorf("Tenant(%q) = %s, %v", w.Name, dumpTenants([]Tenant{g}), ok)
+				}
+			}
+			if _, ok := cfg.Tenant("no-such-tenant"); ok {
+				t.Error("Tenant found a name that is not in the file")
+			}
+		})
+	}
+}
+
+// dumpTenants shows secrets in failure output; the values are test fixtures.
+func dumpTenants(ts []Tenant) string {
+	var b strings.Builder
+	for _, t := range ts {
+		c := t.Credentials
+		b.WriteString("\n  " + strings.Join([]string{t.Name, t.ProjectID, t.Region, t.Endpoint, t.Timeout.String(),
+			t.MaxCacheAge.String(), t.Policy.MaxLiveDuration.String(), t.Policy.MaxExceptionWaiting.String(),
+			t.CredentialsName, c.AccessKey, c.SecretKey.Reveal(), c.SecurityToken.Reveal()}, " | "))
+		if c.IAM != nil {
+			b.WriteString(" | IAM " + strings.Join([]string{c.IAM.Domain, c.IAM.User, c.IAM.Password.Reveal(), c.IAM.Endpoint}, " "))
+		}
+	}
+	return b.String()
+}
+
+func TestTenantsReturnsCopies(t *testing.T) {
+	cfg, err := LoadWithEnv("testdata/good/full.yml", testEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := cfg.Tenants()
+	ts[0].Name = "changed"
+	ts[1].Credentials.IAM.User = "changed"
+	again := cfg.Tenants()
+	if again[0].Name != "shop-a" || again[1].Credentials.IAM.User != "monitor" {
+		t.Errorf("changing the result of Tenants changed the config: %q, %q", again[0].Name, again[1].Credentials.IAM.User)
+	}
+}
+
+func TestEnvironmentCredentials(t *testing.T) {
+	data := []byte("tenants:\n  - name: a\n    project_id: p1\n")
+	cfg, err := Parse(data, "m.yml", ".", envOf(map[string]string{
+		EnvAccessKey: "AK", EnvSecretKey: "SK", EnvSecurityToken: "TOKEN",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Credentials{AccessKey: "AK", SecretKey: "SK", SecurityToken: "TOKEN"}
+	if got := cfg.Tenants()[0].Credentials; !reflect.DeepEqual(got, want) {
+		t.Errorf("credentials = %#v, want %#v", got, want)
+	}
+
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{EnvAccessKey: "AK"}, "m.yml:2: tenants[0].credentials: not set, and HUAWEICLOUD_SDK_SK is missing from the environment"},
+		{map[string]string{EnvSecretKey: "SK", EnvAccessKey: ""}, "m.yml:2: tenants[0].credentials: not set, and HUAWEICLOUD_SDK_AK is missing from the environment"},
+		{nil, "m.yml:2: tenants[0].credentials: not set, and HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK are missing from the environment"},
+	} {
+		_, err := Parse(data, "m.yml", ".", envOf(tc.env))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("env %v: error %v, want %q", tc.env, err, tc.want)
+		}
+	}
+}
+
+func TestSummary(t *testing.T) {
+	cfg, err := LoadWithEnv("testdata/good/full.yml", testEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "testdata/good/full.yml: 3 tenants (shop-a, shop_b.eu, Shop-C), 3 credentials (2 AK/SK, 1 IAM password)"
+	if got := cfg.Summary(); got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+
+	var b strings.Builder
+	b.WriteString("credentials:\n  main: {access_key: AK, secret_key: SK}\ntenants:\n")
+	for _, n := range []string{"t1", "t2", "t3", "t4", "t5", "t6"} {
+		b.WriteString("  - {name: " + n + ", project_id: p}\n")
+	}
+	b.WriteString("  - {name: t7, project_id: p, credentials: main}\n")
+	cfg, err = Parse([]byte(b.String()), "metastudio.yml", ".", testEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "metastudio.yml: 7 tenants (t1, t2, t3, t4, t5, …), 1 credential (1 AK/SK, 0 IAM password), 6 tenants from environment"
+	if got := cfg.Summary(); got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := LoadWithEnv("testdata/does-not-exist.yml", testEnv)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("error %v, want fs.ErrNotExist", err)
+	}
+	if want := "reading config file: open testdata/does-not-exist.yml: no such file or directory"; err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+}
+
+func TestLoadUsesProcessEnvironment(t *testing.T) {
+	t.Setenv(EnvAccessKey, "PROC-AK")
+	t.Setenv(EnvSecretKey, "PROC-SK")
+	t.Setenv(EnvSecurityToken, "")
+	cfg, err := Load("testdata/good/minimal.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Tenants()[0].Credentials
+	if c.AccessKey != "PROC-AK" || c.SecretKey.Reveal() != "PROC-SK" || c.SecurityToken.IsSet() {
+		t.Errorf("credentials from the process environment: %q %q %v", c.AccessKey, c.SecretKey.Reveal(), c.SecurityToken.IsSet())
+	}
+}
+
+// TestExampleConfigLoads keeps metastudio.example.yml honest: it is copied
+// next to the secret files it names (relative paths) and must load.
+func TestExampleConfigLoads(t *testing.T) {
+	data, err := os.ReadFile("../metastudio.example.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "secrets"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{
+		"main-sk": "example-main-sk\n", "ops-password": "example-ops-pw\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "secrets", name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "metastudio.yml")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadWithEnv(path, testEnv)
+	if err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	ts := cfg.Tenants()
+	var names []string
+	for _, tn := range ts {
+		names = append(names, tn.Name+"/"+tn.CredentialsName)
+	}
+	if got, want := strings.Join(names, ","), "shop-a/main,shop-b/ops,shop-c/"; got != want {
+		t.Fatalf("tenants %s, want %s", got, want)
+	}
+	if got := ts[0].Credentials.SecretKey.Reveal(); got != "example-main-sk" {
+		t.Errorf("shop-a secret key %q, want it read from secrets/main-sk", got)
+	}
+	if got := ts[1].Credentials.IAM; got == nil || got.Password.Reveal() != "example-ops-pw" || got.Endpoint != "https://iam.ap-southeast-1.myhuaweicloud.com" {
+		t.Errorf("shop-b IAM credentials %+v", got)
+	}
+}
