@@ -191,3 +191,16 @@ func wantOK(t *testing.T, rec *httptest.ResponseRecorder, body string) {
 		t.Fatalf("answer = %d %s, want 200 %s", rec.Code, rec.Body, body)
 	}
 }
+
+// liveGet is a GET signed at the wall clock for a Running simulator.
+func liveGet(t *testing.T, run *Running, project, ak, sk string) *http.Request {
+	t.Helper()
+	r, err := http.NewRequest(http.MethodGet, run.URL+"/v1/"+project+"/smart-live-configs/user-config", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("X-Sdk-Date", time.Now().UTC().Format("20060102T150405Z"))
+	r.Header.Set("X-Project-Id", project)
+	testSign(r, ak, sk, nil)
+	return r
+}
