@@ -1,0 +1,116 @@
+// Package demo runs the exporter against the built-in MetaStudio simulator
+// with three sample tenants, so that it can be tried with no account.
+package demo
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
+)
+
+// Demo is a running simulator and the config that points at it.
+type Demo struct {
+	URL    string
+	Config *config.Config
+	run    *simulator.Running
+}
+
+// Close stops the simulator.
+func (d *Demo) Close() error { return d.run.Close() }
+
+// Sample tenants. The AK/SK pairs are made up; demo-rejected is configured
+// with a secret key the simulator does not accept.
+const (
+	demoAccessKey = "DEMOACCESSKEY0000001"
+	demoSecretKey = "demo-secret-key-not-a-real-one"
+	wrongSecret   = "demo-secret-key-that-is-wrong"
+
+	safeProject     = "5f2c1e9a7b3d4c6e8f0a1b2c3d4e5f60"
+	riskyProject    = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+	rejectedProject = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+)
+
+// safeConfig stops streams after 12 h, stops a broken stream after 5 min,
+// sends signed https callbacks for every event and notifies on auto exit.
+const safeConfig = `{
+  "live_exit_config": {"max_live_duration": 12, "auto_stop_mode": "SEGMENT_END", "max_exception_waiting_duration": 5},
+  "live_event_callback_config": {
+    "live_event_type_callback_url": "https://hooks.example.com/metastudio/events",
+    "auth_type": "MSS_A_HEAD",
+    "key": "demo-callback-signing-key",
+    "callback_event_type": ["SHOOT_SCRIPT_SWITCH", "RTMP_STREAM_STATE_CHANGE", "REPLY_COMMAND_FINISH"]
+  },
+  "live_notify_config": {"notify_events": ["AUTO_EXIT"]}
+}`
+
+// riskyConfig is every setting that costs money or hides an outage: no
+// duration limit, no exception limit, an unsigned plain-http callback whose
+// query carries a token, no stream-state events and no auto-exit notice.
+const riskyConfig = `{
+  "live_exit_config": {"max_live_duration": 0, "max_exception_waiting_duration": 0},
+  "live_event_callback_config": {
+    "live_event_type_callback_url": "http://hooks.example.com/metastudio?access_token=demo-token-in-url",
+    "auth_type": "NONE",
+    "callback_event_type": ["SHOOT_SCRIPT_SWITCH"]
+  },
+  "live_notify_config": {"notify_events": []}
+}`
+
+// Tenants returns the simulator side of the sample tenants.
+func Tenants() []simulator.Tenant {
+	return []simulator.Tenant{
+		{ProjectID: safeProject, AccessKey: demoAccessKey, SecretKey: demoSecretKey, Config: []byte(safeConfig)},
+		{ProjectID: riskyProject, AccessKey: demoAccessKey, SecretKey: demoSecretKey, Config: []byte(riskyConfig)},
+		{ProjectID: rejectedProject, AccessKey: demoAccessKey, SecretKey: demoSecretKey, Config: []byte(safeConfig)},
+	}
+}
+
+// configYAML is the exporter side of the sample tenants; %[1]s is the
+// simulator's URL.
+const configYAML = `defaults:
+  region: cn-north-4
+  timeout: 5s
+  credentials: demo
+  policy:
+    max_live_duration: 24h
+    max_exception_waiting: 30m
+credentials:
+  demo:
+    access_key: ` + demoAccessKey + `
+    secret_key: ` + demoSecretKey + `
+  demo-wrong-secret:
+    access_key: ` + demoAccessKey + `
+    secret_key: ` + wrongSecret + `
+tenants:
+  - name: demo-safe
+    project_id: ` + safeProject + `
+    endpoint: %[1]s
+  - name: demo-risky
+    project_id: ` + riskyProject + `
+    region: ap-southeast-1
+    endpoint: %[1]s
+  - name: demo-rejected
+    project_id: ` + rejectedProject + `
+    endpoint: %[1]s
+    credentials: demo-wrong-secret
+`
+
+// Start runs the simulator on a loopback port with the sample tenants and a
+// realistic upstream latency.
+func Start() (*Demo, error) {
+	run, err := simulator.Start(simulator.Options{Latency: 30 * time.Millisecond}, Tenants()...)
+	if err != nil {
+		return nil, fmt.Errorf("starting the simulator: %w", err)
+	}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(configYAML, run.URL)), "demo.yml", "", noEnv)
+	if err != nil {
+		_ = run.Close()
+		return nil, fmt.Errorf("building the demo config: %w", err)
+	}
+	return &Demo{URL: run.URL, Config: cfg, run: run}, nil
+}
+
+// noEnv keeps the demo independent of HUAWEICLOUD_SDK_* in the environment.
+func noEnv(string) (string, bool) { return "", false }

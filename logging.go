@@ -1,0 +1,52 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	sloggokit "github.com/tjhop/slog-gokit"
+)
+
+// loggers holds the go-kit logger every line goes through, and the same
+// logger before ts and caller are added, for the slog bridge, which adds its
+// own.
+type loggers struct {
+	main log.Logger
+	base log.Logger
+}
+
+func newLoggers(lvl, format string, w io.Writer) loggers {
+	sw := log.NewSyncWriter(w)
+	var base log.Logger
+	if format == "json" {
+		base = log.NewJSONLogger(sw)
+	} else {
+		base = log.NewLogfmtLogger(sw)
+	}
+	base = level.NewFilter(base, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
+	return loggers{
+		main: log.With(base, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller),
+		base: base,
+	}
+}
+
+// slogLogger bridges exporter-toolkit's slog output onto the go-kit logger,
+// renaming slog's "time" to our "ts" so that every line has one format.
+func (l loggers) slogLogger(lvl string) *slog.Logger {
+	var sl slog.Level
+	_ = sl.UnmarshalText([]byte(lvl))
+	renamed := log.LoggerFunc(func(kv ...any) error {
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i] == "time" {
+				if t, ok := kv[i+1].(time.Time); ok {
+					kv[i], kv[i+1] = "ts", t.UTC().Format(time.RFC3339Nano)
+				}
+			}
+		}
+		return l.base.Log(kv...)
+	})
+	return slog.New(sloggokit.NewGoKitHandler(renamed, sl))
+}
