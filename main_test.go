@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
+)
+
+// syncBuffer collects a process's log output across goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func freeAddress(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// exporter is the whole program, running in-process on a loopback port.
+type exporter struct {
+	url  string
+	logs *syncBuffer
+}
+
+func startExporter(t *testing.T, args ...string) *exporter {
+	t.Helper()
+	addr := freeAddress(t)
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan int, 1)
+	go func() {
+		exited <- run(ctx, append(args, "--web.listen-address="+addr), io.Discard, logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			t.Error("exporter did not shut down within 10s")
+		}
+	})
+	e := &exporter{url: "http://" + addr, logs: logs}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(e.url + "/-/healthy")
+		if err == nil {
+			resp.Body.Close()
+			return e
+		}
+		select {
+		case code := <-exited:
+			t.Fatalf("exporter exited with %d before serving:\n%s", code, logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("exporter did not serve within 10s:\n%s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// get returns status and body of a request to the exporter.
+func (e *exporter) do(t *testing.T, method, path string, header http.Header) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.url+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+func (e *exporter) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	return e.do(t, http.MethodGet, path, nil)
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "sk", "checked-secret-key\n")
+	good := writeFile(t, dir, "good.yml", `credentials:
+  main:
+    access_key: AK1
+    secret_key_file: sk
+tenants:
+  - name: shop-a
+    project_id: p1
+    credentials: main
+`)
+	bad := writeFile(t, dir, "bad.yml", `credentials:
+  main:
+    access_key: AK1
+    secret_key: inline-secret-value
+    secret_key_file: sk
+tenants:
+  - name: shop-a
+    credentials: main
+`)
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--config.check", "--config.file=" + good}, &stdout, &stderr); code != 0 {
+		t.Fatalf("good config: exit %d, stderr %q", code, stderr.String())
+	}
+	if want := good + ": 1 tenant (shop-a), 1 credential (1 AK/SK, 0 IAM password)\n"; stdout.String() != want {
+		t.Errorf("good config: stdout %q, want %q", stdout.String(), want)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"--config.check", "--config.file=" + bad}, &stdout, &stderr); code != 1 {
+		t.Fatalf("bad config: exit %d, want 1", code)
+	}
+	want := bad + ":5: credentials.main.secret_key_file: set together with secret_key; use only one\n" +
+		bad + ":7: tenants[0].project_id: required\n"
+	if stderr.String() != want {
+		t.Errorf("bad config: stderr\n%s\nwant\n%s", stderr.String(), want)
+	}
+	if strings.Contains(stderr.String(), "inline-secret-value") {
+		t.Error("the error shows the secret")
+	}
+}
+
+func TestBadFlagsAndStartup(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--scrape.max-concurrency=0"}, 2, "metastudio_exporter: error: --scrape.max-concurrency must be at least 1, got 0\n"},
+		{[]string{"--log.level=loud"}, 2, "metastudio_exporter: error: enum value must be one of debug,info,warn,error, got 'loud'\n"},
+		{[]string{"--config.file=/nonexistent/metastudio.yml"}, 1, "msg=Exiting err=\"loading /nonexistent/metastudio.yml: "},
+	} {
+		var stderr bytes.Buffer
+		code := run(context.Background(), tc.args, io.Discard, &stderr)
+		if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d with %q", tc.args, code, stderr.String(), tc.code, tc.want)
+		}
+	}
+}
+
+func TestBusyPortExits(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"--demo", "--web.listen-address=" + ln.Addr().String()}, io.Discard, &stderr)
+	want := fmt.Sprintf("msg=Exiting err=\"serving HTTP: listen tcp %s: bind: address already in use\"", ln.Addr())
+	if code != 1 || !strings.Contains(stderr.String(), want) {
+		t.Errorf("exit %d, stderr %q; want exit 1 with %q", code, stderr.String(), want)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	e := startExporter(t, "--demo")
+	if !strings.HasPrefix(e.logs.String(), "level=info") || !strings.Contains(strings.SplitN(e.logs.String(), "\n", 2)[0], "DEMO MODE") {
+		t.Errorf("first log line does not announce the demo:\n%s", e.logs)
+	}
+	code, body := e.get(t, "/metrics")
+	if code != 200 {
+		t.Fatalf("/metrics: %d %s", code, body)
+	}
+	for _, want := range []string{
+		`metastudio_up{tenant="demo-safe"} 1`,
+		`metastudio_up{tenant="demo-risky"} 1`,
+		`metastudio_up{tenant="demo-rejected"} 0`,
+		`metastudio_scrape_error_info{error_code="APIGW.0301",reason="auth",tenant="demo-rejected"} 1`,
+		`metastudio_live_max_duration_seconds{tenant="demo-risky"} 0`,
+		`metastudio_live_max_exception_waiting_seconds{tenant="demo-risky"} 0`,
+		`metastudio_live_event_callback_https{tenant="demo-risky"} 0`,
+		`metastudio_live_event_callback_auth_type_info{auth_type="NONE",tenant="demo-risky"} 1`,
+		`metastudio_live_notify_event_enabled{event="AUTO_EXIT",tenant="demo-risky"} 0`,
+		`metastudio_live_max_duration_seconds{tenant="demo-safe"} 43200`,
+		`metastudio_exporter_api_requests_total{code="401",tenant="demo-rejected"} 1`,
+		`metastudio_exporter_config_last_reload_successful 1`,
+		"go_goroutines ",
+		"process_cpu_seconds_total ",
+		"metastudio_exporter_build_info{",
+	} {
+		if !strings.Contains(body, want+"\n") && !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	code, body = e.get(t, "/")
+	for _, want := range []string{"DEMO MODE", "demo-safe", "demo-risky", "demo-rejected", `href="probe?tenant=demo-risky"`} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("landing page (%d) lacks %q", code, want)
+		}
+	}
+}
+
+func TestProbeAndLifecycleAnswers(t *testing.T) {
+	e := startExporter(t, "--demo")
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		body         string
+	}{
+		{"GET", "/probe", 400, "tenant parameter is missing\n"},
+		{"GET", "/probe?tenant=nope", 400, "unknown tenant \"nope\"\n"},
+		{"GET", "/-/healthy", 200, "Healthy\n"},
+		{"GET", "/-/ready", 200, "Ready\n"},
+		{"GET", "/-/reload", 405, "only POST reloads the config\n"},
+		{"POST", "/-/reload", 500, "failed to reload config, the previous config is still in use:\ndemo mode has no config file to reload\n"},
+	} {
+		code, body := e.do(t, tc.method, tc.path, nil)
+		if code != tc.code || body != tc.body {
+			t.Errorf("%s %s: %d %q, want %d %q", tc.method, tc.path, code, body, tc.code, tc.body)
+		}
+	}
+	code, body := e.do(t, "GET", "/probe?tenant=demo-safe", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"abc"}})
+	if want := "X-Prometheus-Scrape-Timeout-Seconds: \"abc\" is not a positive number of seconds\n"; code != 400 || body != want {
+		t.Errorf("bad timeout header: %d %q, want 400 %q", code, body, want)
+	}
+	code, body = e.get(t, "/probe?tenant=demo-safe")
+	if code != 200 || !strings.Contains(body, `metastudio_up{tenant="demo-safe"} 1`) || strings.Contains(body, "demo-risky") ||
+		strings.Contains(body, "metastudio_exporter_") || strings.Contains(body, "go_goroutines") {
+		t.Errorf("/probe?tenant=demo-safe must hold only that tenant and no exporter metrics; got %d:\n%s", code, body)
+	}
+}
+
+// TestScrapeDeadline: a hanging tenant must not hold the scrape past
+// Prometheus' deadline, nor disturb the other tenant.
+func TestScrapeDeadline(t *testing.T) {
+	sim, err := simulator.Start(simulator.Options{},
+		simulator.Tenant{ProjectID: "p-ok", AccessKey: "AK1", SecretKey: "SK1", Config: []byte(`{"live_exit_config":{"max_live_duration":2}}`)},
+		simulator.Tenant{ProjectID: "p-hang", AccessKey: "AK1", SecretKey: "SK1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	sim.Server.SetFault("p-hang", simulator.Fault{Hang: true})
+	cfg := writeFile(t, t.TempDir(), "metastudio.yml", fmt.Sprintf(`credentials:
+  sim: {access_key: AK1, secret_key: SK1}
+tenants:
+  - {name: ok, project_id: p-ok, endpoint: %[1]s, credentials: sim}
+  - {name: hang, project_id: p-hang, endpoint: %[1]s, credentials: sim, timeout: 1m}
+`, sim.URL))
+	e := startExporter(t, "--config.file="+cfg, "--scrape.timeout-offset=0.5s")
+	start := time.Now()
+	code, body := e.do(t, "GET", "/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"2"}})
+	elapsed := time.Since(start)
+	// The deadline is 2s - 0.5s; the margin is for a loaded machine.
+	if elapsed > 4*time.Second {
+		t.Errorf("scrape took %s, past the 2s scrape timeout", elapsed)
+	}
+	for _, want := range []string{
+		`metastudio_up{tenant="ok"} 1`,
+		`metastudio_live_max_duration_seconds{tenant="ok"} 7200`,
+		`metastudio_up{tenant="hang"} 0`,
+		`metastudio_scrape_error_info{error_code="",reason="timeout",tenant="hang"} 1`,
+		`metastudio_exporter_api_requests_total{code="timeout",tenant="hang"} 1`,
+	} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("/metrics (%d) lacks %q", code, want)
+		}
+	}
+}
