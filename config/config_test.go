@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -266,5 +267,31 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	if got := ts[1].Credentials.IAM; got == nil || got.Password.Reveal() != "example-ops-pw" || got.Endpoint != "https://iam.ap-southeast-1.myhuaweicloud.com" {
 		t.Errorf("shop-b IAM credentials %+v", got)
+	}
+}
+
+func TestSecretFileAbsolutePathAndSizeLimit(t *testing.T) {
+	dir := t.TempDir()
+	sk := filepath.Join(dir, "sk")
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(sk, []byte("abs-path-sk \t\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(big, []byte(strings.Repeat("x", maxSecretFileSize+1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := "credentials:\n  main:\n    access_key: AK\n    secret_key_file: %s\ntenants:\n  - {name: a, project_id: p1, credentials: main}\n"
+	// baseDir points elsewhere: an absolute path must not be joined to it.
+	cfg, err := Parse([]byte(fmt.Sprintf(tmpl, sk)), "m.yml", "testdata", testEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Tenants()[0].Credentials.SecretKey.Reveal(); got != "abs-path-sk" {
+		t.Errorf("secret key %q, want abs-path-sk", got)
+	}
+	_, err = Parse([]byte(fmt.Sprintf(tmpl, big)), "m.yml", "testdata", testEnv)
+	want := fmt.Sprintf("m.yml:4: credentials.main.secret_key_file: %q is larger than 65536 bytes", big)
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v, want %q", err, want)
 	}
 }
