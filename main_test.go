@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -301,6 +302,31 @@ tenants:
 	} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("/metrics (%d) lacks %q", code, want)
+		}
+	}
+}
+
+// TestExpositionPassesPromtool runs the full /metrics answer through
+// `promtool check metrics`, which must print nothing.
+func TestExpositionPassesPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool is not installed; .ci/run installs the prometheus package")
+		}
+		t.Skip("promtool is not installed (apt-get install prometheus)")
+	}
+	e := startExporter(t, "--demo")
+	for _, path := range []string{"/metrics", "/probe?tenant=demo-risky", "/probe?tenant=demo-rejected"} {
+		code, body := e.get(t, path)
+		if code != 200 {
+			t.Fatalf("%s: %d", path, code)
+		}
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = strings.NewReader(body)
+		out, err := cmd.CombinedOutput()
+		if err != nil || len(out) != 0 {
+			t.Errorf("promtool check metrics on %s: %v\n%s", path, err, out)
 		}
 	}
 }

@@ -116,7 +116,9 @@ func (s *Scraper) fetch(ctx context.Context, t *config.Tenant) result {
 		s.logFailure(t, err)
 		return result{err: err}
 	}
-	return result{settings: uc.Effective()}
+	settings := uc.Effective()
+	_ = level.Debug(s.logger).Log("msg", "Fetched tenant config", "tenant", t.Name, "config_hash", settings.Hash)
+	return result{settings: settings}
 }
 
 // logFailure is the one place a failed call is logged.
