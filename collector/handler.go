@@ -76,7 +76,8 @@ func (h *Handlers) serve(w http.ResponseWriter, r *http.Request, tenants []confi
 	reg.MustRegister(&tenantCollector{ctx: ctx, scraper: h.Scraper, tenants: tenants})
 	var g prometheus.Gatherer = reg
 	if extra != nil {
-		g = prometheus.Gatherers{extra, reg}
+		// Tenants first: their calls update the request metrics in extra.
+		g = prometheus.Gatherers{reg, extra}
 	}
 	promhttp.HandlerFor(g, promhttp.HandlerOpts{
 		ErrorLog:      promhttpLogger{h.Logger},
