@@ -1,0 +1,184 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+)
+
+// webhookAlert is one alert of an Alertmanager webhook notification.
+type webhookAlert struct {
+	Status      string            `json:"status"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	StartsAt    time.Time         `json:"startsAt"`
+	EndsAt      time.Time         `json:"endsAt"`
+}
+
+// webhook records what Alertmanager notifies, keyed alertname/tenant, the
+// latest notification of each alert winning.
+type webhook struct {
+	URL string
+
+	mu     sync.Mutex
+	latest map[string]webhookAlert
+	errs   []string
+}
+
+func newWebhook(t *testing.T) *webhook {
+	t.Helper()
+	h := &webhook{latest: map[string]webhookAlert{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var msg struct {
+			Version string         `json:"version"`
+			Alerts  []webhookAlert `json:"alerts"`
+		}
+		body, _ := io.ReadAll(r.Body)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if err := json.Unmarshal(body, &msg); err != nil || msg.Version != "4" {
+			h.errs = append(h.errs, fmt.Sprintf("bad notification (version %q, %v): %s", msg.Version, err, body))
+			http.Error(w, "bad notification", http.StatusBadRequest)
+			return
+		}
+		for _, a := range msg.Alerts {
+			h.latest[a.Labels["alertname"]+"/"+a.Labels["tenant"]] = a
+		}
+	}))
+	t.Cleanup(func() {
+		srv.Close()
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, e := range h.errs {
+			t.Error(e)
+		}
+	})
+	h.URL = srv.URL + "/alerts"
+	return h
+}
+
+// keys returns the alerts whose latest notification has the given status
+// ("" for any), sorted.
+func (h *webhook) keys(status string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for k, a := range h.latest {
+		if status == "" || a.Status == status {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (h *webhook) last(key string) webhookAlert {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.latest[key]
+}
+
+// promAPI is the slice of the Prometheus HTTP API the test needs.
+type promAPI struct{ base string }
+
+type apiResponse struct {
+	Status    string          `json:"status"`
+	Data      json.RawMessage `json:"data"`
+	ErrorType string          `json:"errorType"`
+	Error     string          `json:"error"`
+}
+
+func (p *promAPI) get(ctx context.Context, path string, params url.Values, into any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base+path+"?"+params.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var r apiResponse
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return fmt.Errorf("HTTP %d, undecodable answer: %w", resp.StatusCode, err)
+	}
+	if r.Status != "success" {
+		return fmt.Errorf("%s: %s", r.ErrorType, r.Error)
+	}
+	return json.Unmarshal(r.Data, into)
+}
+
+// query runs an instant query and returns how many series or values it gave.
+func (p *promAPI) query(ctx context.Context, expr string) (int, error) {
+	var d struct {
+		ResultType string          `json:"resultType"`
+		Result     json.RawMessage `json:"result"`
+	}
+	if err := p.get(ctx, "/api/v1/query", url.Values{"query": {expr}}, &d); err != nil {
+		return 0, err
+	}
+	switch d.ResultType {
+	case "vector", "matrix":
+		var rs []json.RawMessage
+		if err := json.Unmarshal(d.Result, &rs); err != nil {
+			return 0, err
+		}
+		return len(rs), nil
+	case "scalar", "string":
+		return 1, nil
+	}
+	return 0, fmt.Errorf("unknown result type %q", d.ResultType)
+}
+
+func (p *promAPI) labelValues(ctx context.Context, label, selector string) ([]string, error) {
+	params := url.Values{}
+	if selector != "" {
+		params.Set("match[]", selector)
+	}
+	var vals []string
+	err := p.get(ctx, "/api/v1/label/"+url.PathEscape(label)+"/values", params, &vals)
+	return vals, err
+}
+
+type promAlert struct {
+	Labels map[string]string `json:"labels"`
+	State  string            `json:"state"`
+}
+
+// alerts returns Prometheus' own view: firing and pending alerts.
+func (p *promAPI) alerts(ctx context.Context, t *testing.T) (firing, pending []promAlert) {
+	t.Helper()
+	var d struct {
+		Alerts []promAlert `json:"alerts"`
+	}
+	if err := p.get(ctx, "/api/v1/alerts", nil, &d); err != nil {
+		t.Fatalf("GET /api/v1/alerts: %v", err)
+	}
+	for _, a := range d.Alerts {
+		if a.State == "firing" {
+			firing = append(firing, a)
+		} else {
+			pending = append(pending, a)
+		}
+	}
+	return firing, pending
+}
+
+// keysOf returns alertname/tenant of each alert, sorted and deduplicated.
+func keysOf(as []promAlert) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.Labels["alertname"]+"/"+a.Labels["tenant"])
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}

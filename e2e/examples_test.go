@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+const examples = "../examples/provisioning"
+
+// TestProvisioningExamples checks the example configs with the tools of the
+// packages users run them with, so that a copied example starts.
+func TestProvisioningExamples(t *testing.T) {
+	promtool := requireBinary(t, "prometheus", "promtool")
+	amtool := requireBinary(t, "prometheus-alertmanager", "amtool")
+
+	proms, err := filepath.Glob(filepath.Join(examples, "prometheus", "*.yml"))
+	if err != nil || len(proms) == 0 {
+		t.Fatalf("no Prometheus examples: %v", err)
+	}
+	for _, p := range proms {
+		// --syntax-only: the rule_files path is where users install the
+		// rules, not a path inside this repository.
+		if out, err := exec.Command(promtool, "check", "config", "--syntax-only", p).CombinedOutput(); err != nil {
+			t.Errorf("promtool check config %s: %v\n%s", p, err, out)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "metastudio.rules.yml") {
+			t.Errorf("%s does not load the bundled rules", p)
+		}
+	}
+	am := filepath.Join(examples, "alertmanager", "alertmanager.yml")
+	if out, err := exec.Command(amtool, "check-config", am).CombinedOutput(); err != nil {
+		t.Errorf("amtool check-config %s: %v\n%s", am, err, out)
+	}
+}
+
+// TestGrafanaProvisioning checks the Grafana provisioning files against the
+// shape Grafana reads, and that the dashboard provider points at a folder.
+func TestGrafanaProvisioning(t *testing.T) {
+	var ds struct {
+		APIVersion  int `yaml:"apiVersion"`
+		Datasources []struct {
+			Name, Type, URL, Access string
+		} `yaml:"datasources"`
+	}
+	readYAML(t, filepath.Join(examples, "grafana", "datasources", "prometheus.yml"), &ds)
+	if ds.APIVersion != 1 || len(ds.Datasources) != 1 || ds.Datasources[0].Type != "prometheus" || ds.Datasources[0].URL == "" {
+		t.Errorf("datasource provisioning: %+v", ds)
+	}
+
+	var dp struct {
+		APIVersion int `yaml:"apiVersion"`
+		Providers  []struct {
+			Name    string            `yaml:"name"`
+			Type    string            `yaml:"type"`
+			Options map[string]string `yaml:"options"`
+		} `yaml:"providers"`
+	}
+	readYAML(t, filepath.Join(examples, "grafana", "dashboards", "metastudio.yml"), &dp)
+	if dp.APIVersion != 1 || len(dp.Providers) != 1 || dp.Providers[0].Type != "file" || !filepath.IsAbs(dp.Providers[0].Options["path"]) {
+		t.Errorf("dashboard provider: %+v", dp)
+	}
+
+	// The README tells users which dashboard files to copy; they must exist.
+	readme, err := os.ReadFile(filepath.Join(examples, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"../../dashboards/*.json", "../../alerts/metastudio.rules.yml"} {
+		if !strings.Contains(string(readme), f) {
+			t.Errorf("examples README does not mention %s", f)
+		}
+		matches, _ := filepath.Glob(filepath.Join(examples, f))
+		if len(matches) == 0 {
+			t.Errorf("%s matches no file", f)
+		}
+	}
+}
+
+func readYAML(t *testing.T, path string, into any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	if err := dec.Decode(into); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}

@@ -1,0 +1,154 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// requireBinary finds one of names on PATH. CI installs the Debian packages,
+// so there a missing binary is a broken pipeline; elsewhere the test says how
+// to get it and skips.
+func requireBinary(t *testing.T, pkg string, names ...string) string {
+	t.Helper()
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("none of %v on PATH and CI is set: install the Debian package %s", names, pkg)
+	}
+	t.Skipf("none of %v on PATH: apt-get install -y %s to run the end-to-end test", names, pkg)
+	return ""
+}
+
+// freeAddr returns a loopback address that was free a moment ago. The
+// servers under test take their listen address as a flag, so the port has to
+// be picked before they start; a collision makes the readiness wait fail
+// loudly rather than the test pass by accident.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// process is a server started for the test, with its output in a log file.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+	err  error
+}
+
+// start runs bin with args. The process is stopped in t.Cleanup, and its log
+// is printed if the test failed, since that is usually where the cause is.
+func start(t *testing.T, dir, name, bin string, args ...string) *process {
+	t.Helper()
+	logPath := filepath.Join(dir, name+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = f, f
+	// Own process group: a kill reaches anything the server forks.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		_ = f.Close()
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		_ = f.Close()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			const limit = 12000
+			if len(b) > limit {
+				b = append([]byte("…\n"), b[len(b)-limit:]...)
+			}
+			t.Logf("---- %s log (%s) ----\n%s", name, logPath, b)
+		}
+	})
+	return p
+}
+
+// stop asks for a clean shutdown and kills after a grace period, so that a
+// hung server cannot outlive the test.
+func (p *process) stop() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// waitReady polls url until it answers 200, the process exits or ctx ends.
+func waitReady(ctx context.Context, p *process, url string) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = errors.New(resp.Status)
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before it was ready: %v", p.name, p.err)
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready at %s: %v (last error: %v)", p.name, url, ctx.Err(), err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// buildExporter compiles the module's main package into dir.
+func buildExporter(ctx context.Context, t *testing.T, dir string) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+	}
+	out := filepath.Join(dir, "metastudio_exporter")
+	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, "..")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build of the exporter: %v\n%s", err, b)
+	}
+	return out
+}
+
