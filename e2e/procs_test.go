@@ -151,4 +151,3 @@ func buildExporter(ctx context.Context, t *testing.T, dir string) string {
 	}
 	return out
 }
-
