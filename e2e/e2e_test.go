@@ -251,7 +251,12 @@ scrape_configs:
 		}
 	}
 
-	// 3. Fix the risky tenant through the API, signed like a real client.
+	// 3. Break the fetch of a tenant with a firing settings alert. Its series
+	// vanish (Prometheus marks them stale at once), yet the alert must keep
+	// firing while TenantDown reports the outage.
+	sim.Server.SetFault("p-mssa-nokey", simulator.Fault{Status: 500})
+
+	// 4. Fix the risky tenant through the API, signed like a real client.
 	client := metastudio.NewClient(metastudio.ClientOptions{})
 	err = client.PutUserConfig(ctx, metastudio.Target{
 		Tenant: "demo-risky", Endpoint: sim.URL, ProjectID: riskyT.ProjectID,
@@ -281,17 +286,36 @@ scrape_configs:
 		return slices.Contains(hook.keys("firing"), "MetaStudioLiveConfigChanged/demo-risky"), fmt.Sprintf("firing: %v", hook.keys("firing"))
 	})
 	checkAlert(t, rules, hook.last("MetaStudioLiveConfigChanged/demo-risky"), "MetaStudioLiveConfigChanged", "demo-risky")
-	// Alerts of the other tenants are untouched by the fix.
+	// Alerts of the other tenants are untouched by the fix, and by the
+	// outage of step 3.
 	for _, key := range want {
 		if strings.HasSuffix(key, "/demo-risky") {
 			continue
 		}
 		if a := hook.last(key); a.Status != "firing" {
-			t.Errorf("%s: %s after an unrelated tenant was fixed", key, a.Status)
+			t.Errorf("%s: %s; only demo-risky's alerts may resolve", key, a.Status)
 		}
 	}
 
-	// 4. Every dashboard query is valid PromQL and returns data.
+	// Back to the broken tenant of step 3: by now its outage has lasted
+	// through many evaluations.
+	waitUntil(ctx, t, "MetaStudioTenantDown for the failing tenant", func() (bool, string) {
+		return slices.Contains(hook.keys("firing"), "MetaStudioTenantDown/mssa-nokey"), fmt.Sprintf("firing: %v", hook.keys("firing"))
+	})
+	time.Sleep(3 * time.Second)
+	if n, err := api.query(ctx, `metastudio_live_event_callback_key_configured{tenant="mssa-nokey"}`); err != nil || n != 0 {
+		t.Errorf("settings series of the failing tenant: %d series, %v; want none, or the hold is not being tested", n, err)
+	}
+	if a := hook.last("MetaStudioCallbackKeyMissing/mssa-nokey"); a.Status != "firing" {
+		t.Errorf("MetaStudioCallbackKeyMissing/mssa-nokey is %s during the fetch outage; missing data must not resolve it", a.Status)
+	}
+	firing, _ = api.alerts(ctx, t)
+	if !slices.Contains(keysOf(firing), "MetaStudioCallbackKeyMissing/mssa-nokey") {
+		t.Errorf("Prometheus no longer fires MetaStudioCallbackKeyMissing/mssa-nokey during the fetch outage: %v", keysOf(firing))
+	}
+	sim.Server.SetFault("p-mssa-nokey", simulator.Fault{})
+
+	// 5. Every dashboard query is valid PromQL and returns data.
 	checkDashboards(ctx, t, api)
 }
 
