@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,16 +37,17 @@ func (f *stubFetcher) GetUserConfig(ctx context.Context, t metastudio.Target) (*
 	return &uc, nil
 }
 
-// fixedClock makes every tenant's scrape_duration_seconds exactly 0.25.
+// fixedClock makes a scrape's scrape_duration_seconds exactly 0.25: its
+// first reading is the scrape's start and every later one 250ms on, however
+// often the Scraper reads it in between.
 func fixedClock() func() time.Time {
 	t := time.Unix(1700000000, 0)
-	calls := 0
+	var calls atomic.Int64
 	return func() time.Time {
-		calls++
-		if calls%2 == 0 {
-			return t.Add(250 * time.Millisecond)
+		if calls.Add(1) == 1 {
+			return t
 		}
-		return t
+		return t.Add(250 * time.Millisecond)
 	}
 }
 
@@ -61,11 +63,24 @@ func testTenant(name string) config.Tenant {
 	}
 }
 
-func collectTenant(t *testing.T, f Fetcher, tenant config.Tenant) *tenantCollector {
+func collectTenant(t *testing.T, f Fetcher, tenant config.Tenant) prometheus.Collector {
 	t.Helper()
-	// One slot, so that the fake clock's start/stop calls pair up in order.
-	s := NewScraper(f, Options{MaxConcurrency: 1, Now: fixedClock()})
-	return &tenantCollector{ctx: context.Background(), scraper: s, tenants: []config.Tenant{tenant}}
+	return freshScrape{f: f, tenant: tenant}
+}
+
+// freshScrape scrapes with a new Scraper and clock on every Collect, so that
+// each collection of a golden test sees the same durations and no cache.
+type freshScrape struct {
+	f      Fetcher
+	tenant config.Tenant
+}
+
+func (c freshScrape) Describe(ch chan<- *prometheus.Desc) { describeTenantMetrics(ch) }
+
+func (c freshScrape) Collect(ch chan<- prometheus.Metric) {
+	s := NewScraper(c.f, Options{MaxConcurrency: 1, Now: fixedClock()})
+	tc := &tenantCollector{ctx: context.Background(), scraper: s, tenants: []config.Tenant{c.tenant}}
+	tc.Collect(ch)
 }
 
 func TestExpositionGolden(t *testing.T) {

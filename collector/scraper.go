@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -24,17 +25,28 @@ type Options struct {
 	// MaxConcurrency bounds upstream calls in flight across all scrapes.
 	MaxConcurrency int
 	Logger         log.Logger
-	// Now is the clock for durations; nil means time.Now.
+	// Now is the clock for durations, cache ages and backoff windows; nil
+	// means time.Now. Call deadlines always use the real clock.
 	Now func() time.Time
+	// Rand returns a number in [0, 1) for the jitter of backoff windows;
+	// nil means math/rand/v2.
+	Rand func() float64
 }
 
 // Scraper fetches tenants' settings for /metrics and /probe. One Scraper
-// serves every request, so that its concurrency bound holds across scrapes.
+// serves every request, so that its concurrency bound holds across scrapes
+// and scrapes of one tenant share its state (state.go): a call in flight,
+// the last good answer and the throttling backoff.
 type Scraper struct {
 	fetcher Fetcher
 	slots   chan struct{}
 	logger  log.Logger
 	now     func() time.Time
+	rand    func() float64
+	states  stateTable
+	// onJoin, when set by a test, runs when a scrape starts waiting for
+	// another scrape's call, so tests can line scrapes up without sleeps.
+	onJoin func(tenant string)
 }
 
 // NewScraper returns a Scraper that calls f.
@@ -48,13 +60,22 @@ func NewScraper(f Fetcher, opts Options) *Scraper {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
 	return &Scraper{
 		fetcher: f,
 		slots:   make(chan struct{}, opts.MaxConcurrency),
 		logger:  opts.Logger,
 		now:     opts.Now,
+		rand:    opts.Rand,
 	}
 }
+
+// Retain forgets the state of every tenant not in tenants, which must be
+// the whole current config, so that state does not pile up as tenants come
+// and go across reloads.
+func (s *Scraper) Retain(tenants []config.Tenant) { s.states.retain(tenants) }
 
 // result is one tenant's outcome in one scrape.
 type result struct {
@@ -91,38 +112,140 @@ func (s *Scraper) scrapeAll(ctx context.Context, tenants []config.Tenant) []resu
 	return results
 }
 
-// errNoSlot explains a timeout spent waiting for the concurrency bound.
-var errNoSlot = errors.New("scrape deadline reached while waiting for a free upstream slot (see --scrape.max-concurrency)")
+const opGetUserConfig = "get user config"
+
+var (
+	// errNoSlot explains a timeout spent waiting for the concurrency bound.
+	errNoSlot = errors.New("scrape deadline reached while waiting for a free upstream slot (see --scrape.max-concurrency)")
+	// errWaitShared is a scrape that ran out of time while another
+	// scrape's call for the same tenant was still going.
+	errWaitShared = errors.New("scrape deadline reached while waiting for a call shared with another scrape")
+)
 
 func (s *Scraper) scrapeOne(ctx context.Context, t *config.Tenant) result {
 	start := s.now()
-	r := s.fetch(ctx, t)
+	r := s.fetch(ctx, t, start)
 	r.duration = s.now().Sub(start)
 	return r
 }
 
-func (s *Scraper) fetch(ctx context.Context, t *config.Tenant) result {
+// fetch serves t from its cache or backoff if it can, and otherwise waits
+// for a call: its own, or one another scrape started.
+//
+// A shared call runs to the deadline of the scrape that started it (the
+// leader), capped by the tenant's timeout. When the leader's scrape deadline
+// is shorter than a waiter's and the call times out, the waiter starts a
+// call of its own with the time it has left: waiting must never leave a
+// scrape worse off than calling alone, and a waiter with less time than the
+// leader simply stops waiting at its own deadline. A call that hit the
+// tenant's own timeout is not repeated: that is the tenant's verdict.
+func (s *Scraper) fetch(ctx context.Context, t *config.Tenant, now time.Time) result {
+	st := s.states.get(keyOf(t))
+	for {
+		f, served := s.joinOrLead(ctx, st, t, now)
+		if f == nil {
+			return served
+		}
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return result{err: &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: opGetUserConfig, Err: errWaitShared}}
+		}
+		if f.err == nil {
+			return result{settings: f.settings}
+		}
+		if !outlivesCutShort(ctx, f) {
+			return result{err: f.err}
+		}
+		now = s.now()
+	}
+}
+
+// outlivesCutShort reports whether a scrape with ctx should call again
+// after f timed out at its leader's shorter deadline.
+func outlivesCutShort(ctx context.Context, f *flight) bool {
+	if !f.cutShort || ctx.Err() != nil || metastudio.ReasonOf(f.err) != metastudio.ReasonTimeout {
+		return false
+	}
+	d, ok := ctx.Deadline()
+	return !ok || d.After(f.deadline)
+}
+
+// joinOrLead decides, under the tenant's lock so that no answer slips
+// between the checks, how this scrape gets its data: from the cache, as a
+// backoff error, or from a call in flight, started by this scrape if none
+// is. It returns the flight to wait for, or nil and the served result.
+func (s *Scraper) joinOrLead(ctx context.Context, st *tenantState, t *config.Tenant, now time.Time) (*flight, result) {
+	st.mu.Lock()
+	if settings, age, ok := st.cached(t, now); ok {
+		st.mu.Unlock()
+		return nil, result{settings: settings, age: age}
+	}
+	if err := st.backingOff(now); err != nil {
+		st.mu.Unlock()
+		_ = level.Debug(s.logger).Log("msg", "Not calling a throttled tenant", "tenant", t.Name, "err", err)
+		return nil, result{err: err}
+	}
+	if f := st.flight; f != nil {
+		st.mu.Unlock()
+		if s.onJoin != nil {
+			s.onJoin(t.Name)
+		}
+		return f, result{}
+	}
+	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.Timeout)
+	f := &flight{done: make(chan struct{})}
+	f.deadline, _ = callCtx.Deadline()
+	if d, ok := ctx.Deadline(); ok && d.Before(f.deadline) {
+		cancel()
+		// The leader's own cancellation (its client went away) does not
+		// end the call: waiters may still want it. Its deadline does.
+		callCtx, cancel = context.WithDeadline(context.WithoutCancel(ctx), d)
+		f.deadline, f.cutShort = d, true
+	}
+	st.flight = f
+	st.mu.Unlock()
+	go s.run(callCtx, cancel, st, f, t)
+	return f, result{}
+}
+
+// run makes f's call, records its outcome for the tenant, and wakes every
+// scrape waiting for it. A failure is logged here, once per call, however
+// many scrapes waited.
+func (s *Scraper) run(ctx context.Context, cancel context.CancelFunc, st *tenantState, f *flight, t *config.Tenant) {
+	defer cancel()
+	f.settings, f.err = s.call(ctx, t)
+	r := s.rand()
+	st.mu.Lock()
+	st.flight = nil
+	window := st.record(t, f.settings, f.err, s.now(), r)
+	st.mu.Unlock()
+	close(f.done)
+	if f.err != nil {
+		s.logFailure(t, f.err, window)
+		return
+	}
+	_ = level.Debug(s.logger).Log("msg", "Fetched tenant config", "tenant", t.Name, "config_hash", f.settings.Hash)
+}
+
+// call makes one upstream call within the concurrency bound.
+func (s *Scraper) call(ctx context.Context, t *config.Tenant) (metastudio.Settings, error) {
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
-		return result{err: &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: "get user config", Err: errNoSlot}}
+		return metastudio.Settings{}, &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: opGetUserConfig, Err: errNoSlot}
 	}
 	defer func() { <-s.slots }()
-
-	callCtx, cancel := context.WithTimeout(ctx, t.Timeout)
-	defer cancel()
-	uc, err := s.fetcher.GetUserConfig(callCtx, targetFor(t))
+	uc, err := s.fetcher.GetUserConfig(ctx, targetFor(t))
 	if err != nil {
-		s.logFailure(t, err)
-		return result{err: err}
+		return metastudio.Settings{}, err
 	}
-	settings := uc.Effective()
-	_ = level.Debug(s.logger).Log("msg", "Fetched tenant config", "tenant", t.Name, "config_hash", settings.Hash)
-	return result{settings: settings}
+	return uc.Effective(), nil
 }
 
-// logFailure is the one place a failed call is logged.
-func (s *Scraper) logFailure(t *config.Tenant, err error) {
+// logFailure is the one place a failed call is logged; window is the
+// backoff it opened, if any.
+func (s *Scraper) logFailure(t *config.Tenant, err error, window time.Duration) {
 	kv := []any{"msg", "Fetching tenant config failed", "tenant", t.Name,
 		"reason", metastudio.ReasonOf(err)}
 	var e *metastudio.Error
@@ -136,6 +259,9 @@ func (s *Scraper) logFailure(t *config.Tenant, err error) {
 		if e.RequestID != "" {
 			kv = append(kv, "request_id", e.RequestID)
 		}
+	}
+	if window > 0 {
+		kv = append(kv, "backoff", window.Round(time.Second))
 	}
 	kv = append(kv, "err", err)
 	_ = level.Warn(s.logger).Log(kv...)

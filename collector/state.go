@@ -1,0 +1,223 @@
+package collector
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"hash"
+	"sync"
+	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
+)
+
+// Throttling backoff. Without a Retry-After the window starts at
+// backoffBase and doubles per consecutive throttled call up to backoffMax,
+// then varies by ±backoffJitter so that the replicas of an HA pair, and the
+// tenants sharing one account, do not all come back in the same second.
+// A Retry-After is honoured as sent, but never beyond backoffMax: a broken
+// gateway asking for a day must not blind the exporter for a day.
+const (
+	backoffBase   = 30 * time.Second
+	backoffMax    = 10 * time.Minute
+	backoffJitter = 0.2
+)
+
+// backoffWindow is how long a tenant is left alone after its throttles-th
+// consecutive throttled call; r is a random number in [0, 1).
+func backoffWindow(throttles int, retryAfter time.Duration, r float64) time.Duration {
+	if retryAfter > 0 {
+		return min(retryAfter, backoffMax)
+	}
+	d := backoffBase
+	for i := 1; i < throttles && d < backoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, backoffMax)
+	return time.Duration(float64(d) * (1 - backoffJitter + 2*backoffJitter*r))
+}
+
+// stateKey is one tenant as configured. Besides the name it holds a digest
+// of everything that decides whose data an answer is, so that a reload that
+// points a name at another project, endpoint or credentials (a rotated
+// secret file included) starts from nothing instead of serving the old
+// tenant's cached answer or backoff. The digest keeps secrets out of the
+// key itself.
+type stateKey struct {
+	name     string
+	identity [sha256.Size]byte
+}
+
+func keyOf(t *config.Tenant) stateKey {
+	h := sha256.New()
+	c := &t.Credentials
+	writeField(h, t.Endpoint)
+	writeField(h, t.ProjectID)
+	writeField(h, c.AccessKey)
+	writeField(h, c.SecretKey.Reveal())
+	writeField(h, c.SecurityToken.Reveal())
+	if c.IAM != nil {
+		writeField(h, c.IAM.Endpoint)
+		writeField(h, c.IAM.Domain)
+		writeField(h, c.IAM.User)
+		writeField(h, c.IAM.Password.Reveal())
+	}
+	k := stateKey{name: t.Name}
+	h.Sum(k.identity[:0])
+	return k
+}
+
+// writeField length-prefixes s so that no two field lists hash alike.
+func writeField(h hash.Hash, s string) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+	h.Write(n[:])
+	h.Write([]byte(s))
+}
+
+// tenantState is what scrapes of one tenant share, whether they come from
+// /metrics, /probe or both Prometheus replicas: the call in flight, the
+// last good answer and the throttling backoff.
+type tenantState struct {
+	mu     sync.Mutex
+	flight *flight
+
+	good *goodAnswer // only kept while the tenant's max_cache_age > 0
+
+	throttles    int       // consecutive throttled calls
+	backoffUntil time.Time // no call before this
+	throttleErr  *metastudio.Error
+}
+
+type goodAnswer struct {
+	settings metastudio.Settings
+	at       time.Time
+}
+
+// flight is one upstream call that any number of scrapes wait for. Its
+// outcome fields are written before done is closed and only read after.
+type flight struct {
+	done     chan struct{}
+	deadline time.Time
+	// cutShort: the leader's scrape deadline, not the tenant's timeout,
+	// bounded the call, so a timeout says nothing about a waiter that has
+	// more time.
+	cutShort bool
+
+	settings metastudio.Settings
+	err      error
+}
+
+// cached returns the last good answer and its age if it may still be
+// served at now.
+func (st *tenantState) cached(t *config.Tenant, now time.Time) (metastudio.Settings, time.Duration, bool) {
+	if t.MaxCacheAge <= 0 || st.good == nil {
+		return metastudio.Settings{}, 0, false
+	}
+	age := max(now.Sub(st.good.at), 0)
+	if age > t.MaxCacheAge {
+		return metastudio.Settings{}, 0, false
+	}
+	return st.good.settings, age, true
+}
+
+// backingOff returns the error a scrape reports instead of calling, while
+// the tenant is in a throttling backoff window.
+func (st *tenantState) backingOff(now time.Time) error {
+	if !now.Before(st.backoffUntil) || st.throttleErr == nil {
+		return nil
+	}
+	return &metastudio.Error{
+		Reason:    metastudio.ReasonThrottled,
+		ErrorCode: st.throttleErr.ErrorCode,
+		Op:        opGetUserConfig,
+		Err:       &backoffError{until: st.backoffUntil},
+	}
+}
+
+// record keeps the outcome of a finished call, at time at, and returns the
+// backoff window it opened (0 for none). r is the jitter's random number.
+func (st *tenantState) record(t *config.Tenant, settings metastudio.Settings, err error, at time.Time, r float64) time.Duration {
+	if err == nil {
+		st.throttles, st.backoffUntil, st.throttleErr = 0, time.Time{}, nil
+		st.good = nil
+		if t.MaxCacheAge > 0 {
+			st.good = &goodAnswer{settings: settings, at: at}
+		}
+		return 0
+	}
+	// What is cached was past its age when this call started; dropping it
+	// means no later reload that raises max_cache_age can bring it back.
+	st.good = nil
+	var e *metastudio.Error
+	if !errors.As(err, &e) || e.Reason != metastudio.ReasonThrottled {
+		return 0
+	}
+	st.throttles++
+	window := backoffWindow(st.throttles, e.RetryAfter, r)
+	st.backoffUntil, st.throttleErr = at.Add(window), e
+	return window
+}
+
+// backoffError is the cause of a throttled scrape that made no call.
+type backoffError struct{ until time.Time }
+
+func (e *backoffError) Error() string {
+	return "the API throttled this tenant; not calling it again before " + e.until.UTC().Format(time.RFC3339)
+}
+
+// stateTable holds the state of every tenant of the current config.
+type stateTable struct {
+	mu    sync.Mutex
+	byKey map[stateKey]*tenantState
+	// current is the key set of the config last passed to retain; nil
+	// until then, when every tenant scraped gets a lasting state.
+	current map[stateKey]struct{}
+}
+
+// get returns the state of k. A tenant not in the current config comes
+// from a scrape that began before a reload: it gets a state of its own that
+// is not kept, so the table never outgrows the config.
+func (tb *stateTable) get(k stateKey) *tenantState {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	if st, ok := tb.byKey[k]; ok {
+		return st
+	}
+	st := &tenantState{}
+	if tb.current != nil {
+		if _, ok := tb.current[k]; !ok {
+			return st
+		}
+	}
+	if tb.byKey == nil {
+		tb.byKey = make(map[stateKey]*tenantState)
+	}
+	tb.byKey[k] = st
+	return st
+}
+
+// retain drops the state of every tenant not in tenants, which is the
+// whole current config. A call still in flight for a dropped tenant ends
+// as usual and its outcome goes nowhere.
+func (tb *stateTable) retain(tenants []config.Tenant) {
+	keep := make(map[stateKey]struct{}, len(tenants))
+	for i := range tenants {
+		keep[keyOf(&tenants[i])] = struct{}{}
+	}
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	for k := range tb.byKey {
+		if _, ok := keep[k]; !ok {
+			delete(tb.byKey, k)
+		}
+	}
+	tb.current = keep
+}
+
+func (tb *stateTable) len() int {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return len(tb.byKey)
+}
