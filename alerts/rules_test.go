@@ -39,6 +39,22 @@ var wantAlerts = map[string]string{
 	"MetaStudioLiveConfigChanged":           "info",
 }
 
+// wantFor is the documented `for` of each alert: long enough to ride out a
+// transient API error or a setting being edited in the console, short enough
+// to page before a stream has billed for hours.
+func wantFor(alert string) string {
+	switch alert {
+	case "MetaStudioTenantDown":
+		return "15m"
+	case "MetaStudioCredentialsRejected", "MetaStudioExporterConfigReloadFailed":
+		return "5m"
+	case "MetaStudioLiveConfigChanged":
+		return "" // fires at once: it reports an event, not a state
+	default:
+		return "10m"
+	}
+}
+
 type ruleFile struct {
 	Groups []struct {
 		Name  string `yaml:"name"`
@@ -95,6 +111,9 @@ func TestRulesMatchAlertTable(t *testing.T) {
 		}
 		if got := r.Labels["severity"]; got != want {
 			t.Errorf("%s: severity %q, want %q", r.Alert, got, want)
+		}
+		if got, want := r.For, wantFor(r.Alert); got != want {
+			t.Errorf("%s: for %q, want %q as documented in README.md", r.Alert, got, want)
 		}
 		if s := r.Annotations["summary"]; s == "" || strings.Contains(s, "{{") {
 			t.Errorf("%s: summary must be a fixed sentence, got %q", r.Alert, s)
