@@ -220,12 +220,14 @@ func (s *Scraper) run(ctx context.Context, cancel context.CancelFunc, st *tenant
 	st.flight = nil
 	window := st.record(t, f.settings, f.err, s.now(), r)
 	st.mu.Unlock()
-	close(f.done)
+	// Logged before the waiters wake, so that a scrape's failure is in the
+	// log by the time its answer is.
 	if f.err != nil {
 		s.logFailure(t, f.err, window)
-		return
+	} else {
+		_ = level.Debug(s.logger).Log("msg", "Fetched tenant config", "tenant", t.Name, "config_hash", f.settings.Hash)
 	}
-	_ = level.Debug(s.logger).Log("msg", "Fetched tenant config", "tenant", t.Name, "config_hash", f.settings.Hash)
+	close(f.done)
 }
 
 // call makes one upstream call within the concurrency bound.
