@@ -90,42 +90,39 @@ const (
 // sent only when the fetch succeeded, so that a failed fetch never looks like
 // a change of settings.
 func emitTenant(ch chan<- prometheus.Metric, t *config.Tenant, r *result) {
-	// One label pair for the tenant, shared by all of its series.
-	tenant := []*dto.LabelPair{{Name: &tenantLabel, Value: &t.Name}}
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- newTenantGauge(d, v, tenant, labels)
-	}
-	gauge(scrapeDurationDesc, r.duration.Seconds())
-	gauge(tenantInfoDesc, 1, t.ProjectID, t.Region)
-	gauge(policyMaxDurationDesc, t.Policy.MaxLiveDuration.Seconds())
-	gauge(policyMaxExceptionWaitingDesc, t.Policy.MaxExceptionWaiting.Seconds())
+	e := newTenantEmitter(ch, t.Name)
+	e.gauge(scrapeDurationDesc, r.duration.Seconds())
+	e.gauge(tenantInfoDesc, 1, t.ProjectID, t.Region)
+	e.gauge(policyMaxDurationDesc, t.Policy.MaxLiveDuration.Seconds())
+	e.gauge(policyMaxExceptionWaitingDesc, t.Policy.MaxExceptionWaiting.Seconds())
 	if r.err != nil {
-		gauge(upDesc, 0)
-		gauge(scrapeErrorDesc, 1, string(metastudio.ReasonOf(r.err)), labelValue(metastudio.ErrorCodeOf(r.err)))
+		e.gauge(upDesc, 0)
+		e.gauge(scrapeErrorDesc, 1, string(metastudio.ReasonOf(r.err)), labelValue(metastudio.ErrorCodeOf(r.err)))
 		return
 	}
 	s := &r.settings
-	gauge(upDesc, 1)
-	gauge(dataAgeDesc, r.age.Seconds())
-	gauge(maxDurationDesc, float64(s.MaxLiveDurationHours)*3600)
-	gauge(maxExceptionWaitingDesc, float64(s.MaxExceptionWaitingMinutes)*60)
-	gauge(autoStopModeDesc, 1, labelValue(s.AutoStopMode))
-	gauge(callbackConfiguredDesc, boolValue(s.CallbackConfigured))
-	gauge(callbackHTTPSDesc, boolValue(s.CallbackHTTPS))
-	gauge(callbackAuthTypeDesc, 1, labelValue(s.CallbackAuthType))
-	gauge(callbackKeyDesc, boolValue(s.CallbackKeyConfigured))
-	emitEnumSet(gauge, callbackEventDesc, metastudio.KnownCallbackEvents, s.CallbackEvents)
-	emitEnumSet(gauge, notifyEventDesc, metastudio.KnownNotifyEvents, s.NotifyEvents)
-	gauge(configHashDesc, float64(s.Hash))
+	e.gauge(upDesc, 1)
+	e.gauge(dataAgeDesc, r.age.Seconds())
+	e.gauge(maxDurationDesc, float64(s.MaxLiveDurationHours)*3600)
+	e.gauge(maxExceptionWaitingDesc, float64(s.MaxExceptionWaitingMinutes)*60)
+	e.gauge(autoStopModeDesc, 1, labelValue(s.AutoStopMode))
+	e.gauge(callbackConfiguredDesc, boolValue(s.CallbackConfigured))
+	e.gauge(callbackHTTPSDesc, boolValue(s.CallbackHTTPS))
+	e.gauge(callbackAuthTypeDesc, 1, labelValue(s.CallbackAuthType))
+	e.gauge(callbackKeyDesc, boolValue(s.CallbackKeyConfigured))
+	e.enumSet(callbackEventDesc, metastudio.KnownCallbackEvents, s.CallbackEvents)
+	e.enumSet(notifyEventDesc, metastudio.KnownNotifyEvents, s.NotifyEvents)
+	e.gauge(configHashDesc, float64(s.Hash))
 }
 
-// emitEnumSet sends one 0/1 series per known value and a 1 for each unknown
+// enumSet sends one 0/1 series per known value and a 1 for each unknown
 // value that is enabled (up to maxUnknownValues).
-func emitEnumSet(gauge func(*prometheus.Desc, float64, ...string), d *prometheus.Desc, known, enabled []string) {
+func (e *tenantEmitter) enumSet(d *prometheus.Desc, known, enabled []string) {
 	for _, k := range known {
-		gauge(d, boolValue(slices.Contains(enabled, k)), k)
+		e.gauge(d, boolValue(slices.Contains(enabled, k)), k)
 	}
-	seen := make([]string, 0, len(enabled))
+	var seenBuf [maxUnknownValues]string
+	seen := seenBuf[:0]
 	for _, v := range enabled {
 		if slices.Contains(known, v) {
 			continue
@@ -138,7 +135,7 @@ func emitEnumSet(gauge func(*prometheus.Desc, float64, ...string), d *prometheus
 			break
 		}
 		seen = append(seen, v)
-		gauge(d, 1, v)
+		e.gauge(d, 1, v)
 	}
 }
 
@@ -175,29 +172,6 @@ type tenantGauge struct {
 	value  float64
 }
 
-// newTenantGauge builds a sample of d. tenant is the tenant's one-element
-// label pair list; values are d's other labels, in Desc order.
-func newTenantGauge(d *prometheus.Desc, v float64, tenant []*dto.LabelPair, values []string) *tenantGauge {
-	g := &tenantGauge{desc: d, labels: tenant, value: v}
-	g.gauge.Value = &g.value
-	if len(values) == 0 {
-		return g
-	}
-	names := extraLabelNames[d]
-	if len(names) != len(values) {
-		panic("collector: " + d.String() + " takes " + strconv.Itoa(len(names)) + " labels besides tenant")
-	}
-	pairs := make([]dto.LabelPair, len(values))
-	g.labels = make([]*dto.LabelPair, 0, len(values)+1)
-	for i := range values {
-		pairs[i].Name, pairs[i].Value = &names[i], &values[i]
-		g.labels = append(g.labels, &pairs[i])
-	}
-	g.labels = append(g.labels, tenant[0])
-	slices.SortFunc(g.labels, func(a, b *dto.LabelPair) int { return strings.Compare(*a.Name, *b.Name) })
-	return g
-}
-
 func (g *tenantGauge) Desc() *prometheus.Desc { return g.desc }
 
 // Write shares the sample's label pairs and value with out; the registry
@@ -206,4 +180,83 @@ func (g *tenantGauge) Write(out *dto.Metric) error {
 	out.Label = g.labels
 	out.Gauge = &g.gauge
 	return nil
+}
+
+// Series a tenant has when its fetch succeeded with no unknown enum values,
+// and the label pairs and pointers those series need. A failed fetch needs
+// fewer; unknown values only start another chunk.
+const (
+	seriesPerTenant = 14 + 3 + 1 // fixed series + known callback events + known notify events
+	pairsPerTenant  = 1 + 2 + 1 + 1 + 3 + 1
+	ptrsPerTenant   = 1 + 3 + 2 + 2 + 3*2 + 2
+)
+
+// tenantSeries is the storage of one tenant's usual series, allocated at
+// once.
+type tenantSeries struct {
+	gauges [seriesPerTenant]tenantGauge
+	pairs  [pairsPerTenant]dto.LabelPair
+	ptrs   [ptrsPerTenant]*dto.LabelPair
+	values [pairsPerTenant]string
+}
+
+// tenantEmitter sends one tenant's gauges, carving them and their label
+// pairs out of one allocation per tenant rather than several per series.
+type tenantEmitter struct {
+	ch     chan<- prometheus.Metric
+	tenant []*dto.LabelPair // the tenant's one pair, shared by all its series
+	gauges []tenantGauge
+	pairs  []dto.LabelPair
+	ptrs   []*dto.LabelPair
+	values []string
+}
+
+func newTenantEmitter(ch chan<- prometheus.Metric, name string) tenantEmitter {
+	s := new(tenantSeries)
+	e := tenantEmitter{ch: ch, gauges: s.gauges[:0], pairs: s.pairs[:0], ptrs: s.ptrs[:0], values: s.values[:0]}
+	pair := &carve(&e.pairs, 1)[0]
+	v := carve(&e.values, 1)
+	v[0] = name
+	pair.Name, pair.Value = &tenantLabel, &v[0]
+	e.tenant = carve(&e.ptrs, 1)
+	e.tenant[0] = pair
+	return e
+}
+
+// carve takes the next n elements of *s, starting a new chunk when *s is
+// full. Elements already handed out stay where they are, so pointers to them
+// remain valid; the result is capped so that appending to it cannot spill
+// into its neighbour.
+func carve[T any](s *[]T, n int) []T {
+	if cap(*s)-len(*s) < n {
+		*s = make([]T, 0, max(n, 4))
+	}
+	l := len(*s)
+	*s = (*s)[:l+n]
+	return (*s)[l : l+n : l+n]
+}
+
+// gauge sends a sample of d. values are d's labels besides tenant, in Desc
+// order.
+func (e *tenantEmitter) gauge(d *prometheus.Desc, v float64, values ...string) {
+	g := &carve(&e.gauges, 1)[0]
+	g.desc, g.value = d, v
+	g.gauge.Value = &g.value
+	g.labels = e.tenant
+	if len(values) > 0 {
+		names := extraLabelNames[d]
+		if len(names) != len(values) {
+			panic("collector: " + d.String() + " takes " + strconv.Itoa(len(names)) + " labels besides tenant")
+		}
+		pairs, vals := carve(&e.pairs, len(values)), carve(&e.values, len(values))
+		copy(vals, values)
+		g.labels = carve(&e.ptrs, len(values)+1)
+		for i := range pairs {
+			pairs[i].Name, pairs[i].Value = &names[i], &vals[i]
+			g.labels[i] = &pairs[i]
+		}
+		g.labels[len(values)] = e.tenant[0]
+		slices.SortFunc(g.labels, func(a, b *dto.LabelPair) int { return strings.Compare(*a.Name, *b.Name) })
+	}
+	e.ch <- g
 }

@@ -12,18 +12,46 @@ import (
 // prometheus.MustNewConstMetric writes for the same Desc and values: same
 // label pairs in the same (sorted) order, same gauge value.
 func TestTenantGaugeMatchesConstMetric(t *testing.T) {
-	name := "shop-a"
-	tenant := []*dto.LabelPair{{Name: &tenantLabel, Value: &name}}
-	for d, extra := range extraLabelNames {
-		values := make([]string, len(extra))
-		for i := range values {
-			values[i] = fmt.Sprintf("v%d-%s", i, extra[i])
+	const name = "shop-a"
+	// Every Desc several times through one emitter, more series than its
+	// first chunks hold, so that later chunks must leave earlier samples
+	// intact.
+	type sent struct {
+		desc   *prometheus.Desc
+		value  float64
+		values []string
+	}
+	var want []sent
+	ch := make(chan prometheus.Metric, 200)
+	e := newTenantEmitter(ch, name)
+	for round := range 4 {
+		for d, extra := range extraLabelNames {
+			values := make([]string, len(extra))
+			for i := range values {
+				values[i] = fmt.Sprintf("v%d-%d-%s", round, i, extra[i])
+			}
+			v := float64(len(want)) + 0.5
+			e.gauge(d, v, values...)
+			want = append(want, sent{d, v, values})
+		}
+	}
+	close(ch)
+	if len(ch) != len(want) {
+		t.Fatalf("emitter sent %d samples, want %d", len(ch), len(want))
+	}
+	i := 0
+	for m := range ch {
+		w := want[i]
+		i++
+		d := w.desc
+		if m.Desc() != d {
+			t.Fatalf("sample %d has Desc %s, want %s", i, m.Desc(), d)
 		}
 		var got, want dto.Metric
-		if err := newTenantGauge(d, 42.5, tenant, values).Write(&got); err != nil {
+		if err := m.Write(&got); err != nil {
 			t.Fatal(err)
 		}
-		if err := prometheus.MustNewConstMetric(d, prometheus.GaugeValue, 42.5, append([]string{name}, values...)...).Write(&want); err != nil {
+		if err := prometheus.MustNewConstMetric(d, prometheus.GaugeValue, w.value, append([]string{name}, w.values...)...).Write(&want); err != nil {
 			t.Fatal(err)
 		}
 		if got.GetGauge().GetValue() != want.GetGauge().GetValue() {
@@ -52,6 +80,6 @@ func TestTenantGaugeWrongLabelCount(t *testing.T) {
 			t.Fatal("no panic for a missing label value")
 		}
 	}()
-	name := "shop-a"
-	newTenantGauge(tenantInfoDesc, 1, []*dto.LabelPair{{Name: &tenantLabel, Value: &name}}, []string{"only-project"})
+	e := newTenantEmitter(make(chan prometheus.Metric, 1), "shop-a")
+	e.gauge(tenantInfoDesc, 1, "only-project")
 }
