@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"net/http"
 	"net/url"
 	"slices"
@@ -51,7 +52,8 @@ func SignRequest(req *http.Request, body []byte, accessKey string, secretKey sec
 	if accessKey == "" || !secretKey.IsSet() {
 		return errSignNoKey
 	}
-	date := now.UTC().Format(sdkDateLayout)
+	var dateBuf [len(sdkDateLayout)]byte
+	date := string(appendSdkDate(dateBuf[:0], now))
 	req.Header.Set(headerSdkDate, date)
 	if securityToken.IsSet() {
 		req.Header.Set(headerSecToken, securityToken.Reveal())
@@ -67,23 +69,50 @@ func SignRequest(req *http.Request, body []byte, accessKey string, secretKey sec
 	buf, signed := appendCanonicalRequest((*bp)[:0], req, bodyHash)
 	crLen := len(buf)
 	buf = appendStringToSign(buf, date, buf[:crLen])
-	sig := signature(secretKey, buf[crLen:])
+	stsEnd := len(buf)
+	// The Authorization value is built after the string to sign in the
+	// same buffer, so that the header costs one allocation: its string.
+	buf = append(buf, signAlgorithm+" Access="...)
+	buf = append(buf, accessKey...)
+	buf = append(buf, ", SignedHeaders="...)
+	buf = append(buf, signed...)
+	buf = append(buf, ", Signature="...)
+	buf = appendSignature(buf, secretKey, buf[crLen:stsEnd])
+	req.Header.Set("Authorization", string(buf[stsEnd:]))
 	if cap(buf) <= 64<<10 {
 		*bp = buf[:0]
 		signBufPool.Put(bp)
 	}
-
-	var auth strings.Builder
-	auth.Grow(len(signAlgorithm) + len(accessKey) + len(signed) + len(sig) + 40)
-	auth.WriteString(signAlgorithm)
-	auth.WriteString(" Access=")
-	auth.WriteString(accessKey)
-	auth.WriteString(", SignedHeaders=")
-	auth.WriteString(signed)
-	auth.WriteString(", Signature=")
-	auth.WriteString(sig)
-	req.Header.Set("Authorization", auth.String())
 	return nil
+}
+
+// appendSdkDate appends t in UTC as 20060102T150405Z. It is
+// time.Format(sdkDateLayout) without parsing the layout on every request.
+func appendSdkDate(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	dst = appendDigits(dst, year, 4)
+	dst = appendDigits(dst, int(month), 2)
+	dst = appendDigits(dst, day, 2)
+	dst = append(dst, 'T')
+	dst = appendDigits(dst, hour, 2)
+	dst = appendDigits(dst, minute, 2)
+	dst = appendDigits(dst, sec, 2)
+	return append(dst, 'Z')
+}
+
+// appendDigits appends the last width decimal digits of v, zero-padded.
+func appendDigits(dst []byte, v, width int) []byte {
+	start := len(dst)
+	for range width {
+		dst = append(dst, 0)
+	}
+	for i := len(dst) - 1; i >= start; i-- {
+		dst[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return dst
 }
 
 // appendCanonicalRequest appends the canonical request of req to dst and
@@ -96,28 +125,41 @@ func appendCanonicalRequest(dst []byte, req *http.Request, bodyHash string) ([]b
 	dst = appendCanonicalQuery(dst, req.URL.RawQuery)
 	dst = append(dst, '\n')
 
-	var signed strings.Builder
-	signed.Grow(64)
-	for _, h := range signableHeaders {
+	present := 0
+	for i, h := range signableHeaders {
 		v := headerValue(req, h.key)
 		if v == "" {
 			continue
 		}
+		present |= 1 << i
 		dst = append(dst, h.lower...)
 		dst = append(dst, ':')
 		dst = append(dst, strings.TrimSpace(v)...)
 		dst = append(dst, '\n')
-		if signed.Len() > 0 {
-			signed.WriteByte(';')
-		}
-		signed.WriteString(h.lower)
 	}
+	signed := signedHeaderLists[present]
 	dst = append(dst, '\n')
-	dst = append(dst, signed.String()...)
+	dst = append(dst, signed...)
 	dst = append(dst, '\n')
 	dst = append(dst, bodyHash...)
-	return dst, signed.String()
+	return dst, signed
 }
+
+// signedHeaderLists holds the SignedHeaders value for every subset of
+// signableHeaders, indexed by a bit mask of the present ones, so that
+// signing never builds the list.
+var signedHeaderLists = func() (lists [1 << len(signableHeaders)]string) {
+	for mask := range lists {
+		var names []string
+		for i, h := range signableHeaders {
+			if mask&(1<<i) != 0 {
+				names = append(names, h.lower)
+			}
+		}
+		lists[mask] = strings.Join(names, ";")
+	}
+	return lists
+}()
 
 // headerValue reads a header the way it goes on the wire; Host comes from
 // req.Host, or the URL when unset, exactly as net/http writes it.
@@ -138,10 +180,12 @@ func appendCanonicalURI(dst []byte, escapedPath string) []byte {
 	if escapedPath == "" {
 		return append(dst, '/')
 	}
-	for i, seg := range strings.Split(escapedPath, "/") {
-		if i > 0 {
+	first := true
+	for seg := range strings.SplitSeq(escapedPath, "/") {
+		if !first {
 			dst = append(dst, '/')
 		}
+		first = false
 		if raw, err := url.PathUnescape(seg); err == nil {
 			seg = raw
 		}
@@ -210,10 +254,30 @@ func appendStringToSign(dst []byte, date string, canonicalRequest []byte) []byte
 	return hex.AppendEncode(dst, sum[:])
 }
 
-// signature is hex(HMAC-SHA256(secretKey, stringToSign)).
-func signature(secretKey secret.String, stringToSign []byte) string {
-	mac := hmac.New(sha256.New, []byte(secretKey.Reveal()))
-	mac.Write(stringToSign)
+// appendSignature appends hex(HMAC-SHA256(secretKey, stringToSign)).
+func appendSignature(dst []byte, secretKey secret.String, stringToSign []byte) []byte {
+	m := keyedMAC(secretKey)
+	m.mac.Write(stringToSign)
 	var sum [sha256.Size]byte
-	return hex.EncodeToString(mac.Sum(sum[:0]))
+	dst = hex.AppendEncode(dst, m.mac.Sum(sum[:0]))
+	macPool.Put(m)
+	return dst
+}
+
+// pooledMAC is an HMAC keyed with key. A keyed HMAC takes five allocations
+// to build; tenants of one agency usually share an AK/SK, so a pooled one
+// usually has the right key already and only needs a Reset.
+type pooledMAC struct {
+	key secret.String
+	mac hash.Hash
+}
+
+var macPool sync.Pool
+
+func keyedMAC(key secret.String) *pooledMAC {
+	if m, ok := macPool.Get().(*pooledMAC); ok && m.key == key {
+		m.mac.Reset()
+		return m
+	}
+	return &pooledMAC{key: key, mac: hmac.New(sha256.New, []byte(key.Reveal()))}
 }

@@ -71,7 +71,7 @@ func TestSignerKnownAnswer(t *testing.T) {
 	if string(sts) != katStringToSign {
 		t.Errorf("string to sign:\n%q\nwant\n%q", sts, katStringToSign)
 	}
-	if got := signature(katSK, []byte(katStringToSign)); got != katSignature {
+	if got := string(appendSignature(nil, katSK, []byte(katStringToSign))); got != katSignature {
 		t.Errorf("signature = %s, want %s", got, katSignature)
 	}
 }
@@ -268,6 +268,36 @@ func BenchmarkSignRequest(b *testing.B) {
 	for b.Loop() {
 		if err := SignRequest(req, nil, katAK, katSK, "", katTime); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestAppendSdkDateMatchesFormat(t *testing.T) {
+	zones := []*time.Location{time.UTC, time.FixedZone("CST", 8*3600), time.FixedZone("west", -9*3600-1800)}
+	start := time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+	for i := range 2000 {
+		// Steps of a prime number of seconds walk through every field's
+		// digits, month and year ends included.
+		at := start.Add(time.Duration(i) * 7919 * 3607 * time.Second).In(zones[i%len(zones)])
+		if got, want := string(appendSdkDate(nil, at)), at.UTC().Format(sdkDateLayout); got != want {
+			t.Fatalf("appendSdkDate(%v) = %s, want %s", at, got, want)
+		}
+	}
+}
+
+// TestSignatureWithAlternatingKeys guards the pool of keyed HMACs: a pooled
+// HMAC keyed with one secret must never sign for another.
+func TestSignatureWithAlternatingKeys(t *testing.T) {
+	keys := []secret.String{"first-secret", "second-secret", secret.String(strings.Repeat("k", 100)), "first-secret"}
+	msg := []byte(katStringToSign)
+	for round := range 3 {
+		for _, k := range keys {
+			mac := hmac.New(sha256.New, []byte(k.Reveal()))
+			mac.Write(msg)
+			want := hex.EncodeToString(mac.Sum(nil))
+			if got := string(appendSignature([]byte("prefix:"), k, msg)); got != "prefix:"+want {
+				t.Fatalf("round %d, key of %d bytes: signature %s, want prefix:%s", round, len(k), got, want)
+			}
 		}
 	}
 }
