@@ -37,7 +37,12 @@ var errNoCredentials = errors.New("no access key and secret key, and no IAM pass
 // Client calls MetaStudio (and IAM for token credentials). It is safe for
 // concurrent use and meant to be shared by every tenant.
 type Client struct {
-	http    *http.Client
+	http *http.Client
+	// rt sends the user-config calls. They never follow a redirect, keep no
+	// cookies and carry their deadline in the context, so http.Client would
+	// only add a copy of the headers and an error wrapper to each call: at
+	// a thousand tenants per scrape that showed in the allocation profile.
+	rt      http.RoundTripper
 	maxBody int64
 	observe Observer
 	now     func() time.Time
@@ -54,6 +59,7 @@ func NewClient(opts ClientOptions) *Client {
 		rt = NewTransport(32)
 	}
 	c := &Client{
+		rt: rt,
 		http: &http.Client{
 			Transport: rt,
 			// A redirect would resend X-Auth-Token to wherever it points;
@@ -166,7 +172,7 @@ func (c *Client) send(ctx context.Context, t Target, method, target string, body
 	}
 
 	start := time.Now()
-	resp, err := c.http.Do(req)
+	resp, err := c.rt.RoundTrip(req)
 	if err != nil {
 		e := transportError(op, err)
 		c.report(t.Tenant, string(e.Reason), start)
