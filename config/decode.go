@@ -104,6 +104,24 @@ type pair struct{ key, val *yaml.Node }
 // pairs lists a mapping's entries with YAML merge keys (`<<: *anchor`)
 // expanded; keys written out explicitly win over merged ones.
 func (d *decoder) pairs(n *yaml.Node, path string) []pair {
+	return d.mergedPairs(n, path, &merges{expanding: map[*yaml.Node]bool{}, done: map[*yaml.Node][]pair{}})
+}
+
+// merges tracks merge-key expansion within one mapping. A mapping that
+// merges itself, directly or through others, would recurse until the
+// stack overflows and kill the process on reload; one that merges the same
+// anchor many times over, level upon level, would take exponential time.
+type merges struct {
+	expanding map[*yaml.Node]bool
+	done      map[*yaml.Node][]pair
+}
+
+func (d *decoder) mergedPairs(n *yaml.Node, path string, m *merges) []pair {
+	if out, ok := m.done[n]; ok {
+		return out
+	}
+	m.expanding[n] = true
+	defer delete(m.expanding, n)
 	var explicit, merged []pair
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -118,11 +136,14 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 		}
 		for _, src := range sources {
 			src = deref(src)
-			if src.Kind != yaml.MappingNode {
+			switch {
+			case src.Kind != yaml.MappingNode:
 				d.add(k.Line, joinPath(path, "<<"), "can only merge mappings")
-				continue
+			case m.expanding[src]:
+				d.add(k.Line, joinPath(path, "<<"), "merges a mapping into itself")
+			default:
+				merged = append(merged, d.mergedPairs(src, path, m)...)
 			}
-			merged = append(merged, d.pairs(src, path)...)
 		}
 	}
 	seen := make(map[string]bool, len(explicit))
@@ -136,6 +157,7 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 			out = append(out, p)
 		}
 	}
+	m.done[n] = out
 	return out
 }
 
