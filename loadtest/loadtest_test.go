@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestHarnessReport runs the whole harness at a small size: it builds the
+// exporter, runs it as a process against the simulator and must print a
+// report with every column filled. It checks the shape of the numbers, not
+// how fast anything was.
+func TestHarnessReport(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the harness reads /proc")
+	}
+	opts, err := parseOptions([]string{"-tenants", "20", "-scrapes", "2", "-min-fetches", "0", "-timeout", "3m"}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, progress bytes.Buffer
+	if err := run(context.Background(), opts, &out, &progress); err != nil {
+		t.Fatalf("%v\nprogress:\n%s", err, &progress)
+	}
+	report := out.String()
+	for _, want := range []string{
+		"Machine: " + strconv.Itoa(runtime.NumCPU()) + " CPUs, ",
+		"Command: `go run ./loadtest -tenants 20 -scrapes 2 -min-fetches 0 -timeout 3m`",
+		"| " + strings.Join(columns, " | ") + " |\n",
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+
+	// One cell pattern per column, in order; each captures the number.
+	cellPatterns := []string{`(20)`, `(2)`, `(\d+\.\d{3}) s`, `(\d+\.\d{3}) s`, `(\d+\.\d{2})×`,
+		`(\d+\.\d) µs`, `(\d+\.\d) kB`, `(\d+\.\d) MB`, `(\d+) B`}
+	if len(cellPatterns) != len(columns) {
+		t.Fatalf("%d cell patterns for %d columns", len(cellPatterns), len(columns))
+	}
+	row := regexp.MustCompile(`(?m)^\| ` + strings.Join(cellPatterns, ` \| `) + ` \|$`)
+	m := row.FindStringSubmatch(report)
+	if m == nil {
+		t.Fatalf("no well-formed row for 20 tenants in:\n%s", report)
+	}
+	num := func(i int) float64 {
+		v, err := strconv.ParseFloat(m[i+1], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// ceil(20/32) rounds of 50 ms.
+	if ideal := num(2); ideal != 0.05 {
+		t.Errorf("ideal = %v s, want 0.050", ideal)
+	}
+	// Every call waits 50 ms in the simulator, so no scrape can be faster.
+	if median := num(3); median < 0.05 {
+		t.Errorf("median scrape %v s is below the simulated latency", median)
+	}
+	for i, name := range columns {
+		if i >= 6 && num(i) <= 0 { // allocation, RSS and exposition size
+			t.Errorf("%s = %v, want a positive amount", name, num(i))
+		}
+	}
+}
+
+func TestReadExposition(t *testing.T) {
+	body := []byte(`# HELP metastudio_up 1 if ...
+# TYPE metastudio_up gauge
+metastudio_up{tenant="a"} 1
+metastudio_up{tenant="b"} 0
+metastudio_up{tenant="c"} 1
+go_memstats_alloc_bytes_total 1.2345e+07
+`)
+	up, alloc, err := readExposition(body)
+	if err != nil || up != 2 || alloc != 12345000 {
+		t.Errorf("readExposition = %d, %v, %v; want 2, 12345000, nil", up, alloc, err)
+	}
+	if _, _, err := readExposition([]byte("metastudio_up{tenant=\"a\"} 1\n")); err == nil {
+		t.Error("no error for an exposition without go_memstats_alloc_bytes_total")
+	}
+}
+
+func TestProcAccounting(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	before, err := processCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Spin until the counter moves; a busy machine may take a while to
+	// grant this process a clock tick, hence the generous bound.
+	after := before
+	for deadline := time.Now().Add(10 * time.Second); after == before && time.Now().Before(deadline); {
+		if after, err = processCPU(os.Getpid()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after <= before {
+		t.Errorf("CPU time stayed at %v through 10s of spinning", before)
+	}
+	rss, err := peakRSS(os.Getpid())
+	if err != nil || rss < 1<<20 {
+		t.Errorf("peakRSS = %d, %v; want at least 1 MiB for a Go test binary", rss, err)
+	}
+}
+
+func TestParseOptions(t *testing.T) {
+	opts, err := parseOptions([]string{"-tenants", "100, 1000,5000"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(opts.tenants) != 3 || opts.tenants[0] != 100 || opts.tenants[2] != 5000 || opts.latency != 50*time.Millisecond || opts.concurrency != 32 {
+		t.Errorf("parsed %+v", opts)
+	}
+	for _, bad := range [][]string{{"-tenants", "10,x"}, {"-tenants", "0"}, {"-scrapes", "1"}} {
+		if _, err := parseOptions(bad, &bytes.Buffer{}); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

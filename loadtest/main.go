@@ -1,0 +1,123 @@
+// Command loadtest measures metastudio_exporter the way an agency runs it:
+// a real exporter process with default flags, many tenants, and an upstream
+// that takes a fixed time to answer.
+//
+// For each tenant count it starts the MetaStudio simulator in this process
+// (every call delayed by -latency), builds and starts the exporter against
+// it, scrapes /metrics repeatedly and prints a markdown table: median scrape
+// wall time against the ideal ceil(N / concurrency) × latency, exporter CPU
+// per tenant fetch (from /proc/PID/stat), bytes allocated per tenant fetch
+// (from the exporter's go_memstats_alloc_bytes_total), peak RSS
+// (/proc/PID/status VmHWM) and exposition bytes per tenant.
+//
+//	go run ./loadtest -tenants 100,1000,5000
+//
+// It reads /proc, so it runs on Linux only. All traffic stays on 127.0.0.1.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// options are the harness's knobs; the exporter itself always runs with its
+// default flags apart from the config file and listen address.
+type options struct {
+	tenants    []int
+	scrapes    int           // at least this many measured scrapes per tenant count
+	minFetches int           // ...and at least this many tenant fetches, for CPU tick resolution
+	latency    time.Duration // simulator delay per call
+	// concurrency is what the ideal assumes; it must match the exporter's
+	// --scrape.max-concurrency default, which the harness does not change.
+	concurrency int
+	exporter    string        // prebuilt binary; "" builds one from this module
+	timeout     time.Duration // bound on the whole run
+	command     string        // shown in the report so that it can be reproduced
+}
+
+func main() {
+	opts, err := parseOptions(os.Args[1:], os.Stderr)
+	if err != nil {
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, opts, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	tenants := fs.String("tenants", "100,1000,5000", "comma-separated tenant counts")
+	opts := options{command: strings.TrimSpace("go run ./loadtest " + strings.Join(args, " "))}
+	fs.IntVar(&opts.scrapes, "scrapes", 5, "measured scrapes per tenant count (at least)")
+	fs.IntVar(&opts.minFetches, "min-fetches", 10000, "measured tenant fetches per tenant count (at least); more scrapes are made for small counts")
+	fs.DurationVar(&opts.latency, "latency", 50*time.Millisecond, "simulated upstream latency per call")
+	fs.IntVar(&opts.concurrency, "concurrency", 32, "the exporter's --scrape.max-concurrency default, used for the ideal")
+	fs.StringVar(&opts.exporter, "exporter", "", "prebuilt exporter binary (default: go build this module)")
+	fs.DurationVar(&opts.timeout, "timeout", 20*time.Minute, "upper bound on the whole run")
+	if err := fs.Parse(args); err != nil {
+		return opts, err
+	}
+	for _, f := range strings.Split(*tenants, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			err = fmt.Errorf("-tenants: %q is not a positive count", f)
+			fmt.Fprintln(stderr, err)
+			return opts, err
+		}
+		opts.tenants = append(opts.tenants, n)
+	}
+	if opts.scrapes < 2 || opts.concurrency < 1 || opts.latency <= 0 || opts.minFetches < 0 {
+		err := errors.New("-scrapes must be at least 2, -concurrency at least 1, -latency positive, -min-fetches not negative")
+		fmt.Fprintln(stderr, err)
+		return opts, err
+	}
+	return opts, nil
+}
+
+// run measures every tenant count and writes the report to stdout; progress
+// goes to stderr.
+func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
+	defer cancel()
+	work, err := os.MkdirTemp("", "metastudio-loadtest-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	exporter := opts.exporter
+	if exporter == "" {
+		fmt.Fprintln(stderr, "building the exporter")
+		if exporter, err = buildExporter(ctx, work); err != nil {
+			return err
+		}
+	}
+	m := machineInfo(ctx)
+	loadBefore := loadAverage()
+	rows := make([]row, 0, len(opts.tenants))
+	for _, n := range opts.tenants {
+		fmt.Fprintf(stderr, "measuring %d tenants\n", n)
+		r, err := measure(ctx, opts, exporter, work, n, stderr)
+		if err != nil {
+			return fmt.Errorf("%d tenants: %w", n, err)
+		}
+		rows = append(rows, r)
+	}
+	writeReport(stdout, opts, m, loadBefore, loadAverage(), rows)
+	return nil
+}
