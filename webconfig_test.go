@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
+)
+
+const (
+	webUser     = "prometheus"
+	webPassword = "web-SECRET-password"
+)
+
+// selfSignedCert writes a certificate for 127.0.0.1 and its key into dir
+// and returns their paths and a pool that trusts the certificate.
+func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "metastudio_exporter test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	certFile = writeFile(t, dir, "cert.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	keyFile = writeFile(t, dir, "key.pem", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})))
+	return certFile, keyFile, pool
+}
+
+// tlsExporter is the whole program serving TLS with basic auth.
+type tlsExporter struct {
+	addr   string
+	client *http.Client // trusts the test certificate
+	logs   *syncBuffer
+}
+
+func startTLSExporter(t *testing.T) *tlsExporter {
+	t.Helper()
+	sim, err := simulator.Start(simulator.Options{},
+		simulator.Tenant{ProjectID: "p-shop", AccessKey: "AKWEB", SecretKey: "web-SECRET-sk", Config: []byte(`{"live_exit_config":{"max_live_duration":3}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSignedCert(t, dir)
+	hash, err := bcrypt.GenerateFromPassword([]byte(webPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webConfig := writeFile(t, dir, "web.yml", fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  %s: %s\n",
+		filepath.Base(certFile), filepath.Base(keyFile), webUser, hash))
+	writeFile(t, dir, "sk", "web-SECRET-sk\n")
+	cfg := writeFile(t, dir, "metastudio.yml", fmt.Sprintf(`credentials:
+  sim: {access_key: AKWEB, secret_key_file: sk}
+tenants:
+  - {name: shop, project_id: p-shop, endpoint: %s, credentials: sim}
+`, sim.URL))
+
+	e := &tlsExporter{addr: freeAddress(t), logs: &syncBuffer{}}
+	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	e.client = &http.Client{Transport: transport, Timeout: 10 * time.Second}
+	t.Cleanup(transport.CloseIdleConnections)
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan int, 1)
+	go func() {
+		exited <- run(ctx, []string{"--config.file=" + cfg, "--web.config.file=" + webConfig, "--web.listen-address=" + e.addr}, io.Discard, e.logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			t.Error("exporter did not shut down within 10s")
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if code, _ := e.do(t, http.MethodGet, "https", "/-/healthy", webUser, webPassword); code == http.StatusOK {
+			return e
+		}
+		select {
+		case code := <-exited:
+			t.Fatalf("exporter exited with %d before serving:\n%s", code, e.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("exporter did not serve TLS within 10s:\n%s", e.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// do sends a request over scheme with the given credentials ("" for none)
+// and returns the status and body, or 0 and the error text.
+func (e *tlsExporter) do(t *testing.T, method, scheme, path, user, password string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, scheme+"://"+e.addr+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user != "" {
+		req.SetBasicAuth(user, password)
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// TestWebConfigProtectsEveryEndpoint: with --web.config.file, every
+// endpoint answers only over TLS and only to the configured user.
+func TestWebConfigProtectsEveryEndpoint(t *testing.T) {
+	e := startTLSExporter(t)
+	for _, ep := range []struct {
+		method, path, want string
+	}{
+		{http.MethodGet, "/metrics", `metastudio_up{tenant="shop"} 1`},
+		{http.MethodGet, "/probe?tenant=shop", `metastudio_live_max_duration_seconds{tenant="shop"} 10800`},
+		{http.MethodGet, "/sd", `"__param_tenant":"shop"`},
+		{http.MethodGet, "/config", "secret_key_file: sk"},
+		{http.MethodPost, "/-/reload", "config reloaded\n"},
+		{http.MethodGet, "/-/ready", "Ready\n"},
+		{http.MethodGet, "/", "probe?tenant=shop"},
+	} {
+		name := ep.method + " " + ep.path
+		code, body := e.do(t, ep.method, "https", ep.path, webUser, webPassword)
+		if code != http.StatusOK || !strings.Contains(body, ep.want) {
+			t.Errorf("%s with the right user: %d, want 200 with %q:\n%.500s", name, code, ep.want, body)
+		}
+		for _, who := range [][2]string{{"", ""}, {webUser, "wrong-password"}, {"intruder", webPassword}, {strings.ToUpper(webUser), webPassword}} {
+			code, body := e.do(t, ep.method, "https", ep.path, who[0], who[1])
+			if code != http.StatusUnauthorized || body != "Unauthorized\n" {
+				t.Errorf("%s as %q: %d %q, want 401 Unauthorized", name, who[0], code, body)
+			}
+		}
+		code, body = e.do(t, ep.method, "http", ep.path, webUser, webPassword)
+		if want := "Client sent an HTTP request to an HTTPS server.\n"; code != http.StatusBadRequest || body != want {
+			t.Errorf("%s over plain HTTP: %d %q, want 400 %q", name, code, body, want)
+		}
+	}
+	for _, secret := range []string{webPassword, "web-SECRET-sk"} {
+		if strings.Contains(e.logs.String(), secret) {
+			t.Errorf("the log shows %q", secret)
+		}
+	}
+}
+
+// TestWebConfigRejectsUntrustedClients: a client that does not trust the
+// certificate gets no answer at all, credentials or not.
+func TestWebConfigRejectsUntrustedClients(t *testing.T) {
+	e := startTLSExporter(t)
+	untrusted := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: x509.NewCertPool()}}
+	defer untrusted.CloseIdleConnections()
+	req, err := http.NewRequest(http.MethodGet, "https://"+e.addr+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(webUser, webPassword)
+	resp, err := (&http.Client{Transport: untrusted, Timeout: 10 * time.Second}).Do(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("an untrusting client got %d", resp.StatusCode)
+	}
+	var unknown x509.UnknownAuthorityError
+	if !errors.As(err, &unknown) {
+		t.Errorf("an untrusting client failed with %v, want an unknown authority", err)
+	}
+}
