@@ -117,9 +117,10 @@ const opGetUserConfig = "get user config"
 var (
 	// errNoSlot explains a timeout spent waiting for the concurrency bound.
 	errNoSlot = errors.New("scrape deadline reached while waiting for a free upstream slot (see --scrape.max-concurrency)")
-	// errWaitShared is a scrape that ran out of time while another
-	// scrape's call for the same tenant was still going.
-	errWaitShared = errors.New("scrape deadline reached while waiting for a call shared with another scrape")
+	// errWaitCall is a scrape that ran out of time (or whose client went
+	// away) while the tenant's call, its own or one it shares with other
+	// scrapes, was still going; the call itself logs how it ends.
+	errWaitCall = errors.New("scrape ended while waiting for the tenant's upstream call")
 )
 
 func (s *Scraper) scrapeOne(ctx context.Context, t *config.Tenant) result {
@@ -149,7 +150,13 @@ func (s *Scraper) fetch(ctx context.Context, t *config.Tenant, now time.Time) re
 		select {
 		case <-f.done:
 		case <-ctx.Done():
-			return result{err: &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: opGetUserConfig, Err: errWaitShared}}
+			select {
+			case <-f.done: // an answer at the deadline still counts
+			default:
+				err := &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: opGetUserConfig, Err: errWaitCall}
+				_ = level.Debug(s.logger).Log("msg", "Scrape ended before the tenant's call", "tenant", t.Name, "err", err)
+				return result{err: err}
+			}
 		}
 		if f.err == nil {
 			return result{settings: f.settings}

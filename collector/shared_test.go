@@ -182,7 +182,7 @@ func TestWaiterStopsAtOwnDeadline(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("the waiter answered after %s, long past its 50ms deadline", took)
 	}
-	want := "get user config: timeout: scrape deadline reached while waiting for a call shared with another scrape"
+	want := "get user config: timeout: scrape ended while waiting for the tenant's upstream call"
 	if r.err == nil || r.err.Error() != want || metastudio.ReasonOf(r.err) != metastudio.ReasonTimeout {
 		t.Errorf("waiter: %v, want %q", r.err, want)
 	}
