@@ -150,9 +150,7 @@ func (s *Scraper) fetch(ctx context.Context, t *config.Tenant, now time.Time) re
 		select {
 		case <-f.done:
 		case <-ctx.Done():
-			select {
-			case <-f.done: // an answer at the deadline still counts
-			default:
+			if !awaitEnding(ctx, f) {
 				err := &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: opGetUserConfig, Err: errWaitCall}
 				_ = level.Debug(s.logger).Log("msg", "Scrape ended before the tenant's call", "tenant", t.Name, "err", err)
 				return result{err: err}
@@ -165,6 +163,36 @@ func (s *Scraper) fetch(ctx context.Context, t *config.Tenant, now time.Time) re
 			return result{err: f.err}
 		}
 		now = s.now()
+	}
+}
+
+// callEndGrace is how long a scrape whose deadline has passed waits for a
+// call bounded by that same deadline to notice it. The call's own outcome
+// says more than "ran out of time", and the request metrics gathered after
+// the tenants then count it; the grace only matters if a Fetcher is slow to
+// honour its context, and --scrape.timeout-offset leaves room for it.
+const callEndGrace = 200 * time.Millisecond
+
+// awaitEnding reports whether f ended, waiting up to callEndGrace if ctx
+// reached a deadline that f's call shares (or precedes). A scrape whose
+// client went away, or that gave up before a longer call, does not wait.
+func awaitEnding(ctx context.Context, f *flight) bool {
+	d, ok := ctx.Deadline()
+	if !ok || !errors.Is(ctx.Err(), context.DeadlineExceeded) || f.deadline.After(d) {
+		select {
+		case <-f.done:
+			return true
+		default:
+			return false
+		}
+	}
+	t := time.NewTimer(callEndGrace)
+	defer t.Stop()
+	select {
+	case <-f.done:
+		return true
+	case <-t.C:
+		return false
 	}
 }
 

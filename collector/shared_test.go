@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -373,5 +374,38 @@ func TestProbeDuringBackoffMakesNoCall(t *testing.T) {
 	}
 	if n := countLines(e.logs.String(), "reason=throttled", "backoff=10m0s", "status=429", "error_code=APIGW.0308", "request_id="); n != 1 {
 		t.Errorf("want one warning with the capped Retry-After, status, code and request id:\n%s", e.logs)
+	}
+}
+
+// deadlineFetcher answers only when its call's context ends, as the real
+// client does with a hanging upstream, and says so in its error. It takes
+// 20ms to notice, as a transport tearing down a connection may, which is
+// well within callEndGrace.
+type deadlineFetcher struct{ calls atomic.Int64 }
+
+var errClientDeadline = &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: opGetUserConfig, Err: errors.New("the client saw the deadline")}
+
+func (f *deadlineFetcher) GetUserConfig(ctx context.Context, _ metastudio.Target) (*metastudio.UserConfig, error) {
+	f.calls.Add(1)
+	<-ctx.Done()
+	time.Sleep(20 * time.Millisecond)
+	return nil, errClientDeadline
+}
+
+// TestScrapeReportsItsCallAtTheDeadline: when the scrape's deadline ends
+// its own call, the scrape reports the call's outcome (which the request
+// metrics, gathered after the tenants, have then counted), not merely that
+// it stopped waiting.
+func TestScrapeReportsItsCallAtTheDeadline(t *testing.T) {
+	f := &deadlineFetcher{}
+	s := newTestScraper(f, newFakeClock(), nil)
+	tenant := testTenant("hanging")
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if r := s.scrapeOne(ctx, &tenant); r.err != errClientDeadline {
+		t.Errorf("the scrape reported %v, want its call's %v", r.err, errClientDeadline)
+	}
+	if f.calls.Load() != 1 {
+		t.Errorf("%d calls, want 1", f.calls.Load())
 	}
 }
