@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
-	"hash"
 	"sync"
 	"time"
 
@@ -50,30 +49,28 @@ type stateKey struct {
 }
 
 func keyOf(t *config.Tenant) stateKey {
-	h := sha256.New()
+	// Built on the stack and hashed in one go: this runs for every tenant
+	// in every scrape.
+	var buf [512]byte
 	c := &t.Credentials
-	writeField(h, t.Endpoint)
-	writeField(h, t.ProjectID)
-	writeField(h, c.AccessKey)
-	writeField(h, c.SecretKey.Reveal())
-	writeField(h, c.SecurityToken.Reveal())
+	b := appendField(buf[:0], t.Endpoint)
+	b = appendField(b, t.ProjectID)
+	b = appendField(b, c.AccessKey)
+	b = appendField(b, c.SecretKey.Reveal())
+	b = appendField(b, c.SecurityToken.Reveal())
 	if c.IAM != nil {
-		writeField(h, c.IAM.Endpoint)
-		writeField(h, c.IAM.Domain)
-		writeField(h, c.IAM.User)
-		writeField(h, c.IAM.Password.Reveal())
+		b = appendField(b, c.IAM.Endpoint)
+		b = appendField(b, c.IAM.Domain)
+		b = appendField(b, c.IAM.User)
+		b = appendField(b, c.IAM.Password.Reveal())
 	}
-	k := stateKey{name: t.Name}
-	h.Sum(k.identity[:0])
-	return k
+	return stateKey{name: t.Name, identity: sha256.Sum256(b)}
 }
 
-// writeField length-prefixes s so that no two field lists hash alike.
-func writeField(h hash.Hash, s string) {
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-	h.Write(n[:])
-	h.Write([]byte(s))
+// appendField length-prefixes s so that no two field lists hash alike.
+func appendField(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+	return append(b, s...)
 }
 
 // tenantState is what scrapes of one tenant share, whether they come from
