@@ -33,6 +33,9 @@ type faultCase struct {
 	want         []string
 }
 
+// maxLogLine bounds a log line, whatever the upstream sends.
+const maxLogLine = 2048
+
 // maxScrapeAlloc bounds what one scrape may allocate, in the whole process
 // (simulator included), whatever the upstream sends.
 const maxScrapeAlloc = 32 << 20
@@ -101,6 +104,11 @@ func TestFaultMatrix(t *testing.T) {
 					t.Errorf("%s changed under faulty's fault:\n%s\nwant\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
 				}
 			}
+			for line := range strings.Lines(e.logs.String()) {
+				if len(line) > maxLogLine {
+					t.Errorf("a %d-byte log line: %.200s…", len(line), line)
+				}
+			}
 			for _, secret := range []string{simSK, "harness-SECRET"} {
 				if strings.Contains(body, secret) || strings.Contains(e.logs.String(), secret) {
 					t.Errorf("a secret reached the answer or the log")
@@ -159,6 +167,7 @@ func statusFaults() []faultCase {
 		faultCase{name: "status_403_APIGW.0308", fault: simulator.Fault{Status: 403, ErrorCode: "APIGW.0308"}, reason: "throttled", code: "APIGW.0308"},
 		faultCase{name: "status_429_retry_after_date", fault: simulator.Fault{Status: 429, RetryAfter: "Wed, 21 Oct 2099 07:28:00 GMT"}, reason: "throttled", code: "APIGW.0308"},
 		faultCase{name: "status_302_bare", fault: simulator.Fault{Status: 302}, reason: "client_error"},
+		faultCase{name: "status_500_error_msg_512KiB", fault: simulator.Fault{Status: 500, ErrorMsg: strings.Repeat("m", 512<<10)}, reason: "server_error", code: "MSS.00000001"},
 		faultCase{name: "status_500_error_code_10k", fault: simulator.Fault{Status: 500, ErrorCode: strings.Repeat("X", 10000)}, reason: "server_error", code: strings.Repeat("X", 64)},
 		faultCase{name: "status_502_html_page", upstream: func(t *testing.T, _ string) (string, func()) {
 			return httpUpstream(t, func(w http.ResponseWriter, _ *http.Request) {
@@ -313,4 +322,48 @@ func trickleUpstream(t *testing.T, _ string) (string, func()) {
 			}
 		}
 	})
+}
+
+// TestIAMFaults: a tenant with IAM password credentials whose IAM endpoint
+// misbehaves fails alone, with its own reason.
+func TestIAMFaults(t *testing.T) {
+	sim := startSim(t)
+	for _, tc := range []struct {
+		name         string
+		iam          func(t *testing.T) (string, func())
+		reason, code string
+	}{
+		{"iam_hangs", func(t *testing.T) (string, func()) {
+			return rawUpstream(t, "http", func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+		}, "timeout", ""},
+		{"iam_refused", func(t *testing.T) (string, func()) { return "http://" + closedAddress(t), func() {} }, "network", ""},
+		{"iam_wrong_password", func(*testing.T) (string, func()) { return sim.URL, func() {} }, "credentials", "401"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ignore := goleak.IgnoreCurrent()
+			iamURL, stop := tc.iam(t)
+			cfg := parseConfig(t, fmt.Sprintf(`credentials:
+  sim: {access_key: %s, secret_key: %s}
+  iam:
+    iam_password: {domain: acme, user: monitor, password: iam-SECRET-password, endpoint: %q}
+tenants:
+  - {name: ok-a, project_id: %s, endpoint: %q, credentials: sim}
+  - {name: faulty, project_id: %s, endpoint: %q, credentials: iam}
+`, simAK, simSK, iamURL, projectA, sim.URL, projectFaulty, sim.URL))
+			e := newExporter(t, staticSource{cfg}, Options{})
+			body := e.mustGet(t, "/metrics")
+			if got, want := tenantLines(body, "faulty"), failedLines("faulty", projectFaulty, tc.reason, tc.code); !slices.Equal(got, want) {
+				t.Errorf("faulty shows\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if !strings.Contains(body, `metastudio_up{tenant="ok-a"} 1`) {
+				t.Errorf("ok-a is not up:\n%s", body)
+			}
+			if strings.Contains(e.logs.String(), "iam-SECRET") || strings.Contains(body, "iam-SECRET") {
+				t.Error("the IAM password reached the answer or the log")
+			}
+			stop()
+			e.transport.CloseIdleConnections()
+			goleak.VerifyNone(t, ignore)
+		})
+	}
 }
