@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"net/http"
 	"os"
 	"os/signal"
@@ -150,7 +151,13 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	if err != nil {
 		return err
 	}
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	server := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		// net/http's own complaints (TLS handshake errors, say) go through
+		// the same logger, so that every line has one format.
+		ErrorLog: stdlog.New(log.NewStdlibAdapter(level.Warn(logger)), "", 0),
+	}
 	served := make(chan error, 1)
 	go func() { served <- web.ListenAndServe(server, f.web, logs.slogLogger(f.logLevel)) }()
 	select {
