@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/go-kit/log"
@@ -49,4 +50,14 @@ func (l loggers) slogLogger(lvl string) *slog.Logger {
 		return l.base.Log(kv...)
 	})
 	return slog.New(sloggokit.NewGoKitHandler(renamed, sl))
+}
+
+// lineLogger turns each line of a standard library logger into one log
+// entry. go-kit's StdlibAdapter would read "http: TLS handshake error from
+// 127.0.0.1:5000: …" as a file:line prefix and mangle it.
+type lineLogger struct{ logger log.Logger }
+
+func (l lineLogger) Write(p []byte) (int, error) {
+	_ = l.logger.Log("msg", strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }

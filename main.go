@@ -156,7 +156,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		// net/http's own complaints (TLS handshake errors, say) go through
 		// the same logger, so that every line has one format.
-		ErrorLog: stdlog.New(log.NewStdlibAdapter(level.Warn(logger)), "", 0),
+		ErrorLog: stdlog.New(lineLogger{level.Warn(logger)}, "", 0),
 	}
 	served := make(chan error, 1)
 	go func() { served <- web.ListenAndServe(server, f.web, logs.slogLogger(f.logLevel)) }()

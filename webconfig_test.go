@@ -211,4 +211,19 @@ func TestWebConfigRejectsUntrustedClients(t *testing.T) {
 	if !errors.As(err, &unknown) {
 		t.Errorf("an untrusting client failed with %v, want an unknown authority", err)
 	}
+	// net/http reports the failed handshake; it must come out as one of our
+	// logfmt lines, not in the standard library's own format.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(e.logs.String(), `level=warn`) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	var handshake string
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(line, "TLS handshake error") {
+			handshake = line
+		}
+	}
+	if !strings.HasPrefix(handshake, "level=warn ts=") || !strings.Contains(handshake, ` msg="http: TLS handshake error from 127.0.0.1:`) {
+		t.Errorf("the handshake error is not a logfmt line of ours: %q\nlog:\n%s", handshake, e.logs)
+	}
 }
