@@ -191,6 +191,7 @@ func bodyFaults() []faultCase {
 		{name: "wrong_type_string_for_list", fault: simulator.Fault{Body: []byte(`{"live_notify_config":{"notify_events":"AUTO_EXIT"}}`)}, reason: "decode"},
 		{name: "wrong_type_array_for_object", fault: simulator.Fault{Body: []byte(`[{"live_exit_config":{}}]`)}, reason: "decode"},
 		{name: "wrong_type_fraction", fault: simulator.Fault{Body: []byte(`{"live_exit_config":{"max_live_duration":1.5}}`)}, reason: "decode"},
+		{name: "null_200", fault: simulator.Fault{Body: []byte("null")}, reason: "decode"},
 		{name: "empty_200", fault: simulator.Fault{Body: []byte{}}, reason: "decode"},
 		{name: "status_204", fault: simulator.Fault{Status: 204}, reason: "decode"},
 		{name: "nested_200k_deep", fault: simulator.Fault{Body: bytes.Repeat([]byte("["), 200000)}, reason: "decode"},

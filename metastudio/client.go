@@ -100,9 +100,25 @@ func (c *Client) GetUserConfig(ctx context.Context, t Target) (*UserConfig, erro
 		return nil, err
 	}
 	defer putBuffer(buf)
-	uc := new(UserConfig)
-	if err := json.Unmarshal(buf.Bytes(), uc); err != nil {
+	uc, err := decodeUserConfig(buf.Bytes())
+	if err != nil {
 		return nil, &Error{Reason: ReasonDecode, Op: opGetUserConfig, RequestID: requestID, Err: err}
+	}
+	return uc, nil
+}
+
+// errNotObject rejects a 200 whose body is null, a list or a scalar.
+// json.Unmarshal would take null as a config with every field absent, and
+// the tenant would show "unlimited" settings it never chose.
+var errNotObject = errors.New("response body is not a JSON object")
+
+func decodeUserConfig(body []byte) (*UserConfig, error) {
+	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) > 0 && b[0] != '{' {
+		return nil, errNotObject
+	}
+	uc := new(UserConfig)
+	if err := json.Unmarshal(body, uc); err != nil {
+		return nil, err
 	}
 	return uc, nil
 }

@@ -159,6 +159,10 @@ func TestGetUserConfigErrors(t *testing.T) {
 		{"wrong types", 200, nil, `{"live_exit_config":{"max_live_duration":"24"}}`,
 			"get user config: decode: json: cannot unmarshal string into Go struct field LiveExitConfig.live_exit_config.max_live_duration of type int",
 			ReasonDecode, "", 0, ""},
+		{"null body", 200, nil, " null\n",
+			"get user config: decode: response body is not a JSON object", ReasonDecode, "", 0, ""},
+		{"list body", 200, nil, `[{"live_exit_config":{}}]`,
+			"get user config: decode: response body is not a JSON object", ReasonDecode, "", 0, ""},
 		{"body over 1 MiB", 200, nil, tooBig,
 			"get user config: decode: response body exceeds 1048576 bytes", ReasonDecode, "", 0, ""},
 	}
