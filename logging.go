@@ -27,10 +27,14 @@ func newLoggers(lvl, format string, w io.Writer) loggers {
 	} else {
 		base = log.NewLogfmtLogger(sw)
 	}
-	base = level.NewFilter(base, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
+	allow := level.Allow(level.ParseDefault(lvl, level.InfoValue()))
+	// The filter goes outermost so that a dropped line (a debug line per
+	// tenant per scrape, say) costs no timestamp and no caller lookup. The
+	// caller is then two frames further down: the level's context and the
+	// filter.
 	return loggers{
-		main: log.With(base, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller),
-		base: base,
+		main: level.NewFilter(log.With(base, "ts", log.DefaultTimestampUTC, "caller", log.Caller(5)), allow),
+		base: level.NewFilter(base, allow),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -202,7 +203,8 @@ func TestBusyPortExits(t *testing.T) {
 
 func TestDemo(t *testing.T) {
 	e := startExporter(t, "--demo")
-	if !strings.HasPrefix(e.logs.String(), "level=info") || !strings.Contains(strings.SplitN(e.logs.String(), "\n", 2)[0], "DEMO MODE") {
+	first := strings.SplitN(e.logs.String(), "\n", 2)[0]
+	if !regexp.MustCompile(`^ts=\S+ caller=main\.go:\d+ level=info msg="DEMO MODE: `).MatchString(first) {
 		t.Errorf("first log line does not announce the demo:\n%s", e.logs)
 	}
 	code, body := e.get(t, "/metrics")

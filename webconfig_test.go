@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -223,7 +224,7 @@ func TestWebConfigRejectsUntrustedClients(t *testing.T) {
 			handshake = line
 		}
 	}
-	if !strings.HasPrefix(handshake, "level=warn ts=") || !strings.Contains(handshake, ` msg="http: TLS handshake error from 127.0.0.1:`) {
+	if !regexp.MustCompile(`^ts=\S+ caller=\S+ level=warn `).MatchString(handshake) || !strings.Contains(handshake, ` msg="http: TLS handshake error from 127.0.0.1:`) {
 		t.Errorf("the handshake error is not a logfmt line of ours: %q\nlog:\n%s", handshake, e.logs)
 	}
 }
