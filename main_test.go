@@ -56,12 +56,25 @@ type exporter struct {
 func startExporter(t *testing.T, args ...string) *exporter {
 	t.Helper()
 	addr := freeAddress(t)
-	logs := &syncBuffer{}
+	e := &exporter{url: "http://" + addr, logs: &syncBuffer{}}
+	runUntilCleanup(t, append(args, "--web.listen-address="+addr), e.logs, func() bool {
+		resp, err := http.Get(e.url + "/-/healthy")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return true
+	})
+	return e
+}
+
+// runUntilCleanup runs the whole program in-process until the test ends,
+// and returns once ready reports that it serves.
+func runUntilCleanup(t *testing.T, args []string, logs *syncBuffer, ready func() bool) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
-	go func() {
-		exited <- run(ctx, append(args, "--web.listen-address="+addr), io.Discard, logs)
-	}()
+	go func() { exited <- run(ctx, args, io.Discard, logs) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -70,14 +83,8 @@ func startExporter(t *testing.T, args ...string) *exporter {
 			t.Error("exporter did not shut down within 10s")
 		}
 	})
-	e := &exporter{url: "http://" + addr, logs: logs}
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(e.url + "/-/healthy")
-		if err == nil {
-			resp.Body.Close()
-			return e
-		}
+	for !ready() {
 		select {
 		case code := <-exited:
 			t.Fatalf("exporter exited with %d before serving:\n%s", code, logs)

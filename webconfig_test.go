@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -101,34 +100,12 @@ tenants:
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
 	e.client = &http.Client{Transport: transport, Timeout: 10 * time.Second}
 	t.Cleanup(transport.CloseIdleConnections)
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	go func() {
-		exited <- run(ctx, []string{"--config.file=" + cfg, "--web.config.file=" + webConfig, "--web.listen-address=" + e.addr}, io.Discard, e.logs)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			t.Error("exporter did not shut down within 10s")
-		}
+	args := []string{"--config.file=" + cfg, "--web.config.file=" + webConfig, "--web.listen-address=" + e.addr}
+	runUntilCleanup(t, args, e.logs, func() bool {
+		code, _ := e.do(t, http.MethodGet, "https", "/-/healthy", webUser, webPassword)
+		return code == http.StatusOK
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if code, _ := e.do(t, http.MethodGet, "https", "/-/healthy", webUser, webPassword); code == http.StatusOK {
-			return e
-		}
-		select {
-		case code := <-exited:
-			t.Fatalf("exporter exited with %d before serving:\n%s", code, e.logs)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("exporter did not serve TLS within 10s:\n%s", e.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return e
 }
 
 // do sends a request over scheme with the given credentials ("" for none)
