@@ -266,7 +266,21 @@ func TestProbeAndLifecycleAnswers(t *testing.T) {
 			t.Errorf("%s %s: %d %q, want %d %q", tc.method, tc.path, code, body, tc.code, tc.body)
 		}
 	}
-	code, body := e.do(t, "GET", "/probe?tenant=demo-safe", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"abc"}})
+	code, body := e.get(t, "/metrics?collect[]=bogus")
+	if want := "collect[]: unknown collector \"bogus\" (known: exporter, tenants)\n"; code != 400 || body != want {
+		t.Errorf("/metrics?collect[]=bogus: %d %q, want 400 %q", code, body, want)
+	}
+	// Only the exporter's own metrics, and no upstream call for them.
+	code, body = e.get(t, "/metrics?collect[]=exporter")
+	if code != 200 || !strings.Contains(body, "metastudio_exporter_build_info{") || !strings.Contains(body, "go_goroutines ") ||
+		strings.Contains(body, "metastudio_up{") || strings.Contains(body, "metastudio_exporter_api_requests_total{") {
+		t.Errorf("/metrics?collect[]=exporter must hold the exporter's metrics and no tenant, and call no tenant; got %d:\n%s", code, body)
+	}
+	code, body = e.get(t, "/metrics?collect[]=tenants")
+	if code != 200 || !strings.Contains(body, `metastudio_up{tenant="demo-risky"} 1`) || strings.Contains(body, "go_goroutines") {
+		t.Errorf("/metrics?collect[]=tenants must hold the tenants only; got %d:\n%s", code, body)
+	}
+	code, body = e.do(t, "GET", "/probe?tenant=demo-safe", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"abc"}})
 	if want := "X-Prometheus-Scrape-Timeout-Seconds: \"abc\" is not a positive number of seconds\n"; code != 400 || body != want {
 		t.Errorf("bad timeout header: %d %q, want 400 %q", code, body, want)
 	}

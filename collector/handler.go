@@ -37,15 +37,45 @@ type Handlers struct {
 	retainedFor *config.Config
 }
 
-// Metrics serves every tenant plus the exporter's own metrics.
+// Metrics serves every tenant plus the exporter's own metrics. Like
+// node_exporter it takes collect[] parameters to serve a part only:
+// collect[]=exporter gives the exporter's own metrics without calling the
+// API, for setups that scrape the tenants through /probe.
 func (h *Handlers) Metrics() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		withTenants, withExporter, err := collectFilter(r.URL.Query()["collect[]"])
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
 		var tenants []config.Tenant
-		if cfg := h.Source.Config(); cfg != nil {
+		if cfg := h.Source.Config(); cfg != nil && withTenants {
 			tenants = cfg.Tenants()
 		}
-		h.serve(w, r, tenants, h.Exporter)
+		var exporter prometheus.Gatherer
+		if withExporter {
+			exporter = h.Exporter
+		}
+		h.serve(w, r, tenants, exporter)
 	})
+}
+
+// collectFilter reads the collect[] parameters; none means everything.
+func collectFilter(names []string) (tenants, exporter bool, err error) {
+	if len(names) == 0 {
+		return true, true, nil
+	}
+	for _, n := range names {
+		switch n {
+		case "tenants":
+			tenants = true
+		case "exporter":
+			exporter = true
+		default:
+			return false, false, fmt.Errorf("collect[]: unknown collector %q (known: exporter, tenants)", n)
+		}
+	}
+	return tenants, exporter, nil
 }
 
 // Probe serves one tenant, named by the tenant parameter, from a fresh registry.
