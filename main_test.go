@@ -266,7 +266,12 @@ func TestProbeAndLifecycleAnswers(t *testing.T) {
 			t.Errorf("%s %s: %d %q, want %d %q", tc.method, tc.path, code, body, tc.code, tc.body)
 		}
 	}
-	code, body := e.get(t, "/metrics?collect[]=bogus")
+	// The landing page links to the heap profile; the link must work.
+	code, body := e.get(t, "/debug/pprof/heap?debug=1")
+	if code != 200 || !strings.HasPrefix(body, "heap profile: ") {
+		t.Errorf("/debug/pprof/heap: %d %.40q", code, body)
+	}
+	code, body = e.get(t, "/metrics?collect[]=bogus")
 	if want := "collect[]: unknown collector \"bogus\" (known: exporter, tenants)\n"; code != 400 || body != want {
 		t.Errorf("/metrics?collect[]=bogus: %d %q, want 400 %q", code, body, want)
 	}

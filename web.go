@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"strings"
 	"sync"
@@ -42,6 +43,13 @@ func routes(f *flags, holder *config.Holder, scraper *collector.Scraper, exporte
 		}
 		fmt.Fprintln(w, "Ready")
 	})
+	// Profiles, as in node_exporter and Prometheus itself; the landing page
+	// links to them, and --web.config.file guards them like everything else.
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	if f.telemetryPath != "/" {
 		mux.Handle("/", &landingPage{holder: holder, telemetryPath: f.telemetryPath, demo: f.demo})
 	}
