@@ -70,6 +70,14 @@ func parseFlags(app *kingpin.Application, args []string) (*flags, error) {
 	return f, nil
 }
 
+func init() {
+	// A plain `go build` or `go run` sets no -ldflags; say so rather than
+	// showing an empty version on the landing page and in build_info.
+	if version.Version == "" {
+		version.Version = "dev"
+	}
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)

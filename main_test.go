@@ -233,7 +233,8 @@ func TestDemo(t *testing.T) {
 		`metastudio_exporter_config_last_reload_successful 1`,
 		"go_goroutines ",
 		"process_cpu_seconds_total ",
-		"metastudio_exporter_build_info{",
+		`metastudio_exporter_build_info{branch="",goarch=`,
+		`version="dev"} 1`,
 	} {
 		if !strings.Contains(body, want+"\n") && !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)

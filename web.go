@@ -150,5 +150,6 @@ func (l *landingPage) build(cfg *config.Config) (http.Handler, error) {
 			{Address: "config", Text: "Config", Description: "the loaded config, secrets hidden"},
 		},
 		ExtraHTML: tenants.String(),
+		ExtraCSS:  "table { border-collapse: collapse; margin-bottom: 1em } th, td { padding: 0.1em 0.8em; text-align: left }",
 	})
 }
