@@ -69,6 +69,10 @@ func (h *Holder) Reload() error {
 	h.reloadMu.Lock()
 	defer h.reloadMu.Unlock()
 
+	msg := "Error reloading config"
+	if h.cfg == nil {
+		msg = "Error loading config" // at start-up nothing is being reloaded
+	}
 	cfg, err := LoadWithEnv(h.path, h.lookupEnv)
 	h.mu.Lock()
 	if err != nil {
@@ -79,7 +83,7 @@ func (h *Holder) Reload() error {
 	h.mu.Unlock()
 
 	if err != nil {
-		_ = level.Error(h.logger).Log("msg", "Error reloading config", "file", h.path, "err", err)
+		_ = level.Error(h.logger).Log("msg", msg, "file", h.path, "err", err)
 		return err
 	}
 	_ = level.Info(h.logger).Log("msg", "Loaded config file", "file", h.path, "summary", cfg.Summary())
