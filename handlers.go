@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -34,11 +33,6 @@ type scrapeHandlers struct {
 	// timeoutOffset is subtracted from X-Prometheus-Scrape-Timeout-Seconds.
 	timeoutOffset time.Duration
 	logger        log.Logger
-
-	// retainedFor is the config whose tenants the Scraper last kept state
-	// for; a request that sees another one prunes the Scraper's state.
-	retainMu    sync.Mutex
-	retainedFor *config.Config
 }
 
 // metrics serves every tenant plus the exporter's own metrics. Like
@@ -117,7 +111,6 @@ func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, extra pro
 		return
 	}
 	defer cancel()
-	h.retainCurrent()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(tenants(ctx))
@@ -130,22 +123,6 @@ func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, extra pro
 		ErrorLog:      promhttpLogger{h.logger},
 		ErrorHandling: promhttp.ContinueOnError,
 	}).ServeHTTP(w, r)
-}
-
-// retainCurrent prunes the Scraper's per-tenant state down to the tenants
-// of the current config whenever that config changes. It asks the source
-// again rather than using the request's snapshot, and holds a lock while it
-// does, so that a request that began before a reload can never prune
-// against the older config after a newer one was retained.
-func (h *scrapeHandlers) retainCurrent() {
-	h.retainMu.Lock()
-	defer h.retainMu.Unlock()
-	cfg := h.source.Config()
-	if cfg == nil || cfg == h.retainedFor {
-		return
-	}
-	h.scraper.Retain(cfg.Tenants())
-	h.retainedFor = cfg
 }
 
 const timeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"

@@ -118,7 +118,8 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		Observe:   requests.Observe,
 	})
 	scraper := collector.NewScraper(client, collector.Options{MaxConcurrency: f.maxConcurrency, Logger: logger})
-	reloader := &reloader{holder: holder, requests: requests, logger: logger}
+	collector.FollowTenants(holder, scraper, requests)
+	reloader := &reloader{holder: holder, logger: logger}
 	go reloader.onSIGHUP()
 
 	server := &http.Server{
@@ -143,29 +144,17 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 
 // reloader reloads the config on SIGHUP and POST /-/reload.
 type reloader struct {
-	holder   *config.Holder
-	requests *collector.RequestMetrics
-	logger   log.Logger
+	holder *config.Holder
+	logger log.Logger
 }
 
 func (r *reloader) reload() error {
-	before := r.holder.Config()
-	if err := r.holder.Reload(); err != nil {
-		// The holder logs a failed load, but not that there is no file.
-		if errors.Is(err, config.ErrNoConfigFile) {
-			_ = level.Warn(r.logger).Log("msg", "Not reloading", "err", err)
-		}
-		return err
+	err := r.holder.Reload()
+	// The holder logs a failed load, but not that there is no file.
+	if errors.Is(err, config.ErrNoConfigFile) {
+		_ = level.Warn(r.logger).Log("msg", "Not reloading", "err", err)
 	}
-	if before != nil {
-		after := r.holder.Config()
-		for _, t := range before.Tenants() {
-			if _, ok := after.Tenant(t.Name); !ok {
-				r.requests.Forget(t.Name)
-			}
-		}
-	}
-	return nil
+	return err
 }
 
 func (r *reloader) onSIGHUP() {

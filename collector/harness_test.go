@@ -103,9 +103,6 @@ type exporterUnderTest struct {
 	transport *http.Transport
 	requests  *RequestMetrics
 	logs      *lockedBuffer
-
-	retainMu    sync.Mutex
-	retainedFor *config.Config
 }
 
 func newExporter(t *testing.T, src configSource, opts Options) *exporterUnderTest {
@@ -123,6 +120,9 @@ func newExporter(t *testing.T, src configSource, opts Options) *exporterUnderTes
 	}
 	opts.Logger = logger
 	e.scraper = NewScraper(client, opts)
+	if h, ok := src.(*config.Holder); ok {
+		FollowTenants(h, e.scraper, e.requests) // as main wires it
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(e.requests)
 	e.exporter = reg
@@ -139,42 +139,42 @@ const (
 )
 
 // get serves path (/metrics or /probe?tenant=NAME) as the web layer does,
-// within Prometheus' timeout, and returns the status, the body and how long
-// the answer took.
+// with Prometheus' timeout header, and returns the status, the body and how
+// long the answer took.
 func (e *exporterUnderTest) get(t *testing.T, path string) (int, string, time.Duration) {
 	t.Helper()
 	start := time.Now()
 	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", fmt.Sprint(scrapeTimeout.Seconds()))
 	rec := httptest.NewRecorder()
-	ctx, cancel := context.WithTimeout(req.Context(), tenantsTimeout)
+	e.serve(t, rec, req)
+	return rec.Code, rec.Body.String(), time.Since(start)
+}
+
+// serve answers req as the web layer does: the tenants get the request's
+// context, less the offset from its timeout header if it has one, and
+// /metrics adds the exporter's own metrics.
+func (e *exporterUnderTest) serve(t *testing.T, w http.ResponseWriter, req *http.Request) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(req.Context())
+	if req.Header.Get("X-Prometheus-Scrape-Timeout-Seconds") != "" {
+		ctx, cancel = context.WithTimeout(req.Context(), tenantsTimeout)
+	}
 	defer cancel()
-	e.retainCurrent()
 	cfg := e.source.Config()
 	reg := prometheus.NewRegistry()
 	gatherers := prometheus.Gatherers{reg}
-	if name, ok := strings.CutPrefix(path, "/probe?tenant="); ok {
+	if name, ok := strings.CutPrefix(req.URL.RequestURI(), "/probe?tenant="); ok {
 		tenant, found := cfg.Tenant(name)
 		if !found {
-			t.Fatalf("%s: unknown tenant", path)
+			t.Fatalf("%s: unknown tenant", req.URL)
 		}
 		reg.MustRegister(e.scraper.Collector(ctx, tenant))
 	} else {
 		reg.MustRegister(e.scraper.Collector(ctx, cfg.Tenants()...))
 		gatherers = append(gatherers, e.exporter)
 	}
-	promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(rec, req)
-	return rec.Code, rec.Body.String(), time.Since(start)
-}
-
-// retainCurrent prunes the Scraper's state when the config changes, as the
-// web layer does.
-func (e *exporterUnderTest) retainCurrent() {
-	e.retainMu.Lock()
-	defer e.retainMu.Unlock()
-	if cfg := e.source.Config(); cfg != nil && cfg != e.retainedFor {
-		e.scraper.Retain(cfg.Tenants())
-		e.retainedFor = cfg
-	}
+	promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, req)
 }
 
 // mustGet is get for a 200 answered before Prometheus' scrape timeout.
