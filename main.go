@@ -120,7 +120,14 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	scraper := collector.NewScraper(client, collector.Options{MaxConcurrency: f.maxConcurrency, Logger: logger})
 	collector.FollowTenants(holder, scraper, requests)
 	reloader := &reloader{holder: holder, logger: logger}
-	go reloader.onSIGHUP()
+	// Subscribed before serving, so that a SIGHUP sent once the exporter
+	// answers never meets the default action, which is to exit.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	hupCtx, stopReloads := context.WithCancel(ctx)
+	defer stopReloads()
+	go reloader.onSIGHUP(hupCtx, hup)
 
 	server := &http.Server{
 		Handler:           routes(f, holder, scraper, exporterRegistry, reloader, logger),
@@ -157,12 +164,16 @@ func (r *reloader) reload() error {
 	return err
 }
 
-func (r *reloader) onSIGHUP() {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	for range hup {
-		// reload logs the outcome; the error needs no second line.
-		_ = r.reload()
+// onSIGHUP reloads on every signal from hup until ctx is done.
+func (r *reloader) onSIGHUP(ctx context.Context, hup <-chan os.Signal) {
+	for {
+		select {
+		case <-hup:
+			// reload logs the outcome; the error needs no second line.
+			_ = r.reload()
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
