@@ -125,12 +125,16 @@ func (b *syncBuffer) Lines() []string {
 
 // tokenRecorder is a transport that remembers every IAM token handed out.
 type tokenRecorder struct {
-	next   *http.Transport
-	mu     sync.Mutex
-	tokens []string
+	next      *http.Transport
+	onRequest func() // if set, runs as each request is sent
+	mu        sync.Mutex
+	tokens    []string
 }
 
 func (tr *tokenRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	if tr.onRequest != nil {
+		tr.onRequest()
+	}
 	resp, err := tr.next.RoundTrip(r)
 	if err == nil && resp.Header.Get("X-Subject-Token") != "" {
 		tr.mu.Lock()
