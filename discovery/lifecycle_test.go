@@ -119,6 +119,21 @@ func TestNoSourcesIsInitialized(t *testing.T) {
 	if err := testutil.CollectAndCompare(d, strings.NewReader("")); err != nil {
 		t.Fatal(err)
 	}
+	// A nil Discoverer collects nothing and describes the same metrics.
+	var none *discovery.Discoverer
+	if err := testutil.CollectAndCompare(none, strings.NewReader("")); err != nil {
+		t.Fatal(err)
+	}
+	descs := make(chan *prometheus.Desc, 3)
+	none.Describe(descs)
+	close(descs)
+	var got []string
+	for desc := range descs {
+		got = append(got, desc.String())
+	}
+	if len(got) != 3 || !strings.Contains(got[0], `fqName: "metastudio_exporter_discovery_tenants"`) {
+		t.Fatalf("descs = %q", got)
+	}
 }
 
 func TestReloadKeepsState(t *testing.T) {

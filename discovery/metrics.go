@@ -16,9 +16,10 @@ var (
 		[]string{"source"}, nil)
 )
 
-// Describe sends the descriptors of the discovery metrics; every
-// Discoverer has the same, so a collector that forwards to the current one
-// across reloads may send these too.
+// Describe sends the descriptors of the discovery metrics. Every
+// Discoverer has the same, and d may be nil: a collector that forwards to
+// whichever Discoverer is current across reloads describes itself with
+// (*Discoverer)(nil).Describe.
 func (d *Discoverer) Describe(ch chan<- *prometheus.Desc) {
 	ch <- tenantsDesc
 	ch <- lastSuccessDesc
@@ -26,8 +27,11 @@ func (d *Discoverer) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect sends one series of each metric per source, labelled with the
-// source's index.
+// source's index; a nil Discoverer (discovery not configured) sends none.
 func (d *Discoverer) Collect(ch chan<- prometheus.Metric) {
+	if d == nil {
+		return
+	}
 	type sample struct {
 		label        string
 		served, errs float64
