@@ -6,9 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -259,6 +261,49 @@ func TestDemoReloadRefused(t *testing.T) {
 	}
 	if code, body := e.get(t, "/probe?tenant=demo-safe"); code != http.StatusOK || !strings.Contains(body, `metastudio_up{tenant="demo-safe"} 1`) {
 		t.Errorf("after the refused reload /probe answers %d:\n%s", code, body)
+	}
+}
+
+// TestSIGHUPReloads: SIGHUP reloads the file; in demo mode it is refused
+// with one line.
+func TestSIGHUPReloads(t *testing.T) {
+	dir := t.TempDir()
+	tenants := func(names ...string) string {
+		s := "credentials:\n  main: {access_key: AK1, secret_key: SK1}\ntenants:\n"
+		for _, n := range names {
+			s += "  - {name: " + n + ", project_id: p-" + n + ", credentials: main}\n"
+		}
+		return s
+	}
+	cfg := writeFile(t, dir, "metastudio.yml", tenants("one"))
+	e := startExporter(t, "--config.file="+cfg)
+	writeFile(t, dir, "metastudio.yml", tenants("one", "two"))
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body := e.get(t, "/sd")
+		if strings.Contains(body, `"__param_tenant":"two"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SIGHUP did not reload within 10s; /sd:\n%s\nlog:\n%s", body, e.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	demo := startExporter(t, "--demo")
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	refused := regexp.MustCompile(`(?m)^ts=\S+ caller=main\.go:\d+ level=warn msg="Not reloading" err="demo mode has no config file to reload"$`)
+	for len(refused.FindAllString(demo.logs.String(), -1)) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no refusal line within 10s:\n%s", demo.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
