@@ -61,6 +61,28 @@ func TestLoadGood(t *testing.T) {
 				},
 			},
 		},
+		"callback_discovery.yml": {
+			{
+				Name: "relay", ProjectID: "p1", Region: "cn-north-4",
+				Endpoint: "https://metastudio.cn-north-4.myhuaweicloud.com",
+				Timeout:  10 * time.Second, Policy: defaultPolicy(), CredentialsName: "main",
+				Credentials: Credentials{AccessKey: "AKMAIN000000", SecretKey: "SK-main-0123456789abcdef"},
+				// The key file and timeout come from defaults, the rest is the tenant's.
+				Callback: Callback{
+					Key: "cb-key-FROMFILE-0123", KeyFile: "../secrets/cb-key",
+					ForwardURL:     "https://app.example.test/events?token=cbSECRETtok",
+					ForwardTimeout: 3 * time.Second, AllowUnauthenticated: true,
+				},
+			},
+			{
+				Name: "own-key", ProjectID: "p2", Region: "cn-north-4",
+				Endpoint: "https://metastudio.cn-north-4.myhuaweicloud.com",
+				Timeout:  10 * time.Second, Policy: defaultPolicy(), CredentialsName: "main",
+				Credentials: Credentials{AccessKey: "AKMAIN000000", SecretKey: "SK-main-0123456789abcdef"},
+				// An inline key overrides the defaults' key_file.
+				Callback: Callback{Key: "inline-cb-key-value", ForwardTimeout: 10 * time.Second},
+			},
+		},
 		"minimal.yml": {{
 			Name: "solo", ProjectID: "p1", Region: "cn-north-4",
 			Endpoint: "https://metastudio.cn-north-4.myhuaweicloud.com",
@@ -86,6 +108,14 @@ func TestLoadGood(t *testing.T) {
 				Timeout:  7 * time.Second, Policy: defaultPolicy(), Credentials: envCreds,
 			},
 		},
+	}
+	// Tenants without a callback section get the default one.
+	for _, ts := range cases {
+		for i := range ts {
+			if ts[i].Callback == (Callback{}) {
+				ts[i].Callback = defaultCallback()
+			}
+		}
 	}
 	files, err := filepath.Glob("testdata/good/*.yml")
 	if err != nil {
@@ -129,6 +159,8 @@ func dumpTenants(ts []Tenant) string {
 		b.WriteString("\n  " + strings.Join([]string{t.Name, t.ProjectID, t.Region, t.Endpoint, t.Timeout.String(),
 			t.MaxCacheAge.String(), t.Policy.MaxLiveDuration.String(), t.Policy.MaxExceptionWaiting.String(),
 			t.CredentialsName, c.AccessKey, c.SecretKey.Reveal(), c.SecurityToken.Reveal()}, " | "))
+		cb := t.Callback
+		b.WriteString(" | callback " + strings.Join([]string{cb.Key.Reveal(), cb.KeyFile, cb.ForwardURL.Reveal(), cb.ForwardTimeout.String(), fmt.Sprint(cb.AllowUnauthenticated)}, " "))
 		if c.IAM != nil {
 			b.WriteString(" | IAM " + strings.Join([]string{c.IAM.Domain, c.IAM.User, c.IAM.Password.Reveal(), c.IAM.Endpoint}, " "))
 		}

@@ -165,14 +165,18 @@ func (d *decoder) mergedPairs(n *yaml.Node, path string, m *merges) []pair {
 // each calls fn for every entry of a mapping, rejecting non-string and
 // duplicate keys. A null or empty value (`defaults:` with nothing under it)
 // is an empty mapping.
-func (d *decoder) each(n *yaml.Node, path string, fn handler) {
+// It reports whether the value was a mapping (or left out).
+func (d *decoder) each(n *yaml.Node, path string, fn handler) bool {
 	n = deref(n)
-	if d.hint(n, path) || isUnset(n) {
-		return
+	if d.hint(n, path) {
+		return false
+	}
+	if isUnset(n) {
+		return true
 	}
 	if n.Kind != yaml.MappingNode {
 		d.add(n.Line, path, "must be a mapping")
-		return
+		return false
 	}
 	first := map[string]int{}
 	for _, p := range d.pairs(n, path) {
@@ -188,12 +192,13 @@ func (d *decoder) each(n *yaml.Node, path string, fn handler) {
 		first[p.key.Value] = p.key.Line
 		fn(p.key, p.val, kp)
 	}
+	return true
 }
 
 // mapping decodes a mapping with a fixed set of keys; any other key is an
 // error, which is what catches typos like `regoin`.
-func (d *decoder) mapping(n *yaml.Node, path string, fields map[string]handler) {
-	d.each(n, path, func(k, v *yaml.Node, kp string) {
+func (d *decoder) mapping(n *yaml.Node, path string, fields map[string]handler) bool {
+	return d.each(n, path, func(k, v *yaml.Node, kp string) {
 		h, ok := fields[k.Value]
 		if !ok {
 			d.add(k.Line, kp, "unknown key")

@@ -58,7 +58,7 @@ type rawConfig struct {
 	defaults    rawSettings
 	credentials []*rawCredential // file order
 	tenants     []*rawTenant
-	discovery   []*rawDiscovery
+	discovery   []*rawDiscovery // nil for an entry that is not a mapping
 	rootLine    int
 	tenantsLine int  // 0 when the key is missing
 	tenantsBad  bool // not a list; already reported
@@ -134,9 +134,11 @@ func (d *decoder) tenant(item *yaml.Node, path string) *rawTenant {
 	return t
 }
 
+// discoverySource returns nil for an entry that is not a mapping, so that
+// it is reported once and not also for every key it lacks.
 func (d *decoder) discoverySource(item *yaml.Node, path string) *rawDiscovery {
 	s := &rawDiscovery{line: item.Line}
-	d.mapping(item, path, map[string]handler{
+	ok := d.mapping(item, path, map[string]handler{
 		"credentials":      d.str(&s.credentials),
 		"iam_endpoint":     d.str(&s.iamEndpoint),
 		"regions":          d.strList(&s.regions),
@@ -145,6 +147,9 @@ func (d *decoder) discoverySource(item *yaml.Node, path string) *rawDiscovery {
 		"endpoint":         d.str(&s.endpoint),
 		"refresh_interval": d.dur(&s.refreshInterval),
 	})
+	if !ok || isUnset(item) {
+		return nil
+	}
 	return s
 }
 

@@ -33,6 +33,20 @@ type iamCredential struct {
 	endpoint     string // "" = derived from each tenant's region
 }
 
+// forRegion gives the credentials a tenant in region uses. An IAM password
+// is exchanged at the credential's endpoint, else at the region's (none for
+// region "").
+func (c *credential) forRegion(region string) Credentials {
+	if c.iam == nil {
+		return Credentials{AccessKey: c.accessKey, SecretKey: c.secretKey, SecurityToken: c.securityToken}
+	}
+	endpoint := c.iam.endpoint
+	if endpoint == "" && region != "" {
+		endpoint = "https://iam." + region + ".myhuaweicloud.com"
+	}
+	return Credentials{IAM: &IAMPassword{Domain: c.iam.domain, User: c.iam.user, Password: c.iam.password, Endpoint: endpoint}}
+}
+
 // readSecretFile reads a secret from path, relative paths starting at
 // baseDir. Errors name the path and never the content.
 func readSecretFile(baseDir, path string) (string, error) {
