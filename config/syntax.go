@@ -74,7 +74,9 @@ func parseYAML(data []byte) (*yaml.Node, map[int]byte, error) {
 			return &doc, unquoted, nil
 		}
 		line, at, ok := unquotedValueAt(data, err)
-		if !ok || len(unquoted) >= maxRepairs {
+		// A line blanked before that still stops the parser is not the
+		// value's fault.
+		if !ok || unquoted[line] != 0 || len(unquoted) >= maxRepairs {
 			return nil, unquoted, &parseError{err: err, unquoted: unquoted, data: data}
 		}
 		unquoted[line] = data[at]
@@ -145,24 +147,19 @@ func blankValue(data []byte, at int) []byte {
 }
 
 // syntaxProblems turns a parser error into Problems: one per value blanked
-// on the way (named by its key alone, as the tree it belongs to could not be
-// built) and one for the error itself. Parser messages describe structure,
-// never values, except an unknown anchor's, whose name is not repeated.
+// on the way and one for the error itself. The blanked values go without a
+// key path, as the tree they belong to could not be built, and without the
+// key as written, which is not known to be a key of this file. Parser
+// messages describe structure, never values, except an unknown anchor's,
+// whose name is not repeated.
 func syntaxProblems(file string, err error) []Problem {
 	var out []Problem
 	var data []byte
 	var pe *parseError
 	if errors.As(err, &pe) {
 		data = pe.data
-		ls := lines(data)
 		for line, c := range pe.unquoted {
-			key := ""
-			if line <= len(ls) {
-				if m := unquotedValueRE.FindSubmatch(ls[line-1].text); m != nil {
-					key = string(m[1])
-				}
-			}
-			out = append(out, Problem{File: file, Line: line, Path: key, Message: hintMessage(c)})
+			out = append(out, Problem{File: file, Line: line, Message: "a value " + hintMessage(c)})
 		}
 		err = pe.err
 	}

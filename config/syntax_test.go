@@ -147,3 +147,27 @@ tenants:
 		t.Errorf("/config with empty strings:\n%s\nwithout the keys:\n%s", gr, wr)
 	}
 }
+
+// TestUnquotedValueBeforeSyntaxError: when the file has a syntax error of
+// its own, the values blanked before it are still reported, without a key
+// path (the tree could not be built).
+func TestUnquotedValueBeforeSyntaxError(t *testing.T) {
+	data := "credentials:\n  main:\n    access_key: AK\n    secret_key: %Zq7wK9pLm2\ntenants:\n  - name: a\n   project_id: p1\n"
+	_, err := Parse([]byte(data), "m.yml", ".", testEnv)
+	want := `m.yml:4: a value starts with "%", which YAML reads as a directive: put the value in quotes
+m.yml:6: YAML syntax error: did not find expected '-' indicator`
+	if err == nil || err.Error() != want {
+		t.Errorf("got\n%v\nwant\n%s", err, want)
+	}
+}
+
+// TestIndicatorOnMisindentedLine: the parser stops at the block, not at
+// the value, so the value is not blamed.
+func TestIndicatorOnMisindentedLine(t *testing.T) {
+	data := "tenants:\n  - name: a\n    project_id: p\n   region: [x\n"
+	_, err := Parse([]byte(data), "m.yml", ".", testEnv)
+	want := `m.yml:2: YAML syntax error: did not find expected '-' indicator`
+	if err == nil || err.Error() != want {
+		t.Errorf("got\n%v\nwant\n%s", err, want)
+	}
+}
