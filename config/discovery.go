@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
 // Defaults and bounds of a discovery entry.
@@ -35,7 +37,7 @@ type DiscoverySource struct {
 	CredentialsName string
 	// Credentials sign the project listing. An IAM password is exchanged
 	// at the credential's own endpoint if it sets one, else at IAMEndpoint.
-	Credentials Credentials
+	Credentials metastudio.Credentials
 	IAMEndpoint string
 	Regions     []string
 	NameRegex   *regexp.Regexp // anchored at both ends
@@ -87,18 +89,20 @@ func (c *Config) DiscoveredTenant(src *DiscoverySource, name, projectID, region 
 		return nil, fmt.Errorf("tenant %s: discovery entry %d was not loaded with this config", name, src.Index)
 	}
 	d := c.defaults
-	return &Tenant{
-		Name:            name,
-		ProjectID:       projectID,
+	return NewTenant(Tenant{
+		Target: metastudio.Target{
+			Name:        name,
+			ProjectID:   projectID,
+			Endpoint:    strings.ReplaceAll(src.Endpoint, "{region}", region),
+			Credentials: src.cred.forTenant(region),
+		},
 		Region:          region,
-		Endpoint:        strings.ReplaceAll(src.Endpoint, "{region}", region),
 		Timeout:         d.timeout,
 		MaxCacheAge:     d.maxCacheAge,
 		Policy:          d.policy,
 		Callback:        d.callback,
 		CredentialsName: src.CredentialsName,
-		Credentials:     src.cred.forRegion(region),
-	}, nil
+	}), nil
 }
 
 // discovery validates the discovery entries. Credentials are the entry's or
@@ -163,9 +167,13 @@ func (r *resolver) discoveryCredentials(rd *rawDiscovery, path string, def effec
 		return // already reported where the name or the entry is
 	}
 	s.cred = &cfg.credentials[idx]
-	// The listing is global; a region is only needed for the IAM token
-	// endpoint, which is set from IAMEndpoint unless the credential names one.
-	s.Credentials = s.cred.forRegion("")
+	// The listing is global: an IAM password without an endpoint of its own
+	// is exchanged at iam_endpoint (set by the caller), not at a region's.
+	s.Credentials = s.cred.creds
+	if iam := s.Credentials.IAM; iam != nil {
+		copied := *iam
+		s.Credentials.IAM = &copied
+	}
 }
 
 func (r *resolver) discoveryRegions(rd *rawDiscovery, path string, s *DiscoverySource) {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
 func loadCallbackDiscovery(t *testing.T) *Config {
@@ -92,22 +94,20 @@ func TestDiscoveredTenant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Tenant{
-		Name: "east-cn-east-3_shop1", ProjectID: "0f4e8e5e1a2b4c6d", Region: "cn-east-3",
-		Endpoint: "https://cn-east-3.metastudio.example.test",
-		Timeout:  10 * time.Second, Policy: defaultPolicy(), CredentialsName: "ops",
-		Credentials: Credentials{IAM: &IAMPassword{
+	want := tenantOf("east-cn-east-3_shop1", "0f4e8e5e1a2b4c6d", "cn-east-3", "https://cn-east-3.metastudio.example.test",
+		metastudio.Credentials{IAM: &metastudio.IAMPassword{
 			Domain: "acme", User: "monitor", Password: "ops-Passw0rd!", Endpoint: "https://iam.cn-east-3.myhuaweicloud.com",
 		}},
-		Callback: Callback{Key: "cb-key-FROMFILE-0123", KeyFile: "../secrets/cb-key", ForwardTimeout: 3 * time.Second},
+		Tenant{
+			Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "ops",
+			Callback: Callback{Key: "cb-key-FROMFILE-0123", KeyFile: "../secrets/cb-key", ForwardTimeout: 3 * time.Second},
+		})
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("DiscoveredTenant:\n got %s\nwant %s", dumpTenants([]*Tenant{got}), dumpTenants([]*Tenant{want}))
 	}
-	if !reflect.DeepEqual(*got, want) {
-		t.Errorf("DiscoveredTenant:\n got %s\nwant %s", dumpTenants([]Tenant{*got}), dumpTenants([]Tenant{want}))
-	}
-	// The same source's tenant must not share the IAM grant with the source.
-	got.Credentials.IAM.User = "changed"
-	if src.Credentials.IAM.User != "monitor" {
-		t.Error("changing a discovered tenant changed its source")
+	// The listing itself uses iam_endpoint, not a region's.
+	if ep := src.Credentials.IAM.Endpoint; ep != "https://iam.example.test" {
+		t.Errorf("source IAM endpoint %q", ep)
 	}
 
 	for _, tc := range []struct{ name, project, region, want string }{
