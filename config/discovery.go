@@ -51,7 +51,8 @@ type DiscoverySource struct {
 	cred      *credential // for the tenants' credentials, per region
 }
 
-// Discovery returns the discovery entries in file order.
+// Discovery returns the discovery entries in file order. Like the tenants,
+// they are shared with every caller and must not be changed.
 func (c *Config) Discovery() []DiscoverySource { return c.discovery }
 
 // Match tells whether a project is served, and in which region: its name
