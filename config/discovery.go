@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,13 +82,13 @@ func (s *DiscoverySource) TenantName(projectName string) string { return s.NameP
 func (c *Config) DiscoveredTenant(src *DiscoverySource, name, projectID, region string) (*Tenant, error) {
 	switch {
 	case !tenantNameRE.MatchString(name):
-		return nil, fmt.Errorf("tenant name %q does not match %s", name, tenantNameRE)
+		return nil, fmt.Errorf("tenant name %s does not match %s", quoteBounded(name), tenantNameRE)
 	case !projectIDRE.MatchString(projectID):
-		return nil, fmt.Errorf("tenant %s: project ID %q does not match %s", name, projectID, projectIDRE)
+		return nil, fmt.Errorf("tenant %s: project ID %s does not match %s", name, quoteBounded(projectID), projectIDRE)
 	case !regionRE.MatchString(region):
-		return nil, fmt.Errorf("tenant %s: region %q does not match %s", name, region, regionRE)
+		return nil, fmt.Errorf("tenant %s: region %s does not match %s", name, quoteBounded(region), regionRE)
 	case src.cred == nil:
-		return nil, fmt.Errorf("tenant %s: discovery entry %d was not loaded with this config", name, src.Index)
+		return nil, fmt.Errorf("tenant %s: discovery entry %d was not loaded from a config file", name, src.Index)
 	}
 	d := c.defaults
 	return NewTenant(Tenant{
@@ -226,6 +227,16 @@ func (r *resolver) endpointTemplate(s str, path string) string {
 		return ""
 	}
 	return strings.TrimRight(s.val, "/")
+}
+
+// quoteBounded quotes at most 64 bytes of a value from IAM, so that a
+// broken answer cannot fill a log line.
+func quoteBounded(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:max]) + "…"
 }
 
 func orDefault(s, fallback string) string {

@@ -114,6 +114,7 @@ func TestDiscoveredTenant(t *testing.T) {
 		{"east-a b", "p1", "cn-east-3", `tenant name "east-a b" does not match ^[a-zA-Z0-9_.-]+$`},
 		{"east-a", "../p1", "cn-east-3", `tenant east-a: project ID "../p1" does not match ^[a-zA-Z0-9_-]{1,64}$`},
 		{"east-a", "p1", "CN_EAST", `tenant east-a: region "CN_EAST" does not match ^[a-z0-9-]+$`},
+		{strings.Repeat("n/", 100), "p1", "cn-east-3", `tenant name "` + strings.Repeat("n/", 32) + `"… does not match ^[a-zA-Z0-9_.-]+$`},
 	} {
 		_, err := cfg.DiscoveredTenant(src, tc.name, tc.project, tc.region)
 		if err == nil || err.Error() != tc.want {
@@ -121,7 +122,7 @@ func TestDiscoveredTenant(t *testing.T) {
 		}
 	}
 	_, err = cfg.DiscoveredTenant(&DiscoverySource{Index: 7}, "a", "p1", "cn-east-3")
-	if want := "tenant a: discovery entry 7 was not loaded with this config"; err == nil || err.Error() != want {
+	if want := "tenant a: discovery entry 7 was not loaded from a config file"; err == nil || err.Error() != want {
 		t.Errorf("foreign source: error %v, want %q", err, want)
 	}
 }
