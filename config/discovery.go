@@ -12,7 +12,7 @@ import (
 
 // Defaults and bounds of a discovery entry.
 const (
-	DefaultIAMEndpoint       = "https://iam.myhuaweicloud.com"
+	DefaultIAMEndpoint       = metastudio.DefaultIAMEndpoint
 	DefaultDiscoveryEndpoint = "https://metastudio.{region}.myhuaweicloud.com"
 	DefaultRefreshInterval   = 10 * time.Minute
 	// MinRefreshInterval keeps a typo (1s for 1m) from spending the
@@ -55,24 +55,6 @@ type DiscoverySource struct {
 // Discovery returns the discovery entries in file order. Like the tenants,
 // they are shared with every caller and must not be changed.
 func (c *Config) Discovery() []DiscoverySource { return c.discovery }
-
-// Match tells whether a project is served, and in which region: its name
-// must be one of Regions, or one of them followed by "_" and a suffix (how
-// IAM names a region's subprojects), and match NameRegex.
-func (s *DiscoverySource) Match(projectName string) (region string, ok bool) {
-	if !s.NameRegex.MatchString(projectName) {
-		return "", false
-	}
-	for _, r := range s.Regions {
-		if projectName == r || strings.HasPrefix(projectName, r+"_") {
-			return r, true
-		}
-	}
-	return "", false
-}
-
-// TenantName is the name a project is served under.
-func (s *DiscoverySource) TenantName(projectName string) string { return s.NamePrefix + projectName }
 
 // DiscoveredTenant builds the tenant a discovered project is served as: the
 // same resolved value a static entry with only name, project_id and region
@@ -206,14 +188,16 @@ func (r *resolver) discoveryRegions(rd *rawDiscovery, path string, s *DiscoveryS
 }
 
 // nameRegex compiles a name filter anchored at both ends, as Prometheus
-// anchors relabel regexes. The expression is no secret, and the error
+// anchors relabel regexes, and with "." matching any character, exactly as
+// discovery.CompileNameRegex does (config cannot import discovery, which
+// builds on config's tenants). The expression is no secret, and the error
 // quotes the part of it that is wrong.
 func (r *resolver) nameRegex(expr string, line int, path string) *regexp.Regexp {
 	if _, err := regexp.Compile(expr); err != nil {
 		r.add(line, path, "not a valid regular expression: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		return nil
 	}
-	return regexp.MustCompile("^(?:" + expr + ")$")
+	return regexp.MustCompile("^(?s:" + expr + ")$")
 }
 
 // endpointTemplate checks an endpoint with "{region}" in it as the URL it

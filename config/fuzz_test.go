@@ -158,7 +158,7 @@ func checkDiscovered(t *testing.T, cfg *config.Config, src *config.DiscoverySour
 		t.Fatalf("discovery[%d] has no credentials", src.Index)
 	}
 	region := src.Regions[0]
-	tn, err := cfg.DiscoveredTenant(src, src.TenantName(region), "p1", region)
+	tn, err := cfg.DiscoveredTenant(src, src.NamePrefix+region, "p1", region)
 	if err != nil {
 		t.Fatalf("discovery[%d]: a project in %s cannot be served: %v", src.Index, region, err)
 	}
