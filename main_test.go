@@ -176,6 +176,21 @@ tenants:
 	}
 }
 
+// TestConfigCheckExample: a new user's first command passes on a machine
+// with no secret files and no credentials in the environment.
+func TestConfigCheckExample(t *testing.T) {
+	for _, v := range []string{"HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_SECURITY_TOKEN"} {
+		t.Setenv(v, "")
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--config.check", "--config.file=metastudio.example.yml"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	if want := "metastudio.example.yml: 2 tenants (shop-a, shop-b), 2 credentials (1 AK/SK, 1 IAM password)\n"; stdout.String() != want {
+		t.Errorf("stdout %q, want %q", stdout.String(), want)
+	}
+}
+
 // TestStartupConfigErrorLoggedOnce: a config that does not load at start
 // is one log line with every problem, and exit 1.
 func TestStartupConfigErrorLoggedOnce(t *testing.T) {
