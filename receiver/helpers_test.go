@@ -291,3 +291,15 @@ func (h *harness) doChunked(r request) answer {
 	h.rc.Handler().ServeHTTP(w, req)
 	return answer{status: w.Code, body: w.Body.String(), header: w.Header()}
 }
+
+// plantedSecrets are the values that must never leave the receiver.
+var plantedSecrets = []string{testKey, rotatedKey, urlPassword, urlToken, streamKeyText, outputPath, outputQuery, forwardSecret}
+
+func assertNoSecret(t testing.TB, where, text string) {
+	t.Helper()
+	for _, s := range plantedSecrets {
+		if strings.Contains(text, s) {
+			t.Errorf("%s holds the secret %q:\n%s", where, s, text)
+		}
+	}
+}
