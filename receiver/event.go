@@ -114,8 +114,13 @@ func isObject(b []byte) bool {
 
 // jsonString decodes raw if it is a JSON string.
 func jsonString(raw json.RawMessage) (string, bool) {
-	if len(raw) == 0 || raw[0] != '"' {
+	if len(raw) < 2 || raw[0] != '"' {
 		return "", false
+	}
+	// raw is valid JSON, checked with the whole body: without an escape it
+	// is the string itself.
+	if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner), true
 	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
