@@ -1,7 +1,9 @@
 package receiver
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +171,32 @@ metastudio_exporter_callback_requests_total{result="duplicate",tenant="none"} 1
 	// For NONE, the window starts at receipt: a resend after it counts again.
 	if a := h.postNone(first); a.status != 200 || a.body != answerJSON("accepted", "") {
 		t.Errorf("NONE resend after the window: got %d %s", a.status, a.body)
+	}
+}
+
+// TestOverHTTP serves the handler on a loopback listener: an accepted event
+// and a body over the limit, as a real client sees them.
+func TestOverHTTP(t *testing.T) {
+	h := newHarness(t, Options{})
+	srv := httptest.NewServer(h.rc.Handler())
+	t.Cleanup(srv.Close)
+	target := srv.URL + "/callback/mss?" + signedQuery(testKey, mssURL, t0)
+	for _, tc := range []struct {
+		body   string
+		status int
+		answer string
+	}{
+		{switchBody("r", "j", 1), 200, answerJSON("accepted", "")},
+		{strings.Repeat("x", maxBodyBytes+1), 413, answerJSON("too_large", detailTooLarge)},
+	} {
+		resp, err := http.Post(target, "application/json", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || string(b) != tc.answer {
+			t.Errorf("got %d %s, want %d %s", resp.StatusCode, b, tc.status, tc.answer)
+		}
 	}
 }

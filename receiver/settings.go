@@ -47,7 +47,10 @@ type SettingsSource interface {
 	// should also replace what later calls get; the receiver asks for one at
 	// most once per 30 s per tenant. It returns an error wrapping
 	// ErrUnknownTenant for a name that is not a tenant, and any other error
-	// when the settings cannot be had.
+	// when the settings cannot be had. The name comes from the request path:
+	// it must be checked against the tenant list before anything else can
+	// fail, because the name of an error other than ErrUnknownTenant
+	// becomes a label value.
 	Settings(ctx context.Context, tenant string, fresh bool) (TenantSettings, error)
 }
 
