@@ -1,6 +1,8 @@
 package receiver
 
 import (
+	"maps"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -62,38 +64,47 @@ func (streamCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c streamCollector) Collect(ch chan<- prometheus.Metric) {
 	rc := c.rc
 	rc.prune()
-	// Metrics are built under the lock: the table's strings and times are
-	// read in place, and the channel is only written after unlocking.
+	// Copy under the lock, build metrics outside it: building is the slow
+	// part, and requests must not wait for a scrape.
 	rc.mu.Lock()
-	ms := make([]prometheus.Metric, 0, len(rc.table.streams)*(knownStates+3)+len(rc.table.jobs)*2+len(rc.counters.events))
+	streams := make([]stream, 0, len(rc.table.streams))
 	for _, s := range rc.table.streams {
-		k := &s.key
-		for i := range numStates {
-			if i < knownStates || s.at[i] != 0 {
-				ms = append(ms, prometheus.MustNewConstMetric(streamStateDesc, prometheus.GaugeValue,
-					boolValue(s.latest == i), k.tenant, k.roomID, k.jobID, k.outputHost, stateNames[i]))
-			}
-			if s.at[i] != 0 {
-				ms = append(ms, prometheus.MustNewConstMetric(streamStateTimeDesc, prometheus.GaugeValue,
-					seconds(s.at[i]), k.tenant, k.roomID, k.jobID, k.outputHost, stateNames[i]))
-			}
-		}
+		streams = append(streams, *s)
 	}
+	jobs := make([]job, 0, len(rc.table.jobs))
 	for _, j := range rc.table.jobs {
-		k := &j.key
-		ms = append(ms, prometheus.MustNewConstMetric(jobLastEventDesc, prometheus.GaugeValue,
-			seconds(j.lastEventMs), k.tenant, k.roomID, k.jobID))
-		if j.paragraphMs != 0 {
-			ms = append(ms, prometheus.MustNewConstMetric(scriptParagraphDesc, prometheus.GaugeValue,
-				j.paragraph, k.tenant, k.roomID, k.jobID))
+		jobs = append(jobs, *j)
+	}
+	events := make(map[[2]string]uint64, len(rc.counters.events))
+	maps.Copy(events, rc.counters.events)
+	rc.mu.Unlock()
+
+	for i := range streams {
+		s := &streams[i]
+		k := &s.key
+		for st := range numStates {
+			if st < knownStates || s.at[st] != 0 {
+				ch <- prometheus.MustNewConstMetric(streamStateDesc, prometheus.GaugeValue,
+					boolValue(s.latest == st), k.tenant, k.roomID, k.jobID, k.outputHost, stateNames[st])
+			}
+			if s.at[st] != 0 {
+				ch <- prometheus.MustNewConstMetric(streamStateTimeDesc, prometheus.GaugeValue,
+					seconds(s.at[st]), k.tenant, k.roomID, k.jobID, k.outputHost, stateNames[st])
+			}
 		}
 	}
-	for k, n := range rc.counters.events {
-		ms = append(ms, prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, float64(n), k[0], k[1]))
+	for i := range jobs {
+		j := &jobs[i]
+		k := &j.key
+		ch <- prometheus.MustNewConstMetric(jobLastEventDesc, prometheus.GaugeValue,
+			seconds(j.lastEventMs), k.tenant, k.roomID, k.jobID)
+		if j.paragraphMs != 0 {
+			ch <- prometheus.MustNewConstMetric(scriptParagraphDesc, prometheus.GaugeValue,
+				j.paragraph, k.tenant, k.roomID, k.jobID)
+		}
 	}
-	rc.mu.Unlock()
-	for _, m := range ms {
-		ch <- m
+	for k, n := range events {
+		ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, float64(n), k[0], k[1])
 	}
 }
 
