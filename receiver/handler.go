@@ -1,11 +1,13 @@
 package receiver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/go-kit/log/level"
 )
@@ -105,27 +107,44 @@ func (rc *Receiver) serveCallback(w http.ResponseWriter, r *http.Request) {
 	}
 
 	now := rc.now()
-	v := verify(&settings, r, now, rc.skew)
-	if v.result.refetchable() && rc.limiter.allow(tenant, now) {
-		fresh, err := rc.source.Settings(ctx, tenant, true)
-		if err == nil {
-			settings = fresh
-			v = verify(&settings, r, now, rc.skew)
-		} else {
-			_ = level.Debug(rc.logger).Log("msg", "Refetching settings after a failed verification failed", "tenant", tenant, "err", err)
-		}
-	}
+	v := rc.verifyOrRefetch(ctx, tenant, &settings, r, now)
 	if v.result != "" {
 		rc.answer(w, tenant, "", v.result, v.detail)
 		return
 	}
-
 	ev, problem := parseEvent(body)
 	if problem != "" {
 		rc.answer(w, tenant, "", resultBadRequest, problem)
 		return
 	}
+	res = rc.apply(ctx, tenant, &settings, v, &ev, body, now)
+	detail = ""
+	if res == resultForwardFailed {
+		detail = detailForward
+	}
+	rc.answer(w, tenant, ev.typeLabel, res, detail)
+}
 
+// verifyOrRefetch verifies r, and if fresh settings could change the
+// verdict and the tenant's refetch slot is free, refetches them into
+// settings and verifies again.
+func (rc *Receiver) verifyOrRefetch(ctx context.Context, tenant string, settings *TenantSettings, r *http.Request, now time.Time) verdict {
+	v := verify(settings, r, now, rc.skew)
+	if !v.result.refetchable() || !rc.limiter.allow(tenant, now) {
+		return v
+	}
+	fresh, err := rc.source.Settings(ctx, tenant, true)
+	if err != nil {
+		_ = level.Debug(rc.logger).Log("msg", "Cannot refetch settings after a failed verification", "tenant", tenant, "err", err)
+		return v
+	}
+	*settings = fresh
+	return verify(settings, r, now, rc.skew)
+}
+
+// apply records a verified event unless it is a replay, and relays it if
+// the tenant has a forward_url and it was not relayed yet.
+func (rc *Receiver) apply(ctx context.Context, tenant string, settings *TenantSettings, v verdict, ev *event, body []byte, now time.Time) result {
 	nowMs := now.UnixMilli()
 	atMs, expiresMs, hwTime := nowMs, nowMs+rc.skew.Milliseconds(), int64(-1)
 	if v.signed {
@@ -134,29 +153,20 @@ func (rc *Receiver) serveCallback(w http.ResponseWriter, r *http.Request) {
 		hwTime = v.hwTime
 	}
 	key := newReplayKey(tenant, hwTime, body)
-	forward := settings.ForwardURL.IsSet()
+	res := resultAccepted
 	duplicate, relayed := rc.replay.claim(key, nowMs, expiresMs)
 	if duplicate {
-		if forward && !relayed {
-			if !rc.relay(ctx, tenant, &settings, body, now) {
-				rc.answer(w, tenant, ev.typeLabel, resultForwardFailed, detailForward)
-				return
-			}
-			rc.replay.markRelayed(key)
-		}
-		rc.answer(w, tenant, ev.typeLabel, resultDuplicate, "")
-		return
+		res = resultDuplicate
+	} else {
+		rc.record(tenant, ev, atMs)
 	}
-
-	rc.record(tenant, &ev, atMs)
-	if forward {
-		if !rc.relay(ctx, tenant, &settings, body, now) {
-			rc.answer(w, tenant, ev.typeLabel, resultForwardFailed, detailForward)
-			return
+	if settings.ForwardURL.IsSet() && !relayed {
+		if !rc.relay(ctx, tenant, settings, body, now) {
+			return resultForwardFailed
 		}
 		rc.replay.markRelayed(key)
 	}
-	rc.answer(w, tenant, ev.typeLabel, resultAccepted, "")
+	return res
 }
 
 // readBody reads at most maxBodyBytes.
