@@ -1,9 +1,13 @@
 package receiver
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-kit/log"
 
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
@@ -130,4 +134,51 @@ func TestParseHWTime(t *testing.T) {
 func TestSettingsDoNotPrint(t *testing.T) {
 	s := TenantSettings{AuthType: "MSS_A", Key: testKey, CallbackURL: mssURL, ForwardURL: secret.String("https://app/?s=" + forwardSecret)}
 	assertNoSecret(t, "printed settings", fmt.Sprintf("%+v %v %#v", s, s, s))
+}
+
+// TestRefetchFailureKeepsVerdict: when the refetch itself fails, the first
+// verdict stands.
+func TestRefetchFailureKeepsVerdict(t *testing.T) {
+	var fresh int
+	src := SettingsFunc(func(_ context.Context, tenant string, f bool) (TenantSettings, error) {
+		if tenant != "mss" {
+			return TenantSettings{}, fmt.Errorf("looking up %q: %w", tenant, ErrUnknownTenant)
+		}
+		if f {
+			fresh++
+			return TenantSettings{}, errAPIDown
+		}
+		return testTenants()["mss"], nil
+	})
+	var logs syncBuffer
+	rc, err := New(Options{Now: newClock().Now, Logger: log.NewLogfmtLogger(&logs)}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{rc: rc}
+	a := h.do(request{path: "/callback/mss", query: signedQuery(rotatedKey, mssURL, t0), body: switchBody("r", "j", 1)})
+	if a.status != 401 || a.body != answerJSON("bad_signature", detailMismatch) || fresh != 1 {
+		t.Errorf("got %d %s after %d refetches", a.status, a.body, fresh)
+	}
+	if !strings.Contains(logs.String(), `msg="Cannot refetch settings after a failed verification" tenant=mss err="API down"`) {
+		t.Errorf("log:\n%s", logs.String())
+	}
+	// A wrapped ErrUnknownTenant is an unknown tenant too.
+	if a := h.do(request{path: "/callback/other"}); a.status != 404 {
+		t.Errorf("wrapped ErrUnknownTenant: got %d %s", a.status, a.body)
+	}
+}
+
+func TestLabelValue(t *testing.T) {
+	for in, want := range map[string]string{
+		"job-1":                        "job-1",
+		"a\xffb":                       "a\uFFFDb",
+		strings.Repeat("a", 127) + "é": strings.Repeat("a", 127), // é would cross 128 bytes
+		strings.Repeat("x", 200):       strings.Repeat("x", 128),
+		strings.Repeat("\xff", 100):    strings.Repeat("\uFFFD", 42),
+	} {
+		if got := labelValue(in); got != want {
+			t.Errorf("labelValue(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
