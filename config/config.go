@@ -41,8 +41,11 @@ type Policy struct {
 // Config is one loaded file. It is never modified after Parse returns, so it
 // can be shared between concurrent scrapes without locking.
 type Config struct {
-	file        string
+	file string
+	// tenants are the file's tenants, then discovered ones (WithDiscovered);
+	// fileTenants counts the former.
 	tenants     []*Tenant
+	fileTenants int
 	byName      map[string]*Tenant
 	credentials []credential // file order, for Summary and Redacted
 	defaults    effectiveDefaults
@@ -80,6 +83,7 @@ func Parse(data []byte, filename, baseDir string, lookupEnv func(string) (string
 		return nil, err
 	}
 	cfg.file = filename
+	cfg.fileTenants = len(cfg.tenants)
 	return cfg, nil
 }
 

@@ -86,6 +86,7 @@ func (c *Config) DiscoveredTenant(src *DiscoverySource, name, projectID, region 
 		Policy:          d.policy,
 		Callback:        d.callback,
 		CredentialsName: src.CredentialsName,
+		Source:          src,
 	}), nil
 }
 

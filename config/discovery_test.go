@@ -84,6 +84,7 @@ func TestDiscoveredTenant(t *testing.T) {
 		Tenant{
 			Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "ops",
 			Callback: Callback{Key: "cb-key-FROMFILE-0123", KeyFile: "../secrets/cb-key", ForwardTimeout: 3 * time.Second},
+			Source:   src,
 		})
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("DiscoveredTenant:\n got %s\nwant %s", dumpTenants([]*Tenant{got}), dumpTenants([]*Tenant{want}))
