@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +28,20 @@ type flags struct {
 	logLevel       string
 	logFormat      string
 	web            *web.FlagConfig
+	callback       callbackFlags
+}
+
+// callbackFlags configure the live-event receiver; it is off unless
+// listenAddress is set (or --demo turns it on).
+type callbackFlags struct {
+	listenAddress string
+	webConfigFile string
+	externalURL   string
+	maxClockSkew  time.Duration
+	maxStreams    int
+	endRetention  time.Duration
+	stateFile     string
+	listenSet     bool // --callback.listen-address was given
 }
 
 // errExit stops parsing the way kingpin's own os.Exit would, after --help
@@ -57,6 +72,19 @@ func parseFlags(app *kingpin.Application, args []string) (f *flags, err error) {
 	app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").
 		SetValue(&enumValue{p: &f.logFormat, allowed: []string{"logfmt", "json"}})
 	f.web = kingpinflag.AddFlags(app, ":10036")
+	cb := &f.callback
+	app.Flag("callback.listen-address", "Address the live-event receiver listens on (POST /callback/{tenant}), e.g. :10037; empty means off. --demo turns it on at :10037.").
+		IsSetByUser(&cb.listenSet).StringVar(&cb.listenAddress)
+	app.Flag("callback.web-config.file", "exporter-toolkit web config file with TLS (and basic auth) for the receiver's listener.").StringVar(&cb.webConfigFile)
+	app.Flag("callback.external-url", "The receiver's public base URL, e.g. https://mon.example.com:10037; enables metastudio_live_event_callback_routed_here.").
+		SetValue(&checkedString{p: &cb.externalURL, check: checkExternalURL})
+	app.Flag("callback.max-clock-skew", "Accepted distance of a signed event's hwTime from the local clock.").Default("5m").
+		SetValue(&durationValue{p: &cb.maxClockSkew})
+	app.Flag("callback.max-streams", "Live streams tracked at once; past it the least recently updated is evicted.").Default("2000").
+		SetValue(&intValue{p: &cb.maxStreams, min: 1})
+	app.Flag("callback.end-retention", "How long a stream in END stays exposed; other states stay up to 169h after their last event.").Default("15m").
+		SetValue(&durationValue{p: &cb.endRetention})
+	app.Flag("callback.state-file", "If set, the stream table is written there (atomically, on change, at most once a second) and read at start.").StringVar(&cb.stateFile)
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
 	nameFlagErrors(app)
@@ -196,3 +224,21 @@ func (v *checkedString) Set(s string) error {
 }
 
 func (v *checkedString) String() string { return *v.p }
+
+// checkExternalURL accepts the receiver's public base URL: an absolute
+// http(s) URL with a host and nothing after the path, since tenants' callback
+// URLs are compared with it plus /callback/{tenant}.
+func checkExternalURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case s == "":
+		return nil
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "":
+		return errors.New("must be an absolute http or https URL, such as https://mon.example.com:10037")
+	case u.User != nil:
+		return errors.New("must not contain user info")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return errors.New("must not contain a query or fragment")
+	}
+	return nil
+}
