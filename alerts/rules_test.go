@@ -45,10 +45,11 @@ var wantAlerts = map[string]string{
 	"MetaStudioCallbackNotRoutedHere":       "warning",
 	"MetaStudioCallbackForwardFailing":      "warning",
 	"MetaStudioCallbackStreamsEvicted":      "warning",
+	"MetaStudioCallbackStateFileFailing":    "warning",
 }
 
 // exporterAlerts have no tenant label: they are about the exporter itself.
-var exporterAlerts = []string{"MetaStudioExporterConfigReloadFailed", "MetaStudioCallbackStreamsEvicted"}
+var exporterAlerts = []string{"MetaStudioExporterConfigReloadFailed", "MetaStudioCallbackStreamsEvicted", "MetaStudioCallbackStateFileFailing"}
 
 // streamAlerts are about one live stream and carry its identity, read from
 // every replica (no instance label).
@@ -63,7 +64,7 @@ func wantFor(alert string) string {
 		return "15m"
 	case "MetaStudioCredentialsRejected", "MetaStudioExporterConfigReloadFailed":
 		return "5m"
-	case "MetaStudioLiveConfigChanged", "MetaStudioCallbackStreamsEvicted":
+	case "MetaStudioLiveConfigChanged", "MetaStudioCallbackStreamsEvicted", "MetaStudioCallbackStateFileFailing":
 		return "" // fires at once: it reports an event, not a state
 	case "MetaStudioLiveStreamDisconnected":
 		return "1m" // a dropped push must page within a minute or two
