@@ -29,8 +29,10 @@ type liveJob struct {
 // liveJobs are the demo's jobs. demo-safe's three cover what the stream
 // alerts are for: a steady stream whose rare, short drops recover before
 // anything fires, a flaky one that drops every minute
-// (MetaStudioLiveStreamFlapping after about three minutes) and one whose
-// drops outlast a minute (MetaStudioLiveStreamDisconnected, then resolved).
+// (MetaStudioLiveStreamFlapping within three minutes) and one whose drops
+// outlast a minute (MetaStudioLiveStreamDisconnected, then resolved). The
+// steady and outage cycles are longer than 7.5 minutes, so that neither
+// reconnects 3 times in the 15 minutes Flapping counts.
 // demo-risky subscribes to SHOOT_SCRIPT_SWITCH only, so its streams stay
 // invisible, which is the risk its settings alert names. demo-rejected's
 // settings cannot be fetched, so the receiver answers its events 503.
@@ -43,7 +45,7 @@ var liveJobs = []liveJob{
 		firstUp: 20 * time.Second, up: 45 * time.Second, down: 10 * time.Second},
 	{tenant: safeTenant, project: safeProject, room: "room-night-stream", job: "job-outage",
 		output: "rtmp://push.example.net/app/", streamKey: "demo-stream-key-outage",
-		firstUp: 10 * time.Second, up: 2 * time.Minute, down: 100 * time.Second},
+		firstUp: 10 * time.Second, up: 7 * time.Minute, down: 100 * time.Second},
 	{tenant: riskyTenant, project: riskyProject, room: "room-risky", job: "job-risky",
 		output: "rtmp://live-push.example.com/live/", streamKey: "demo-stream-key-risky",
 		firstUp: 30 * time.Second, up: time.Minute, down: 20 * time.Second},
