@@ -74,9 +74,9 @@ func parseFlags(app *kingpin.Application, args []string) (f *flags, err error) {
 	f.web = kingpinflag.AddFlags(app, ":10036")
 	cb := &f.callback
 	app.Flag("callback.listen-address", "Address the live-event receiver listens on (POST /callback/{tenant}), e.g. :10037; empty means off. --demo turns it on at :10037.").
-		IsSetByUser(&cb.listenSet).StringVar(&cb.listenAddress)
-	app.Flag("callback.web-config.file", "exporter-toolkit web config file with TLS (and basic auth) for the receiver's listener.").StringVar(&cb.webConfigFile)
-	app.Flag("callback.external-url", "The receiver's public base URL, e.g. https://mon.example.com:10037; enables metastudio_live_event_callback_routed_here.").
+		Default("").IsSetByUser(&cb.listenSet).StringVar(&cb.listenAddress)
+	app.Flag("callback.web-config.file", "exporter-toolkit web config file with TLS (and basic auth) for the receiver's listener.").Default("").StringVar(&cb.webConfigFile)
+	app.Flag("callback.external-url", "The receiver's public base URL, e.g. https://mon.example.com:10037; enables metastudio_live_event_callback_routed_here.").Default("").PlaceHolder(`""`).
 		SetValue(&checkedString{p: &cb.externalURL, check: checkExternalURL})
 	app.Flag("callback.max-clock-skew", "Accepted distance of a signed event's hwTime from the local clock.").Default("5m").
 		SetValue(&durationValue{p: &cb.maxClockSkew})
@@ -84,7 +84,7 @@ func parseFlags(app *kingpin.Application, args []string) (f *flags, err error) {
 		SetValue(&intValue{p: &cb.maxStreams, min: 1})
 	app.Flag("callback.end-retention", "How long a stream in END stays exposed; other states stay up to 169h after their last event.").Default("15m").
 		SetValue(&durationValue{p: &cb.endRetention})
-	app.Flag("callback.state-file", "If set, the stream table is written there (atomically, on change, at most once a second) and read at start.").StringVar(&cb.stateFile)
+	app.Flag("callback.state-file", "If set, the stream table is written there (atomically, on change, at most once a second) and read at start.").Default("").StringVar(&cb.stateFile)
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
 	nameFlagErrors(app)

@@ -197,6 +197,13 @@ func TestHelpListsEveryFlag(t *testing.T) {
 		"web.systemd-socket",
 		"web.listen-address=:10036",
 		`web.config.file=""`,
+		`callback.listen-address=""`,
+		`callback.web-config.file=""`,
+		`callback.external-url=""`,
+		"callback.max-clock-skew=5m",
+		"callback.max-streams=2000",
+		"callback.end-retention=15m",
+		`callback.state-file=""`,
 		"version",
 	}
 	if !slices.Equal(names, want) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 )
 
 // configSource hands out the current config snapshot; *config.Holder is one.
@@ -30,29 +31,38 @@ type scrapeHandlers struct {
 	scraper *collector.Scraper
 	// exporter gathers the exporter's own metrics; only /metrics shows them.
 	exporter prometheus.Gatherer
+	// live is the live-event receiver, nil when it is off; only /metrics
+	// shows its stream series.
+	live *receiver.Receiver
 	// timeoutOffset is subtracted from X-Prometheus-Scrape-Timeout-Seconds.
 	timeoutOffset time.Duration
 	logger        log.Logger
 }
 
-// metrics serves every tenant plus the exporter's own metrics. Like
-// node_exporter it takes collect[] parameters to serve a part only:
-// collect[]=exporter gives the exporter's own metrics without calling the
-// API, for setups that scrape the tenants through /probe.
+// metrics serves every tenant, the live streams the receiver tracks and
+// the exporter's own metrics. Like node_exporter it takes collect[]
+// parameters to serve a part only: collect[]=exporter gives the exporter's
+// own metrics without calling the API, for setups that scrape the tenants
+// through /probe, and collect[]=streams the live streams alone.
 func (h *scrapeHandlers) metrics() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		withTenants, withExporter, err := collectFilter(r.URL.Query()["collect[]"])
+		parts, err := collectFilter(r.URL.Query()["collect[]"])
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		cfg := h.source.Config()
-		var exporter prometheus.Gatherer
-		if withExporter {
-			exporter = h.exporter
+		var extra prometheus.Gatherers
+		if parts.streams && h.live != nil {
+			streams := prometheus.NewRegistry()
+			streams.MustRegister(h.live.StreamCollector())
+			extra = append(extra, streams)
 		}
-		h.serve(w, r, exporter, func(ctx context.Context) prometheus.Collector {
-			if cfg == nil || !withTenants {
+		if parts.exporter {
+			extra = append(extra, h.exporter)
+		}
+		h.serve(w, r, extra, func(ctx context.Context) prometheus.Collector {
+			if cfg == nil || !parts.tenants {
 				return h.scraper.Collector(ctx)
 			}
 			return h.scraper.Collector(ctx, cfg.Tenants()...)
@@ -60,22 +70,28 @@ func (h *scrapeHandlers) metrics() http.Handler {
 	})
 }
 
+// collectParts are the parts of /metrics a request asks for.
+type collectParts struct{ tenants, streams, exporter bool }
+
 // collectFilter reads the collect[] parameters; none means everything.
-func collectFilter(names []string) (tenants, exporter bool, err error) {
+func collectFilter(names []string) (collectParts, error) {
 	if len(names) == 0 {
-		return true, true, nil
+		return collectParts{true, true, true}, nil
 	}
+	var p collectParts
 	for _, n := range names {
 		switch n {
 		case "tenants":
-			tenants = true
+			p.tenants = true
+		case "streams":
+			p.streams = true
 		case "exporter":
-			exporter = true
+			p.exporter = true
 		default:
-			return false, false, fmt.Errorf("collect[]: unknown collector %s (known: exporter, tenants)", quoteBounded(n))
+			return collectParts{}, fmt.Errorf("collect[]: unknown collector %s (known: exporter, streams, tenants)", quoteBounded(n))
 		}
 	}
-	return tenants, exporter, nil
+	return p, nil
 }
 
 // probe serves one tenant, named by the tenant parameter, from a fresh registry.
@@ -103,8 +119,8 @@ func (h *scrapeHandlers) probe() http.Handler {
 }
 
 // serve scrapes the collector that tenants builds for the request's
-// deadline, followed by extra when it is not nil.
-func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, extra prometheus.Gatherer, tenants func(context.Context) prometheus.Collector) {
+// deadline, followed by extra.
+func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, extra prometheus.Gatherers, tenants func(context.Context) prometheus.Collector) {
 	ctx, cancel, err := scrapeContext(r, h.timeoutOffset)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -114,11 +130,8 @@ func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, extra pro
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(tenants(ctx))
-	var g prometheus.Gatherer = reg
-	if extra != nil {
-		// Tenants first: their calls update the request metrics in extra.
-		g = prometheus.Gatherers{reg, extra}
-	}
+	// Tenants first: their calls update the request metrics in extra.
+	g := append(prometheus.Gatherers{reg}, extra...)
 	promhttp.HandlerFor(g, promhttp.HandlerOpts{
 		ErrorLog:      promhttpLogger{h.logger},
 		ErrorHandling: promhttp.ContinueOnError,

@@ -27,6 +27,7 @@ import (
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/demo"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
+	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 )
 
 const exporterName = "metastudio_exporter"
@@ -88,14 +89,24 @@ func checkConfig(file string, stdout, stderr io.Writer) int {
 func serve(ctx context.Context, f *flags, logs loggers) error {
 	logger := logs.main
 	var holder *config.Holder
+	var sample *demo.Demo
 	if f.demo {
 		d, err := demo.Start()
 		if err != nil {
 			return fmt.Errorf("starting the demo: %w", err)
 		}
 		defer d.Close()
+		sample = d
 		_ = level.Info(logger).Log("msg", "DEMO MODE: serving sample tenants from the built-in MetaStudio simulator, not the real cloud; to monitor real tenants run: metastudio_exporter --config.file=metastudio.yml", "simulator", d.URL)
 		holder = config.NewStaticHolder(d.Config)
+		// The demo shows live events too: its receiver listens unless told
+		// where, and its tenants' callbacks point at the URL it stands for.
+		if !f.callback.listenSet {
+			f.callback.listenAddress = demoCallbackAddress
+		}
+		if f.callback.externalURL == "" {
+			f.callback.externalURL = demo.CallbackExternalURL
+		}
 	} else {
 		_ = level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info(), "config", f.configFile)
 		holder = config.NewHolder(f.configFile, os.LookupEnv, logger)
@@ -117,9 +128,38 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		Transport: metastudio.NewTransport(f.maxConcurrency),
 		Observe:   requests.Observe,
 	})
-	scraper := collector.NewScraper(client, collector.Options{MaxConcurrency: f.maxConcurrency, Logger: logger})
+	scraper := collector.NewScraper(client, collector.Options{
+		MaxConcurrency:      f.maxConcurrency,
+		Logger:              logger,
+		CallbackExternalURL: f.callback.externalURL,
+	})
 	collector.FollowTenants(holder, scraper, requests)
-	reloader := &reloader{holder: holder, logger: logger}
+
+	projects := &fleet{holder: holder, client: client, logger: logger}
+	defer projects.Close()
+	if err := projects.apply(); err != nil {
+		return fmt.Errorf("starting project discovery: %w", err)
+	}
+	exporterRegistry.MustRegister(projects)
+
+	var live *receiver.Receiver
+	if f.callback.listenAddress != "" {
+		rc, stop, err := startReceiver(ctx, f, holder, scraper, projects, logs)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		live = rc
+		exporterRegistry.MustRegister(rc.ReceiverCollector())
+		if sample != nil {
+			go func() {
+				if err := sample.RunLiveJobs(ctx, localURL(f.callback.listenAddress)); err != nil {
+					_ = level.Error(logger).Log("msg", "Demo live jobs did not start", "err", err)
+				}
+			}()
+		}
+	}
+	reloader := &reloader{holder: holder, fleet: projects, logger: logger}
 	// Subscribed before serving, so that a SIGHUP sent once the exporter
 	// answers never meets the default action, which is to exit.
 	hup := make(chan os.Signal, 1)
@@ -130,7 +170,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	go reloader.onSIGHUP(hupCtx, hup)
 
 	server := &http.Server{
-		Handler:           routes(f, holder, scraper, exporterRegistry, reloader, logger),
+		Handler:           routes(f, holder, scraper, exporterRegistry, live, reloader, logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		// net/http's own complaints (TLS handshake errors, say) go through
 		// the same logger, so that every line has one format.
@@ -152,6 +192,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 // reloader reloads the config on SIGHUP and POST /-/reload.
 type reloader struct {
 	holder *config.Holder
+	fleet  *fleet
 	logger log.Logger
 }
 
@@ -161,7 +202,15 @@ func (r *reloader) reload() error {
 	if errors.Is(err, config.ErrNoConfigFile) {
 		_ = level.Warn(r.logger).Log("msg", "Not reloading", "err", err)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// The new file may list other discovery entries.
+	if err := r.fleet.apply(); err != nil {
+		_ = level.Error(r.logger).Log("msg", "Restarting project discovery failed; discovered tenants are no longer served", "err", err)
+		return fmt.Errorf("restarting project discovery: %w", err)
+	}
+	return nil
 }
 
 // onSIGHUP reloads on every signal from hup until ctx is done.

@@ -20,15 +20,17 @@ import (
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 )
 
 // routes serves the fixed endpoints, the telemetry path (which
 // checkTelemetryPath has kept clear of them) and the landing page.
-func routes(f *flags, holder *config.Holder, scraper *collector.Scraper, exporter *prometheus.Registry, r *reloader, logger log.Logger) *http.ServeMux {
+func routes(f *flags, holder *config.Holder, scraper *collector.Scraper, exporter *prometheus.Registry, live *receiver.Receiver, r *reloader, logger log.Logger) *http.ServeMux {
 	scrapes := &scrapeHandlers{
 		source:        holder,
 		scraper:       scraper,
 		exporter:      exporter,
+		live:          live,
 		timeoutOffset: f.timeoutOffset,
 		logger:        logger,
 	}

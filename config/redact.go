@@ -68,6 +68,9 @@ type viewTenant struct {
 	MaxCacheAge model.Duration `yaml:"max_cache_age"`
 	Policy      viewPolicy     `yaml:"policy"`
 	Callback    *viewCallback  `yaml:"callback,omitempty"`
+	// DiscoveredBy is the index of the discovery entry that found the
+	// tenant; absent for a tenant written in the file.
+	DiscoveredBy *int `yaml:"discovered_by,omitempty"`
 }
 
 type viewDiscovery struct {
@@ -168,16 +171,21 @@ func (c *Config) Redacted() ([]byte, error) {
 		v.Credentials[raw.name] = vc
 	}
 	for _, t := range c.tenants {
+		var discoveredBy *int
+		if t.Source != nil {
+			discoveredBy = &t.Source.Index
+		}
 		v.Tenants = append(v.Tenants, viewTenant{
-			Name:        t.Name,
-			ProjectID:   t.ProjectID,
-			Region:      t.Region,
-			Endpoint:    t.Endpoint,
-			Credentials: t.CredentialsName,
-			Timeout:     model.Duration(t.Timeout),
-			MaxCacheAge: model.Duration(t.MaxCacheAge),
-			Policy:      policyView(t.Policy),
-			Callback:    callbackView(t.Callback),
+			Name:         t.Name,
+			ProjectID:    t.ProjectID,
+			Region:       t.Region,
+			Endpoint:     t.Endpoint,
+			Credentials:  t.CredentialsName,
+			Timeout:      model.Duration(t.Timeout),
+			MaxCacheAge:  model.Duration(t.MaxCacheAge),
+			Policy:       policyView(t.Policy),
+			Callback:     callbackView(t.Callback),
+			DiscoveredBy: discoveredBy,
 		})
 	}
 	var buf bytes.Buffer
