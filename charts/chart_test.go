@@ -445,9 +445,10 @@ func TestRefusedValues(t *testing.T) {
 		{"config: ''", "config: must hold the exporter's metastudio.yml; it is empty"},
 		{"callback: {enabled: true, port: 10036}", "callback.port: 10036 is the metrics port too; the receiver needs a port of its own"},
 		{"callback: {enabled: true, port: 9000}\nservice: {port: 9000}", "callback.port: 9000 is the metrics port too; the receiver needs a port of its own"},
-		{"replicacount: 2", "additional properties 'replicacount' not allowed"},
-		{"callback: {enabled: true, externalURL: mon.example.com}", "callback/externalURL"},
-		{"extraArgs: --log.level=debug", "extraArgs"},
+		{"replicacount: 2", "- at '': additional properties 'replicacount' not allowed"},
+		{"callback: {enabled: true, externalURL: mon.example.com}", "- at '/callback/externalURL': 'mon.example.com' does not match pattern '^(https?://.+)?$'"},
+		{"extraArgs: --log.level=debug", "- at '/extraArgs': got string, want array"},
+		{"serviceMonitor: {enabled: true, interval: 1 minute}", "- at '/serviceMonitor/interval': '1 minute' does not match pattern"},
 	} {
 		_, err := helmTemplate(t, tc.values)
 		if err == nil {

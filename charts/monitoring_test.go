@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -166,23 +167,14 @@ func TestDashboardConfigMapsHoldTheJSONUnchanged(t *testing.T) {
 // dashboard saved without a final newline, or with two, still arrives
 // byte for byte.
 func TestDashboardLiteralBlocksKeepEveryEnding(t *testing.T) {
-	helmBinary(t)
-	chart := filepath.Join(t.TempDir(), chartDir)
-	if err := os.CopyFS(chart, os.DirFS(chartDir)); err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(chart, "files", "dashboards")
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	chart := copyChart(t)
+	dir := replaceDir(t, chart, "files/dashboards")
 	want := map[string]string{
-		"none.json":  "{\n  \"title\": \"none\"\n}",
+		"none.json":  "{\n  \"title\": \"none, café\"\n}",
 		"one.json":   "{\"title\": \"one\"}\n",
 		"two.json":   "{\n\t\"title\": \"two  \"\n}\n\n",
 		"space.json": "  {\"title\": \"space\"}\n",
+		"crlf.json":  "{\r\n  \"title\": \"<crlf> & \\u00e9\"\r\n}\r\n",
 	}
 	for name, body := range want {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
@@ -209,7 +201,159 @@ func TestDashboardLiteralBlocksKeepEveryEnding(t *testing.T) {
 	}
 }
 
+// TestPrometheusRuleJoinsRuleFiles renders the rule template over rule
+// files the repository does not have today: several files, and files it
+// must refuse.
+func TestPrometheusRuleJoinsRuleFiles(t *testing.T) {
+	chart := copyChart(t)
+	dir := replaceDir(t, chart, "files/alerts")
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	render := func() (*objects, error) {
+		t.Helper()
+		out, err := helm(t, "template", release, chart, "--namespace", namespace, "-f", writeValues(t, "prometheusRule: {enabled: true}"))
+		if err != nil {
+			return nil, err
+		}
+		return decodeAll(out)
+	}
+
+	if _, err := render(); err == nil || !strings.Contains(err.Error(), "prometheusRule.enabled: the chart holds no files/alerts/*.rules.yml; run charts/sync.sh") {
+		t.Errorf("no rule files: %v", err)
+	}
+
+	write("b.rules.yml", "# second\ngroups:\n- name: b\n  rules:\n  - record: b:up\n    expr: up\n")
+	// Deeper than spec.groups' column: goes in as YAML made from its groups.
+	write("d.rules.yml", "groups:\n      - name: d\n        rules:\n          - record: d:up\n            expr: up\n")
+	write("a.rules.yml", "groups:  # first\n  - name: a\n    interval: 2m\n    rules:\n      - alert: A\n        expr: up == 0\n        for: 5m\n\n  - name: a2\n    rules: []\n")
+	o, err := render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, g := range o.PrometheusRule.Spec.Groups {
+		names = append(names, g.Name)
+	}
+	if strings.Join(names, ",") != "a,a2,b,d" {
+		t.Errorf("groups %v, want a, a2, b, d: every file's, in file name order", names)
+	}
+	if g := o.PrometheusRule.Spec.Groups[0]; g.Interval == nil || *g.Interval != "2m" || len(g.Rules) != 1 || g.Rules[0].For == nil || *g.Rules[0].For != "5m" {
+		t.Errorf("group a: %+v", g)
+	}
+
+	write("c.rules.yml", "groups: []\nextra: true\n")
+	if _, err := render(); err == nil || !strings.Contains(err.Error(), "files/alerts/c.rules.yml: want a rules file with the one top-level key groups") {
+		t.Errorf("a second top-level key: %v", err)
+	}
+	write("c.rules.yml", "groups: [\n")
+	if _, err := render(); err == nil || !strings.Contains(err.Error(), "files/alerts/c.rules.yml: error converting YAML to JSON") {
+		t.Errorf("a file that is no YAML: %v", err)
+	}
+}
+
+// copyChart copies the chart into a temporary directory, for tests that
+// change its files.
+func copyChart(t *testing.T) string {
+	t.Helper()
+	helmBinary(t)
+	chart := filepath.Join(t.TempDir(), chartDir)
+	if err := os.CopyFS(chart, os.DirFS(chartDir)); err != nil {
+		t.Fatal(err)
+	}
+	return chart
+}
+
+// replaceDir empties dir inside chart and returns its path.
+func replaceDir(t *testing.T, chart, dir string) string {
+	t.Helper()
+	path := filepath.Join(chart, dir)
+	if err := os.RemoveAll(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func itoa(n int) string {
 	b, _ := yaml.Marshal(n)
 	return strings.TrimSpace(string(b))
+}
+
+// notes renders NOTES.txt, which `helm template` leaves out and `helm
+// install --dry-run` renders only with a cluster to talk to: a copy of the
+// chart carries it as a file that a ConfigMap template runs through tpl.
+func notes(t *testing.T, values string) string {
+	t.Helper()
+	chart := copyChart(t)
+	text, err := os.ReadFile(filepath.Join(chart, "templates", "NOTES.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(chart, "files", "NOTES.txt"), text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const preview = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: notes-preview
+data:
+  notes: {{ tpl (.Files.Get "files/NOTES.txt") . | toJson }}
+`
+	if err := os.WriteFile(filepath.Join(chart, "templates", "notes-preview.yaml"), []byte(preview), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := helm(t, "template", release, chart, "--namespace", namespace, "-f", writeValues(t, values))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := decodeAll(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.ConfigMaps["notes-preview"].Data["notes"]
+}
+
+func TestNotes(t *testing.T) {
+	metrics := []string{
+		"http://mon-metastudio-exporter.observability.svc:10036/metrics",
+		"kubectl -n observability port-forward svc/mon-metastudio-exporter 10036:10036",
+		"curl -s http://127.0.0.1:10036/metrics",
+	}
+	for _, tc := range []struct {
+		name, values string
+		want, absent []string
+	}{
+		{"defaults", "", append(slices.Clone(metrics),
+			"The live-event receiver is off; set callback.enabled=true",
+			"WARNING: the config reads files from /etc/metastudio_exporter/secrets/ but\nexistingSecret is not set",
+		), []string{"ServiceMonitor", "Service port \"callback\""}},
+		{"receiver with URL", "existingSecret: s\nserviceMonitor: {enabled: true}\ncallback: {enabled: true, externalURL: 'https://mon.example.com/'}",
+			append(slices.Clone(metrics),
+				"A ServiceMonitor scrapes port \"metrics\" every 60s (timeout 30s).",
+				"The live-event receiver listens on Service port \"callback\" (10037).",
+				"  https://mon.example.com/callback/<tenant>\n",
+			), []string{"WARNING", "Set callback.externalURL"}},
+		{"receiver without URL", "existingSecret: s\ncallback: {enabled: true}",
+			[]string{"  https://<your public host>/callback/<tenant>\nSet callback.externalURL to that public base URL"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := notes(t, tc.values)
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("NOTES.txt lacks %q:\n%s", w, text)
+				}
+			}
+			for _, a := range tc.absent {
+				if strings.Contains(text, a) {
+					t.Errorf("NOTES.txt has %q:\n%s", a, text)
+				}
+			}
+		})
+	}
 }
