@@ -67,8 +67,8 @@ func TestTenantGaugeMatchesConstMetric(t *testing.T) {
 			}
 		}
 	}
-	if len(extraLabelNames) != 17 {
-		t.Errorf("%d tenant Descs registered, want 17", len(extraLabelNames))
+	if len(extraLabelNames) != 18 {
+		t.Errorf("%d tenant Descs registered, want 18", len(extraLabelNames))
 	}
 }
 

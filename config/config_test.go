@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
 // envOf returns a lookup func over a fixed map, standing in for the process
@@ -25,66 +27,83 @@ var testEnv = envOf(map[string]string{EnvAccessKey: "ENV-AK", EnvSecretKey: "ENV
 
 func defaultPolicy() Policy { return Policy{MaxLiveDuration: 0, MaxExceptionWaiting: 30 * time.Minute} }
 
+// tenantOf builds an expected tenant the way the resolver does.
+func tenantOf(name, projectID, region, endpoint string, creds metastudio.Credentials, rest Tenant) *Tenant {
+	rest.Target = metastudio.Target{Name: name, ProjectID: projectID, Endpoint: endpoint, Credentials: creds}
+	rest.Region = region
+	if rest.Callback == (Callback{}) {
+		rest.Callback = defaultCallback() // what a tenant without a callback section gets
+	}
+	return NewTenant(rest)
+}
+
 func TestLoadGood(t *testing.T) {
-	envCreds := Credentials{AccessKey: "ENV-AK", SecretKey: "ENV-SK-secretvalue"}
-	cases := map[string][]Tenant{
+	envCreds := metastudio.Credentials{AccessKey: "ENV-AK", SecretKey: "ENV-SK-secretvalue"}
+	cases := map[string][]*Tenant{
 		"full.yml": {
-			{
-				Name: "shop-a", ProjectID: "26f065244f754b3aa853b649a21aaf66", Region: "cn-east-3",
-				Endpoint: "https://metastudio.cn-east-3.myhuaweicloud.com",
-				Timeout:  15 * time.Second, MaxCacheAge: 30 * time.Second,
-				Policy:          Policy{MaxLiveDuration: 72 * time.Hour, MaxExceptionWaiting: 10 * time.Minute},
-				CredentialsName: "main",
+			tenantOf("shop-a", "26f065244f754b3aa853b649a21aaf66", "cn-east-3", "https://metastudio.cn-east-3.myhuaweicloud.com",
 				// The secret file ends in "\n\n": trailing newlines are trimmed.
-				Credentials: Credentials{AccessKey: "AKMAIN000000", SecretKey: "SK-main-0123456789abcdef"},
-			},
-			{
-				Name: "shop_b.eu", ProjectID: "proj-b", Region: "ap-southeast-1",
-				Endpoint: "https://metastudio.ap-southeast-1.myhuaweicloud.com",
-				Timeout:  15 * time.Second, MaxCacheAge: 30 * time.Second,
-				// Only max_exception_waiting is overridden; max_live_duration stays the default's.
-				Policy:          Policy{MaxLiveDuration: 72 * time.Hour, MaxExceptionWaiting: 0},
-				CredentialsName: "ops",
-				Credentials: Credentials{IAM: &IAMPassword{
+				metastudio.Credentials{AccessKey: "AKMAIN000000", SecretKey: "SK-main-0123456789abcdef"},
+				Tenant{
+					Timeout: 15 * time.Second, MaxCacheAge: 30 * time.Second,
+					Policy:          Policy{MaxLiveDuration: 72 * time.Hour, MaxExceptionWaiting: 10 * time.Minute},
+					CredentialsName: "main",
+				}),
+			tenantOf("shop_b.eu", "proj-b", "ap-southeast-1", "https://metastudio.ap-southeast-1.myhuaweicloud.com",
+				metastudio.Credentials{IAM: &metastudio.IAMPassword{
 					Domain: "acme", User: "monitor", Password: "ops-Passw0rd!",
 					Endpoint: "https://iam.ap-southeast-1.myhuaweicloud.com", // the tenant's region, not the default's
 				}},
-			},
-			{
-				Name: "Shop-C", ProjectID: "proj_c", Region: "cn-east-3",
-				Endpoint: "https://metastudio.example.test:8443/proxy",
-				Timeout:  time.Minute, MaxCacheAge: 24 * time.Hour,
-				Policy:          Policy{MaxLiveDuration: 0, MaxExceptionWaiting: 10 * time.Minute},
-				CredentialsName: "temp",
-				Credentials: Credentials{
-					AccessKey: "AK-temp-FROMFILE", SecretKey: "inline-temp-SK-value", SecurityToken: "temporary-token-xyz",
-				},
-			},
+				Tenant{
+					Timeout: 15 * time.Second, MaxCacheAge: 30 * time.Second,
+					// Only max_exception_waiting is overridden; max_live_duration stays the default's.
+					Policy:          Policy{MaxLiveDuration: 72 * time.Hour, MaxExceptionWaiting: 0},
+					CredentialsName: "ops",
+				}),
+			tenantOf("Shop-C", "proj_c", "cn-east-3", "https://metastudio.example.test:8443/proxy",
+				metastudio.Credentials{AccessKey: "AK-temp-FROMFILE", SecretKey: "inline-temp-SK-value", SecurityToken: "temporary-token-xyz"},
+				Tenant{
+					Timeout: time.Minute, MaxCacheAge: 24 * time.Hour,
+					Policy:          Policy{MaxLiveDuration: 0, MaxExceptionWaiting: 10 * time.Minute},
+					CredentialsName: "temp",
+				}),
 		},
-		"minimal.yml": {{
-			Name: "solo", ProjectID: "p1", Region: "cn-north-4",
-			Endpoint: "https://metastudio.cn-north-4.myhuaweicloud.com",
-			Timeout:  10 * time.Second, Policy: defaultPolicy(), Credentials: envCreds,
-		}},
-		"iam_endpoint.yml": {{
-			Name: "a", ProjectID: "p1", Region: "cn-north-4",
-			Endpoint: "https://metastudio.cn-north-4.myhuaweicloud.com",
-			Timeout:  10 * time.Second, Policy: defaultPolicy(), CredentialsName: "ops",
-			Credentials: Credentials{IAM: &IAMPassword{
-				Domain: "acme", User: "12345", Password: "987654", Endpoint: "http://iam.internal:8080",
-			}},
-		}},
+		"minimal.yml": {
+			tenantOf("solo", "p1", "cn-north-4", "https://metastudio.cn-north-4.myhuaweicloud.com", envCreds,
+				Tenant{Timeout: 10 * time.Second, Policy: defaultPolicy()}),
+		},
+		"iam_endpoint.yml": {
+			tenantOf("a", "p1", "cn-north-4", "https://metastudio.cn-north-4.myhuaweicloud.com",
+				metastudio.Credentials{IAM: &metastudio.IAMPassword{
+					Domain: "acme", User: "12345", Password: "987654", Endpoint: "http://iam.internal:8080",
+				}},
+				Tenant{Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "ops"}),
+		},
+		"callback_discovery.yml": {
+			tenantOf("relay", "p1", "cn-north-4", "https://metastudio.cn-north-4.myhuaweicloud.com",
+				metastudio.Credentials{AccessKey: "AKMAIN000000", SecretKey: "SK-main-0123456789abcdef"},
+				Tenant{
+					Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "main",
+					// The key file and timeout come from defaults, the rest is the tenant's.
+					Callback: Callback{
+						Key: "cb-key-FROMFILE-0123", KeyFile: "../secrets/cb-key",
+						ForwardURL:     "https://app.example.test/events?token=cbSECRETtok",
+						ForwardTimeout: 3 * time.Second, AllowUnauthenticated: true,
+					},
+				}),
+			tenantOf("own-key", "p2", "cn-north-4", "https://metastudio.cn-north-4.myhuaweicloud.com",
+				metastudio.Credentials{AccessKey: "AKMAIN000000", SecretKey: "SK-main-0123456789abcdef"},
+				Tenant{
+					Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "main",
+					// An inline key overrides the defaults' key_file.
+					Callback: Callback{Key: "inline-cb-key-value", ForwardTimeout: 10 * time.Second},
+				}),
+		},
 		"anchors.yml": {
-			{
-				Name: "one", ProjectID: "p1", Region: "ap-southeast-1",
-				Endpoint: "https://metastudio.ap-southeast-1.myhuaweicloud.com",
-				Timeout:  5 * time.Second, Policy: defaultPolicy(), Credentials: envCreds,
-			},
-			{
-				Name: "two", ProjectID: "p2", Region: "ap-southeast-1",
-				Endpoint: "https://metastudio.ap-southeast-1.myhuaweicloud.com",
-				Timeout:  7 * time.Second, Policy: defaultPolicy(), Credentials: envCreds,
-			},
+			tenantOf("one", "p1", "ap-southeast-1", "https://metastudio.ap-southeast-1.myhuaweicloud.com", envCreds,
+				Tenant{Timeout: 5 * time.Second, Policy: defaultPolicy()}),
+			tenantOf("two", "p2", "ap-southeast-1", "https://metastudio.ap-southeast-1.myhuaweicloud.com", envCreds,
+				Tenant{Timeout: 7 * time.Second, Policy: defaultPolicy()}),
 		},
 	}
 	files, err := filepath.Glob("testdata/good/*.yml")
@@ -111,7 +130,7 @@ func TestLoadGood(t *testing.T) {
 			for _, w := range want {
 				g, ok := cfg.Tenant(w.Name)
 				if !ok || !reflect.DeepEqual(g, w) {
-					t.Errorf("Tenant(%q) = %s, %v", w.Name, dumpTenants([]Tenant{g}), ok)
+					t.Errorf("Tenant(%q) = %s, %v", w.Name, dumpTenants([]*Tenant{g}), ok)
 				}
 			}
 			if _, ok := cfg.Tenant("no-such-tenant"); ok {
@@ -122,13 +141,19 @@ func TestLoadGood(t *testing.T) {
 }
 
 // dumpTenants shows secrets in failure output; the values are test fixtures.
-func dumpTenants(ts []Tenant) string {
+func dumpTenants(ts []*Tenant) string {
 	var b strings.Builder
 	for _, t := range ts {
+		if t == nil {
+			b.WriteString("\n  <nil>")
+			continue
+		}
 		c := t.Credentials
 		b.WriteString("\n  " + strings.Join([]string{t.Name, t.ProjectID, t.Region, t.Endpoint, t.Timeout.String(),
 			t.MaxCacheAge.String(), t.Policy.MaxLiveDuration.String(), t.Policy.MaxExceptionWaiting.String(),
 			t.CredentialsName, c.AccessKey, c.SecretKey.Reveal(), c.SecurityToken.Reveal()}, " | "))
+		cb := t.Callback
+		b.WriteString(" | callback " + strings.Join([]string{cb.Key.Reveal(), cb.KeyFile, cb.ForwardURL.Reveal(), cb.ForwardTimeout.String(), fmt.Sprint(cb.AllowUnauthenticated)}, " "))
 		if c.IAM != nil {
 			b.WriteString(" | IAM " + strings.Join([]string{c.IAM.Domain, c.IAM.User, c.IAM.Password.Reveal(), c.IAM.Endpoint}, " "))
 		}
@@ -136,17 +161,35 @@ func dumpTenants(ts []Tenant) string {
 	return b.String()
 }
 
-func TestTenantsReturnsCopies(t *testing.T) {
+func TestTenantsAreSharedAndKeyed(t *testing.T) {
 	cfg, err := LoadWithEnv("testdata/good/full.yml", testEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := cfg.Tenants()
-	ts[0].Name = "changed"
-	ts[1].Credentials.IAM.User = "changed"
-	again := cfg.Tenants()
-	if again[0].Name != "shop-a" || again[1].Credentials.IAM.User != "monitor" {
-		t.Errorf("changing the result of Tenants changed the config: %q, %q", again[0].Name, again[1].Credentials.IAM.User)
+	// One value per tenant: every caller gets the snapshot's own pointer,
+	// so a scrape copies nothing.
+	ts, again := cfg.Tenants(), cfg.Tenants()
+	for i := range ts {
+		if ts[i] != again[i] {
+			t.Errorf("Tenants()[%d] is not the same pointer on the second call", i)
+		}
+		if byName, _ := cfg.Tenant(ts[i].Name); byName != ts[i] {
+			t.Errorf("Tenant(%q) is not the pointer Tenants() holds", ts[i].Name)
+		}
+		if ts[i].Key() == (Key{}) {
+			t.Errorf("tenant %q has no key", ts[i].Name)
+		}
+	}
+	// The same file loaded again keys every tenant alike, so that state
+	// survives a reload that changes nothing.
+	cfg2, err := LoadWithEnv("testdata/good/full.yml", testEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tn := range cfg2.Tenants() {
+		if tn.Key() != ts[i].Key() {
+			t.Errorf("tenant %q: key differs between two loads of the same file", tn.Name)
+		}
 	}
 }
 
@@ -158,7 +201,7 @@ func TestEnvironmentCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Credentials{AccessKey: "AK", SecretKey: "SK", SecurityToken: "TOKEN"}
+	want := metastudio.Credentials{AccessKey: "AK", SecretKey: "SK", SecurityToken: "TOKEN"}
 	if got := cfg.Tenants()[0].Credentials; !reflect.DeepEqual(got, want) {
 		t.Errorf("credentials = %#v, want %#v", got, want)
 	}
@@ -228,46 +271,75 @@ func TestLoadUsesProcessEnvironment(t *testing.T) {
 	}
 }
 
-// TestExampleConfigLoads keeps metastudio.example.yml honest: it is copied
-// next to the secret files it names (relative paths) and must load.
+// TestExampleConfigLoads keeps metastudio.example.yml honest: it passes
+// --config.check as it is, on a machine with no secret files and nothing
+// in the environment.
 func TestExampleConfigLoads(t *testing.T) {
+	cfg, err := LoadWithEnv("../metastudio.example.yml", envOf(nil))
+	if err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	want := "../metastudio.example.yml: 2 tenants (shop-a, shop-b), 2 credentials (1 AK/SK, 1 IAM password)"
+	if got := cfg.Summary(); got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+	ts := cfg.Tenants()
+	if got := ts[1].Credentials.IAM; got == nil || got.Endpoint != "https://iam.ap-southeast-1.myhuaweicloud.com" {
+		t.Errorf("shop-b IAM credentials %+v", got)
+	}
+}
+
+// TestExampleConfigCommentedSections: the sections the example shows
+// commented out load too once uncommented, with the secret file and the
+// environment they need.
+func TestExampleConfigCommentedSections(t *testing.T) {
 	data, err := os.ReadFile("../metastudio.example.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "secrets"), 0o700); err != nil {
+	key := filepath.Join(dir, "callback-key")
+	if err := os.WriteFile(key, []byte("example-callback-key\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for name, content := range map[string]string{
-		"main-sk": "example-main-sk\n", "ops-password": "example-ops-pw\n",
-	} {
-		if err := os.WriteFile(filepath.Join(dir, "secrets", name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
+	text := uncommentBlocks(string(data), "# callback:", "# discovery:", "# - name: shop-c")
+	text = strings.ReplaceAll(text, "/etc/metastudio_exporter/callback-key", key)
+	cfg, err := Parse([]byte(text), "example.yml", dir, testEnv)
+	if err != nil {
+		t.Fatalf("example config with its commented sections:\n%v\n%s", err, text)
+	}
+	want := "example.yml: 3 tenants (shop-a, shop-b, shop-c), 2 credentials (1 AK/SK, 1 IAM password), 1 tenant from environment, 3 tenants with callback settings, 1 discovery source"
+	if got := cfg.Summary(); got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+	shopB, _ := cfg.Tenant("shop-b")
+	if got := shopB.Callback; got.Key.Reveal() != "example-callback-key" || got.ForwardURL.Reveal() != "https://shop-b.internal/metastudio-events" {
+		t.Errorf("shop-b callback: key %q, forward_url %q", got.Key.Reveal(), got.ForwardURL.Reveal())
+	}
+}
+
+// uncommentBlocks removes one level of "# " from each line that starts
+// with one of the headers (after indentation) and from the commented lines
+// indented deeper that follow it.
+func uncommentBlocks(text string, headers ...string) string {
+	lines := strings.Split(text, "\n")
+	for i := 0; i < len(lines); i++ {
+		trimmed := strings.TrimLeft(lines[i], " ")
+		indent := lines[i][:len(lines[i])-len(trimmed)]
+		header := false
+		for _, h := range headers {
+			header = header || strings.HasPrefix(trimmed, h)
+		}
+		if !header {
+			continue
+		}
+		lines[i] = indent + strings.TrimPrefix(trimmed, "# ")
+		for i+1 < len(lines) && strings.HasPrefix(lines[i+1], indent+"#   ") {
+			i++
+			lines[i] = indent + strings.TrimPrefix(lines[i][len(indent):], "# ")
 		}
 	}
-	path := filepath.Join(dir, "metastudio.yml")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := LoadWithEnv(path, testEnv)
-	if err != nil {
-		t.Fatalf("example config: %v", err)
-	}
-	ts := cfg.Tenants()
-	var names []string
-	for _, tn := range ts {
-		names = append(names, tn.Name+"/"+tn.CredentialsName)
-	}
-	if got, want := strings.Join(names, ","), "shop-a/main,shop-b/ops,shop-c/"; got != want {
-		t.Fatalf("tenants %s, want %s", got, want)
-	}
-	if got := ts[0].Credentials.SecretKey.Reveal(); got != "example-main-sk" {
-		t.Errorf("shop-a secret key %q, want it read from secrets/main-sk", got)
-	}
-	if got := ts[1].Credentials.IAM; got == nil || got.Password.Reveal() != "example-ops-pw" || got.Endpoint != "https://iam.ap-southeast-1.myhuaweicloud.com" {
-		t.Errorf("shop-b IAM credentials %+v", got)
-	}
+	return strings.Join(lines, "\n")
 }
 
 func TestSecretFileAbsolutePathAndSizeLimit(t *testing.T) {
