@@ -121,8 +121,14 @@ func TestEveryValueSetRendersStrictlyDecodableObjects(t *testing.T) {
 		"scaled out": {"NetworkPolicy/" + fullname, "PodDisruptionBudget/" + fullname, "ServiceAccount/" + fullname,
 			"ConfigMap/" + fullname, "Service/" + fullname, "Deployment/" + fullname},
 		"everything": {"NetworkPolicy/" + fullname, "PodDisruptionBudget/" + fullname, "ServiceAccount/" + fullname,
-			"ConfigMap/" + fullname, "ConfigMap/" + fullname + "-metastudio-exporter", "ConfigMap/" + fullname + "-metastudio-overview",
-			"Service/" + fullname, "Deployment/" + fullname, "PrometheusRule/" + fullname, "ServiceMonitor/" + fullname},
+			"ConfigMap/" + fullname, "Service/" + fullname, "Deployment/" + fullname, "PrometheusRule/" + fullname, "ServiceMonitor/" + fullname},
+	}
+	// One ConfigMap per dashboard.
+	for _, name := range baseNames(t, "../dashboards/*.json") {
+		want["everything"] = append(want["everything"], "ConfigMap/"+fullname+"-"+strings.TrimSuffix(name, ".json"))
+	}
+	if len(want["everything"]) < 9 {
+		t.Fatal("no ../dashboards/*.json")
 	}
 	chartVersion, appVersion := chartMeta(t)
 	for _, vs := range valueSets {
