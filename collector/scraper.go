@@ -391,20 +391,7 @@ func notStartable(startCtx, callCtx context.Context) error {
 // logFailure is the one place a failed call is logged; window is the
 // backoff it opened, if any.
 func (s *Scraper) logFailure(t *config.Tenant, err error, window time.Duration) {
-	kv := []any{"msg", "Fetching tenant config failed", "tenant", t.Name,
-		"reason", metastudio.ReasonOf(err)}
-	var e *metastudio.Error
-	if errors.As(err, &e) {
-		if e.StatusCode != 0 {
-			kv = append(kv, "status", e.StatusCode)
-		}
-		if e.ErrorCode != "" {
-			kv = append(kv, "error_code", e.ErrorCode)
-		}
-		if e.RequestID != "" {
-			kv = append(kv, "request_id", e.RequestID)
-		}
-	}
+	kv := metastudio.AppendLogFields([]any{"msg", "Fetching tenant config failed", "tenant", t.Name}, err)
 	if window > 0 {
 		kv = append(kv, "backoff", window.Round(time.Second))
 	}
