@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -20,7 +23,8 @@ func TestHarnessReport(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the harness reads /proc")
 	}
-	opts, err := parseOptions([]string{"-tenants", "20", "-scrapes", "2", "-min-fetches", "0", "-timeout", "3m"}, os.Stderr)
+	jsonPath := filepath.Join(t.TempDir(), "results.json")
+	opts, err := parseOptions([]string{"-tenants", "20", "-scrapes", "2", "-min-fetches", "0", "-timeout", "3m", "-concurrency", "8", "-json", jsonPath}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +35,8 @@ func TestHarnessReport(t *testing.T) {
 	report := out.String()
 	for _, want := range []string{
 		"Machine: " + strconv.Itoa(runtime.NumCPU()) + " CPUs, ",
-		"Command: `go run ./loadtest -tenants 20 -scrapes 2 -min-fetches 0 -timeout 3m`",
+		"Command: `go run ./loadtest -tenants 20 -scrapes 2 -min-fetches 0 -timeout 3m -concurrency 8 -json " + jsonPath + "`",
+		"--scrape.max-concurrency=8,",
 		"| " + strings.Join(columns, " | ") + " |\n",
 	} {
 		if !strings.Contains(report, want) {
@@ -41,7 +46,7 @@ func TestHarnessReport(t *testing.T) {
 
 	// One cell pattern per column, in order; each captures the number.
 	cellPatterns := []string{`(20)`, `(2)`, `(\d+\.\d{3}) s`, `(\d+\.\d{3}) s`, `(\d+\.\d{2})×`,
-		`(\d+\.\d) µs`, `(\d+\.\d) kB`, `(\d+\.\d) MB`, `(\d+) B`}
+		`(\d+\.\d) µs`, `(\d+\.\d) kB`, `(\d+\.\d) MB`, `(\d+) B`, `(\d+\.\d\d) → \d+\.\d\d`}
 	if len(cellPatterns) != len(columns) {
 		t.Fatalf("%d cell patterns for %d columns", len(cellPatterns), len(columns))
 	}
@@ -57,18 +62,37 @@ func TestHarnessReport(t *testing.T) {
 		}
 		return v
 	}
-	// ceil(20/32) rounds of 50 ms.
-	if ideal := num(2); ideal != 0.05 {
-		t.Errorf("ideal = %v s, want 0.050", ideal)
+	// ceil(20/8) rounds of 50 ms.
+	if ideal := num(2); ideal != 0.15 {
+		t.Errorf("ideal = %v s, want 0.150", ideal)
 	}
-	// Every call waits 50 ms in the simulator, so no scrape can be faster.
-	if median := num(3); median < 0.05 {
-		t.Errorf("median scrape %v s is below the simulated latency", median)
+	// Every call waits 50 ms in the simulator and the exporter makes 8 at a
+	// time, so no scrape can be faster than three rounds.
+	if median := num(3); median < 0.15 {
+		t.Errorf("median scrape %v s is below 3 rounds of the simulated latency: the exporter did not get --scrape.max-concurrency=8", median)
 	}
-	for i, name := range columns {
-		if i >= 6 && num(i) <= 0 { // allocation, RSS and exposition size
-			t.Errorf("%s = %v, want a positive amount", name, num(i))
+	for i, name := range columns[6:9] { // allocation, RSS and exposition size
+		if num(i+6) <= 0 {
+			t.Errorf("%s = %v, want a positive amount", name, num(i+6))
 		}
+	}
+
+	raw, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatalf("-json wrote something else than the report: %v\n%s", err, raw)
+	}
+	if rep.Concurrency != 8 || rep.LatencySecs != 0.05 || rep.CPUs != runtime.NumCPU() || len(rep.Rows) != 1 {
+		t.Fatalf("JSON report: %+v", rep)
+	}
+	r := rep.Rows[0]
+	if r.Tenants != 20 || r.Scrapes != 2 || len(r.ScrapeSeconds) != 2 || r.IdealSeconds != 0.15 ||
+		fmt.Sprintf("%.3f", r.MedianSeconds) != m[4] ||
+		r.PeakRSSBytes <= 0 || len(strings.Fields(r.LoadBefore)) != 3 || len(strings.Fields(r.LoadAfter)) != 3 {
+		t.Errorf("JSON row does not match the table: %+v", r)
 	}
 }
 

@@ -70,7 +70,7 @@ func measure(ctx context.Context, opts options, exporterBin, work string, n int,
 	if err := writeConfig(cfgPath, sim.URL, n); err != nil {
 		return row{}, err
 	}
-	proc, err := startExporter(ctx, exporterBin, cfgPath, filepath.Join(work, fmt.Sprintf("exporter-%d.log", n)))
+	proc, err := startExporter(ctx, exporterBin, cfgPath, filepath.Join(work, fmt.Sprintf("exporter-%d.log", n)), opts.concurrency)
 	if err != nil {
 		return row{}, err
 	}
@@ -92,6 +92,7 @@ func measure(ctx context.Context, opts options, exporterBin, work string, n int,
 	if _, err := scraper.scrape(ctx); err != nil {
 		return row{}, proc.explain(fmt.Errorf("warm-up scrape: %w", err))
 	}
+	r.loadBefore = loadAverage()
 	cpuBefore, err := processCPU(proc.pid())
 	if err != nil {
 		return row{}, err
@@ -115,11 +116,13 @@ func measure(ctx context.Context, opts options, exporterBin, work string, n int,
 	if err != nil {
 		return row{}, err
 	}
+	r.loadAfter = loadAverage()
 	if r.peakRSS, err = peakRSS(proc.pid()); err != nil {
 		return row{}, err
 	}
 	fetches := float64(r.scrapes * n)
 	r.median = median(walls)
+	r.walls = walls
 	r.cpuPerFetch = time.Duration(float64(cpuAfter-cpuBefore) / fetches)
 	// go_memstats_alloc_bytes_total is read during each scrape, so the
 	// difference between the first and the last spans scrapes-1 whole scrapes.
@@ -148,7 +151,7 @@ type exporterProcess struct {
 
 func (p *exporterProcess) pid() int { return p.cmd.Process.Pid }
 
-func startExporter(ctx context.Context, bin, cfgPath, logPath string) (*exporterProcess, error) {
+func startExporter(ctx context.Context, bin, cfgPath, logPath string, concurrency int) (*exporterProcess, error) {
 	addr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, err
@@ -157,7 +160,8 @@ func startExporter(ctx context.Context, bin, cfgPath, logPath string) (*exporter
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--config.file="+cfgPath, "--web.listen-address="+addr)
+	cmd := exec.Command(bin, "--config.file="+cfgPath, "--web.listen-address="+addr,
+		"--scrape.max-concurrency="+strconv.Itoa(concurrency))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
