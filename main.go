@@ -152,7 +152,8 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		Observe:   requests.Observe,
 	})
 	scraper := collector.NewScraper(client, collector.Options{MaxConcurrency: f.maxConcurrency, Logger: logger})
-	reloader := &reloader{holder: holder, requests: requests, logger: logger}
+	collector.FollowTenants(holder, scraper, requests)
+	reloader := &reloader{holder: holder, logger: logger}
 	go reloader.onSIGHUP()
 
 	mux, err := routes(f, holder, scraper, exporterRegistry, reloader, logger)
@@ -181,26 +182,11 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 
 // reloader reloads the config on SIGHUP and POST /-/reload.
 type reloader struct {
-	holder   *config.Holder
-	requests *collector.RequestMetrics
-	logger   log.Logger
+	holder *config.Holder
+	logger log.Logger
 }
 
-func (r *reloader) reload() error {
-	before := r.holder.Config()
-	if err := r.holder.Reload(); err != nil {
-		return err
-	}
-	if before != nil {
-		after := r.holder.Config()
-		for _, t := range before.Tenants() {
-			if _, ok := after.Tenant(t.Name); !ok {
-				r.requests.Forget(t.Name)
-			}
-		}
-	}
-	return nil
-}
+func (r *reloader) reload() error { return r.holder.Reload() }
 
 func (r *reloader) onSIGHUP() {
 	hup := make(chan os.Signal, 1)

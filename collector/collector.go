@@ -14,14 +14,14 @@ import (
 type tenantCollector struct {
 	ctx     context.Context
 	scraper *Scraper
-	tenants []config.Tenant
+	tenants []*config.Tenant
 }
 
 func (c *tenantCollector) Describe(ch chan<- *prometheus.Desc) { describeTenantMetrics(ch) }
 
 func (c *tenantCollector) Collect(ch chan<- prometheus.Metric) {
 	results := c.scraper.scrapeAll(c.ctx, c.tenants)
-	for i := range c.tenants {
-		emitTenant(ch, &c.tenants[i], &results[i])
+	for i, t := range c.tenants {
+		emitTenant(ch, t, &results[i])
 	}
 }

@@ -51,19 +51,29 @@ func fixedClock() func() time.Time {
 	}
 }
 
-func testTenant(name string) config.Tenant {
-	return config.Tenant{
-		Name:        name,
-		ProjectID:   "p-" + name,
-		Region:      "cn-north-4",
-		Endpoint:    "https://metastudio.cn-north-4.myhuaweicloud.com",
-		Timeout:     10 * time.Second,
-		Policy:      config.Policy{MaxLiveDuration: 24 * time.Hour, MaxExceptionWaiting: 30 * time.Minute},
-		Credentials: config.Credentials{AccessKey: "AK", SecretKey: "SK-not-shown"},
-	}
+func testTenant(name string) *config.Tenant {
+	return config.NewTenant(config.Tenant{
+		Target: metastudio.Target{
+			Name:        name,
+			ProjectID:   "p-" + name,
+			Endpoint:    "https://metastudio.cn-north-4.myhuaweicloud.com",
+			Credentials: metastudio.Credentials{AccessKey: "AK", SecretKey: "SK-not-shown"},
+		},
+		Region:  "cn-north-4",
+		Timeout: 10 * time.Second,
+		Policy:  config.Policy{MaxLiveDuration: 24 * time.Hour, MaxExceptionWaiting: 30 * time.Minute},
+	})
 }
 
-func collectTenant(t *testing.T, f Fetcher, tenant config.Tenant) prometheus.Collector {
+// with returns a copy of t changed by change, resolved as the config
+// resolves a tenant, so that its key follows the change.
+func with(t *config.Tenant, change func(*config.Tenant)) *config.Tenant {
+	c := *t
+	change(&c)
+	return config.NewTenant(c)
+}
+
+func collectTenant(t *testing.T, f Fetcher, tenant *config.Tenant) prometheus.Collector {
 	t.Helper()
 	return freshScrape{f: f, tenant: tenant}
 }
@@ -72,14 +82,14 @@ func collectTenant(t *testing.T, f Fetcher, tenant config.Tenant) prometheus.Col
 // each collection of a golden test sees the same durations and no cache.
 type freshScrape struct {
 	f      Fetcher
-	tenant config.Tenant
+	tenant *config.Tenant
 }
 
 func (c freshScrape) Describe(ch chan<- *prometheus.Desc) { describeTenantMetrics(ch) }
 
 func (c freshScrape) Collect(ch chan<- prometheus.Metric) {
 	s := NewScraper(c.f, Options{MaxConcurrency: 1, Now: fixedClock()})
-	tc := &tenantCollector{ctx: context.Background(), scraper: s, tenants: []config.Tenant{c.tenant}}
+	tc := &tenantCollector{ctx: context.Background(), scraper: s, tenants: []*config.Tenant{c.tenant}}
 	tc.Collect(ch)
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/go-kit/log"
@@ -30,11 +29,6 @@ type Handlers struct {
 	// TimeoutOffset is subtracted from X-Prometheus-Scrape-Timeout-Seconds.
 	TimeoutOffset time.Duration
 	Logger        log.Logger
-
-	// retainedFor is the config whose tenants the Scraper last kept state
-	// for; a request that sees another one prunes the Scraper's state.
-	retainMu    sync.Mutex
-	retainedFor *config.Config
 }
 
 // Metrics serves every tenant plus the exporter's own metrics. Like
@@ -48,7 +42,7 @@ func (h *Handlers) Metrics() http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		var tenants []config.Tenant
+		var tenants []*config.Tenant
 		if cfg := h.Source.Config(); cfg != nil && withTenants {
 			tenants = cfg.Tenants()
 		}
@@ -96,12 +90,11 @@ func (h *Handlers) Probe() http.Handler {
 			http.Error(w, fmt.Sprintf("unknown tenant %q", name), http.StatusBadRequest)
 			return
 		}
-		h.serve(w, r, []config.Tenant{t}, nil)
+		h.serve(w, r, []*config.Tenant{t}, nil)
 	})
 }
 
-func (h *Handlers) serve(w http.ResponseWriter, r *http.Request, tenants []config.Tenant, extra prometheus.Gatherer) {
-	h.retainCurrent()
+func (h *Handlers) serve(w http.ResponseWriter, r *http.Request, tenants []*config.Tenant, extra prometheus.Gatherer) {
 	ctx, cancel, err := scrapeContext(r, h.TimeoutOffset)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -120,22 +113,6 @@ func (h *Handlers) serve(w http.ResponseWriter, r *http.Request, tenants []confi
 		ErrorLog:      promhttpLogger{h.Logger},
 		ErrorHandling: promhttp.ContinueOnError,
 	}).ServeHTTP(w, r)
-}
-
-// retainCurrent prunes the Scraper's per-tenant state down to the tenants
-// of the current config whenever that config changes. It asks the source
-// again rather than using the request's snapshot, and holds a lock while it
-// does, so that a request that began before a reload can never prune
-// against the older config after a newer one was retained.
-func (h *Handlers) retainCurrent() {
-	h.retainMu.Lock()
-	defer h.retainMu.Unlock()
-	cfg := h.Source.Config()
-	if cfg == nil || cfg == h.retainedFor {
-		return
-	}
-	h.Scraper.Retain(cfg.Tenants())
-	h.retainedFor = cfg
 }
 
 // scrapeContext derives the scrape deadline from the header Prometheus sends,

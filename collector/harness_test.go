@@ -110,6 +110,9 @@ func newExporter(t *testing.T, src ConfigSource, opts Options) *exporterUnderTes
 	}
 	opts.Logger = logger
 	e.scraper = NewScraper(client, opts)
+	if h, ok := src.(*config.Holder); ok {
+		FollowTenants(h, e.scraper, e.requests) // as main wires it
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(e.requests)
 	e.handlers = &Handlers{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -73,9 +74,9 @@ func NewScraper(f Fetcher, opts Options) *Scraper {
 }
 
 // Retain forgets the state of every tenant not in tenants, which must be
-// the whole current config, so that state does not pile up as tenants come
-// and go across reloads.
-func (s *Scraper) Retain(tenants []config.Tenant) { s.states.retain(tenants) }
+// the whole current tenant set, so that state does not pile up as tenants
+// come and go across reloads.
+func (s *Scraper) Retain(tenants []*config.Tenant) { s.states.retain(tenants) }
 
 // result is one tenant's outcome in one scrape.
 type result struct {
@@ -85,43 +86,72 @@ type result struct {
 	age      time.Duration
 }
 
+var (
+	// errNotStarted is a tenant whose call never started because the
+	// scrape that wanted it had ended: its deadline passed or its client
+	// went away. Nothing new starts for a scrape nobody waits for.
+	errNotStarted = errors.New("scrape ended before this tenant's call could start (see --scrape.max-concurrency and the scrape timeout)")
+	// errNoSlot is a call that waited for the concurrency bound until the
+	// tenant's own timeout.
+	errNoSlot = errors.New("no free upstream slot within the tenant's timeout (see --scrape.max-concurrency)")
+	// errWaitCall is a scrape that ran out of time (or whose client went
+	// away) while the tenant's call, its own or one it shares with other
+	// scrapes, was still going; the call itself logs how it ends.
+	errWaitCall = errors.New("scrape ended while waiting for the tenant's upstream call")
+
+	// The errors of calls that never left the process are shared values:
+	// a scrape that reaches no tenant allocates nothing per tenant for it.
+	notStartedErr = &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: metastudio.OpGetUserConfig, Err: errNotStarted}
+	noSlotErr     = &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: metastudio.OpGetUserConfig, Err: errNoSlot}
+)
+
+// notReached reports whether err is a call that never left the process.
+// Such calls are not the tenant's failure: they are neither logged one by
+// one nor recorded in its state, and the scrape sums them up in one line.
+func notReached(err error) bool { return err == notStartedErr || err == noSlotErr }
+
 // scrapeAll fetches every tenant and returns their results in order. It
-// returns when every tenant has finished, which ctx bounds.
-func (s *Scraper) scrapeAll(ctx context.Context, tenants []config.Tenant) []result {
+// returns when every tenant has finished, which ctx bounds. Once ctx is
+// done no call starts; the tenants left are reported as not reached.
+func (s *Scraper) scrapeAll(ctx context.Context, tenants []*config.Tenant) []result {
 	results := make([]result, len(tenants))
 	// A worker per free slot rather than a goroutine per tenant: with
 	// thousands of tenants most goroutines would only wait for a slot.
 	workers := min(len(tenants), cap(s.slots))
-	var next atomic.Int64
-	done := make(chan struct{}, workers)
+	var next, unreached atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(workers)
 	for range workers {
 		go func() {
-			defer func() { done <- struct{}{} }()
+			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(tenants) {
 					return
 				}
-				results[i] = s.scrapeOne(ctx, &tenants[i])
+				if ctx.Err() != nil {
+					results[i] = result{err: notStartedErr}
+				} else {
+					results[i] = s.scrapeOne(ctx, tenants[i])
+				}
+				if notReached(results[i].err) {
+					unreached.Add(1)
+				}
 			}
 		}()
 	}
-	for range workers {
-		<-done
+	wg.Wait()
+	if n := unreached.Load(); n > 0 {
+		cause := "deadline"
+		if errors.Is(ctx.Err(), context.Canceled) {
+			cause = "client went away"
+		}
+		_ = level.Warn(s.logger).Log("msg", "Scrape ended before some tenants' calls could start; they report up 0 with reason timeout",
+			"not_reached", n, "tenants", len(tenants), "cause", cause,
+			"hint", "raise the scrape timeout or --scrape.max-concurrency")
 	}
 	return results
 }
-
-const opGetUserConfig = "get user config"
-
-var (
-	// errNoSlot explains a timeout spent waiting for the concurrency bound.
-	errNoSlot = errors.New("scrape deadline reached while waiting for a free upstream slot (see --scrape.max-concurrency)")
-	// errWaitCall is a scrape that ran out of time (or whose client went
-	// away) while the tenant's call, its own or one it shares with other
-	// scrapes, was still going; the call itself logs how it ends.
-	errWaitCall = errors.New("scrape ended while waiting for the tenant's upstream call")
-)
 
 func (s *Scraper) scrapeOne(ctx context.Context, t *config.Tenant) result {
 	start := s.now()
@@ -138,10 +168,11 @@ func (s *Scraper) scrapeOne(ctx context.Context, t *config.Tenant) result {
 // is shorter than a waiter's and the call times out, the waiter starts a
 // call of its own with the time it has left: waiting must never leave a
 // scrape worse off than calling alone, and a waiter with less time than the
-// leader simply stops waiting at its own deadline. A call that hit the
+// leader simply stops waiting at its own deadline. The same holds when the
+// leader's scrape ended before its call could start. A call that hit the
 // tenant's own timeout is not repeated: that is the tenant's verdict.
 func (s *Scraper) fetch(ctx context.Context, t *config.Tenant, now time.Time) result {
-	st := s.states.get(keyOf(t))
+	st := s.states.get(t.Key())
 	for {
 		f, served := s.joinOrLead(ctx, st, t, now)
 		if f == nil {
@@ -151,7 +182,7 @@ func (s *Scraper) fetch(ctx context.Context, t *config.Tenant, now time.Time) re
 		case <-f.done:
 		case <-ctx.Done():
 			if !awaitEnding(ctx, f) {
-				err := &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: opGetUserConfig, Err: errWaitCall}
+				err := &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: metastudio.OpGetUserConfig, Err: errWaitCall}
 				_ = level.Debug(s.logger).Log("msg", "Scrape ended before the tenant's call", "tenant", t.Name, "err", err)
 				return result{err: err}
 			}
@@ -159,7 +190,7 @@ func (s *Scraper) fetch(ctx context.Context, t *config.Tenant, now time.Time) re
 		if f.err == nil {
 			return result{settings: f.settings}
 		}
-		if !outlivesCutShort(ctx, f) {
+		if !retries(ctx, f) {
 			return result{err: f.err}
 		}
 		now = s.now()
@@ -196,10 +227,17 @@ func awaitEnding(ctx context.Context, f *flight) bool {
 	}
 }
 
-// outlivesCutShort reports whether a scrape with ctx should call again
-// after f timed out at its leader's shorter deadline.
-func outlivesCutShort(ctx context.Context, f *flight) bool {
-	if !f.cutShort || ctx.Err() != nil || metastudio.ReasonOf(f.err) != metastudio.ReasonTimeout {
+// retries reports whether a scrape with ctx should lead a call of its own
+// after f failed: f's leader left before the call started, or f timed out
+// at its leader's shorter deadline, and this scrape still has time.
+func retries(ctx context.Context, f *flight) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if f.err == notStartedErr {
+		return true
+	}
+	if !f.cutShort || metastudio.ReasonOf(f.err) != metastudio.ReasonTimeout {
 		return false
 	}
 	d, ok := ctx.Deadline()
@@ -228,6 +266,10 @@ func (s *Scraper) joinOrLead(ctx context.Context, st *tenantState, t *config.Ten
 		}
 		return f, result{}
 	}
+	if ctx.Err() != nil {
+		st.mu.Unlock()
+		return nil, result{err: notStartedErr}
+	}
 	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.Timeout)
 	f := &flight{done: make(chan struct{})}
 	f.deadline, _ = callCtx.Deadline()
@@ -240,44 +282,76 @@ func (s *Scraper) joinOrLead(ctx context.Context, st *tenantState, t *config.Ten
 	}
 	st.flight = f
 	st.mu.Unlock()
-	go s.run(callCtx, cancel, st, f, t)
+	go s.run(ctx, callCtx, cancel, st, f, t)
 	return f, result{}
 }
 
 // run makes f's call, records its outcome for the tenant, and wakes every
 // scrape waiting for it. A failure is logged here, once per call, however
-// many scrapes waited.
-func (s *Scraper) run(ctx context.Context, cancel context.CancelFunc, st *tenantState, f *flight, t *config.Tenant) {
+// many scrapes waited. startCtx is the leader's scrape: until the call
+// starts, its end stops the call; once started, only callCtx bounds it, so
+// that the scrapes sharing the call still get its answer.
+func (s *Scraper) run(startCtx, callCtx context.Context, cancel context.CancelFunc, st *tenantState, f *flight, t *config.Tenant) {
 	defer cancel()
-	f.settings, f.err = s.call(ctx, t)
+	f.settings, f.err = s.call(startCtx, callCtx, t)
 	r := s.rand()
 	st.mu.Lock()
 	st.flight = nil
-	window := st.record(t, f.settings, f.err, s.now(), r)
+	var window time.Duration
+	if !notReached(f.err) {
+		window = st.record(t, f.settings, f.err, s.now(), r)
+	}
 	st.mu.Unlock()
 	// Logged before the waiters wake, so that a scrape's failure is in the
 	// log by the time its answer is.
-	if f.err != nil {
+	switch {
+	case notReached(f.err):
+		// The scrape's summary line counts it.
+	case f.err != nil:
 		s.logFailure(t, f.err, window)
-	} else {
+	default:
 		_ = level.Debug(s.logger).Log("msg", "Fetched tenant config", "tenant", t.Name, "config_hash", f.settings.Hash)
 	}
 	close(f.done)
 }
 
-// call makes one upstream call within the concurrency bound.
-func (s *Scraper) call(ctx context.Context, t *config.Tenant) (metastudio.Settings, error) {
+// call makes one upstream call within the concurrency bound. A select
+// picks among ready cases at random, so the contexts are asked again once
+// a slot is taken: a call must never start for a scrape that has ended.
+func (s *Scraper) call(startCtx, callCtx context.Context, t *config.Tenant) (metastudio.Settings, error) {
+	if startCtx.Err() != nil {
+		return metastudio.Settings{}, notStartedErr
+	}
 	select {
 	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		return metastudio.Settings{}, &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: opGetUserConfig, Err: errNoSlot}
+		if err := notStartable(startCtx, callCtx); err != nil {
+			<-s.slots
+			return metastudio.Settings{}, err
+		}
+	case <-startCtx.Done():
+		return metastudio.Settings{}, notStartedErr
+	case <-callCtx.Done():
+		return metastudio.Settings{}, notStartable(startCtx, callCtx)
 	}
 	defer func() { <-s.slots }()
-	uc, err := s.fetcher.GetUserConfig(ctx, targetFor(t))
+	uc, err := s.fetcher.GetUserConfig(callCtx, t.Target)
 	if err != nil {
 		return metastudio.Settings{}, err
 	}
 	return uc.Effective(), nil
+}
+
+// notStartable says why a call may not start now, or nil if it may: the
+// leader's scrape has ended, or the tenant's own timeout passed while the
+// call waited for a slot.
+func notStartable(startCtx, callCtx context.Context) error {
+	switch {
+	case startCtx.Err() != nil:
+		return notStartedErr
+	case callCtx.Err() != nil:
+		return noSlotErr
+	}
+	return nil
 }
 
 // logFailure is the one place a failed call is logged; window is the
@@ -302,28 +376,4 @@ func (s *Scraper) logFailure(t *config.Tenant, err error, window time.Duration) 
 	}
 	kv = append(kv, "err", err)
 	_ = level.Warn(s.logger).Log(kv...)
-}
-
-// targetFor copies a tenant into the plain values the client takes.
-func targetFor(t *config.Tenant) metastudio.Target {
-	c := t.Credentials
-	target := metastudio.Target{
-		Tenant:    t.Name,
-		Endpoint:  t.Endpoint,
-		ProjectID: t.ProjectID,
-		Credentials: metastudio.Credentials{
-			AccessKey:     c.AccessKey,
-			SecretKey:     c.SecretKey,
-			SecurityToken: c.SecurityToken,
-		},
-	}
-	if c.IAM != nil {
-		target.Credentials.IAM = &metastudio.IAMPassword{
-			Endpoint: c.IAM.Endpoint,
-			Domain:   c.IAM.Domain,
-			User:     c.IAM.User,
-			Password: c.IAM.Password,
-		}
-	}
-	return target
 }

@@ -42,7 +42,7 @@ func (g *gateFetcher) GetUserConfig(ctx context.Context, t metastudio.Target) (*
 	return &metastudio.UserConfig{}, nil
 }
 
-var errTimedOut = &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: opGetUserConfig, Err: context.DeadlineExceeded}
+var errTimedOut = &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: metastudio.OpGetUserConfig, Err: context.DeadlineExceeded}
 
 // await receives from ch, failing the test instead of hanging when a step
 // it waits for never happens.
@@ -66,9 +66,9 @@ func joinSignal(s *Scraper) chan string {
 }
 
 // scrapeAsync runs one scrape of tenant with ctx and delivers its result.
-func scrapeAsync(s *Scraper, ctx context.Context, tenant config.Tenant) <-chan result {
+func scrapeAsync(s *Scraper, ctx context.Context, tenant *config.Tenant) <-chan result {
 	out := make(chan result, 1)
-	go func() { out <- s.scrapeOne(ctx, &tenant) }()
+	go func() { out <- s.scrapeOne(ctx, tenant) }()
 	return out
 }
 
@@ -383,7 +383,7 @@ func TestProbeDuringBackoffMakesNoCall(t *testing.T) {
 // well within callEndGrace.
 type deadlineFetcher struct{ calls atomic.Int64 }
 
-var errClientDeadline = &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: opGetUserConfig, Err: errors.New("the client saw the deadline")}
+var errClientDeadline = &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: metastudio.OpGetUserConfig, Err: errors.New("the client saw the deadline")}
 
 func (f *deadlineFetcher) GetUserConfig(ctx context.Context, _ metastudio.Target) (*metastudio.UserConfig, error) {
 	f.calls.Add(1)
@@ -402,7 +402,7 @@ func TestScrapeReportsItsCallAtTheDeadline(t *testing.T) {
 	tenant := testTenant("hanging")
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if r := s.scrapeOne(ctx, &tenant); r.err != errClientDeadline {
+	if r := s.scrapeOne(ctx, tenant); r.err != errClientDeadline {
 		t.Errorf("the scrape reported %v, want its call's %v", r.err, errClientDeadline)
 	}
 	if f.calls.Load() != 1 {

@@ -1,8 +1,6 @@
 package collector
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"sync"
 	"time"
@@ -35,42 +33,6 @@ func backoffWindow(throttles int, retryAfter time.Duration, r float64) time.Dura
 	}
 	d = min(d, backoffMax)
 	return time.Duration(float64(d) * (1 - backoffJitter + 2*backoffJitter*r))
-}
-
-// stateKey is one tenant as configured. Besides the name it holds a digest
-// of everything that decides whose data an answer is, so that a reload that
-// points a name at another project, endpoint or credentials (a rotated
-// secret file included) starts from nothing instead of serving the old
-// tenant's cached answer or backoff. The digest keeps secrets out of the
-// key itself.
-type stateKey struct {
-	name     string
-	identity [sha256.Size]byte
-}
-
-func keyOf(t *config.Tenant) stateKey {
-	// Built on the stack and hashed in one go: this runs for every tenant
-	// in every scrape.
-	var buf [512]byte
-	c := &t.Credentials
-	b := appendField(buf[:0], t.Endpoint)
-	b = appendField(b, t.ProjectID)
-	b = appendField(b, c.AccessKey)
-	b = appendField(b, c.SecretKey.Reveal())
-	b = appendField(b, c.SecurityToken.Reveal())
-	if c.IAM != nil {
-		b = appendField(b, c.IAM.Endpoint)
-		b = appendField(b, c.IAM.Domain)
-		b = appendField(b, c.IAM.User)
-		b = appendField(b, c.IAM.Password.Reveal())
-	}
-	return stateKey{name: t.Name, identity: sha256.Sum256(b)}
-}
-
-// appendField length-prefixes s so that no two field lists hash alike.
-func appendField(b []byte, s string) []byte {
-	b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
-	return append(b, s...)
 }
 
 // tenantState is what scrapes of one tenant share, whether they come from
@@ -128,7 +90,7 @@ func (st *tenantState) backingOff(now time.Time) error {
 	return &metastudio.Error{
 		Reason:    metastudio.ReasonThrottled,
 		ErrorCode: st.throttleErr.ErrorCode,
-		Op:        opGetUserConfig,
+		Op:        metastudio.OpGetUserConfig,
 		Err:       &backoffError{until: st.backoffUntil},
 	}
 }
@@ -167,16 +129,16 @@ func (e *backoffError) Error() string {
 // stateTable holds the state of every tenant of the current config.
 type stateTable struct {
 	mu    sync.Mutex
-	byKey map[stateKey]*tenantState
+	byKey map[config.Key]*tenantState
 	// current is the key set of the config last passed to retain; nil
 	// until then, when every tenant scraped gets a lasting state.
-	current map[stateKey]struct{}
+	current map[config.Key]struct{}
 }
 
 // get returns the state of k. A tenant not in the current config comes
 // from a scrape that began before a reload: it gets a state of its own that
 // is not kept, so the table never outgrows the config.
-func (tb *stateTable) get(k stateKey) *tenantState {
+func (tb *stateTable) get(k config.Key) *tenantState {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	if st, ok := tb.byKey[k]; ok {
@@ -189,7 +151,7 @@ func (tb *stateTable) get(k stateKey) *tenantState {
 		}
 	}
 	if tb.byKey == nil {
-		tb.byKey = make(map[stateKey]*tenantState)
+		tb.byKey = make(map[config.Key]*tenantState)
 	}
 	tb.byKey[k] = st
 	return st
@@ -198,10 +160,10 @@ func (tb *stateTable) get(k stateKey) *tenantState {
 // retain drops the state of every tenant not in tenants, which is the
 // whole current config. A call still in flight for a dropped tenant ends
 // as usual and its outcome goes nowhere.
-func (tb *stateTable) retain(tenants []config.Tenant) {
-	keep := make(map[stateKey]struct{}, len(tenants))
-	for i := range tenants {
-		keep[keyOf(&tenants[i])] = struct{}{}
+func (tb *stateTable) retain(tenants []*config.Tenant) {
+	keep := make(map[config.Key]struct{}, len(tenants))
+	for _, t := range tenants {
+		keep[t.Key()] = struct{}{}
 	}
 	tb.mu.Lock()
 	defer tb.mu.Unlock()

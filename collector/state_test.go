@@ -54,7 +54,7 @@ func (f *scriptFetcher) GetUserConfig(_ context.Context, _ metastudio.Target) (*
 	f.calls++
 	if len(f.script) == 0 {
 		f.t.Errorf("call %d was not expected", f.calls)
-		return nil, &metastudio.Error{Reason: metastudio.ReasonServerError, Op: opGetUserConfig}
+		return nil, &metastudio.Error{Reason: metastudio.ReasonServerError, Op: metastudio.OpGetUserConfig}
 	}
 	a := f.script[0]
 	f.script = f.script[1:]
@@ -72,10 +72,10 @@ func (f *scriptFetcher) callCount() int {
 }
 
 func throttled(code string, retryAfter time.Duration) error {
-	return &metastudio.Error{Reason: metastudio.ReasonThrottled, StatusCode: 429, ErrorCode: code, RetryAfter: retryAfter, Op: opGetUserConfig}
+	return &metastudio.Error{Reason: metastudio.ReasonThrottled, StatusCode: 429, ErrorCode: code, RetryAfter: retryAfter, Op: metastudio.OpGetUserConfig}
 }
 
-var serverError = &metastudio.Error{Reason: metastudio.ReasonServerError, StatusCode: 500, ErrorCode: "MSS.00000001", Op: opGetUserConfig}
+var serverError = &metastudio.Error{Reason: metastudio.ReasonServerError, StatusCode: 500, ErrorCode: "MSS.00000001", Op: metastudio.OpGetUserConfig}
 
 // step scrapes tenant at the clock's time at and checks the outcome: a
 // settings value and data age, or an error reason and code, and the call
@@ -89,12 +89,12 @@ type step struct {
 	callsThen int
 }
 
-func runSteps(t *testing.T, s *Scraper, clock *fakeClock, f *scriptFetcher, tenant config.Tenant, steps []step) {
+func runSteps(t *testing.T, s *Scraper, clock *fakeClock, f *scriptFetcher, tenant *config.Tenant, steps []step) {
 	t.Helper()
 	start := clock.Now()
 	for _, st := range steps {
 		clock.Set(start.Add(st.at))
-		r := s.scrapeOne(context.Background(), &tenant)
+		r := s.scrapeOne(context.Background(), tenant)
 		where := fmt.Sprintf("at +%s", st.at)
 		switch {
 		case st.reason == "" && r.err != nil:
@@ -154,15 +154,13 @@ func TestCacheKeyedByIdentity(t *testing.T) {
 	s := newTestScraper(f, clock, nil)
 	tenant := testTenant("same-name")
 	tenant.MaxCacheAge = time.Hour
-	rotated := tenant
-	rotated.Credentials.SecretKey = "SK-rotated"
-	moved := tenant
-	moved.ProjectID = "p-other"
+	rotated := with(tenant, func(t *config.Tenant) { t.Credentials.SecretKey = "SK-rotated" })
+	moved := with(tenant, func(t *config.Tenant) { t.ProjectID = "p-other" })
 	for i, tc := range []struct {
-		tenant config.Tenant
+		tenant *config.Tenant
 		hours  int
 	}{{tenant, 1}, {rotated, 2}, {moved, 3}, {tenant, 1}, {rotated, 2}} {
-		if r := s.scrapeOne(context.Background(), &tc.tenant); r.err != nil || r.settings.MaxLiveDurationHours != tc.hours {
+		if r := s.scrapeOne(context.Background(), tc.tenant); r.err != nil || r.settings.MaxLiveDurationHours != tc.hours {
 			t.Errorf("scrape %d: %dh (%v), want %dh", i, r.settings.MaxLiveDurationHours, r.err, tc.hours)
 		}
 	}
@@ -170,60 +168,31 @@ func TestCacheKeyedByIdentity(t *testing.T) {
 		t.Errorf("%d calls, want 3", f.callCount())
 	}
 	// The reload keeps only the rotated tenant: the others' answers go.
-	s.Retain([]config.Tenant{rotated})
+	s.Retain([]*config.Tenant{rotated})
 	if n := s.states.len(); n != 1 {
 		t.Errorf("%d states after Retain, want 1", n)
 	}
 	f.script = append(f.script, answer{maxLiveHours: 4})
-	if r := s.scrapeOne(context.Background(), &tenant); r.settings.MaxLiveDurationHours != 4 {
+	if r := s.scrapeOne(context.Background(), tenant); r.settings.MaxLiveDurationHours != 4 {
 		t.Errorf("the pruned tenant was served %dh, want a new call's 4h", r.settings.MaxLiveDurationHours)
 	}
 }
 
+// TestStateKeyCoversIdentityOnly: the config package proves that every
+// field of the client's target enters the key; here, that the settings
+// which do not decide whose data an answer is keep the state.
 func TestStateKeyCoversIdentityOnly(t *testing.T) {
 	base := testTenant("k")
-	base.Credentials.SecurityToken = "token"
-	withIAM := base
-	withIAM.Credentials = config.Credentials{IAM: &config.IAMPassword{Endpoint: "https://iam", Domain: "d", User: "u", Password: "pw"}}
-	changes := map[string]func(*config.Tenant){
-		"endpoint":       func(t *config.Tenant) { t.Endpoint += "/x" },
-		"project_id":     func(t *config.Tenant) { t.ProjectID += "x" },
-		"access_key":     func(t *config.Tenant) { t.Credentials.AccessKey += "x" },
-		"secret_key":     func(t *config.Tenant) { t.Credentials.SecretKey += "x" },
-		"security_token": func(t *config.Tenant) { t.Credentials.SecurityToken += "x" },
-		"name":           func(t *config.Tenant) { t.Name += "x" },
-		// Field boundaries count: moving a byte from one field to the next
-		// is another identity.
-		"boundary": func(t *config.Tenant) { t.ProjectID += "A"; t.Credentials.AccessKey = t.Credentials.AccessKey[1:] },
-	}
-	for name, change := range changes {
-		changed := base
-		change(&changed)
-		if keyOf(&changed) == keyOf(&base) {
-			t.Errorf("changing %s keeps the state key", name)
-		}
-	}
-	iamChanges := map[string]func(*config.IAMPassword){
-		"iam endpoint": func(p *config.IAMPassword) { p.Endpoint += "x" },
-		"iam domain":   func(p *config.IAMPassword) { p.Domain += "x" },
-		"iam user":     func(p *config.IAMPassword) { p.User += "x" },
-		"iam password": func(p *config.IAMPassword) { p.Password += "x" },
-	}
-	for name, change := range iamChanges {
-		changed := *withIAM.Credentials.IAM
-		change(&changed)
-		other := withIAM
-		other.Credentials.IAM = &changed
-		if keyOf(&other) == keyOf(&withIAM) {
-			t.Errorf("changing the %s keeps the state key", name)
-		}
-	}
-	same := base
-	same.Timeout, same.MaxCacheAge, same.Region = time.Second, time.Hour, "ap-southeast-1"
-	same.Policy = config.Policy{MaxLiveDuration: time.Hour}
-	same.CredentialsName = "renamed"
-	if keyOf(&same) != keyOf(&base) {
+	same := with(base, func(t *config.Tenant) {
+		t.Timeout, t.MaxCacheAge, t.Region = time.Second, time.Hour, "ap-southeast-1"
+		t.Policy = config.Policy{MaxLiveDuration: time.Hour}
+		t.CredentialsName = "renamed"
+	})
+	if same.Key() != base.Key() {
 		t.Error("settings that do not decide whose data an answer is change the state key")
+	}
+	if with(base, func(t *config.Tenant) { t.Name += "x" }).Key() == base.Key() {
+		t.Error("a renamed tenant keeps the state key")
 	}
 }
 
@@ -298,8 +267,8 @@ func TestBackoffErrorText(t *testing.T) {
 	clock := newFakeClock()
 	s := newTestScraper(f, clock, nil)
 	tenant := testTenant("busy")
-	s.scrapeOne(context.Background(), &tenant)
-	r := s.scrapeOne(context.Background(), &tenant)
+	s.scrapeOne(context.Background(), tenant)
+	r := s.scrapeOne(context.Background(), tenant)
 	want := "get user config: throttled: the API throttled this tenant; not calling it again before 2030-01-02T03:04:35Z"
 	if r.err == nil || r.err.Error() != want {
 		t.Errorf("error %v, want %q", r.err, want)
@@ -312,9 +281,9 @@ func TestBackoffErrorText(t *testing.T) {
 func TestStateTableBoundedUnderChurn(t *testing.T) {
 	f := &countingFetcher{}
 	s := NewScraper(f, Options{MaxConcurrency: 8})
-	var old []config.Tenant
+	var old []*config.Tenant
 	for gen := range 20 {
-		tenants := make([]config.Tenant, 50)
+		tenants := make([]*config.Tenant, 50)
 		for i := range tenants {
 			tenants[i] = testTenant(fmt.Sprintf("gen%02d-t%02d", gen, i))
 		}

@@ -13,8 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
 // Defaults for keys neither a tenant nor the defaults section sets.
@@ -40,40 +38,12 @@ type Policy struct {
 	MaxLiveDuration, MaxExceptionWaiting time.Duration
 }
 
-// IAMPassword is the password grant for an IAM token.
-type IAMPassword struct {
-	Domain, User string
-	Password     secret.String
-	// Endpoint is resolved: https://iam.{region}.myhuaweicloud.com with the
-	// tenant's region unless the file sets one.
-	Endpoint string
-}
-
-// Credentials are either AK/SK (with an optional security token for
-// temporary credentials) or, when IAM is set, an IAM password grant.
-type Credentials struct {
-	AccessKey                string
-	SecretKey, SecurityToken secret.String
-	IAM                      *IAMPassword
-}
-
-// Tenant is one MetaStudio project to scrape, fully resolved.
-type Tenant struct {
-	Name, ProjectID, Region string
-	Endpoint                string // resolved: https://metastudio.{region}.myhuaweicloud.com unless set
-	Timeout                 time.Duration
-	MaxCacheAge             time.Duration
-	Policy                  Policy
-	CredentialsName         string // "" = taken from the environment
-	Credentials             Credentials
-}
-
 // Config is one loaded file. It is never modified after Parse returns, so it
 // can be shared between concurrent scrapes without locking.
 type Config struct {
 	file        string
-	tenants     []Tenant
-	byName      map[string]int
+	tenants     []*Tenant
+	byName      map[string]*Tenant
 	credentials []credential // file order, for Summary and Redacted
 	defaults    effectiveDefaults
 }
@@ -112,31 +82,23 @@ func Parse(data []byte, filename, baseDir string, lookupEnv func(string) (string
 	return cfg, nil
 }
 
-// Tenants returns the tenants in file order. The result is a copy: callers
-// may keep or change it without affecting the snapshot.
-func (c *Config) Tenants() []Tenant {
-	out := make([]Tenant, len(c.tenants))
-	for i, t := range c.tenants {
-		out[i] = t.clone()
+// Tenants returns the tenants in file order. The slice and the tenants are
+// the snapshot's own and shared by every caller: read them, never change
+// them. A nil Config (none loaded yet) has none.
+func (c *Config) Tenants() []*Tenant {
+	if c == nil {
+		return nil
 	}
-	return out
+	return c.tenants
 }
 
 // Tenant looks a tenant up by its name.
-func (c *Config) Tenant(name string) (Tenant, bool) {
-	i, ok := c.byName[name]
-	if !ok {
-		return Tenant{}, false
+func (c *Config) Tenant(name string) (*Tenant, bool) {
+	if c == nil {
+		return nil, false
 	}
-	return c.tenants[i].clone(), true
-}
-
-func (t Tenant) clone() Tenant {
-	if t.Credentials.IAM != nil {
-		iam := *t.Credentials.IAM
-		t.Credentials.IAM = &iam
-	}
-	return t
+	t, ok := c.byName[name]
+	return t, ok
 }
 
 // maxSummaryNames keeps the --config.check line readable for large files.
@@ -160,7 +122,7 @@ func (c *Config) Summary() string {
 	}
 	var aksk, iam int
 	for _, cr := range c.credentials {
-		if cr.iam != nil {
+		if cr.creds.IAM != nil {
 			iam++
 		} else {
 			aksk++

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
 // envOf returns a lookup func over a fixed map, standing in for the process
@@ -25,66 +27,60 @@ var testEnv = envOf(map[string]string{EnvAccessKey: "ENV-AK", EnvSecretKey: "ENV
 
 func defaultPolicy() Policy { return Policy{MaxLiveDuration: 0, MaxExceptionWaiting: 30 * time.Minute} }
 
+// tenantOf builds an expected tenant the way the resolver does.
+func tenantOf(name, projectID, region, endpoint string, creds metastudio.Credentials, rest Tenant) *Tenant {
+	rest.Target = metastudio.Target{Name: name, ProjectID: projectID, Endpoint: endpoint, Credentials: creds}
+	rest.Region = region
+	return NewTenant(rest)
+}
+
 func TestLoadGood(t *testing.T) {
-	envCreds := Credentials{AccessKey: "ENV-AK", SecretKey: "ENV-SK-secretvalue"}
-	cases := map[string][]Tenant{
+	envCreds := metastudio.Credentials{AccessKey: "ENV-AK", SecretKey: "ENV-SK-secretvalue"}
+	cases := map[string][]*Tenant{
 		"full.yml": {
-			{
-				Name: "shop-a", ProjectID: "26f065244f754b3aa853b649a21aaf66", Region: "cn-east-3",
-				Endpoint: "https://metastudio.cn-east-3.myhuaweicloud.com",
-				Timeout:  15 * time.Second, MaxCacheAge: 30 * time.Second,
-				Policy:          Policy{MaxLiveDuration: 72 * time.Hour, MaxExceptionWaiting: 10 * time.Minute},
-				CredentialsName: "main",
+			tenantOf("shop-a", "26f065244f754b3aa853b649a21aaf66", "cn-east-3", "https://metastudio.cn-east-3.myhuaweicloud.com",
 				// The secret file ends in "\n\n": trailing newlines are trimmed.
-				Credentials: Credentials{AccessKey: "AKMAIN000000", SecretKey: "SK-main-0123456789abcdef"},
-			},
-			{
-				Name: "shop_b.eu", ProjectID: "proj-b", Region: "ap-southeast-1",
-				Endpoint: "https://metastudio.ap-southeast-1.myhuaweicloud.com",
-				Timeout:  15 * time.Second, MaxCacheAge: 30 * time.Second,
-				// Only max_exception_waiting is overridden; max_live_duration stays the default's.
-				Policy:          Policy{MaxLiveDuration: 72 * time.Hour, MaxExceptionWaiting: 0},
-				CredentialsName: "ops",
-				Credentials: Credentials{IAM: &IAMPassword{
+				metastudio.Credentials{AccessKey: "AKMAIN000000", SecretKey: "SK-main-0123456789abcdef"},
+				Tenant{
+					Timeout: 15 * time.Second, MaxCacheAge: 30 * time.Second,
+					Policy:          Policy{MaxLiveDuration: 72 * time.Hour, MaxExceptionWaiting: 10 * time.Minute},
+					CredentialsName: "main",
+				}),
+			tenantOf("shop_b.eu", "proj-b", "ap-southeast-1", "https://metastudio.ap-southeast-1.myhuaweicloud.com",
+				metastudio.Credentials{IAM: &metastudio.IAMPassword{
 					Domain: "acme", User: "monitor", Password: "ops-Passw0rd!",
 					Endpoint: "https://iam.ap-southeast-1.myhuaweicloud.com", // the tenant's region, not the default's
 				}},
-			},
-			{
-				Name: "Shop-C", ProjectID: "proj_c", Region: "cn-east-3",
-				Endpoint: "https://metastudio.example.test:8443/proxy",
-				Timeout:  time.Minute, MaxCacheAge: 24 * time.Hour,
-				Policy:          Policy{MaxLiveDuration: 0, MaxExceptionWaiting: 10 * time.Minute},
-				CredentialsName: "temp",
-				Credentials: Credentials{
-					AccessKey: "AK-temp-FROMFILE", SecretKey: "inline-temp-SK-value", SecurityToken: "temporary-token-xyz",
-				},
-			},
+				Tenant{
+					Timeout: 15 * time.Second, MaxCacheAge: 30 * time.Second,
+					// Only max_exception_waiting is overridden; max_live_duration stays the default's.
+					Policy:          Policy{MaxLiveDuration: 72 * time.Hour, MaxExceptionWaiting: 0},
+					CredentialsName: "ops",
+				}),
+			tenantOf("Shop-C", "proj_c", "cn-east-3", "https://metastudio.example.test:8443/proxy",
+				metastudio.Credentials{AccessKey: "AK-temp-FROMFILE", SecretKey: "inline-temp-SK-value", SecurityToken: "temporary-token-xyz"},
+				Tenant{
+					Timeout: time.Minute, MaxCacheAge: 24 * time.Hour,
+					Policy:          Policy{MaxLiveDuration: 0, MaxExceptionWaiting: 10 * time.Minute},
+					CredentialsName: "temp",
+				}),
 		},
-		"minimal.yml": {{
-			Name: "solo", ProjectID: "p1", Region: "cn-north-4",
-			Endpoint: "https://metastudio.cn-north-4.myhuaweicloud.com",
-			Timeout:  10 * time.Second, Policy: defaultPolicy(), Credentials: envCreds,
-		}},
-		"iam_endpoint.yml": {{
-			Name: "a", ProjectID: "p1", Region: "cn-north-4",
-			Endpoint: "https://metastudio.cn-north-4.myhuaweicloud.com",
-			Timeout:  10 * time.Second, Policy: defaultPolicy(), CredentialsName: "ops",
-			Credentials: Credentials{IAM: &IAMPassword{
-				Domain: "acme", User: "12345", Password: "987654", Endpoint: "http://iam.internal:8080",
-			}},
-		}},
+		"minimal.yml": {
+			tenantOf("solo", "p1", "cn-north-4", "https://metastudio.cn-north-4.myhuaweicloud.com", envCreds,
+				Tenant{Timeout: 10 * time.Second, Policy: defaultPolicy()}),
+		},
+		"iam_endpoint.yml": {
+			tenantOf("a", "p1", "cn-north-4", "https://metastudio.cn-north-4.myhuaweicloud.com",
+				metastudio.Credentials{IAM: &metastudio.IAMPassword{
+					Domain: "acme", User: "12345", Password: "987654", Endpoint: "http://iam.internal:8080",
+				}},
+				Tenant{Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "ops"}),
+		},
 		"anchors.yml": {
-			{
-				Name: "one", ProjectID: "p1", Region: "ap-southeast-1",
-				Endpoint: "https://metastudio.ap-southeast-1.myhuaweicloud.com",
-				Timeout:  5 * time.Second, Policy: defaultPolicy(), Credentials: envCreds,
-			},
-			{
-				Name: "two", ProjectID: "p2", Region: "ap-southeast-1",
-				Endpoint: "https://metastudio.ap-southeast-1.myhuaweicloud.com",
-				Timeout:  7 * time.Second, Policy: defaultPolicy(), Credentials: envCreds,
-			},
+			tenantOf("one", "p1", "ap-southeast-1", "https://metastudio.ap-southeast-1.myhuaweicloud.com", envCreds,
+				Tenant{Timeout: 5 * time.Second, Policy: defaultPolicy()}),
+			tenantOf("two", "p2", "ap-southeast-1", "https://metastudio.ap-southeast-1.myhuaweicloud.com", envCreds,
+				Tenant{Timeout: 7 * time.Second, Policy: defaultPolicy()}),
 		},
 	}
 	files, err := filepath.Glob("testdata/good/*.yml")
@@ -111,7 +107,7 @@ func TestLoadGood(t *testing.T) {
 			for _, w := range want {
 				g, ok := cfg.Tenant(w.Name)
 				if !ok || !reflect.DeepEqual(g, w) {
-					t.Errorf("Tenant(%q) = %s, %v", w.Name, dumpTenants([]Tenant{g}), ok)
+					t.Errorf("Tenant(%q) = %s, %v", w.Name, dumpTenants([]*Tenant{g}), ok)
 				}
 			}
 			if _, ok := cfg.Tenant("no-such-tenant"); ok {
@@ -122,9 +118,13 @@ func TestLoadGood(t *testing.T) {
 }
 
 // dumpTenants shows secrets in failure output; the values are test fixtures.
-func dumpTenants(ts []Tenant) string {
+func dumpTenants(ts []*Tenant) string {
 	var b strings.Builder
 	for _, t := range ts {
+		if t == nil {
+			b.WriteString("\n  <nil>")
+			continue
+		}
 		c := t.Credentials
 		b.WriteString("\n  " + strings.Join([]string{t.Name, t.ProjectID, t.Region, t.Endpoint, t.Timeout.String(),
 			t.MaxCacheAge.String(), t.Policy.MaxLiveDuration.String(), t.Policy.MaxExceptionWaiting.String(),
@@ -136,17 +136,35 @@ func dumpTenants(ts []Tenant) string {
 	return b.String()
 }
 
-func TestTenantsReturnsCopies(t *testing.T) {
+func TestTenantsAreSharedAndKeyed(t *testing.T) {
 	cfg, err := LoadWithEnv("testdata/good/full.yml", testEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := cfg.Tenants()
-	ts[0].Name = "changed"
-	ts[1].Credentials.IAM.User = "changed"
-	again := cfg.Tenants()
-	if again[0].Name != "shop-a" || again[1].Credentials.IAM.User != "monitor" {
-		t.Errorf("changing the result of Tenants changed the config: %q, %q", again[0].Name, again[1].Credentials.IAM.User)
+	// One value per tenant: every caller gets the snapshot's own pointer,
+	// so a scrape copies nothing.
+	ts, again := cfg.Tenants(), cfg.Tenants()
+	for i := range ts {
+		if ts[i] != again[i] {
+			t.Errorf("Tenants()[%d] is not the same pointer on the second call", i)
+		}
+		if byName, _ := cfg.Tenant(ts[i].Name); byName != ts[i] {
+			t.Errorf("Tenant(%q) is not the pointer Tenants() holds", ts[i].Name)
+		}
+		if ts[i].Key() == (Key{}) {
+			t.Errorf("tenant %q has no key", ts[i].Name)
+		}
+	}
+	// The same file loaded again keys every tenant alike, so that state
+	// survives a reload that changes nothing.
+	cfg2, err := LoadWithEnv("testdata/good/full.yml", testEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tn := range cfg2.Tenants() {
+		if tn.Key() != ts[i].Key() {
+			t.Errorf("tenant %q: key differs between two loads of the same file", tn.Name)
+		}
 	}
 }
 
@@ -158,7 +176,7 @@ func TestEnvironmentCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Credentials{AccessKey: "AK", SecretKey: "SK", SecurityToken: "TOKEN"}
+	want := metastudio.Credentials{AccessKey: "AK", SecretKey: "SK", SecurityToken: "TOKEN"}
 	if got := cfg.Tenants()[0].Credentials; !reflect.DeepEqual(got, want) {
 		t.Errorf("credentials = %#v, want %#v", got, want)
 	}

@@ -36,8 +36,10 @@ type Holder struct {
 	now       func() time.Time // replaced in tests
 
 	// reloadMu serializes reloads so that two overlapping ones (SIGHUP and
-	// POST /-/reload) cannot install an older file over a newer one.
-	reloadMu sync.Mutex
+	// POST /-/reload) cannot install an older file over a newer one, and
+	// so that subscribers see the changes in the order they happened.
+	reloadMu    sync.Mutex
+	subscribers []func(old, new *Config)
 
 	mu          sync.RWMutex
 	cfg         *Config
@@ -59,6 +61,16 @@ func NewStaticHolder(c *Config) *Holder {
 	return &Holder{logger: log.NewNopLogger(), now: time.Now, cfg: c, lastOK: true, lastSuccess: time.Now()}
 }
 
+// Subscribe has fn called after every successful load, with the config it
+// replaced (nil on the first) and the new one, so that what is kept per
+// tenant can follow the tenant set. Calls are serialized; subscribe before
+// the first Reload.
+func (h *Holder) Subscribe(fn func(old, new *Config)) {
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	h.subscribers = append(h.subscribers, fn)
+}
+
 // Reload loads the file again. On success the new config replaces the old
 // one; on failure the old one stays and the error is returned. Either way
 // the outcome is logged once and shows in the reload gauges.
@@ -71,12 +83,18 @@ func (h *Holder) Reload() error {
 
 	cfg, err := LoadWithEnv(h.path, h.lookupEnv)
 	h.mu.Lock()
+	old := h.cfg
 	if err != nil {
 		h.lastOK = false
 	} else {
 		h.cfg, h.lastOK, h.lastSuccess = cfg, true, h.now()
 	}
 	h.mu.Unlock()
+	if err == nil {
+		for _, fn := range h.subscribers {
+			fn(old, cfg)
+		}
+	}
 
 	if err != nil {
 		_ = level.Error(h.logger).Log("msg", "Error reloading config", "file", h.path, "err", err)

@@ -91,23 +91,23 @@ func (c *Config) Redacted() ([]byte, error) {
 			SecurityTokenFile: raw.securityTokenFile.val,
 		}
 		if !raw.accessKeyFile.set() {
-			vc.AccessKey = cr.accessKey
+			vc.AccessKey = cr.creds.AccessKey
 		}
 		if raw.secretKey.set() {
-			vc.SecretKey = cr.secretKey
+			vc.SecretKey = cr.creds.SecretKey
 		}
 		if raw.securityToken.set() {
-			vc.SecurityToken = cr.securityToken
+			vc.SecurityToken = cr.creds.SecurityToken
 		}
-		if cr.iam != nil {
+		if iam := cr.creds.IAM; iam != nil {
 			vc.IAMPassword = &viewIAM{
-				Domain:       cr.iam.domain,
-				User:         cr.iam.user,
+				Domain:       iam.Domain,
+				User:         iam.User,
 				PasswordFile: raw.iam.passwordFile.val,
-				Endpoint:     cr.iam.endpoint,
+				Endpoint:     iam.Endpoint,
 			}
 			if raw.iam.password.set() {
-				vc.IAMPassword.Password = cr.iam.password
+				vc.IAMPassword.Password = iam.Password
 			}
 		}
 		v.Credentials[raw.name] = vc

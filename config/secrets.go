@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
@@ -17,20 +18,23 @@ import (
 const maxSecretFileSize = 64 << 10
 
 // credential is one entry of the credentials section, validated and with
-// its secret files read.
+// its secret files read, in the shape the client takes. An IAM password
+// without an endpoint gets each tenant's regional one (forTenant).
 type credential struct {
-	raw           *rawCredential // for Redacted: which keys were set, paths as given
-	accessKey     string
-	secretKey     secret.String
-	securityToken secret.String
-	iam           *iamCredential
-	ok            bool
+	raw   *rawCredential // for Redacted: which keys were set, paths as given
+	creds metastudio.Credentials
+	ok    bool
 }
 
-type iamCredential struct {
-	domain, user string
-	password     secret.String
-	endpoint     string // "" = derived from each tenant's region
+// forTenant returns the credentials as a tenant in region uses them.
+func (c *credential) forTenant(region string) metastudio.Credentials {
+	creds := c.creds
+	if creds.IAM != nil && creds.IAM.Endpoint == "" {
+		iam := *creds.IAM
+		iam.Endpoint = "https://iam." + region + ".myhuaweicloud.com"
+		creds.IAM = &iam
+	}
+	return creds
 }
 
 // readSecretFile reads a secret from path, relative paths starting at
@@ -107,7 +111,7 @@ func (r *resolver) credential(c *rawCredential) credential {
 		r.add(c.line, path, "both access_key/secret_key and iam_password are set; use one")
 		return out
 	case c.iam != nil:
-		out.iam, out.ok = r.iamCredential(c.iam, joinPath(path, "iam_password"))
+		out.creds.IAM, out.ok = r.iamCredential(c.iam, joinPath(path, "iam_password"))
 		return out
 	case !hasAKSK:
 		r.add(c.line, path, "neither access_key/secret_key nor iam_password is set")
@@ -116,12 +120,12 @@ func (r *resolver) credential(c *rawCredential) credential {
 	ak, akOK := r.secretValue(c.accessKey, c.accessKeyFile, c.line, path, "access_key", true)
 	sk, skOK := r.secretValue(c.secretKey, c.secretKeyFile, c.line, path, "secret_key", true)
 	token, tokenOK := r.secretValue(c.securityToken, c.securityTokenFile, c.line, path, "security_token", false)
-	out.accessKey, out.secretKey, out.securityToken = ak, secret.String(sk), secret.String(token)
+	out.creds = metastudio.Credentials{AccessKey: ak, SecretKey: secret.String(sk), SecurityToken: secret.String(token)}
 	out.ok = akOK && skOK && tokenOK
 	return out
 }
 
-func (r *resolver) iamCredential(c *rawIAM, path string) (*iamCredential, bool) {
+func (r *resolver) iamCredential(c *rawIAM, path string) (*metastudio.IAMPassword, bool) {
 	ok := true
 	for _, f := range []struct {
 		name string
@@ -134,18 +138,18 @@ func (r *resolver) iamCredential(c *rawIAM, path string) (*iamCredential, bool) 
 	}
 	pw, pwOK := r.secretValue(c.password, c.passwordFile, c.line, path, "password", true)
 	endpoint, epOK := r.endpoint(c.endpoint, joinPath(path, "endpoint"))
-	return &iamCredential{
-		domain:   c.domain.val,
-		user:     c.user.val,
-		password: secret.String(pw),
-		endpoint: endpoint,
+	return &metastudio.IAMPassword{
+		Domain:   c.domain.val,
+		User:     c.user.val,
+		Password: secret.String(pw),
+		Endpoint: endpoint,
 	}, ok && pwOK && epOK
 }
 
 // envCredentials reads the SDK environment variables once per load, so all
 // tenants of one snapshot see the same values.
 type envCredentials struct {
-	creds   Credentials
+	creds   metastudio.Credentials
 	missing []string
 }
 
@@ -160,7 +164,7 @@ func (r *resolver) env() *envCredentials {
 		v, _ := r.lookupEnv(name)
 		return v
 	}
-	e := &envCredentials{creds: Credentials{
+	e := &envCredentials{creds: metastudio.Credentials{
 		AccessKey:     lookup(EnvAccessKey),
 		SecretKey:     secret.String(lookup(EnvSecretKey)),
 		SecurityToken: secret.String(lookup(EnvSecurityToken)),

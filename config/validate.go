@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
 var (
@@ -38,7 +40,7 @@ type resolver struct {
 }
 
 func (r *resolver) resolve(raw *rawConfig) *Config {
-	cfg := &Config{byName: map[string]int{}}
+	cfg := &Config{byName: map[string]*Tenant{}}
 	r.credIndex = map[string]int{}
 	for _, rc := range raw.credentials {
 		r.credIndex[rc.name] = len(cfg.credentials)
@@ -70,20 +72,23 @@ func (r *resolver) resolve(raw *rawConfig) *Config {
 		}
 		r.add(line, "tenants", "at least one tenant is required")
 	}
+	firstIndex := map[string]int{}
 	for i, rt := range raw.tenants {
-		t := r.tenant(rt, fmt.Sprintf("tenants[%d]", i), def, cfg)
+		t := NewTenant(r.tenant(rt, fmt.Sprintf("tenants[%d]", i), def, cfg, firstIndex))
 		if _, dup := cfg.byName[t.Name]; !dup && t.Name != "" {
-			cfg.byName[t.Name] = len(cfg.tenants)
+			cfg.byName[t.Name] = t
+			firstIndex[t.Name] = i
 		}
 		cfg.tenants = append(cfg.tenants, t)
 	}
 	return cfg
 }
 
-func (r *resolver) tenant(rt *rawTenant, path string, def effectiveDefaults, cfg *Config) Tenant {
+// tenant resolves one entry of the tenants list; firstIndex holds the index
+// of each name already taken, for the duplicate message.
+func (r *resolver) tenant(rt *rawTenant, path string, def effectiveDefaults, cfg *Config, firstIndex map[string]int) Tenant {
 	t := Tenant{
-		Name:        rt.name.val,
-		ProjectID:   rt.projectID.val,
+		Target:      metastudio.Target{Name: rt.name.val, ProjectID: rt.projectID.val},
 		Region:      r.region(rt.region, path+".region", def.region),
 		Timeout:     r.timeout(rt.timeout, path+".timeout", def.timeout),
 		MaxCacheAge: r.duration(rt.maxCacheAge, def.maxCacheAge),
@@ -92,7 +97,7 @@ func (r *resolver) tenant(rt *rawTenant, path string, def effectiveDefaults, cfg
 			MaxExceptionWaiting: r.duration(rt.policy.maxExceptionWaiting, def.policy.MaxExceptionWaiting),
 		},
 	}
-	switch prev, dup := cfg.byName[t.Name]; {
+	switch prev, dup := firstIndex[t.Name]; {
 	case rt.name.bad:
 	case rt.name.missing():
 		r.add(rt.line, path+".name", "required")
@@ -136,16 +141,7 @@ func (r *resolver) tenant(rt *rawTenant, path string, def effectiveDefaults, cfg
 	if !ok || !cfg.credentials[idx].ok {
 		return t // already reported where the name or the entry is
 	}
-	c := cfg.credentials[idx]
-	if c.iam != nil {
-		endpoint := c.iam.endpoint
-		if endpoint == "" {
-			endpoint = "https://iam." + t.Region + ".myhuaweicloud.com"
-		}
-		t.Credentials.IAM = &IAMPassword{Domain: c.iam.domain, User: c.iam.user, Password: c.iam.password, Endpoint: endpoint}
-	} else {
-		t.Credentials.AccessKey, t.Credentials.SecretKey, t.Credentials.SecurityToken = c.accessKey, c.secretKey, c.securityToken
-	}
+	t.Credentials = cfg.credentials[idx].forTenant(t.Region)
 	return t
 }
 

@@ -264,7 +264,7 @@ scrape_configs:
 	// 4. Fix the risky tenant through the API, signed like a real client.
 	client := metastudio.NewClient(metastudio.ClientOptions{})
 	err = client.PutUserConfig(ctx, metastudio.Target{
-		Tenant: "demo-risky", Endpoint: sim.URL, ProjectID: riskyT.ProjectID,
+		Name: "demo-risky", Endpoint: sim.URL, ProjectID: riskyT.ProjectID,
 		Credentials: metastudio.Credentials{AccessKey: riskyT.AccessKey, SecretKey: secret.String(riskyT.SecretKey)},
 	}, []byte(safeConfig))
 	if err != nil {

@@ -21,8 +21,11 @@ import (
 // DefaultMaxBodyBytes bounds a response body when ClientOptions leaves it 0.
 const DefaultMaxBodyBytes = 1 << 20
 
+// OpGetUserConfig is the Op of every error from GetUserConfig, and of the
+// errors a caller reports for a call it did not make (a scrape deadline).
+const OpGetUserConfig = "get user config"
+
 const (
-	opGetUserConfig    = "get user config"
 	opUpdateUserConfig = "update user config"
 	userConfigPath     = "/smart-live-configs/user-config"
 	headerRequestID    = "X-Request-Id"
@@ -81,12 +84,16 @@ func NewClient(opts ClientOptions) *Client {
 
 // NewTransport returns the keep-alive transport shared by all tenants. It
 // sets no response header timeout: every call's context bounds it instead.
+// maxConnsPerHost bounds both the connections to one host and those kept
+// idle: the caller's concurrency bound keeps no more calls in flight, so
+// more connections would only be opened and closed again.
 func NewTransport(maxConnsPerHost int) *http.Transport {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
 		DialContext:         dialer.DialContext,
 		ForceAttemptHTTP2:   true,
+		MaxConnsPerHost:     maxConnsPerHost,
 		MaxIdleConnsPerHost: maxConnsPerHost,
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 5 * time.Second,
@@ -95,14 +102,14 @@ func NewTransport(maxConnsPerHost int) *http.Transport {
 
 // GetUserConfig calls ShowSmartLiveUserConfig for t.
 func (c *Client) GetUserConfig(ctx context.Context, t Target) (*UserConfig, error) {
-	buf, requestID, err := c.callUserConfig(ctx, t, http.MethodGet, nil, opGetUserConfig)
+	buf, requestID, err := c.callUserConfig(ctx, t, http.MethodGet, nil, OpGetUserConfig)
 	if err != nil {
 		return nil, err
 	}
 	defer putBuffer(buf)
 	uc, err := decodeUserConfig(buf.Bytes())
 	if err != nil {
-		return nil, &Error{Reason: ReasonDecode, Op: opGetUserConfig, RequestID: requestID, Err: err}
+		return nil, &Error{Reason: ReasonDecode, Op: OpGetUserConfig, RequestID: requestID, Err: err}
 	}
 	return uc, nil
 }
@@ -187,15 +194,21 @@ func (c *Client) send(ctx context.Context, t Target, method, target string, body
 		}
 	}
 
+	// A call whose caller has already given up never leaves the process,
+	// so it is neither sent nor counted: the request metrics count calls
+	// the upstream could have seen.
+	if err := ctx.Err(); err != nil {
+		return nil, "", transportError(op, err)
+	}
 	start := time.Now()
 	resp, err := c.rt.RoundTrip(req)
 	if err != nil {
 		e := transportError(op, err)
-		c.report(t.Tenant, string(e.Reason), start)
+		c.report(t.Name, string(e.Reason), start)
 		return nil, "", e
 	}
 	buf, readErr := readLimited(resp.Body, c.maxBody)
-	c.report(t.Tenant, strconv.Itoa(resp.StatusCode), start)
+	c.report(t.Name, strconv.Itoa(resp.StatusCode), start)
 	requestID := resp.Header.Get(headerRequestID)
 	if readErr != nil {
 		return nil, requestID, readErr.withOp(op, requestID)

@@ -50,7 +50,7 @@ func (o *observations) get() string {
 
 func akTarget(endpoint string) Target {
 	return Target{
-		Tenant:      "shop-a",
+		Name:        "shop-a",
 		Endpoint:    endpoint,
 		ProjectID:   testProject,
 		Credentials: Credentials{AccessKey: testAK, SecretKey: testSK, SecurityToken: testSecTok},

@@ -43,7 +43,7 @@ func (c canned) RoundTrip(req *http.Request) (*http.Response, error) {
 const fuzzBodyLimit = 4096
 
 var fuzzTarget = Target{
-	Tenant:      "fuzz",
+	Name:        "fuzz",
 	Endpoint:    "https://metastudio.fuzz.invalid",
 	ProjectID:   "0123456789abcdef0123456789abcdef",
 	Credentials: Credentials{AccessKey: "AKFUZZ", SecretKey: "fuzz-SECRET-sk"},
@@ -70,7 +70,7 @@ func FuzzDecodeUserConfig(f *testing.F) {
 		uc, err := fuzzClient(canned{status: 200, header: http.Header{}, body: body}).GetUserConfig(context.Background(), fuzzTarget)
 		if err != nil {
 			var e *Error
-			if !errors.As(err, &e) || e.Reason != ReasonDecode || e.Op != opGetUserConfig {
+			if !errors.As(err, &e) || e.Reason != ReasonDecode || e.Op != OpGetUserConfig {
 				t.Fatalf("a 200 answer failed with %#v, want a decode *Error", err)
 			}
 			if len(body) > fuzzBodyLimit && e.Err.Error() != "response body exceeds 4096 bytes" {

@@ -108,7 +108,7 @@ func newIAMFixture(t *testing.T, life time.Duration) *iamFixture {
 	msSrv := httptest.NewServer(fx.iam.metaStudio(&fx.calls))
 	t.Cleanup(msSrv.Close)
 	fx.c = NewClient(ClientOptions{Now: clock.Now, Observe: fx.obs.observe})
-	fx.tg = Target{Tenant: "shop-a", Endpoint: msSrv.URL, ProjectID: testProject, Credentials: Credentials{
+	fx.tg = Target{Name: "shop-a", Endpoint: msSrv.URL, ProjectID: testProject, Credentials: Credentials{
 		IAM: &IAMPassword{Endpoint: iamSrv.URL + "/", Domain: "acme", User: "monitor", Password: testIAMPassword},
 	}}
 	return fx

@@ -46,7 +46,7 @@ func startSimulator(t *testing.T) (*simulator.Server, string) {
 }
 
 func simTarget(endpoint, project string, creds metastudio.Credentials) metastudio.Target {
-	return metastudio.Target{Tenant: "sim", Endpoint: endpoint, ProjectID: project, Credentials: creds}
+	return metastudio.Target{Name: "sim", Endpoint: endpoint, ProjectID: project, Credentials: creds}
 }
 
 func noSecrets(t *testing.T, s string) {

@@ -27,7 +27,7 @@ type IAMPassword struct {
 
 // Target is one tenant as the client needs it: plain values, no config model.
 type Target struct {
-	Tenant      string // the tenant label; used for request metrics only
+	Name        string // the tenant label; used for request metrics only
 	Endpoint    string // e.g. https://metastudio.cn-north-4.myhuaweicloud.com
 	ProjectID   string
 	Credentials Credentials
