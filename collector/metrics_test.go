@@ -13,12 +13,12 @@ import (
 
 // emittedTenant collects emitTenant's output for one outcome.
 type emittedTenant struct {
-	t config.Tenant
+	t *config.Tenant
 	r result
 }
 
 func (c emittedTenant) Describe(ch chan<- *prometheus.Desc) { describeTenantMetrics(ch) }
-func (c emittedTenant) Collect(ch chan<- prometheus.Metric) { emitTenant(ch, &c.t, &c.r) }
+func (c emittedTenant) Collect(ch chan<- prometheus.Metric) { emitTenant(ch, c.t, &c.r) }
 
 // TestEnumSetBoundsUpstreamValues holds a hostile upstream's made-up event
 // types to maxUnknownValues series, each label value cut to
