@@ -44,24 +44,7 @@ func TestHarnessReport(t *testing.T) {
 		}
 	}
 
-	// One cell pattern per column, in order; each captures the number.
-	cellPatterns := []string{`(20)`, `(2)`, `(\d+\.\d{3}) s`, `(\d+\.\d{3}) s`, `(\d+\.\d{2})×`,
-		`(\d+\.\d) µs`, `(\d+\.\d) kB`, `(\d+\.\d) MB`, `(\d+) B`, `(\d+\.\d\d) → \d+\.\d\d`}
-	if len(cellPatterns) != len(columns) {
-		t.Fatalf("%d cell patterns for %d columns", len(cellPatterns), len(columns))
-	}
-	row := regexp.MustCompile(`(?m)^\| ` + strings.Join(cellPatterns, ` \| `) + ` \|$`)
-	m := row.FindStringSubmatch(report)
-	if m == nil {
-		t.Fatalf("no well-formed row for 20 tenants in:\n%s", report)
-	}
-	num := func(i int) float64 {
-		v, err := strconv.ParseFloat(m[i+1], 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	m, num := tenantRow(t, report)
 	// ceil(20/8) rounds of 50 ms.
 	if ideal := num(2); ideal != 0.15 {
 		t.Errorf("ideal = %v s, want 0.150", ideal)
@@ -93,6 +76,61 @@ func TestHarnessReport(t *testing.T) {
 		fmt.Sprintf("%.3f", r.MedianSeconds) != m[4] ||
 		r.PeakRSSBytes <= 0 || len(strings.Fields(r.LoadBefore)) != 3 || len(strings.Fields(r.LoadAfter)) != 3 {
 		t.Errorf("JSON row does not match the table: %+v", r)
+	}
+}
+
+// tenantRow finds the report's row for 20 tenants, 2 scrapes, with every
+// cell well formed; num(i) is column i's number.
+func tenantRow(t *testing.T, report string) (cells []string, num func(i int) float64) {
+	t.Helper()
+	// One cell pattern per column, in order; each captures the number.
+	cellPatterns := []string{`(20)`, `(2)`, `(\d+\.\d{3}) s`, `(\d+\.\d{3}) s`, `(\d+\.\d{2})×`,
+		`(\d+\.\d) µs`, `(\d+\.\d) kB`, `(\d+\.\d) MB`, `(\d+) B`, `(\d+\.\d\d) → \d+\.\d\d`}
+	if len(cellPatterns) != len(columns) {
+		t.Fatalf("%d cell patterns for %d columns", len(cellPatterns), len(columns))
+	}
+	row := regexp.MustCompile(`(?m)^\| ` + strings.Join(cellPatterns, ` \| `) + ` \|$`)
+	m := row.FindStringSubmatch(report)
+	if m == nil {
+		t.Fatalf("no well-formed row for 20 tenants in:\n%s", report)
+	}
+	return m, func(i int) float64 {
+		v, err := strconv.ParseFloat(m[i+1], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+// TestHarnessProbe runs a round of one /probe per tenant: every tenant must
+// answer up, 8 probes in flight take at least three rounds of the latency,
+// and a probe answer is one tenant's exposition (a few kB), not all of them.
+func TestHarnessProbe(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the harness reads /proc")
+	}
+	opts, err := parseOptions([]string{"-tenants", "20", "-scrapes", "2", "-min-fetches", "0", "-timeout", "3m", "-concurrency", "8", "-probe"}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, progress bytes.Buffer
+	if err := run(context.Background(), opts, &out, &progress); err != nil {
+		t.Fatalf("%v\nprogress:\n%s", err, &progress)
+	}
+	report := out.String()
+	if want := "one /probe?tenant=NAME per tenant, 8 in flight"; !strings.Contains(report, want) {
+		t.Errorf("report lacks %q:\n%s", want, report)
+	}
+	_, num := tenantRow(t, report)
+	if median := num(3); median < 0.15 {
+		t.Errorf("median round %v s is below 3 rounds of the simulated latency with 8 probes in flight", median)
+	}
+	if perTenant := num(8); perTenant < 500 || perTenant > 5000 {
+		t.Errorf("exposition per tenant %v B; a probe answer holds one tenant's series", perTenant)
+	}
+	if cpu, alloc := num(5), num(6); cpu <= 0 && alloc <= 0 {
+		t.Errorf("neither CPU (%v µs) nor allocations (%v kB) were counted for the probes", cpu, alloc)
 	}
 }
 

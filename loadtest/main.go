@@ -45,6 +45,7 @@ type options struct {
 	exporter    string        // prebuilt binary; "" builds one from this module
 	timeout     time.Duration // bound on the whole run
 	jsonPath    string        // where to write the results as JSON too; "" for none
+	probe       bool          // /probe each tenant instead of scraping /metrics
 	command     string        // shown in the report so that it can be reproduced
 }
 
@@ -74,6 +75,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&opts.exporter, "exporter", "", "prebuilt exporter binary (default: go build this module)")
 	fs.DurationVar(&opts.timeout, "timeout", 20*time.Minute, "upper bound on the whole run")
 	fs.StringVar(&opts.jsonPath, "json", "", "also write the results to this file as JSON")
+	fs.BoolVar(&opts.probe, "probe", false, "a round is one /probe?tenant=NAME per tenant, -concurrency in flight, as sharded Prometheus servers scrape, instead of one /metrics scrape")
 	if err := fs.Parse(args); err != nil {
 		return opts, err
 	}

@@ -53,6 +53,8 @@ func buildExporter(ctx context.Context, dir string) (string, error) {
 
 func projectID(i int) string { return fmt.Sprintf("%032x", i+1) }
 
+func tenantName(i int) string { return fmt.Sprintf("tenant-%05d", i) }
+
 // measure runs one tenant count: simulator, config, exporter process, one
 // warm-up scrape, then the measured scrapes.
 func measure(ctx context.Context, opts options, exporterBin, work string, n int, progress io.Writer) (row, error) {
@@ -84,7 +86,16 @@ func measure(ctx context.Context, opts options, exporterBin, work string, n int,
 	// Prometheus would be told a timeout; make it so long that only the
 	// exporter's speed decides the wall time.
 	timeout := max(60*time.Second, 10*r.ideal)
-	scraper := &scrapeClient{url: proc.url + "/metrics", timeout: timeout, tenants: n}
+	var scraper scraper = &scrapeClient{url: proc.url + "/metrics", timeout: timeout, tenants: n}
+	if opts.probe {
+		names := make([]string, n)
+		for i := range names {
+			names[i] = tenantName(i)
+		}
+		// As many probes in flight as the exporter makes calls, so that
+		// the ideal is the same as for /metrics.
+		scraper = newProber(proc.url, timeout, names, opts.concurrency)
+	}
 
 	// The warm-up opens the keep-alive connections and grows the heap; a
 	// Prometheus scraping every 15 s to 1 min keeps both, so the steady
@@ -136,7 +147,7 @@ func writeConfig(path, endpoint string, n int) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "defaults:\n  credentials: load\ncredentials:\n  load:\n    access_key: %s\n    secret_key: %s\ntenants:\n", loadAK, loadSK)
 	for i := range n {
-		fmt.Fprintf(&b, "  - name: tenant-%05d\n    project_id: %s\n    endpoint: %s\n", i, projectID(i), endpoint)
+		fmt.Fprintf(&b, "  - name: %s\n    project_id: %s\n    endpoint: %s\n", tenantName(i), projectID(i), endpoint)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o600)
 }

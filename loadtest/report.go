@@ -87,6 +87,12 @@ func writeReport(w io.Writer, opts options, m machine, loadBefore, loadAfter str
 	fmt.Fprintf(w, "Exporter: a separate process with default flags but --scrape.max-concurrency=%d, text exposition. "+
 		"Upstream: the simulator in the harness process, %s per call, every signature verified.\n",
 		opts.concurrency, opts.latency)
+	if opts.probe {
+		fmt.Fprintf(w, "Each scrape is a round of one /probe?tenant=NAME per tenant, %d in flight, as sharded Prometheus servers scrape; "+
+			"the exposition figure is a probe answer's size.\n", opts.concurrency)
+	} else {
+		fmt.Fprintln(w, "Each scrape is one /metrics of every tenant.")
+	}
 	fmt.Fprintf(w, "Command: `%s`\n\n", opts.command)
 	fmt.Fprintf(w, "| %s |\n", strings.Join(columns, " | "))
 	fmt.Fprintf(w, "|%s\n", strings.Repeat("---:|", len(columns)))
@@ -118,6 +124,7 @@ type jsonReport struct {
 	OS          string    `json:"os"`
 	Arch        string    `json:"arch"`
 	Concurrency int       `json:"scrape_max_concurrency"`
+	Endpoint    string    `json:"endpoint"`
 	LatencySecs float64   `json:"upstream_latency_seconds"`
 	LoadBefore  string    `json:"load_average_before"`
 	LoadAfter   string    `json:"load_average_after"`
@@ -141,9 +148,12 @@ type jsonRow struct {
 func writeJSON(path string, opts options, m machine, loadBefore, loadAfter string, rows []row) error {
 	rep := jsonReport{
 		Command: opts.command, CPUs: m.cpus, CPUModel: m.model, GoVersion: m.goVersion,
-		OS: runtime.GOOS, Arch: runtime.GOARCH, Concurrency: opts.concurrency,
+		OS: runtime.GOOS, Arch: runtime.GOARCH, Concurrency: opts.concurrency, Endpoint: "/metrics",
 		LatencySecs: opts.latency.Seconds(), LoadBefore: loadBefore, LoadAfter: loadAfter,
 		Rows: make([]jsonRow, 0, len(rows)),
+	}
+	if opts.probe {
+		rep.Endpoint = "/probe"
 	}
 	for _, r := range rows {
 		walls := make([]float64, len(r.walls))
