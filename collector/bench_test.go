@@ -51,7 +51,7 @@ func BenchmarkTenantMetrics(b *testing.B) {
 			b.Fatal(err)
 		}
 		r := result{settings: uc.Effective(), duration: 50 * time.Millisecond}
-		emitTenant(ch, tenant, &r)
+		emitTenant(ch, tenant, &r, "")
 		if n := len(ch); n != 18 {
 			b.Fatalf("tenant built %d metrics, want 18", n)
 		}

@@ -22,6 +22,6 @@ func (c *tenantCollector) Describe(ch chan<- *prometheus.Desc) { describeTenantM
 func (c *tenantCollector) Collect(ch chan<- prometheus.Metric) {
 	results := c.scraper.scrapeAll(c.ctx, c.tenants)
 	for i, t := range c.tenants {
-		emitTenant(ch, t, &results[i])
+		emitTenant(ch, t, &results[i], c.scraper.receiverRoute)
 	}
 }

@@ -47,6 +47,8 @@ var (
 		"1 if live_event_callback_config.callback_event_type subscribes this event type.", "event_type")
 	notifyEventDesc = tenantDesc("live_notify_event_enabled",
 		"1 if live_notify_config.notify_events enables this event.", "event")
+	callbackRoutedHereDesc = tenantDesc("live_event_callback_routed_here",
+		"1 if the tenant's live event callback URL, query aside, is this exporter's receiver (--callback.external-url); only with that flag.")
 	configHashDesc = tenantDesc("live_config_hash",
 		"Hash of the effective live-streaming settings; changes whenever any of them changes.")
 	policyMaxDurationDesc = tenantDesc("policy_max_live_duration_seconds",
@@ -61,7 +63,7 @@ func describeTenantMetrics(ch chan<- *prometheus.Desc) {
 		upDesc, scrapeDurationDesc, scrapeErrorDesc, tenantInfoDesc, dataAgeDesc,
 		maxDurationDesc, maxExceptionWaitingDesc, autoStopModeDesc,
 		callbackConfiguredDesc, callbackHTTPSDesc, callbackAuthTypeDesc, callbackKeyDesc,
-		callbackEventDesc, notifyEventDesc, configHashDesc,
+		callbackEventDesc, notifyEventDesc, callbackRoutedHereDesc, configHashDesc,
 		policyMaxDurationDesc, policyMaxExceptionWaitingDesc,
 	} {
 		ch <- d
@@ -79,7 +81,10 @@ const (
 // emitTenant turns one tenant's outcome into metrics. Settings series are
 // sent only when the fetch succeeded, so that a failed fetch never looks like
 // a change of settings.
-func emitTenant(ch chan<- prometheus.Metric, t *config.Tenant, r *result) {
+//
+// receiverRoute is CallbackRoute of --callback.external-url ("" without
+// it): with it, each tenant says whether its events come to this exporter.
+func emitTenant(ch chan<- prometheus.Metric, t *config.Tenant, r *result, receiverRoute string) {
 	e := tenantEmitter{ch: ch, tenant: t.Name}
 	e.gauge(scrapeDurationDesc, r.duration.Seconds())
 	e.gauge(tenantInfoDesc, 1, t.ProjectID, t.Region)
@@ -102,6 +107,9 @@ func emitTenant(ch chan<- prometheus.Metric, t *config.Tenant, r *result) {
 	e.gauge(callbackKeyDesc, boolValue(s.CallbackKeyConfigured))
 	e.enumSet(callbackEventDesc, metastudio.KnownCallbackEvents, s.CallbackEvents)
 	e.enumSet(notifyEventDesc, metastudio.KnownNotifyEvents, s.NotifyEvents)
+	if receiverRoute != "" {
+		e.gauge(callbackRoutedHereDesc, boolValue(s.CallbackRoute == receiverRoute+"/callback/"+t.Name))
+	}
 	e.gauge(configHashDesc, float64(s.Hash))
 }
 

@@ -18,7 +18,7 @@ type emittedTenant struct {
 }
 
 func (c emittedTenant) Describe(ch chan<- *prometheus.Desc) { describeTenantMetrics(ch) }
-func (c emittedTenant) Collect(ch chan<- prometheus.Metric) { emitTenant(ch, c.t, &c.r) }
+func (c emittedTenant) Collect(ch chan<- prometheus.Metric) { emitTenant(ch, c.t, &c.r, "") }
 
 // TestEnumSetBoundsUpstreamValues holds a hostile upstream's made-up event
 // types to maxUnknownValues series, each label value cut to

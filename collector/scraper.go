@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,10 @@ type Options struct {
 	// Rand returns a number in [0, 1) for the jitter of backoff windows;
 	// nil means math/rand/v2.
 	Rand func() float64
+	// CallbackExternalURL is the live-event receiver's public base URL
+	// (--callback.external-url); when set, every tenant gets
+	// metastudio_live_event_callback_routed_here.
+	CallbackExternalURL string
 }
 
 // Scraper fetches tenants' settings for /metrics and /probe. One Scraper
@@ -45,6 +50,8 @@ type Scraper struct {
 	now     func() time.Time
 	rand    func() float64
 	states  stateTable
+	// receiverRoute is CallbackRoute(CallbackExternalURL), resolved once.
+	receiverRoute string
 	// onJoin, when set by a test, runs when a scrape starts waiting for
 	// another scrape's call, so tests can line scrapes up without sleeps.
 	onJoin func(tenant string)
@@ -70,6 +77,8 @@ func NewScraper(f Fetcher, opts Options) *Scraper {
 		logger:  opts.Logger,
 		now:     opts.Now,
 		rand:    opts.Rand,
+
+		receiverRoute: strings.TrimSuffix(metastudio.CallbackRoute(opts.CallbackExternalURL), "/"),
 	}
 }
 
@@ -81,6 +90,7 @@ func (s *Scraper) Retain(tenants []*config.Tenant) { s.states.retain(tenants) }
 // result is one tenant's outcome in one scrape.
 type result struct {
 	settings metastudio.Settings
+	auth     metastudio.CallbackAuth // only from a call, not from the cache
 	err      error
 	duration time.Duration
 	age      time.Duration
@@ -155,7 +165,7 @@ func (s *Scraper) scrapeAll(ctx context.Context, tenants []*config.Tenant) []res
 
 func (s *Scraper) scrapeOne(ctx context.Context, t *config.Tenant) result {
 	start := s.now()
-	r := s.fetch(ctx, t, start)
+	r := s.fetch(ctx, t, start, true)
 	r.duration = s.now().Sub(start)
 	return r
 }
@@ -171,10 +181,10 @@ func (s *Scraper) scrapeOne(ctx context.Context, t *config.Tenant) result {
 // leader simply stops waiting at its own deadline. The same holds when the
 // leader's scrape ended before its call could start. A call that hit the
 // tenant's own timeout is not repeated: that is the tenant's verdict.
-func (s *Scraper) fetch(ctx context.Context, t *config.Tenant, now time.Time) result {
+func (s *Scraper) fetch(ctx context.Context, t *config.Tenant, now time.Time, useCache bool) result {
 	st := s.states.get(t.Key())
 	for {
-		f, served := s.joinOrLead(ctx, st, t, now)
+		f, served := s.joinOrLead(ctx, st, t, now, useCache)
 		if f == nil {
 			return served
 		}
@@ -188,7 +198,7 @@ func (s *Scraper) fetch(ctx context.Context, t *config.Tenant, now time.Time) re
 			}
 		}
 		if f.err == nil {
-			return result{settings: f.settings}
+			return result{settings: f.settings, auth: f.auth}
 		}
 		if !retries(ctx, f) {
 			return result{err: f.err}
@@ -248,9 +258,9 @@ func retries(ctx context.Context, f *flight) bool {
 // between the checks, how this scrape gets its data: from the cache, as a
 // backoff error, or from a call in flight, started by this scrape if none
 // is. It returns the flight to wait for, or nil and the served result.
-func (s *Scraper) joinOrLead(ctx context.Context, st *tenantState, t *config.Tenant, now time.Time) (*flight, result) {
+func (s *Scraper) joinOrLead(ctx context.Context, st *tenantState, t *config.Tenant, now time.Time, useCache bool) (*flight, result) {
 	st.mu.Lock()
-	if settings, age, ok := st.cached(t, now); ok {
+	if settings, age, ok := st.cached(t, now); ok && useCache {
 		st.mu.Unlock()
 		return nil, result{settings: settings, age: age}
 	}
@@ -293,13 +303,13 @@ func (s *Scraper) joinOrLead(ctx context.Context, st *tenantState, t *config.Ten
 // that the scrapes sharing the call still get its answer.
 func (s *Scraper) run(startCtx, callCtx context.Context, cancel context.CancelFunc, st *tenantState, f *flight, t *config.Tenant) {
 	defer cancel()
-	f.settings, f.err = s.call(startCtx, callCtx, t)
+	f.settings, f.auth, f.err = s.call(startCtx, callCtx, t)
 	r := s.rand()
 	st.mu.Lock()
 	st.flight = nil
 	var window time.Duration
 	if !notReached(f.err) {
-		window = st.record(t, f.settings, f.err, s.now(), r)
+		window = st.record(t, f, s.now(), r)
 	}
 	st.mu.Unlock()
 	// Logged before the waiters wake, so that a scrape's failure is in the
@@ -318,27 +328,51 @@ func (s *Scraper) run(startCtx, callCtx context.Context, cancel context.CancelFu
 // call makes one upstream call within the concurrency bound. A select
 // picks among ready cases at random, so the contexts are asked again once
 // a slot is taken: a call must never start for a scrape that has ended.
-func (s *Scraper) call(startCtx, callCtx context.Context, t *config.Tenant) (metastudio.Settings, error) {
+func (s *Scraper) call(startCtx, callCtx context.Context, t *config.Tenant) (metastudio.Settings, metastudio.CallbackAuth, error) {
+	var none metastudio.CallbackAuth
 	if startCtx.Err() != nil {
-		return metastudio.Settings{}, notStartedErr
+		return metastudio.Settings{}, none, notStartedErr
 	}
 	select {
 	case s.slots <- struct{}{}:
 		if err := notStartable(startCtx, callCtx); err != nil {
 			<-s.slots
-			return metastudio.Settings{}, err
+			return metastudio.Settings{}, none, err
 		}
 	case <-startCtx.Done():
-		return metastudio.Settings{}, notStartedErr
+		return metastudio.Settings{}, none, notStartedErr
 	case <-callCtx.Done():
-		return metastudio.Settings{}, notStartable(startCtx, callCtx)
+		return metastudio.Settings{}, none, notStartable(startCtx, callCtx)
 	}
 	defer func() { <-s.slots }()
 	uc, err := s.fetcher.GetUserConfig(callCtx, t.Target)
 	if err != nil {
-		return metastudio.Settings{}, err
+		return metastudio.Settings{}, none, err
 	}
-	return uc.Effective(), nil
+	return uc.Effective(), uc.CallbackAuth(), nil
+}
+
+// CallbackAuth returns t's callback settings as its last good answer held
+// them, for the live-event receiver. With fresh, or when no answer is known
+// yet, it gets them from a call first: one that scrapes share (a call in
+// flight is joined), never from the max_cache_age cache, and not while the
+// tenant is in a throttling backoff. The receiver bounds how often it asks
+// for fresh settings.
+func (s *Scraper) CallbackAuth(ctx context.Context, t *config.Tenant, fresh bool) (metastudio.CallbackAuth, error) {
+	st := s.states.get(t.Key())
+	if !fresh {
+		st.mu.Lock()
+		a := st.auth
+		st.mu.Unlock()
+		if a != nil {
+			return *a, nil
+		}
+	}
+	r := s.fetch(ctx, t, s.now(), false)
+	if r.err != nil {
+		return metastudio.CallbackAuth{}, r.err
+	}
+	return r.auth, nil
 }
 
 // notStartable says why a call may not start now, or nil if it may: the

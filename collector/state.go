@@ -43,6 +43,10 @@ type tenantState struct {
 	flight *flight
 
 	good *goodAnswer // only kept while the tenant's max_cache_age > 0
+	// auth is the callback settings of the last good answer, whatever its
+	// age: the live-event receiver verifies against them and asks for a
+	// fresh call only when they fail or are missing.
+	auth *metastudio.CallbackAuth
 
 	throttles    int       // consecutive throttled calls
 	backoffUntil time.Time // no call before this
@@ -65,6 +69,7 @@ type flight struct {
 	cutShort bool
 
 	settings metastudio.Settings
+	auth     metastudio.CallbackAuth
 	err      error
 }
 
@@ -97,13 +102,15 @@ func (st *tenantState) backingOff(now time.Time) error {
 
 // record keeps the outcome of a finished call, at time at, and returns the
 // backoff window it opened (0 for none). r is the jitter's random number.
-func (st *tenantState) record(t *config.Tenant, settings metastudio.Settings, err error, at time.Time, r float64) time.Duration {
+func (st *tenantState) record(t *config.Tenant, f *flight, at time.Time, r float64) time.Duration {
+	err := f.err
 	if err == nil {
 		st.throttles, st.backoffUntil, st.throttleErr = 0, time.Time{}, nil
 		st.good = nil
 		if t.MaxCacheAge > 0 {
-			st.good = &goodAnswer{settings: settings, at: at}
+			st.good = &goodAnswer{settings: f.settings, at: at}
 		}
+		st.auth = &f.auth
 		return 0
 	}
 	// What is cached was past its age when this call started; dropping it

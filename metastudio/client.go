@@ -152,7 +152,7 @@ func (c *Client) callUserConfig(ctx context.Context, t Target, method string, bo
 	if creds.IAM == nil {
 		return c.send(ctx, t, method, target, body, "", op)
 	}
-	token, key, err := c.token(ctx, creds.IAM, t.ProjectID)
+	token, key, err := c.token(ctx, creds.IAM, projectScope(t.ProjectID))
 	if err != nil {
 		return nil, "", err
 	}
@@ -162,7 +162,7 @@ func (c *Client) callUserConfig(ctx context.Context, t Target, method string, bo
 		return buf, requestID, err
 	}
 	c.tokens.drop(key, token)
-	if token, _, err = c.token(ctx, creds.IAM, t.ProjectID); err != nil {
+	if token, _, err = c.token(ctx, creds.IAM, projectScope(t.ProjectID)); err != nil {
 		return nil, "", err
 	}
 	return c.send(ctx, t, method, target, body, token, op)

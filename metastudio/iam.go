@@ -27,7 +27,7 @@ const (
 )
 
 // tokenCache holds IAM tokens per (endpoint, domain, user, password hash,
-// project) until shortly before they expire.
+// scope) until shortly before they expire.
 type tokenCache struct {
 	mu      sync.Mutex
 	entries map[string]cachedToken
@@ -68,25 +68,45 @@ func (tc *tokenCache) drop(key string, token secret.String) {
 	}
 }
 
+// tokenScope is what a token is scoped to: one project, or (project "")
+// the user's whole domain, which is what listing projects needs.
+type tokenScope struct {
+	project string
+}
+
+// domainScope scopes a token to the user's domain.
+var domainScope = tokenScope{}
+
+func projectScope(id string) tokenScope { return tokenScope{project: id} }
+
+// cacheKey keeps domain tokens apart from project tokens: project ids are
+// hex, so neither prefix can be forged by an id.
+func (s tokenScope) cacheKey() string {
+	if s.project == "" {
+		return "domain"
+	}
+	return "project:" + s.project
+}
+
 // tokenKey identifies a token. The password enters only as its hash: a
 // changed password must not reuse the old token, and the key must hold no
 // secret.
-func tokenKey(p *IAMPassword, projectID string) string {
+func tokenKey(p *IAMPassword, scope tokenScope) string {
 	sum := sha256.Sum256([]byte(p.Password.Reveal()))
-	return strings.Join([]string{p.Endpoint, p.Domain, p.User, hex.EncodeToString(sum[:]), projectID}, "\x00")
+	return strings.Join([]string{p.Endpoint, p.Domain, p.User, hex.EncodeToString(sum[:]), scope.cacheKey()}, "\x00")
 }
 
 // token returns a cached token or fetches one; concurrent callers for the
 // same key share one IAM request. It also returns the cache key for drop.
-func (c *Client) token(ctx context.Context, p *IAMPassword, projectID string) (secret.String, string, error) {
-	key := tokenKey(p, projectID)
+func (c *Client) token(ctx context.Context, p *IAMPassword, scope tokenScope) (secret.String, string, error) {
+	key := tokenKey(p, scope)
 	if tok, ok := c.tokens.lookup(key, c.now()); ok {
 		return tok, key, nil
 	}
 	ch := c.tokens.flight.DoChan(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), iamFetchTimeout)
 		defer cancel()
-		ct, err := c.fetchToken(fctx, p, projectID)
+		ct, err := c.fetchToken(fctx, p, scope)
 		if err != nil {
 			return nil, err
 		}
@@ -122,11 +142,18 @@ type iamAuthRequest struct {
 			} `json:"password"`
 		} `json:"identity"`
 		Scope struct {
-			Project struct {
-				ID string `json:"id"`
-			} `json:"project"`
+			Project *iamScopeProject `json:"project,omitempty"`
+			Domain  *iamScopeDomain  `json:"domain,omitempty"`
 		} `json:"scope"`
 	} `json:"auth"`
+}
+
+type iamScopeProject struct {
+	ID string `json:"id"`
+}
+
+type iamScopeDomain struct {
+	Name string `json:"name"`
 }
 
 type iamTokenResponse struct {
@@ -135,15 +162,19 @@ type iamTokenResponse struct {
 	} `json:"token"`
 }
 
-// fetchToken exchanges the password for a project-scoped token. IAM is not
-// a MetaStudio call, so it is not reported to the observer.
-func (c *Client) fetchToken(ctx context.Context, p *IAMPassword, projectID string) (cachedToken, error) {
+// fetchToken exchanges the password for a token of the given scope. IAM is
+// not a MetaStudio call, so it is not reported to the observer.
+func (c *Client) fetchToken(ctx context.Context, p *IAMPassword, scope tokenScope) (cachedToken, error) {
 	var ar iamAuthRequest
 	ar.Auth.Identity.Methods = []string{"password"}
 	ar.Auth.Identity.Password.User.Name = p.User
 	ar.Auth.Identity.Password.User.Password = p.Password.Reveal()
 	ar.Auth.Identity.Password.User.Domain.Name = p.Domain
-	ar.Auth.Scope.Project.ID = projectID
+	if scope.project != "" {
+		ar.Auth.Scope.Project = &iamScopeProject{ID: scope.project}
+	} else {
+		ar.Auth.Scope.Domain = &iamScopeDomain{Name: p.Domain}
+	}
 	body, err := json.Marshal(&ar)
 	if err != nil {
 		return cachedToken{}, &Error{Reason: ReasonCredentials, Op: opGetIAMToken, Err: errors.New("encode auth request")}

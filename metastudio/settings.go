@@ -17,10 +17,13 @@ type Settings struct {
 	MaxExceptionWaitingMinutes int // 0 = unlimited
 	CallbackConfigured         bool
 	CallbackHTTPS              bool
-	CallbackAuthType           string
-	CallbackKeyConfigured      bool
-	CallbackEvents             []string // sorted, without duplicates
-	NotifyEvents               []string // sorted, without duplicates
+	// CallbackRoute is the callback URL reduced by CallbackRoute, to tell
+	// whether events are routed to this exporter's receiver.
+	CallbackRoute         string
+	CallbackAuthType      string
+	CallbackKeyConfigured bool
+	CallbackEvents        []string // sorted, without duplicates
+	NotifyEvents          []string // sorted, without duplicates
 	// Hash changes whenever any effective setting changes, the callback URL
 	// included. It is below 2^53 so that a float64 gauge carries it exactly.
 	Hash uint64
@@ -49,6 +52,7 @@ func (c *UserConfig) Effective() Settings {
 		callbackURL = string(cb.LiveEventTypeCallbackURL)
 		s.CallbackConfigured = callbackURL != ""
 		s.CallbackHTTPS = s.CallbackConfigured && isHTTPS(callbackURL)
+		s.CallbackRoute = CallbackRoute(callbackURL)
 		if cb.AuthType != nil && *cb.AuthType != "" {
 			s.CallbackAuthType = *cb.AuthType
 		}

@@ -11,7 +11,8 @@
 //
 //	GET  /v1/{project_id}/smart-live-configs/user-config   stored body, as stored ("{}" if never set)
 //	PUT  /v1/{project_id}/smart-live-configs/user-config   validate, store known fields, answer them
-//	POST /v3/auth/tokens                                   IAM password login, project scope
+//	POST /v3/auth/tokens                                   IAM password login, project or domain scope
+//	GET  /v3/auth/projects                                 IAM's project list (KeystoneListAuthProjects)
 //
 // Anything else answers 404 APIGW.0101. Every answer, 200 included, carries
 // an X-Request-Id of 32 hex characters, unique per request.
@@ -56,17 +57,41 @@
 // Options.TokenTTL. IAM errors use IAM's shape
 // {"error":{"code":N,"message":"…","title":"…"}}:
 //
-//	400 The request body is invalid. | The password method is required. | A project scope is required.
+//	400 The request body is invalid. | The password method is required. | A project or domain scope is required.
+//	400 Specify either a project or a domain scope, not both.
 //	401 The username or password is wrong.                    unknown domain/user or wrong password
-//	401 The request you have made requires authentication.    user not granted the scoped project
+//	401 The request you have made requires authentication.    user not granted the scoped project, or another domain
 //	405 The method is not allowed for the requested URL.
+//
+// A domain scope ({"domain":{"name":…}}, the user's own domain) answers
+// token.domain {id, name} instead of token.project; the id is a stable hash
+// of the name.
 //
 // Using a token on MetaStudio: unknown or revoked → 401 APIGW.0307 "The
 // token must be updated: token is invalid"; at or past expires_at → 401
 // APIGW.0307 "The token must be updated: token has expired"; scoped to
 // another project → 403 APIGW.0302 "The IAM user is not authorized to
-// access the API: token is scoped to another project". Options.Latency
-// does not apply to IAM.
+// access the API: token is scoped to another project"; domain-scoped → 403
+// APIGW.0302 "…: token is scoped to a domain, not to a project".
+// Options.Latency does not apply to IAM.
+//
+// # Project list
+//
+// GET /v3/auth/projects lists, sorted by name, the projects visible to the
+// caller: with X-Auth-Token (any scope, as in Keystone) those of the
+// token's user, with AK/SK those of the access key. Every Tenant is listed,
+// enabled, under Tenant.ProjectName (its id when empty); AddProject adds
+// list-only projects (disabled, other regions, odd names), RemoveProject
+// and SetProjectEnabled change the list. The answer is
+// {"links":{"self","previous":null,"next":null},"projects":[{domain_id,
+// is_domain,parent_id,name,description,links,id,enabled}]}, never paginated.
+// Signatures follow the rules above except that IAM is a global service:
+// only host and x-sdk-date must be signed, and a request carrying
+// X-Project-Id is refused with "X-Project-Id must not be sent to a global
+// service" (stricter than needed, so a client that signs IAM calls like
+// MetaStudio calls is caught). Method other than GET → 405 in IAM's shape.
+// SetProjectsFault applies a Fault after authentication, with the list as
+// the stored body; ProjectListCalls counts requests before any check.
 //
 // # Error codes
 //

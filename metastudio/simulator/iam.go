@@ -2,7 +2,9 @@ package simulator
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -12,7 +14,10 @@ import (
 // iamTimeLayout is how IAM writes expires_at and issued_at.
 const iamTimeLayout = "2006-01-02T15:04:05.000000Z"
 
+// tokenGrant is what a token stands for: a user, and one project of it or
+// (project "") the user's whole domain.
 type tokenGrant struct {
+	user    string // userKey(domain, user)
 	project string
 	expires time.Time
 }
@@ -32,9 +37,12 @@ type tokenRequest struct {
 			} `json:"password"`
 		} `json:"identity"`
 		Scope struct {
-			Project struct {
+			Project *struct {
 				ID string `json:"id"`
 			} `json:"project"`
+			Domain *struct {
+				Name string `json:"name"`
+			} `json:"domain"`
 		} `json:"scope"`
 	} `json:"auth"`
 }
@@ -43,12 +51,18 @@ type tokenProject struct {
 	ID string `json:"id"`
 }
 
+type tokenDomain struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
 type tokenBody struct {
 	Token struct {
-		ExpiresAt string       `json:"expires_at"`
-		IssuedAt  string       `json:"issued_at"`
-		Methods   []string     `json:"methods"`
-		Project   tokenProject `json:"project"`
+		ExpiresAt string        `json:"expires_at"`
+		IssuedAt  string        `json:"issued_at"`
+		Methods   []string      `json:"methods"`
+		Project   *tokenProject `json:"project,omitempty"`
+		Domain    *tokenDomain  `json:"domain,omitempty"`
 	} `json:"token"`
 }
 
@@ -74,7 +88,7 @@ func writeIAMError(w http.ResponseWriter, status int, message string) {
 func userKey(domain, user string) string { return domain + "\x00" + user }
 
 // serveTokens is POST /v3/auth/tokens with the password method and a
-// project scope.
+// project or domain scope.
 func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		writeIAMError(w, http.StatusMethodNotAllowed, "The method is not allowed for the requested URL.")
@@ -95,9 +109,17 @@ func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request) {
 		writeIAMError(w, http.StatusBadRequest, "The password method is required.")
 		return
 	}
-	project := req.Auth.Scope.Project.ID
-	if project == "" {
-		writeIAMError(w, http.StatusBadRequest, "A project scope is required.")
+	scope := req.Auth.Scope
+	if scope.Project != nil && scope.Domain != nil {
+		writeIAMError(w, http.StatusBadRequest, "Specify either a project or a domain scope, not both.")
+		return
+	}
+	var project string
+	if scope.Project != nil {
+		project = scope.Project.ID
+	}
+	if project == "" && (scope.Domain == nil || scope.Domain.Name == "") {
+		writeIAMError(w, http.StatusBadRequest, "A project or domain scope is required.")
 		return
 	}
 	u := id.Password.User
@@ -110,13 +132,14 @@ func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request) {
 		writeIAMError(w, http.StatusUnauthorized, "The username or password is wrong.")
 		return
 	}
-	if t == nil || t.userKey != key {
+	// A user may scope to its own domain or to a project it is granted.
+	if project == "" && scope.Domain.Name != u.Domain.Name || project != "" && (t == nil || t.userKey != key) {
 		writeIAMError(w, http.StatusUnauthorized, "The request you have made requires authentication.")
 		return
 	}
 
 	now := s.now().UTC()
-	grant := tokenGrant{project: project, expires: now.Add(s.tokenTTL)}
+	grant := tokenGrant{user: key, project: project, expires: now.Add(s.tokenTTL)}
 	token := "MIIsim" + rand.Text() + rand.Text()
 	s.tokMu.Lock()
 	s.tokens[token] = grant
@@ -127,7 +150,11 @@ func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request) {
 	out.Token.ExpiresAt = grant.expires.Format(iamTimeLayout)
 	out.Token.IssuedAt = now.Format(iamTimeLayout)
 	out.Token.Methods = []string{"password"}
-	out.Token.Project = tokenProject{ID: project}
+	if project != "" {
+		out.Token.Project = &tokenProject{ID: project}
+	} else {
+		out.Token.Domain = &tokenDomain{ID: domainID(u.Domain.Name), Name: u.Domain.Name}
+	}
 	resp, err := json.Marshal(out)
 	if err != nil {
 		writeIAMError(w, http.StatusInternalServerError, "Internal error")
@@ -137,18 +164,25 @@ func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, resp)
 }
 
-// checkToken returns the project an X-Auth-Token is scoped to.
-func (s *Server) checkToken(token string) (string, *apiError) {
+// checkToken returns what an X-Auth-Token grants.
+func (s *Server) checkToken(token string) (tokenGrant, *apiError) {
 	s.tokMu.RLock()
 	grant, ok := s.tokens[token]
 	s.tokMu.RUnlock()
 	if !ok {
-		return "", tokenInvalid("token is invalid")
+		return tokenGrant{}, tokenInvalid("token is invalid")
 	}
 	if !s.now().Before(grant.expires) {
-		return "", tokenInvalid("token has expired")
+		return tokenGrant{}, tokenInvalid("token has expired")
 	}
-	return grant.project, nil
+	return grant, nil
+}
+
+// domainID is the simulated account id of an IAM domain name: stable, so
+// that answers can be compared in tests, and shaped like IAM's 32 hex.
+func domainID(name string) string {
+	sum := sha256.Sum256([]byte("simulated domain " + name))
+	return hex.EncodeToString(sum[:16])
 }
 
 // TokensIssued returns how many IAM tokens the server has issued.

@@ -84,7 +84,7 @@ func TestIAMLoginFailures(t *testing.T) {
 		{"token method", strings.Replace(tokenRequestBody(iamDomain, iamName, iamPass, projA), `"methods":["password"]`, `"methods":["token"]`, 1), 400,
 			`{"error":{"code":400,"message":"The password method is required.","title":"Bad Request"}}`},
 		{"no scope", tokenRequestBody(iamDomain, iamName, iamPass, ""), 400,
-			`{"error":{"code":400,"message":"A project scope is required.","title":"Bad Request"}}`},
+			`{"error":{"code":400,"message":"A project or domain scope is required.","title":"Bad Request"}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := postToken(s, tc.body)

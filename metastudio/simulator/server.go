@@ -33,6 +33,9 @@ type Tenant struct {
 	IAMUser       string
 	IAMPassword   string
 	Config        []byte // initial user-config JSON; nil = "{}"
+	// ProjectName is the project's name in IAM's project list, where the
+	// tenant appears to its AK and IAM user; "" lists it under its id.
+	ProjectName string
 }
 
 // Server is the simulated MetaStudio user-config API plus the IAM token API.
@@ -47,6 +50,10 @@ type Server struct {
 	tenants map[string]*tenant
 	keys    map[string]*accessKey // by AK; one AK may serve many projects, as in a real account
 	users   map[string]*iamUser   // by userKey(domain, user)
+	listed  map[string]*listedProject
+
+	projectsFault atomic.Pointer[Fault]
+	listCalls     atomic.Int64
 
 	tokMu  sync.RWMutex
 	tokens map[string]tokenGrant
@@ -95,6 +102,7 @@ func New(opts Options) *Server {
 		tenants:  make(map[string]*tenant),
 		keys:     make(map[string]*accessKey),
 		users:    make(map[string]*iamUser),
+		listed:   make(map[string]*listedProject),
 		tokens:   make(map[string]tokenGrant),
 	}
 	if s.now == nil {
@@ -117,25 +125,12 @@ func New(opts Options) *Server {
 // exporter's own logs.
 func (s *Server) Handler() http.Handler { return s }
 
-// AddTenant registers a project and its credentials.
+// AddTenant registers a project and its credentials. The project is also
+// listed by IAM's GET /v3/auth/projects, enabled, under t.ProjectName.
 func (s *Server) AddTenant(t Tenant) error {
-	if t.ProjectID == "" || strings.Contains(t.ProjectID, "/") {
-		return fmt.Errorf("simulator: invalid project id %q", t.ProjectID)
-	}
-	if (t.AccessKey == "") != (t.SecretKey == "") {
-		return fmt.Errorf("simulator: project %q: access key and secret key must be set together", t.ProjectID)
-	}
-	if t.SecurityToken != "" && t.AccessKey == "" {
-		return fmt.Errorf("simulator: project %q: security token without access key", t.ProjectID)
-	}
-	iamSet := 0
-	for _, v := range []string{t.IAMDomain, t.IAMUser, t.IAMPassword} {
-		if v != "" {
-			iamSet++
-		}
-	}
-	if iamSet != 0 && iamSet != 3 {
-		return fmt.Errorf("simulator: project %q: IAM domain, user and password must be set together", t.ProjectID)
+	c := credentials{ak: t.AccessKey, sk: t.SecretKey, st: t.SecurityToken, domain: t.IAMDomain, user: t.IAMUser, password: t.IAMPassword}
+	if err := c.validate(t.ProjectID); err != nil {
+		return err
 	}
 	cfg := []byte("{}")
 	if t.Config != nil {
@@ -145,34 +140,24 @@ func (s *Server) AddTenant(t Tenant) error {
 		cfg = append([]byte(nil), t.Config...)
 	}
 
-	nt := &tenant{projectID: t.ProjectID, accessKey: t.AccessKey}
+	nt := &tenant{projectID: t.ProjectID, accessKey: t.AccessKey, userKey: c.userKey()}
 	nt.config.Store(&cfg)
-	if iamSet == 3 {
-		nt.userKey = userKey(t.IAMDomain, t.IAMUser)
+	name := t.ProjectName
+	if name == "" {
+		name = t.ProjectID
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, dup := s.tenants[t.ProjectID]; dup {
+	if _, dup := s.listed[t.ProjectID]; dup {
 		return fmt.Errorf("simulator: project %q already exists", t.ProjectID)
 	}
-	if t.AccessKey != "" {
-		if k, ok := s.keys[t.AccessKey]; ok && (string(k.secret) != t.SecretKey || k.securityToken != t.SecurityToken) {
-			return fmt.Errorf("simulator: project %q: access key %q is already registered with other credentials", t.ProjectID, t.AccessKey)
-		}
+	if err := s.checkCredentialsLocked(t.ProjectID, c); err != nil {
+		return err
 	}
-	if nt.userKey != "" {
-		if u, ok := s.users[nt.userKey]; ok && u.password != t.IAMPassword {
-			return fmt.Errorf("simulator: project %q: IAM user %q is already registered with another password", t.ProjectID, t.IAMUser)
-		}
-	}
-	if t.AccessKey != "" {
-		s.keys[t.AccessKey] = &accessKey{id: t.AccessKey, secret: []byte(t.SecretKey), securityToken: t.SecurityToken}
-	}
-	if nt.userKey != "" {
-		s.users[nt.userKey] = &iamUser{password: t.IAMPassword}
-	}
+	s.registerCredentialsLocked(c)
 	s.tenants[t.ProjectID] = nt
+	s.listed[t.ProjectID] = &listedProject{id: t.ProjectID, name: name, accessKey: c.ak, userKey: c.userKey(), domain: c.domain}
 	return nil
 }
 
@@ -235,8 +220,12 @@ func (s *Server) tenant(projectID string) *tenant {
 // /v3/auth/tokens on one handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header()["X-Request-Id"] = []string{s.requestID()}
-	if r.URL.Path == tokensPath {
+	switch r.URL.Path {
+	case tokensPath:
 		s.serveTokens(w, r)
+		return
+	case authProjectsPath:
+		s.serveProjects(w, r)
 		return
 	}
 	project, ok := userConfigProject(r.URL.Path)
@@ -276,14 +265,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // exist, and only valid credentials learn whether it exists.
 func (s *Server) authenticate(r *http.Request, project string, body []byte, t *tenant) *apiError {
 	if tok := r.Header.Get("X-Auth-Token"); tok != "" {
-		scope, err := s.checkToken(tok)
+		grant, err := s.checkToken(tok)
 		if err != nil {
 			return err
 		}
 		if t == nil {
 			return projectNotFound()
 		}
-		if scope != project {
+		if grant.project == "" {
+			return forbidden("token is scoped to a domain, not to a project")
+		}
+		if grant.project != project {
 			return forbidden("token is scoped to another project")
 		}
 		return nil

@@ -69,10 +69,37 @@ func normalizeSignedHeaders(v string) []string {
 	return hs
 }
 
+// globalSignedHeaders is the minimum for IAM, a global service: no project
+// is involved, so X-Project-Id is neither required nor allowed.
+var globalSignedHeaders = []string{"host", "x-sdk-date"}
+
 // verifySignature authenticates an AK/SK request for project and returns
 // the access key it was signed with. Rejection reasons name what is wrong,
 // never a secret or the expected signature.
 func (s *Server) verifySignature(r *http.Request, project string, body []byte) (*accessKey, *apiError) {
+	return s.verify(r, body, requiredSignedHeaders, func() *apiError {
+		if r.Header.Get("X-Project-Id") != project {
+			return authFailed("X-Project-Id does not match the project in the path")
+		}
+		return nil
+	})
+}
+
+// verifyGlobalSignature authenticates an AK/SK request to IAM. A request
+// that names a project is refused, so that a client signing IAM calls the
+// way it signs MetaStudio calls is caught here rather than in the cloud.
+func (s *Server) verifyGlobalSignature(r *http.Request, body []byte) (*accessKey, *apiError) {
+	return s.verify(r, body, globalSignedHeaders, func() *apiError {
+		if len(r.Header["X-Project-Id"]) > 0 {
+			return authFailed("X-Project-Id must not be sent to a global service")
+		}
+		return nil
+	})
+}
+
+// verify runs the checks in the order doc.go lists; checkProject is the
+// route's own rule for X-Project-Id.
+func (s *Server) verify(r *http.Request, body []byte, required []string, checkProject func() *apiError) (*accessKey, *apiError) {
 	raw := r.Header.Get("Authorization")
 	if raw == "" {
 		return nil, authFailed("Authorization header missing")
@@ -81,7 +108,7 @@ func (s *Server) verifySignature(r *http.Request, project string, body []byte) (
 	if !ok {
 		return nil, authFailed("malformed Authorization header")
 	}
-	for _, h := range requiredSignedHeaders {
+	for _, h := range required {
 		if !slices.Contains(a.signedHeaders, h) {
 			return nil, authFailed(h + " is not a signed header")
 		}
@@ -94,8 +121,8 @@ func (s *Server) verifySignature(r *http.Request, project string, body []byte) (
 	if skew := s.now().Sub(signedAt); skew > s.maxSkew || skew < -s.maxSkew {
 		return nil, authFailed("X-Sdk-Date is more than " + s.maxSkew.String() + " away from the server clock")
 	}
-	if r.Header.Get("X-Project-Id") != project {
-		return nil, authFailed("X-Project-Id does not match the project in the path")
+	if err := checkProject(); err != nil {
+		return nil, err
 	}
 	s.mu.RLock()
 	key := s.keys[a.access]

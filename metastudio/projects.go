@@ -1,0 +1,152 @@
+package metastudio
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/metastudio-exporter/metastudio_exporter/secret"
+)
+
+// DefaultIAMEndpoint is IAM's global endpoint, which lists the projects of
+// every region.
+const DefaultIAMEndpoint = "https://iam.myhuaweicloud.com"
+
+const (
+	opListProjects   = "list IAM projects"
+	authProjectsPath = "/v3/auth/projects"
+)
+
+// Project is one entry of IAM's project list. A project named after a
+// region ("cn-north-4") is that region's default project; subprojects are
+// named region_suffix ("cn-north-4_shop").
+type Project struct {
+	ID       string
+	Name     string
+	Enabled  bool
+	DomainID string
+}
+
+type projectList struct {
+	Projects *[]struct {
+		ID       string `json:"id"`
+		Name     string `json:"name"`
+		Enabled  *bool  `json:"enabled"`
+		DomainID string `json:"domain_id"`
+	} `json:"projects"`
+}
+
+var (
+	errNoProjectsField = errors.New(`response has no "projects" list`)
+	errProjectNoID     = errors.New("a project in the list has no id")
+)
+
+// ListProjects calls IAM's KeystoneListAuthProjects (GET /v3/auth/projects):
+// the projects the credentials' user may access, in every region. The API
+// has no pagination; one answer holds the whole list, read through the
+// client's body limit.
+//
+// AK/SK requests are signed without X-Project-Id: IAM is a global service
+// and the signature must not name a project. IAM password credentials use a
+// domain-scoped token, cached apart from the project-scoped ones; it comes
+// from creds.IAM.Endpoint, or from endpoint when that is empty. endpoint ""
+// means DefaultIAMEndpoint.
+//
+// These calls are not MetaStudio calls and are not reported to the
+// client's Observer.
+func (c *Client) ListProjects(ctx context.Context, endpoint string, creds Credentials) ([]Project, error) {
+	if creds.IAM == nil && (creds.AccessKey == "" || !creds.SecretKey.IsSet()) {
+		return nil, &Error{Reason: ReasonCredentials, Op: opListProjects, Err: errNoCredentials}
+	}
+	if endpoint == "" {
+		endpoint = DefaultIAMEndpoint
+	}
+	target := strings.TrimRight(endpoint, "/") + authProjectsPath
+	if creds.IAM == nil {
+		return c.listProjects(ctx, target, creds, "")
+	}
+	p := creds.IAM
+	if p.Endpoint == "" {
+		cp := *p
+		cp.Endpoint = endpoint
+		p = &cp
+	}
+	token, key, err := c.token(ctx, p, domainScope)
+	if err != nil {
+		return nil, err
+	}
+	projects, err := c.listProjects(ctx, target, creds, token)
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized {
+		return projects, err
+	}
+	// A 401 with a token that is not yet due for refresh means it was
+	// revoked: fetch a new one and try once more.
+	c.tokens.drop(key, token)
+	if token, _, err = c.token(ctx, p, domainScope); err != nil {
+		return nil, err
+	}
+	return c.listProjects(ctx, target, creds, token)
+}
+
+func (c *Client) listProjects(ctx context.Context, target string, creds Credentials, token secret.String) ([]Project, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, &Error{Reason: ReasonNetwork, Op: opListProjects, Err: errors.New("invalid IAM endpoint URL")}
+	}
+	req.Header.Set("Content-Type", "application/json;charset=utf8")
+	if token.IsSet() {
+		req.Header.Set(headerAuthToken, token.Reveal())
+	} else if err := SignRequest(req, nil, creds.AccessKey, creds.SecretKey, creds.SecurityToken, c.now()); err != nil {
+		return nil, &Error{Reason: ReasonCredentials, Op: opListProjects, Err: err}
+	}
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, transportError(opListProjects, err)
+	}
+	buf, readErr := readLimited(resp.Body, c.maxBody)
+	requestID := resp.Header.Get(headerRequestID)
+	if readErr != nil {
+		return nil, readErr.withOp(opListProjects, requestID)
+	}
+	defer putBuffer(buf)
+	if resp.StatusCode != http.StatusOK {
+		return nil, statusError(opListProjects, resp, buf.Bytes(), c.now())
+	}
+	projects, err := decodeProjects(buf.Bytes())
+	if err != nil {
+		return nil, &Error{Reason: ReasonDecode, Op: opListProjects, RequestID: requestID, Err: err}
+	}
+	return projects, nil
+}
+
+// decodeProjects is strict about the list itself, lenient about each
+// entry: a body without "projects" must not read as "no projects", which
+// would drop every discovered tenant, while unknown fields are ignored.
+func decodeProjects(body []byte) ([]Project, error) {
+	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) > 0 && b[0] != '{' {
+		return nil, errNotObject
+	}
+	var pl projectList
+	if err := json.Unmarshal(body, &pl); err != nil {
+		return nil, err
+	}
+	if pl.Projects == nil {
+		return nil, errNoProjectsField
+	}
+	out := make([]Project, 0, len(*pl.Projects))
+	for _, p := range *pl.Projects {
+		if p.ID == "" {
+			return nil, errProjectNoID
+		}
+		// Keystone always sends "enabled"; were it absent, its own
+		// default (enabled) applies.
+		enabled := p.Enabled == nil || *p.Enabled
+		out = append(out, Project{ID: p.ID, Name: p.Name, Enabled: enabled, DomainID: p.DomainID})
+	}
+	return out, nil
+}
