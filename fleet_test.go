@@ -110,3 +110,39 @@ discovery:
 		t.Errorf("/sd lists the clashing name %d times:\n%s", n, sd)
 	}
 }
+
+// TestReadyWaitsForDiscovery: a replica is not ready until discovery has
+// listed the projects once, so that it never serves a partial tenant set.
+func TestReadyWaitsForDiscovery(t *testing.T) {
+	const ak, sk = "AKREADY000000000001", "ready-SECRET-sk"
+	sim, err := simulator.Start(simulator.Options{},
+		simulator.Tenant{ProjectID: "p-shop", ProjectName: "cn-north-4_shop", AccessKey: ak, SecretKey: sk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	sim.Server.SetProjectsFault(simulator.Fault{Latency: 700 * time.Millisecond})
+	path := writeFile(t, t.TempDir(), "metastudio.yml", fmt.Sprintf(`credentials:
+  sim: {access_key: %s, secret_key: %s}
+discovery:
+  - {credentials: sim, iam_endpoint: %q, endpoint: %q, regions: [cn-north-4]}
+`, ak, sk, sim.URL, sim.URL))
+	e := startExporter(t, "--config.file="+path)
+	if code, body := e.get(t, "/-/ready"); code != 503 || body != "Project discovery has not listed the projects yet\n" {
+		t.Errorf("/-/ready before the first listing: %d %q", code, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, _ := e.get(t, "/-/ready")
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready 10s after start:\n%s", e.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, sd := e.get(t, "/sd"); !strings.Contains(sd, `"__param_tenant":"cn-north-4_shop"`) {
+		t.Errorf("ready, but /sd lacks the discovered tenant:\n%s", sd)
+	}
+}

@@ -70,6 +70,14 @@ func fixedRoutes(holder *config.Holder, scrapes *scrapeHandlers, r *reloader, lo
 				http.Error(w, "No config loaded", http.StatusServiceUnavailable)
 				return
 			}
+			// A replica that has not listed the projects yet would serve
+			// a partial tenant set.
+			select {
+			case <-r.fleet.initialized():
+			default:
+				http.Error(w, "Project discovery has not listed the projects yet", http.StatusServiceUnavailable)
+				return
+			}
 			fmt.Fprintln(w, "Ready")
 		})},
 		// Profiles, as in node_exporter and Prometheus itself; the landing

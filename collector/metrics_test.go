@@ -2,84 +2,56 @@ package collector
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/metastudio-exporter/metastudio_exporter/config"
 )
 
-// TestTenantGaugeMatchesConstMetric pins tenantGauge to what
-// prometheus.MustNewConstMetric writes for the same Desc and values: same
-// label pairs in the same (sorted) order, same gauge value.
-func TestTenantGaugeMatchesConstMetric(t *testing.T) {
-	const name = "shop-a"
-	// Every Desc several times through one emitter, more series than its
-	// first chunks hold, so that later chunks must leave earlier samples
-	// intact.
-	type sent struct {
-		desc   *prometheus.Desc
-		value  float64
-		values []string
-	}
-	var want []sent
-	ch := make(chan prometheus.Metric, 200)
-	e := newTenantEmitter(ch, name)
-	for round := range 4 {
-		for d, extra := range extraLabelNames {
-			values := make([]string, len(extra))
-			for i := range values {
-				values[i] = fmt.Sprintf("v%d-%d-%s", round, i, extra[i])
-			}
-			v := float64(len(want)) + 0.5
-			e.gauge(d, v, values...)
-			want = append(want, sent{d, v, values})
-		}
-	}
-	close(ch)
-	if len(ch) != len(want) {
-		t.Fatalf("emitter sent %d samples, want %d", len(ch), len(want))
-	}
-	i := 0
-	for m := range ch {
-		w := want[i]
-		i++
-		d := w.desc
-		if m.Desc() != d {
-			t.Fatalf("sample %d has Desc %s, want %s", i, m.Desc(), d)
-		}
-		var got, want dto.Metric
-		if err := m.Write(&got); err != nil {
-			t.Fatal(err)
-		}
-		if err := prometheus.MustNewConstMetric(d, prometheus.GaugeValue, w.value, append([]string{name}, w.values...)...).Write(&want); err != nil {
-			t.Fatal(err)
-		}
-		if got.GetGauge().GetValue() != want.GetGauge().GetValue() {
-			t.Errorf("%s: value %v, want %v", d, got.GetGauge().GetValue(), want.GetGauge().GetValue())
-		}
-		if len(got.Label) != len(want.Label) {
-			t.Fatalf("%s: %d labels, want %d", d, len(got.Label), len(want.Label))
-		}
-		for i := range want.Label {
-			if got.Label[i].GetName() != want.Label[i].GetName() || got.Label[i].GetValue() != want.Label[i].GetValue() {
-				t.Errorf("%s: label %d is %s=%q, want %s=%q", d, i,
-					got.Label[i].GetName(), got.Label[i].GetValue(), want.Label[i].GetName(), want.Label[i].GetValue())
-			}
-		}
-	}
-	if len(extraLabelNames) != 18 {
-		t.Errorf("%d tenant Descs registered, want 18", len(extraLabelNames))
-	}
+// emittedTenant collects emitTenant's output for one outcome.
+type emittedTenant struct {
+	t *config.Tenant
+	r result
 }
 
-// TestTenantGaugeWrongLabelCount fails loudly, as MustNewConstMetric does,
-// rather than emitting a series with a missing label.
-func TestTenantGaugeWrongLabelCount(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("no panic for a missing label value")
-		}
-	}()
-	e := newTenantEmitter(make(chan prometheus.Metric, 1), "shop-a")
-	e.gauge(tenantInfoDesc, 1, "only-project")
+func (c emittedTenant) Describe(ch chan<- *prometheus.Desc) { describeTenantMetrics(ch) }
+func (c emittedTenant) Collect(ch chan<- prometheus.Metric) { emitTenant(ch, c.t, &c.r, "") }
+
+// TestEnumSetBoundsUpstreamValues holds a hostile upstream's made-up event
+// types to maxUnknownValues series, each label value cut to
+// maxLabelValueLen bytes at a character boundary, with values that become
+// equal once cut, or are repeated, counted once.
+func TestEnumSetBoundsUpstreamValues(t *testing.T) {
+	long := strings.Repeat("A", maxLabelValueLen)
+	// 1 + 64×2 bytes: the cut at maxLabelValueLen falls inside the last é.
+	accented := "x" + strings.Repeat("é", 64)
+	c := emittedTenant{t: testTenant("hostile")}
+	c.r.settings.CallbackEvents = []string{
+		"RTMP_STREAM_STATE_CHANGE",
+		long + "-first", long + "-second",
+		accented,
+		"U1", "U1", "U2", "U3", "U4", "U5", "U6", "U7", "U8",
+	}
+	var want strings.Builder
+	want.WriteString("# HELP metastudio_live_event_callback_event_enabled 1 if live_event_callback_config.callback_event_type subscribes this event type.\n" +
+		"# TYPE metastudio_live_event_callback_event_enabled gauge\n")
+	for _, e := range []struct {
+		name string
+		v    int
+	}{
+		{"REPLY_COMMAND_FINISH", 0}, {"RTMP_STREAM_STATE_CHANGE", 1}, {"SHOOT_SCRIPT_SWITCH", 0},
+		{long, 1}, {"x" + strings.Repeat("é", 63), 1},
+		{"U1", 1}, {"U2", 1}, {"U3", 1}, {"U4", 1}, {"U5", 1}, {"U6", 1},
+	} {
+		fmt.Fprintf(&want, "metastudio_live_event_callback_event_enabled{event_type=%q,tenant=\"hostile\"} %d\n", e.name, e.v)
+	}
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want.String()), "metastudio_live_event_callback_event_enabled"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(c, "metastudio_live_event_callback_event_enabled"); n != 3+maxUnknownValues {
+		t.Errorf("%d event series, want %d", n, 3+maxUnknownValues)
+	}
 }

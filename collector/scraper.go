@@ -352,6 +352,11 @@ func (s *Scraper) call(startCtx, callCtx context.Context, t *config.Tenant) (met
 	return uc.Effective(), uc.CallbackAuth(), nil
 }
 
+// callbackRetryAfter is how long the receiver is answered with a failed
+// call's error, when no settings are known, before a request may call
+// again: as long as it waits between refetches for a rotated key.
+const callbackRetryAfter = 30 * time.Second
+
 // CallbackAuth returns t's callback settings as its last good answer held
 // them, for the live-event receiver. With fresh, or when no answer is known
 // yet, it gets them from a call first: one that scrapes share (a call in
@@ -362,10 +367,13 @@ func (s *Scraper) CallbackAuth(ctx context.Context, t *config.Tenant, fresh bool
 	st := s.states.get(t.Key())
 	if !fresh {
 		st.mu.Lock()
-		a := st.auth
+		a, failed, failedAt := st.auth, st.failed, st.failedAt
 		st.mu.Unlock()
 		if a != nil {
 			return *a, nil
+		}
+		if failed != nil && s.now().Sub(failedAt) < callbackRetryAfter {
+			return metastudio.CallbackAuth{}, failed
 		}
 	}
 	r := s.fetch(ctx, t, s.now(), false)
@@ -391,20 +399,7 @@ func notStartable(startCtx, callCtx context.Context) error {
 // logFailure is the one place a failed call is logged; window is the
 // backoff it opened, if any.
 func (s *Scraper) logFailure(t *config.Tenant, err error, window time.Duration) {
-	kv := []any{"msg", "Fetching tenant config failed", "tenant", t.Name,
-		"reason", metastudio.ReasonOf(err)}
-	var e *metastudio.Error
-	if errors.As(err, &e) {
-		if e.StatusCode != 0 {
-			kv = append(kv, "status", e.StatusCode)
-		}
-		if e.ErrorCode != "" {
-			kv = append(kv, "error_code", e.ErrorCode)
-		}
-		if e.RequestID != "" {
-			kv = append(kv, "request_id", e.RequestID)
-		}
-	}
+	kv := metastudio.AppendLogFields([]any{"msg", "Fetching tenant config failed", "tenant", t.Name}, err)
 	if window > 0 {
 		kv = append(kv, "backoff", window.Round(time.Second))
 	}

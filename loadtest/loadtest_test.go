@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -20,7 +23,8 @@ func TestHarnessReport(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the harness reads /proc")
 	}
-	opts, err := parseOptions([]string{"-tenants", "20", "-scrapes", "2", "-min-fetches", "0", "-timeout", "3m"}, os.Stderr)
+	jsonPath := filepath.Join(t.TempDir(), "results.json")
+	opts, err := parseOptions([]string{"-tenants", "20", "-scrapes", "2", "-min-fetches", "0", "-timeout", "3m", "-concurrency", "8", "-json", jsonPath}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +35,8 @@ func TestHarnessReport(t *testing.T) {
 	report := out.String()
 	for _, want := range []string{
 		"Machine: " + strconv.Itoa(runtime.NumCPU()) + " CPUs, ",
-		"Command: `go run ./loadtest -tenants 20 -scrapes 2 -min-fetches 0 -timeout 3m`",
+		"Command: `go run ./loadtest -tenants 20 -scrapes 2 -min-fetches 0 -timeout 3m -concurrency 8 -json " + jsonPath + "`",
+		"--scrape.max-concurrency=8,",
 		"| " + strings.Join(columns, " | ") + " |\n",
 	} {
 		if !strings.Contains(report, want) {
@@ -39,9 +44,48 @@ func TestHarnessReport(t *testing.T) {
 		}
 	}
 
+	m, num := tenantRow(t, report)
+	// ceil(20/8) rounds of 50 ms.
+	if ideal := num(2); ideal != 0.15 {
+		t.Errorf("ideal = %v s, want 0.150", ideal)
+	}
+	// Every call waits 50 ms in the simulator and the exporter makes 8 at a
+	// time, so no scrape can be faster than three rounds.
+	if median := num(3); median < 0.15 {
+		t.Errorf("median scrape %v s is below 3 rounds of the simulated latency: the exporter did not get --scrape.max-concurrency=8", median)
+	}
+	for i, name := range columns[6:9] { // allocation, RSS and exposition size
+		if num(i+6) <= 0 {
+			t.Errorf("%s = %v, want a positive amount", name, num(i+6))
+		}
+	}
+
+	raw, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatalf("-json wrote something else than the report: %v\n%s", err, raw)
+	}
+	if rep.Concurrency != 8 || rep.LatencySecs != 0.05 || rep.CPUs != runtime.NumCPU() || len(rep.Rows) != 1 {
+		t.Fatalf("JSON report: %+v", rep)
+	}
+	r := rep.Rows[0]
+	if r.Tenants != 20 || r.Scrapes != 2 || len(r.ScrapeSeconds) != 2 || r.IdealSeconds != 0.15 ||
+		fmt.Sprintf("%.3f", r.MedianSeconds) != m[4] ||
+		r.PeakRSSBytes <= 0 || len(strings.Fields(r.LoadBefore)) != 3 || len(strings.Fields(r.LoadAfter)) != 3 {
+		t.Errorf("JSON row does not match the table: %+v", r)
+	}
+}
+
+// tenantRow finds the report's row for 20 tenants, 2 scrapes, with every
+// cell well formed; num(i) is column i's number.
+func tenantRow(t *testing.T, report string) (cells []string, num func(i int) float64) {
+	t.Helper()
 	// One cell pattern per column, in order; each captures the number.
 	cellPatterns := []string{`(20)`, `(2)`, `(\d+\.\d{3}) s`, `(\d+\.\d{3}) s`, `(\d+\.\d{2})×`,
-		`(\d+\.\d) µs`, `(\d+\.\d) kB`, `(\d+\.\d) MB`, `(\d+) B`}
+		`(\d+\.\d) µs`, `(\d+\.\d) kB`, `(\d+\.\d) MB`, `(\d+) B`, `(\d+\.\d\d) → \d+\.\d\d`}
 	if len(cellPatterns) != len(columns) {
 		t.Fatalf("%d cell patterns for %d columns", len(cellPatterns), len(columns))
 	}
@@ -50,25 +94,43 @@ func TestHarnessReport(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no well-formed row for 20 tenants in:\n%s", report)
 	}
-	num := func(i int) float64 {
+	return m, func(i int) float64 {
 		v, err := strconv.ParseFloat(m[i+1], 64)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return v
 	}
-	// ceil(20/32) rounds of 50 ms.
-	if ideal := num(2); ideal != 0.05 {
-		t.Errorf("ideal = %v s, want 0.050", ideal)
+}
+
+// TestHarnessProbe runs a round of one /probe per tenant: every tenant must
+// answer up, 8 probes in flight take at least three rounds of the latency,
+// and a probe answer is one tenant's exposition (a few kB), not all of them.
+func TestHarnessProbe(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the harness reads /proc")
 	}
-	// Every call waits 50 ms in the simulator, so no scrape can be faster.
-	if median := num(3); median < 0.05 {
-		t.Errorf("median scrape %v s is below the simulated latency", median)
+	opts, err := parseOptions([]string{"-tenants", "20", "-scrapes", "2", "-min-fetches", "0", "-timeout", "3m", "-concurrency", "8", "-probe"}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i, name := range columns {
-		if i >= 6 && num(i) <= 0 { // allocation, RSS and exposition size
-			t.Errorf("%s = %v, want a positive amount", name, num(i))
-		}
+	var out, progress bytes.Buffer
+	if err := run(context.Background(), opts, &out, &progress); err != nil {
+		t.Fatalf("%v\nprogress:\n%s", err, &progress)
+	}
+	report := out.String()
+	if want := "one /probe?tenant=NAME per tenant, 8 in flight"; !strings.Contains(report, want) {
+		t.Errorf("report lacks %q:\n%s", want, report)
+	}
+	_, num := tenantRow(t, report)
+	if median := num(3); median < 0.15 {
+		t.Errorf("median round %v s is below 3 rounds of the simulated latency with 8 probes in flight", median)
+	}
+	if perTenant := num(8); perTenant < 500 || perTenant > 5000 {
+		t.Errorf("exposition per tenant %v B; a probe answer holds one tenant's series", perTenant)
+	}
+	if cpu, alloc := num(5), num(6); cpu <= 0 && alloc <= 0 {
+		t.Errorf("neither CPU (%v µs) nor allocations (%v kB) were counted for the probes", cpu, alloc)
 	}
 }
 

@@ -1,6 +1,6 @@
 // Command loadtest measures metastudio_exporter the way an agency runs it:
-// a real exporter process with default flags, many tenants, and an upstream
-// that takes a fixed time to answer.
+// a real exporter process with default flags (but for -concurrency), many
+// tenants, and an upstream that takes a fixed time to answer.
 //
 // For each tenant count it starts the MetaStudio simulator in this process
 // (every call delayed by -latency), builds and starts the exporter against
@@ -8,9 +8,11 @@
 // wall time against the ideal ceil(N / concurrency) × latency, exporter CPU
 // per tenant fetch (from /proc/PID/stat), bytes allocated per tenant fetch
 // (from the exporter's go_memstats_alloc_bytes_total), peak RSS
-// (/proc/PID/status VmHWM) and exposition bytes per tenant.
+// (/proc/PID/status VmHWM), exposition bytes per tenant and the machine's
+// 1-minute load average before and after, since CPU figures on a shared
+// machine mean little without it. -json writes the same as JSON.
 //
-//	go run ./loadtest -tenants 100,1000,5000
+//	go run ./loadtest -tenants 1000,5000,10000 -json results.json
 //
 // It reads /proc, so it runs on Linux only. All traffic stays on 127.0.0.1.
 package main
@@ -29,18 +31,21 @@ import (
 	"time"
 )
 
-// options are the harness's knobs; the exporter itself always runs with its
-// default flags apart from the config file and listen address.
+// options are the harness's knobs; the exporter itself runs with its default
+// flags apart from the config file, listen address and
+// --scrape.max-concurrency.
 type options struct {
 	tenants    []int
 	scrapes    int           // at least this many measured scrapes per tenant count
 	minFetches int           // ...and at least this many tenant fetches, for CPU tick resolution
 	latency    time.Duration // simulator delay per call
-	// concurrency is what the ideal assumes; it must match the exporter's
-	// --scrape.max-concurrency default, which the harness does not change.
+	// concurrency is the exporter's --scrape.max-concurrency, and what the
+	// ideal assumes.
 	concurrency int
 	exporter    string        // prebuilt binary; "" builds one from this module
 	timeout     time.Duration // bound on the whole run
+	jsonPath    string        // where to write the results as JSON too; "" for none
+	probe       bool          // /probe each tenant instead of scraping /metrics
 	command     string        // shown in the report so that it can be reproduced
 }
 
@@ -66,9 +71,11 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&opts.scrapes, "scrapes", 5, "measured scrapes per tenant count (at least)")
 	fs.IntVar(&opts.minFetches, "min-fetches", 10000, "measured tenant fetches per tenant count (at least); more scrapes are made for small counts")
 	fs.DurationVar(&opts.latency, "latency", 50*time.Millisecond, "simulated upstream latency per call")
-	fs.IntVar(&opts.concurrency, "concurrency", 32, "the exporter's --scrape.max-concurrency default, used for the ideal")
+	fs.IntVar(&opts.concurrency, "concurrency", 32, "the exporter's --scrape.max-concurrency (32 is its default)")
 	fs.StringVar(&opts.exporter, "exporter", "", "prebuilt exporter binary (default: go build this module)")
 	fs.DurationVar(&opts.timeout, "timeout", 20*time.Minute, "upper bound on the whole run")
+	fs.StringVar(&opts.jsonPath, "json", "", "also write the results to this file as JSON")
+	fs.BoolVar(&opts.probe, "probe", false, "a round is one /probe?tenant=NAME per tenant, -concurrency in flight, as sharded Prometheus servers scrape, instead of one /metrics scrape")
 	if err := fs.Parse(args); err != nil {
 		return opts, err
 	}
@@ -118,6 +125,10 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 		}
 		rows = append(rows, r)
 	}
-	writeReport(stdout, opts, m, loadBefore, loadAverage(), rows)
+	loadAfter := loadAverage()
+	writeReport(stdout, opts, m, loadBefore, loadAfter, rows)
+	if opts.jsonPath != "" {
+		return writeJSON(opts.jsonPath, opts, m, loadBefore, loadAfter, rows)
+	}
 	return nil
 }

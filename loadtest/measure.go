@@ -53,6 +53,8 @@ func buildExporter(ctx context.Context, dir string) (string, error) {
 
 func projectID(i int) string { return fmt.Sprintf("%032x", i+1) }
 
+func tenantName(i int) string { return fmt.Sprintf("tenant-%05d", i) }
+
 // measure runs one tenant count: simulator, config, exporter process, one
 // warm-up scrape, then the measured scrapes.
 func measure(ctx context.Context, opts options, exporterBin, work string, n int, progress io.Writer) (row, error) {
@@ -70,7 +72,7 @@ func measure(ctx context.Context, opts options, exporterBin, work string, n int,
 	if err := writeConfig(cfgPath, sim.URL, n); err != nil {
 		return row{}, err
 	}
-	proc, err := startExporter(ctx, exporterBin, cfgPath, filepath.Join(work, fmt.Sprintf("exporter-%d.log", n)))
+	proc, err := startExporter(ctx, exporterBin, cfgPath, filepath.Join(work, fmt.Sprintf("exporter-%d.log", n)), opts.concurrency)
 	if err != nil {
 		return row{}, err
 	}
@@ -84,7 +86,16 @@ func measure(ctx context.Context, opts options, exporterBin, work string, n int,
 	// Prometheus would be told a timeout; make it so long that only the
 	// exporter's speed decides the wall time.
 	timeout := max(60*time.Second, 10*r.ideal)
-	scraper := &scrapeClient{url: proc.url + "/metrics", timeout: timeout, tenants: n}
+	var scraper scraper = &scrapeClient{url: proc.url + "/metrics", timeout: timeout, tenants: n}
+	if opts.probe {
+		names := make([]string, n)
+		for i := range names {
+			names[i] = tenantName(i)
+		}
+		// As many probes in flight as the exporter makes calls, so that
+		// the ideal is the same as for /metrics.
+		scraper = newProber(proc.url, timeout, names, opts.concurrency)
+	}
 
 	// The warm-up opens the keep-alive connections and grows the heap; a
 	// Prometheus scraping every 15 s to 1 min keeps both, so the steady
@@ -92,6 +103,7 @@ func measure(ctx context.Context, opts options, exporterBin, work string, n int,
 	if _, err := scraper.scrape(ctx); err != nil {
 		return row{}, proc.explain(fmt.Errorf("warm-up scrape: %w", err))
 	}
+	r.loadBefore = loadAverage()
 	cpuBefore, err := processCPU(proc.pid())
 	if err != nil {
 		return row{}, err
@@ -115,11 +127,13 @@ func measure(ctx context.Context, opts options, exporterBin, work string, n int,
 	if err != nil {
 		return row{}, err
 	}
+	r.loadAfter = loadAverage()
 	if r.peakRSS, err = peakRSS(proc.pid()); err != nil {
 		return row{}, err
 	}
 	fetches := float64(r.scrapes * n)
 	r.median = median(walls)
+	r.walls = walls
 	r.cpuPerFetch = time.Duration(float64(cpuAfter-cpuBefore) / fetches)
 	// go_memstats_alloc_bytes_total is read during each scrape, so the
 	// difference between the first and the last spans scrapes-1 whole scrapes.
@@ -133,7 +147,7 @@ func writeConfig(path, endpoint string, n int) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "defaults:\n  credentials: load\ncredentials:\n  load:\n    access_key: %s\n    secret_key: %s\ntenants:\n", loadAK, loadSK)
 	for i := range n {
-		fmt.Fprintf(&b, "  - name: tenant-%05d\n    project_id: %s\n    endpoint: %s\n", i, projectID(i), endpoint)
+		fmt.Fprintf(&b, "  - name: %s\n    project_id: %s\n    endpoint: %s\n", tenantName(i), projectID(i), endpoint)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
@@ -148,7 +162,7 @@ type exporterProcess struct {
 
 func (p *exporterProcess) pid() int { return p.cmd.Process.Pid }
 
-func startExporter(ctx context.Context, bin, cfgPath, logPath string) (*exporterProcess, error) {
+func startExporter(ctx context.Context, bin, cfgPath, logPath string, concurrency int) (*exporterProcess, error) {
 	addr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, err
@@ -157,7 +171,8 @@ func startExporter(ctx context.Context, bin, cfgPath, logPath string) (*exporter
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--config.file="+cfgPath, "--web.listen-address="+addr)
+	cmd := exec.Command(bin, "--config.file="+cfgPath, "--web.listen-address="+addr,
+		"--scrape.max-concurrency="+strconv.Itoa(concurrency))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -21,6 +22,10 @@ type row struct {
 	allocPerFetch  float64 // bytes
 	peakRSS        int64   // bytes
 	bytesPerTenant float64
+	walls          []time.Duration // every measured scrape, in order
+	// The machine's load average (1, 5, 15 min) around the measured
+	// scrapes.
+	loadBefore, loadAfter string
 }
 
 // columns are the report's table header; the test checks every row has
@@ -28,6 +33,7 @@ type row struct {
 var columns = []string{
 	"tenants", "scrapes", "ideal scrape", "median scrape", "median / ideal",
 	"CPU per tenant fetch", "allocated per tenant fetch", "peak RSS", "exposition per tenant",
+	"load (1 min) before → after",
 }
 
 type machine struct {
@@ -66,12 +72,27 @@ func loadAverage() string {
 	return strings.Join(f[:3], " ")
 }
 
+// oneMinute is the 1-minute figure of a load average.
+func oneMinute(load string) string {
+	f := strings.Fields(load)
+	if len(f) == 0 {
+		return "unknown"
+	}
+	return f[0]
+}
+
 func writeReport(w io.Writer, opts options, m machine, loadBefore, loadAfter string, rows []row) {
 	fmt.Fprintf(w, "Machine: %d CPUs, %s, %s/%s, %s; load average (1, 5, 15 min) %s before, %s after.\n",
 		m.cpus, m.model, runtime.GOOS, runtime.GOARCH, m.goVersion, loadBefore, loadAfter)
-	fmt.Fprintf(w, "Exporter: a separate process with default flags (--scrape.max-concurrency=%d), text exposition. "+
+	fmt.Fprintf(w, "Exporter: a separate process with default flags but --scrape.max-concurrency=%d, text exposition. "+
 		"Upstream: the simulator in the harness process, %s per call, every signature verified.\n",
 		opts.concurrency, opts.latency)
+	if opts.probe {
+		fmt.Fprintf(w, "Each scrape is a round of one /probe?tenant=NAME per tenant, %d in flight, as sharded Prometheus servers scrape; "+
+			"the exposition figure is a probe answer's size.\n", opts.concurrency)
+	} else {
+		fmt.Fprintln(w, "Each scrape is one /metrics of every tenant.")
+	}
 	fmt.Fprintf(w, "Command: `%s`\n\n", opts.command)
 	fmt.Fprintf(w, "| %s |\n", strings.Join(columns, " | "))
 	fmt.Fprintf(w, "|%s\n", strings.Repeat("---:|", len(columns)))
@@ -86,9 +107,73 @@ func writeReport(w io.Writer, opts options, m machine, loadBefore, loadAfter str
 			fmt.Sprintf("%.1f kB", r.allocPerFetch/1e3),
 			fmt.Sprintf("%.1f MB", float64(r.peakRSS)/1e6),
 			fmt.Sprintf("%.0f B", r.bytesPerTenant),
+			oneMinute(r.loadBefore) + " → " + oneMinute(r.loadAfter),
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 	}
 	fmt.Fprintln(w, "\nkB and MB are 1000 and 1000² bytes. CPU and allocations cover everything the exporter "+
 		"process did during the measured scrapes (signing, HTTP, decoding, metrics, encoding, GC), divided by tenant fetches.")
+}
+
+// jsonReport is the report for scripts that compare or aggregate runs.
+type jsonReport struct {
+	Command     string    `json:"command"`
+	CPUs        int       `json:"cpus"`
+	CPUModel    string    `json:"cpu_model"`
+	GoVersion   string    `json:"go_version"`
+	OS          string    `json:"os"`
+	Arch        string    `json:"arch"`
+	Concurrency int       `json:"scrape_max_concurrency"`
+	Endpoint    string    `json:"endpoint"`
+	LatencySecs float64   `json:"upstream_latency_seconds"`
+	LoadBefore  string    `json:"load_average_before"`
+	LoadAfter   string    `json:"load_average_after"`
+	Rows        []jsonRow `json:"rows"`
+}
+
+type jsonRow struct {
+	Tenants              int       `json:"tenants"`
+	Scrapes              int       `json:"scrapes"`
+	IdealSeconds         float64   `json:"ideal_scrape_seconds"`
+	MedianSeconds        float64   `json:"median_scrape_seconds"`
+	ScrapeSeconds        []float64 `json:"scrape_seconds"`
+	CPUPerFetchSeconds   float64   `json:"cpu_per_tenant_fetch_seconds"`
+	AllocPerFetchBytes   float64   `json:"allocated_per_tenant_fetch_bytes"`
+	PeakRSSBytes         int64     `json:"peak_rss_bytes"`
+	ExpositionPerTenantB float64   `json:"exposition_bytes_per_tenant"`
+	LoadBefore           string    `json:"load_average_before"`
+	LoadAfter            string    `json:"load_average_after"`
+}
+
+func writeJSON(path string, opts options, m machine, loadBefore, loadAfter string, rows []row) error {
+	rep := jsonReport{
+		Command: opts.command, CPUs: m.cpus, CPUModel: m.model, GoVersion: m.goVersion,
+		OS: runtime.GOOS, Arch: runtime.GOARCH, Concurrency: opts.concurrency, Endpoint: "/metrics",
+		LatencySecs: opts.latency.Seconds(), LoadBefore: loadBefore, LoadAfter: loadAfter,
+		Rows: make([]jsonRow, 0, len(rows)),
+	}
+	if opts.probe {
+		rep.Endpoint = "/probe"
+	}
+	for _, r := range rows {
+		walls := make([]float64, len(r.walls))
+		for i, w := range r.walls {
+			walls[i] = w.Seconds()
+		}
+		rep.Rows = append(rep.Rows, jsonRow{
+			Tenants: r.tenants, Scrapes: r.scrapes,
+			IdealSeconds: r.ideal.Seconds(), MedianSeconds: r.median.Seconds(), ScrapeSeconds: walls,
+			CPUPerFetchSeconds: r.cpuPerFetch.Seconds(), AllocPerFetchBytes: r.allocPerFetch,
+			PeakRSSBytes: r.peakRSS, ExpositionPerTenantB: r.bytesPerTenant,
+			LoadBefore: r.loadBefore, LoadAfter: r.loadAfter,
+		})
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("-json: %w", err)
+	}
+	return nil
 }
