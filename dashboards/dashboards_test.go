@@ -21,8 +21,8 @@ var wantUIDs = map[string]string{
 }
 
 // knownMetrics are the series the exporter and the bundled rules produce
-// (SPEC.md), plus Prometheus' ALERTS. A dashboard query naming anything else
-// is a typo that would show "No data" forever.
+// (listed in the README), plus Prometheus' ALERTS. A dashboard query naming
+// anything else is a typo that would show "No data" forever.
 var knownMetrics = []string{
 	"metastudio_up", "metastudio_scrape_duration_seconds", "metastudio_scrape_error_info",
 	"metastudio_tenant_info", "metastudio_data_age_seconds",
