@@ -22,6 +22,8 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/metastudio_exporter /bin/metastudio_exporter
 # 65532 is distroless' "nonroot"; the exporter needs no privileges.
 USER 65532:65532
-EXPOSE 10036
+# 10036: /metrics and the other HTTP endpoints; 10037: the live-event receiver
+# (--callback.listen-address=:10037), when it is on.
+EXPOSE 10036 10037
 ENTRYPOINT ["/bin/metastudio_exporter"]
 CMD ["--config.file=/etc/metastudio_exporter/metastudio.yml"]

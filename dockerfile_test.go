@@ -34,7 +34,7 @@ func TestDockerfile(t *testing.T) {
 	for _, want := range []string{
 		"RUN CGO_ENABLED=0 go build",
 		"USER 65532:65532",
-		"EXPOSE 10036",
+		"EXPOSE 10036 10037",
 		`ENTRYPOINT ["/bin/metastudio_exporter"]`,
 		`CMD ["--config.file=/etc/metastudio_exporter/metastudio.yml"]`,
 	} {

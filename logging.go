@@ -39,21 +39,34 @@ func newLoggers(lvl, format string, w io.Writer) loggers {
 }
 
 // slogLogger bridges exporter-toolkit's slog output onto the go-kit logger,
-// renaming slog's "time" to our "ts" so that every line has one format.
+// renaming slog's "time" to our "ts" and putting ts, caller and level first
+// as our own lines have them, so that every line has one format.
 func (l loggers) slogLogger(lvl string) *slog.Logger {
 	var sl slog.Level
 	_ = sl.UnmarshalText([]byte(lvl))
-	renamed := log.LoggerFunc(func(kv ...any) error {
-		for i := 0; i+1 < len(kv); i += 2 {
-			if kv[i] == "time" {
-				if t, ok := kv[i+1].(time.Time); ok {
-					kv[i], kv[i+1] = "ts", t.UTC().Format(time.RFC3339Nano)
+	reordered := log.LoggerFunc(func(kv ...any) error {
+		out := make([]any, 0, len(kv))
+		for _, key := range []string{"time", "caller", "level"} {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] != key {
+					continue
+				}
+				v := kv[i+1]
+				if t, ok := v.(time.Time); ok && key == "time" {
+					out = append(out, "ts", t.UTC().Format(time.RFC3339Nano))
+				} else {
+					out = append(out, key, v)
 				}
 			}
 		}
-		return l.base.Log(kv...)
+		for i := 0; i+1 < len(kv); i += 2 {
+			if k, ok := kv[i].(string); !ok || (k != "time" && k != "caller" && k != "level") {
+				out = append(out, kv[i], kv[i+1])
+			}
+		}
+		return l.base.Log(out...)
 	})
-	return slog.New(sloggokit.NewGoKitHandler(renamed, sl))
+	return slog.New(sloggokit.NewGoKitHandler(reordered, sl))
 }
 
 // lineLogger turns each line of a standard library logger into one log

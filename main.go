@@ -22,53 +22,15 @@ import (
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
-	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/demo"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
+	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 )
 
 const exporterName = "metastudio_exporter"
-
-// flags are the command line; SPEC.md fixes their names and defaults.
-type flags struct {
-	configFile     string
-	configCheck    bool
-	demo           bool
-	telemetryPath  string
-	maxConcurrency int
-	timeoutOffset  time.Duration
-	logLevel       string
-	logFormat      string
-	web            *web.FlagConfig
-}
-
-func parseFlags(app *kingpin.Application, args []string) (*flags, error) {
-	f := &flags{}
-	app.Flag("config.file", "Tenants config file.").Default("metastudio.yml").StringVar(&f.configFile)
-	app.Flag("config.check", "Validate the config file (secret files included), print a summary and exit.").BoolVar(&f.configCheck)
-	app.Flag("demo", "Serve sample tenants from the built-in MetaStudio simulator; needs no config or credentials.").BoolVar(&f.demo)
-	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.telemetryPath)
-	app.Flag("scrape.max-concurrency", "Upstream calls in flight at once, across all scrapes.").Default("32").IntVar(&f.maxConcurrency)
-	app.Flag("scrape.timeout-offset", "Subtracted from X-Prometheus-Scrape-Timeout-Seconds to leave time for the answer.").Default("0.5s").DurationVar(&f.timeoutOffset)
-	app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
-	app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").EnumVar(&f.logFormat, "logfmt", "json")
-	f.web = kingpinflag.AddFlags(app, ":10036")
-	app.Version(version.Print(exporterName))
-	app.HelpFlag.Short('h')
-	if _, err := app.Parse(args); err != nil {
-		return nil, err
-	}
-	if f.maxConcurrency < 1 {
-		return nil, fmt.Errorf("--scrape.max-concurrency must be at least 1, got %d", f.maxConcurrency)
-	}
-	if f.timeoutOffset < 0 {
-		return nil, fmt.Errorf("--scrape.timeout-offset must not be negative, got %s", f.timeoutOffset)
-	}
-	return f, nil
-}
 
 func init() {
 	// A plain `go build` or `go run` sets no -ldflags; say so rather than
@@ -91,8 +53,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := kingpin.New(exporterName, "Prometheus exporter for Huawei Cloud MetaStudio live-streaming settings.")
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
-	app.Terminate(nil)
 	f, err := parseFlags(app, args)
+	var exit errExit
+	if errors.As(err, &exit) {
+		return exit.code
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: error: %v\n", exporterName, err)
 		return 2
@@ -102,7 +67,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logs := newLoggers(f.logLevel, f.logFormat, stderr)
 	logger := logs.main
-	if err := serve(ctx, f, logs); err != nil {
+	if err := serve(ctx, f, logs); errors.Is(err, errLogged) {
+		return 1
+	} else if err != nil {
 		_ = level.Error(logger).Log("msg", "Exiting", "err", err)
 		return 1
 	}
@@ -122,19 +89,29 @@ func checkConfig(file string, stdout, stderr io.Writer) int {
 func serve(ctx context.Context, f *flags, logs loggers) error {
 	logger := logs.main
 	var holder *config.Holder
+	var sample *demo.Demo
 	if f.demo {
 		d, err := demo.Start()
 		if err != nil {
 			return fmt.Errorf("starting the demo: %w", err)
 		}
 		defer d.Close()
+		sample = d
 		_ = level.Info(logger).Log("msg", "DEMO MODE: serving sample tenants from the built-in MetaStudio simulator, not the real cloud; to monitor real tenants run: metastudio_exporter --config.file=metastudio.yml", "simulator", d.URL)
 		holder = config.NewStaticHolder(d.Config)
+		// The demo shows live events too: its receiver listens unless told
+		// where, and its tenants' callbacks point at the URL it stands for.
+		if !f.callback.listenSet {
+			f.callback.listenAddress = demoCallbackAddress
+		}
+		if f.callback.externalURL == "" {
+			f.callback.externalURL = demo.CallbackExternalURL
+		}
 	} else {
 		_ = level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info(), "config", f.configFile)
 		holder = config.NewHolder(f.configFile, os.LookupEnv, logger)
 		if err := holder.Reload(); err != nil {
-			return fmt.Errorf("loading %s: %w", f.configFile, err)
+			return errLogged
 		}
 	}
 
@@ -151,17 +128,49 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		Transport: metastudio.NewTransport(f.maxConcurrency),
 		Observe:   requests.Observe,
 	})
-	scraper := collector.NewScraper(client, collector.Options{MaxConcurrency: f.maxConcurrency, Logger: logger})
+	scraper := collector.NewScraper(client, collector.Options{
+		MaxConcurrency:      f.maxConcurrency,
+		Logger:              logger,
+		CallbackExternalURL: f.callback.externalURL,
+	})
 	collector.FollowTenants(holder, scraper, requests)
-	reloader := &reloader{holder: holder, logger: logger}
-	go reloader.onSIGHUP()
 
-	mux, err := routes(f, holder, scraper, exporterRegistry, reloader, logger)
-	if err != nil {
-		return err
+	projects := &fleet{holder: holder, client: client, logger: logger}
+	defer projects.Close()
+	if err := projects.apply(); err != nil {
+		return fmt.Errorf("starting project discovery: %w", err)
 	}
+	exporterRegistry.MustRegister(projects)
+
+	var live *receiver.Receiver
+	if f.callback.listenAddress != "" {
+		rc, stop, err := startReceiver(ctx, f, holder, scraper, projects, logs)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		live = rc
+		exporterRegistry.MustRegister(rc.ReceiverCollector())
+		if sample != nil {
+			go func() {
+				if err := sample.RunLiveJobs(ctx, localURL(f.callback.listenAddress)); err != nil {
+					_ = level.Error(logger).Log("msg", "Demo live jobs did not start", "err", err)
+				}
+			}()
+		}
+	}
+	reloader := &reloader{holder: holder, fleet: projects, logger: logger}
+	// Subscribed before serving, so that a SIGHUP sent once the exporter
+	// answers never meets the default action, which is to exit.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	hupCtx, stopReloads := context.WithCancel(ctx)
+	defer stopReloads()
+	go reloader.onSIGHUP(hupCtx, hup)
+
 	server := &http.Server{
-		Handler:           mux,
+		Handler:           routes(f, holder, scraper, exporterRegistry, live, reloader, logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		// net/http's own complaints (TLS handshake errors, say) go through
 		// the same logger, so that every line has one format.
@@ -183,18 +192,40 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 // reloader reloads the config on SIGHUP and POST /-/reload.
 type reloader struct {
 	holder *config.Holder
+	fleet  *fleet
 	logger log.Logger
 }
 
-func (r *reloader) reload() error { return r.holder.Reload() }
+func (r *reloader) reload() error {
+	err := r.holder.Reload()
+	// The holder logs a failed load, but not that there is no file.
+	if errors.Is(err, config.ErrNoConfigFile) {
+		_ = level.Warn(r.logger).Log("msg", "Not reloading", "err", err)
+	}
+	if err != nil {
+		return err
+	}
+	// The new file may list other discovery entries.
+	if err := r.fleet.apply(); err != nil {
+		_ = level.Error(r.logger).Log("msg", "Restarting project discovery failed; discovered tenants are no longer served", "err", err)
+		return fmt.Errorf("restarting project discovery: %w", err)
+	}
+	return nil
+}
 
-func (r *reloader) onSIGHUP() {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	for range hup {
-		// The holder logs the outcome; the error needs no second line.
-		_ = r.reload()
+// onSIGHUP reloads on every signal from hup until ctx is done.
+func (r *reloader) onSIGHUP(ctx context.Context, hup <-chan os.Signal) {
+	for {
+		select {
+		case <-hup:
+			// reload logs the outcome; the error needs no second line.
+			_ = r.reload()
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
-var errMethod = errors.New("only POST reloads the config")
+// errLogged is an error that serve has already logged in full, so that run
+// exits without a second line.
+var errLogged = errors.New("already logged")

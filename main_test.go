@@ -176,20 +176,43 @@ tenants:
 	}
 }
 
-func TestBadFlagsAndStartup(t *testing.T) {
+// TestConfigCheckExample: a new user's first command passes on a machine
+// with no secret files and no credentials in the environment.
+func TestConfigCheckExample(t *testing.T) {
+	for _, v := range []string{"HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_SECURITY_TOKEN"} {
+		t.Setenv(v, "")
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--config.check", "--config.file=metastudio.example.yml"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	if want := "metastudio.example.yml: 2 tenants (shop-a, shop-b), 2 credentials (1 AK/SK, 1 IAM password)\n"; stdout.String() != want {
+		t.Errorf("stdout %q, want %q", stdout.String(), want)
+	}
+}
+
+// TestStartupConfigErrorLoggedOnce: a config that does not load at start
+// is one log line with every problem, and exit 1.
+func TestStartupConfigErrorLoggedOnce(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeFile(t, dir, "bad.yml", `credentials:
+  main: {access_key: AK1, secret_key: inline-secret-value, secret_key_file: sk}
+tenants:
+  - name: shop-a
+    credentials: main
+`)
 	for _, tc := range []struct {
-		args []string
-		code int
-		want string
+		file, want string
 	}{
-		{[]string{"--scrape.max-concurrency=0"}, 2, "metastudio_exporter: error: --scrape.max-concurrency must be at least 1, got 0\n"},
-		{[]string{"--log.level=loud"}, 2, "metastudio_exporter: error: enum value must be one of debug,info,warn,error, got 'loud'\n"},
-		{[]string{"--config.file=/nonexistent/metastudio.yml"}, 1, "msg=Exiting err=\"loading /nonexistent/metastudio.yml: "},
+		{bad, `level=error msg="Error loading config" file=` + bad + ` err="` + bad + `:2: credentials.main.secret_key_file: set together with secret_key; use only one\n` +
+			bad + `:4: tenants[0].project_id: required"`},
+		{"/nonexistent/metastudio.yml", `level=error msg="Error loading config" file=/nonexistent/metastudio.yml err="reading config file: open /nonexistent/metastudio.yml: no such file or directory"`},
 	} {
-		var stderr bytes.Buffer
-		code := run(context.Background(), tc.args, io.Discard, &stderr)
-		if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
-			t.Errorf("%v: exit %d, stderr %q; want exit %d with %q", tc.args, code, stderr.String(), tc.code, tc.want)
+		code, _, stderr := runWithin(t, "--config.file="+tc.file, "--web.listen-address="+freeAddress(t))
+		lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+		if code != 1 || len(lines) != 2 || !strings.Contains(lines[0], `msg="Starting metastudio_exporter"`) ||
+			!strings.HasSuffix(lines[1], tc.want) || strings.Contains(stderr, "inline-secret-value") {
+			t.Errorf("%s: exit %d, stderr:\n%s\nwant exit 1, the start line and one line ending in\n%s", tc.file, code, stderr, tc.want)
 		}
 	}
 }
@@ -260,7 +283,6 @@ func TestProbeAndLifecycleAnswers(t *testing.T) {
 		{"GET", "/-/healthy", 200, "Healthy\n"},
 		{"GET", "/-/ready", 200, "Ready\n"},
 		{"GET", "/-/reload", 405, "only POST reloads the config\n"},
-		{"POST", "/-/reload", 500, "failed to reload config, the previous config is still in use:\ndemo mode has no config file to reload\n"},
 	} {
 		code, body := e.do(t, tc.method, tc.path, nil)
 		if code != tc.code || body != tc.body {
@@ -273,7 +295,7 @@ func TestProbeAndLifecycleAnswers(t *testing.T) {
 		t.Errorf("/debug/pprof/heap: %d %.40q", code, body)
 	}
 	code, body = e.get(t, "/metrics?collect[]=bogus")
-	if want := "collect[]: unknown collector \"bogus\" (known: exporter, tenants)\n"; code != 400 || body != want {
+	if want := "collect[]: unknown collector \"bogus\" (known: exporter, streams, tenants)\n"; code != 400 || body != want {
 		t.Errorf("/metrics?collect[]=bogus: %d %q, want 400 %q", code, body, want)
 	}
 	// Only the exporter's own metrics, and no upstream call for them.
@@ -287,7 +309,7 @@ func TestProbeAndLifecycleAnswers(t *testing.T) {
 		t.Errorf("/metrics?collect[]=tenants must hold the tenants only; got %d:\n%s", code, body)
 	}
 	code, body = e.do(t, "GET", "/probe?tenant=demo-safe", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"abc"}})
-	if want := "X-Prometheus-Scrape-Timeout-Seconds: \"abc\" is not a positive number of seconds\n"; code != 400 || body != want {
+	if want := "X-Prometheus-Scrape-Timeout-Seconds: \"abc\" is not a number\n"; code != 400 || body != want {
 		t.Errorf("bad timeout header: %d %q, want 400 %q", code, body, want)
 	}
 	code, body = e.get(t, "/probe?tenant=demo-safe")

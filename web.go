@@ -1,59 +1,148 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
 	"net/http/pprof"
 	"net/url"
+	"path"
 	"strings"
 	"sync"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 )
 
-func routes(f *flags, holder *config.Holder, scraper *collector.Scraper, exporter prometheus.Gatherer, r *reloader, logger log.Logger) (*http.ServeMux, error) {
-	handlers := &collector.Handlers{
-		Source:        holder,
-		Scraper:       scraper,
-		Exporter:      exporter,
-		TimeoutOffset: f.timeoutOffset,
-		Logger:        logger,
+// routes serves the fixed endpoints, the telemetry path (which
+// checkTelemetryPath has kept clear of them) and the landing page.
+func routes(f *flags, holder *config.Holder, scraper *collector.Scraper, exporter *prometheus.Registry, live *receiver.Receiver, r *reloader, logger log.Logger) *http.ServeMux {
+	scrapes := &scrapeHandlers{
+		source:        holder,
+		scraper:       scraper,
+		exporter:      exporter,
+		live:          live,
+		timeoutOffset: f.timeoutOffset,
+		logger:        logger,
 	}
 	mux := http.NewServeMux()
-	mux.Handle(f.telemetryPath, handlers.Metrics())
-	mux.Handle("/probe", handlers.Probe())
-	mux.Handle("/sd", collector.ServiceDiscovery(holder))
-	mux.Handle("/config", configHandler(holder, logger))
-	mux.Handle("/-/reload", reloadHandler(r))
-	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "Healthy")
-	})
-	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if holder.Config() == nil {
-			http.Error(w, "No config loaded", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "Ready")
-	})
-	// Profiles, as in node_exporter and Prometheus itself; the landing page
-	// links to them, and --web.config.file guards them like everything else.
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	for _, route := range fixedRoutes(holder, scrapes, r, logger) {
+		mux.Handle(route.pattern, route.handler)
+	}
+	// As node_exporter: the bound counts every /metrics request, and the
+	// instrumentation counts the 503s it answers too.
+	mux.Handle(f.telemetryPath, promhttp.InstrumentMetricHandler(exporter,
+		getOnly(limitInFlight(f.maxRequests, scrapes.metrics()))))
 	if f.telemetryPath != "/" {
 		mux.Handle("/", &landingPage{holder: holder, telemetryPath: f.telemetryPath, demo: f.demo})
 	}
-	return mux, nil
+	return mux
+}
+
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+// fixedRoutes are the endpoints besides the telemetry path and the landing
+// page. Building a handler must not touch the dependencies yet:
+// checkTelemetryPath reads the patterns with none.
+func fixedRoutes(holder *config.Holder, scrapes *scrapeHandlers, r *reloader, logger log.Logger) []route {
+	return []route{
+		{"/probe", getOnly(scrapes.probe())},
+		{"/sd", getOnly(serviceDiscovery(holder))},
+		{"/config", getOnly(configHandler(holder, logger))},
+		{"/-/reload", reloadHandler(r)},
+		{"/-/healthy", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			fmt.Fprintln(w, "Healthy")
+		})},
+		{"/-/ready", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			if holder.Config() == nil {
+				http.Error(w, "No config loaded", http.StatusServiceUnavailable)
+				return
+			}
+			// A replica that has not listed the projects yet would serve
+			// a partial tenant set.
+			select {
+			case <-r.fleet.initialized():
+			default:
+				http.Error(w, "Project discovery has not listed the projects yet", http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(w, "Ready")
+		})},
+		// Profiles, as in node_exporter and Prometheus itself; the landing
+		// page links to them, and --web.config.file guards them like
+		// everything else.
+		{"/debug/pprof/", http.HandlerFunc(pprof.Index)},
+		{"/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline)},
+		{"/debug/pprof/profile", http.HandlerFunc(pprof.Profile)},
+		{"/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol)},
+		{"/debug/pprof/trace", http.HandlerFunc(pprof.Trace)},
+	}
+}
+
+// checkTelemetryPath rejects a --web.telemetry-path that http.ServeMux
+// would refuse (it panics) or that would hide another endpoint.
+func checkTelemetryPath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return errors.New("must start with /")
+	}
+	if i := strings.IndexFunc(p, func(c rune) bool {
+		return c <= ' ' || c >= 0x7f || strings.ContainsRune(`{}?#%"<>\^`+"`|", c)
+	}); i >= 0 {
+		return fmt.Errorf("%q is not allowed in a path", p[i:i+1])
+	}
+	if clean := path.Clean(p); p != clean && p != clean+"/" {
+		return fmt.Errorf("not a clean path; did you mean %s?", clean)
+	}
+	for _, route := range fixedRoutes(nil, nil, nil, nil) {
+		if p == route.pattern || strings.HasSuffix(route.pattern, "/") && strings.HasPrefix(p, route.pattern) {
+			return fmt.Errorf("%s is taken by another endpoint", route.pattern)
+		}
+	}
+	return nil
+}
+
+// getOnly answers 405 to anything but GET and HEAD: a scrape is a read,
+// and a POST that set off one call per tenant would be a surprise.
+func getOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "only GET and HEAD are allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// limitInFlight answers 503 to a request past max in flight, with the text
+// of promhttp's own MaxRequestsInFlight; that one cannot serve here because
+// each request builds its own promhttp handler. 0 means no limit.
+func limitInFlight(max int, h http.Handler) http.Handler {
+	if max <= 0 {
+		return h
+	}
+	slots := make(chan struct{}, max)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+			h.ServeHTTP(w, r)
+		default:
+			http.Error(w, fmt.Sprintf("Limit of concurrent requests reached (%d), try again later.", max), http.StatusServiceUnavailable)
+		}
+	})
 }
 
 func configHandler(holder *config.Holder, logger log.Logger) http.Handler {
@@ -74,6 +163,9 @@ func configHandler(holder *config.Holder, logger log.Logger) http.Handler {
 	})
 }
 
+// errMethod is the 405 answer of /-/reload.
+var errMethod = errors.New("only POST reloads the config")
+
 func reloadHandler(r *reloader) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodPost {
@@ -81,7 +173,10 @@ func reloadHandler(r *reloader) http.Handler {
 			http.Error(w, errMethod.Error(), http.StatusMethodNotAllowed)
 			return
 		}
-		if err := r.reload(); err != nil {
+		if err := r.reload(); errors.Is(err, config.ErrNoConfigFile) {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		} else if err != nil {
 			http.Error(w, "failed to reload config, the previous config is still in use:\n"+err.Error(), http.StatusInternalServerError)
 			return
 		}

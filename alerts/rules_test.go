@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,7 +38,22 @@ var wantAlerts = map[string]string{
 	"MetaStudioEventCallbackMissing":        "info",
 	"MetaStudioInterruptionNotifyDisabled":  "warning",
 	"MetaStudioLiveConfigChanged":           "info",
+	"MetaStudioLiveStreamDisconnected":      "critical",
+	"MetaStudioLiveStreamFlapping":          "warning",
+	"MetaStudioLiveStreamStuckConnecting":   "warning",
+	"MetaStudioCallbackRejected":            "warning",
+	"MetaStudioCallbackNotRoutedHere":       "warning",
+	"MetaStudioCallbackForwardFailing":      "warning",
+	"MetaStudioCallbackStreamsEvicted":      "warning",
+	"MetaStudioCallbackStateFileFailing":    "warning",
 }
+
+// exporterAlerts have no tenant label: they are about the exporter itself.
+var exporterAlerts = []string{"MetaStudioExporterConfigReloadFailed", "MetaStudioCallbackStreamsEvicted", "MetaStudioCallbackStateFileFailing"}
+
+// streamAlerts are about one live stream and carry its identity, read from
+// every replica (no instance label).
+var streamAlerts = []string{"MetaStudioLiveStreamDisconnected", "MetaStudioLiveStreamFlapping", "MetaStudioLiveStreamStuckConnecting"}
 
 // wantFor is the documented `for` of each alert: long enough to ride out a
 // transient API error or a setting being edited in the console, short enough
@@ -48,8 +64,14 @@ func wantFor(alert string) string {
 		return "15m"
 	case "MetaStudioCredentialsRejected", "MetaStudioExporterConfigReloadFailed":
 		return "5m"
-	case "MetaStudioLiveConfigChanged":
+	case "MetaStudioLiveConfigChanged", "MetaStudioCallbackStreamsEvicted", "MetaStudioCallbackStateFileFailing":
 		return "" // fires at once: it reports an event, not a state
+	case "MetaStudioLiveStreamDisconnected":
+		return "1m" // a dropped push must page within a minute or two
+	case "MetaStudioLiveStreamFlapping":
+		return "" // the 15-minute count of reconnections is the duration
+	case "MetaStudioLiveStreamStuckConnecting":
+		return "5m"
 	default:
 		return "10m"
 	}
@@ -122,9 +144,22 @@ func TestRulesMatchAlertTable(t *testing.T) {
 		if !strings.Contains(d, "{{") {
 			t.Errorf("%s: description is not templated: %q", r.Alert, d)
 		}
-		// The reload alert has no tenant label: it names the exporter instead.
-		if r.Alert != "MetaStudioExporterConfigReloadFailed" && !strings.Contains(d, "$labels.tenant") {
+		// Exporter alerts have no tenant label: they name the exporter instead.
+		if !slices.Contains(exporterAlerts, r.Alert) && !strings.Contains(d, "$labels.tenant") {
 			t.Errorf("%s: description does not name the tenant", r.Alert)
+		}
+		if slices.Contains(streamAlerts, r.Alert) {
+			for _, l := range []string{"$labels.room_id", "$labels.job_id", "$labels.output_host"} {
+				if !strings.Contains(d, l) {
+					t.Errorf("%s: description does not name the stream's %s", r.Alert, l)
+				}
+			}
+			// Each replica sees part of the events: a stream alert that
+			// keeps the instance label would page once per replica, and
+			// from the wrong state.
+			if !strings.Contains(r.Expr, "stream:metastudio_live_stream_state_timestamp_seconds:max") {
+				t.Errorf("%s: does not read the fleet's view of the stream", r.Alert)
+			}
 		}
 		if strings.Contains(r.Expr, "job=") || strings.Contains(r.Expr, "job!") {
 			t.Errorf("%s: expression selects on job, which users name freely: %s", r.Alert, r.Expr)

@@ -16,6 +16,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
@@ -112,8 +113,9 @@ func benchSimulator(tb testing.TB, n int) *simulator.Server {
 	return sim
 }
 
-// benchMetricsHandler wires /metrics the way main.go does, with upstream
-// answering in memory.
+// benchMetricsHandler serves /metrics the way the web layer does (a
+// registry per request around the Scraper's collector, then the exporter's
+// own metrics), with upstream answering in memory.
 func benchMetricsHandler(tb testing.TB, n int, upstream http.Handler) http.Handler {
 	tb.Helper()
 	holder := config.NewStaticHolder(benchConfig(tb, n))
@@ -126,14 +128,17 @@ func benchMetricsHandler(tb testing.TB, n int, upstream http.Handler) http.Handl
 		requests,
 	)
 	client := metastudio.NewClient(metastudio.ClientOptions{Transport: memTransport{upstream}, Observe: requests.Observe})
-	h := &Handlers{
-		Source:        holder,
-		Scraper:       NewScraper(client, Options{MaxConcurrency: 32, Logger: log.NewNopLogger()}),
-		Exporter:      exporter,
-		TimeoutOffset: 500 * time.Millisecond,
-		Logger:        log.NewNopLogger(),
-	}
-	return h.Metrics()
+	scraper := NewScraper(client, Options{MaxConcurrency: 32, Logger: log.NewNopLogger()})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// As Prometheus' 120s timeout header less the default 0.5s offset.
+		ctx, cancel := context.WithTimeout(r.Context(), 120*time.Second-500*time.Millisecond)
+		defer cancel()
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(scraper.Collector(ctx, holder.Config().Tenants()...))
+		promhttp.HandlerFor(prometheus.Gatherers{reg, exporter}, promhttp.HandlerOpts{
+			ErrorHandling: promhttp.ContinueOnError,
+		}).ServeHTTP(w, r)
+	})
 }
 
 func scrapeOnce(tb testing.TB, h http.Handler) *httptest.ResponseRecorder {

@@ -104,3 +104,32 @@ metastudio_live_event_callback_routed_here{tenant="other"} 0
 		}
 	}
 }
+
+// TestCallbackAuthFailureNotRepeated: while a tenant's settings cannot be
+// had, lookups are answered with the last failure for 30 s instead of
+// calling again, so requests for it cannot spend its API quota.
+func TestCallbackAuthFailureNotRepeated(t *testing.T) {
+	sim := startSim(t)
+	sim.Server.SetFault(projectFaulty, simulator.Fault{Status: 500})
+	cfg := threeTenants(t, sim.URL, sim.URL, "")
+	clock := newFakeClock()
+	e := newExporter(t, staticSource{cfg}, Options{Now: clock.Now})
+	faulty, _ := cfg.Tenant("faulty")
+	ctx := context.Background()
+	for i := range 50 {
+		if _, err := e.scraper.CallbackAuth(ctx, faulty, false); metastudio.ReasonOf(err) != metastudio.ReasonServerError {
+			t.Fatalf("lookup %d: %v, want the server error", i, err)
+		}
+	}
+	if n := sim.Server.Calls(projectFaulty); n != 1 {
+		t.Errorf("50 lookups made %d calls, want 1", n)
+	}
+	clock.Set(clock.Now().Add(30 * time.Second))
+	sim.Server.SetFault(projectFaulty, simulator.Fault{})
+	if got, err := e.scraper.CallbackAuth(ctx, faulty, false); err != nil || got.AuthType != "NONE" {
+		t.Errorf("after 30 s: %+v, %v; want a new call's settings", got, err)
+	}
+	if n := sim.Server.Calls(projectFaulty); n != 2 {
+		t.Errorf("%d calls, want 2", n)
+	}
+}

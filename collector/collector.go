@@ -17,6 +17,13 @@ type tenantCollector struct {
 	tenants []*config.Tenant
 }
 
+// Collector returns a Collector that scrapes tenants within ctx. The web
+// layer builds one per request, so that Collect takes the request's deadline;
+// it must not outlive that request.
+func (s *Scraper) Collector(ctx context.Context, tenants ...*config.Tenant) prometheus.Collector {
+	return &tenantCollector{ctx: ctx, scraper: s, tenants: tenants}
+}
+
 func (c *tenantCollector) Describe(ch chan<- *prometheus.Desc) { describeTenantMetrics(ch) }
 
 func (c *tenantCollector) Collect(ch chan<- prometheus.Metric) {

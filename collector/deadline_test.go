@@ -146,7 +146,7 @@ func TestClientGoneStartsNothingNew(t *testing.T) {
 	defer cancel()
 	time.AfterFunc(500*time.Millisecond, cancel)
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil).WithContext(ctx)
-	e.handlers.Metrics().ServeHTTP(httptest.NewRecorder(), req)
+	e.serve(t, httptest.NewRecorder(), req)
 	seen := settle(t, sim, cfg, latency)
 	// Starts at 0, 200 and 400 ms on two slots; the client leaves at 500.
 	if seen > 6 {

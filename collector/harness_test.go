@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,14 +14,15 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
-// The integration tests run the real client against the simulator through
-// Handlers, as main.go wires them, with the upstream on 127.0.0.1.
+// The integration tests run the real client against the simulator, with the
+// upstream on 127.0.0.1, and serve the answers as the web layer does.
 
 const (
 	simAK = "AKHARNESS0000000001"
@@ -81,24 +83,32 @@ func parseConfig(t *testing.T, yaml string) *config.Config {
 	return cfg
 }
 
+// configSource hands out the current config snapshot; *config.Holder is one.
+type configSource interface {
+	Config() *config.Config
+}
+
 // staticSource serves one config snapshot.
 type staticSource struct{ cfg *config.Config }
 
 func (s staticSource) Config() *config.Config { return s.cfg }
 
-// exporterUnderTest is Handlers with a real client, its own transport and
-// request metrics, and a log.
+// exporterUnderTest is a Scraper with a real client, its own transport and
+// request metrics, and a log, served over /metrics and /probe the way the
+// web layer (handlers.go in package main) serves it.
 type exporterUnderTest struct {
-	handlers  *Handlers
+	source    configSource
 	scraper   *Scraper
+	exporter  prometheus.Gatherer
 	transport *http.Transport
 	requests  *RequestMetrics
 	logs      *lockedBuffer
 }
 
-func newExporter(t *testing.T, src ConfigSource, opts Options) *exporterUnderTest {
+func newExporter(t *testing.T, src configSource, opts Options) *exporterUnderTest {
 	t.Helper()
 	e := &exporterUnderTest{
+		source:    src,
 		transport: metastudio.NewTransport(8),
 		requests:  NewRequestMetrics(),
 		logs:      &lockedBuffer{},
@@ -115,35 +125,56 @@ func newExporter(t *testing.T, src ConfigSource, opts Options) *exporterUnderTes
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(e.requests)
-	e.handlers = &Handlers{
-		Source:        src,
-		Scraper:       e.scraper,
-		Exporter:      reg,
-		TimeoutOffset: 500 * time.Millisecond,
-		Logger:        logger,
-	}
+	e.exporter = reg
 	t.Cleanup(e.transport.CloseIdleConnections)
 	return e
 }
 
-// scrapeTimeout is what the tests send as X-Prometheus-Scrape-Timeout-Seconds;
-// with the 0.5s offset, tenants get 1s.
-const scrapeTimeout = 1500 * time.Millisecond
+// scrapeTimeout is what Prometheus would send as
+// X-Prometheus-Scrape-Timeout-Seconds; less the web layer's default 0.5s
+// offset, tenants get 1s.
+const (
+	scrapeTimeout  = 1500 * time.Millisecond
+	tenantsTimeout = scrapeTimeout - 500*time.Millisecond
+)
 
-// get serves path through the handlers with Prometheus' timeout header and
-// returns the status, the body and how long the answer took.
+// get serves path (/metrics or /probe?tenant=NAME) as the web layer does,
+// with Prometheus' timeout header, and returns the status, the body and how
+// long the answer took.
 func (e *exporterUnderTest) get(t *testing.T, path string) (int, string, time.Duration) {
 	t.Helper()
+	start := time.Now()
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", fmt.Sprint(scrapeTimeout.Seconds()))
 	rec := httptest.NewRecorder()
-	var h http.Handler = e.handlers.Metrics()
-	if strings.HasPrefix(path, "/probe") {
-		h = e.handlers.Probe()
-	}
-	start := time.Now()
-	h.ServeHTTP(rec, req)
+	e.serve(t, rec, req)
 	return rec.Code, rec.Body.String(), time.Since(start)
+}
+
+// serve answers req as the web layer does: the tenants get the request's
+// context, less the offset from its timeout header if it has one, and
+// /metrics adds the exporter's own metrics.
+func (e *exporterUnderTest) serve(t *testing.T, w http.ResponseWriter, req *http.Request) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(req.Context())
+	if req.Header.Get("X-Prometheus-Scrape-Timeout-Seconds") != "" {
+		ctx, cancel = context.WithTimeout(req.Context(), tenantsTimeout)
+	}
+	defer cancel()
+	cfg := e.source.Config()
+	reg := prometheus.NewRegistry()
+	gatherers := prometheus.Gatherers{reg}
+	if name, ok := strings.CutPrefix(req.URL.RequestURI(), "/probe?tenant="); ok {
+		tenant, found := cfg.Tenant(name)
+		if !found {
+			t.Fatalf("%s: unknown tenant", req.URL)
+		}
+		reg.MustRegister(e.scraper.Collector(ctx, tenant))
+	} else {
+		reg.MustRegister(e.scraper.Collector(ctx, cfg.Tenants()...))
+		gatherers = append(gatherers, e.exporter)
+	}
+	promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, req)
 }
 
 // mustGet is get for a 200 answered before Prometheus' scrape timeout.

@@ -352,29 +352,6 @@ func (s *Scraper) call(startCtx, callCtx context.Context, t *config.Tenant) (met
 	return uc.Effective(), uc.CallbackAuth(), nil
 }
 
-// CallbackAuth returns t's callback settings as its last good answer held
-// them, for the live-event receiver. With fresh, or when no answer is known
-// yet, it gets them from a call first: one that scrapes share (a call in
-// flight is joined), never from the max_cache_age cache, and not while the
-// tenant is in a throttling backoff. The receiver bounds how often it asks
-// for fresh settings.
-func (s *Scraper) CallbackAuth(ctx context.Context, t *config.Tenant, fresh bool) (metastudio.CallbackAuth, error) {
-	st := s.states.get(t.Key())
-	if !fresh {
-		st.mu.Lock()
-		a := st.auth
-		st.mu.Unlock()
-		if a != nil {
-			return *a, nil
-		}
-	}
-	r := s.fetch(ctx, t, s.now(), false)
-	if r.err != nil {
-		return metastudio.CallbackAuth{}, r.err
-	}
-	return r.auth, nil
-}
-
 // notStartable says why a call may not start now, or nil if it may: the
 // leader's scrape has ended, or the tenant's own timeout passed while the
 // call waited for a slot.
@@ -391,20 +368,7 @@ func notStartable(startCtx, callCtx context.Context) error {
 // logFailure is the one place a failed call is logged; window is the
 // backoff it opened, if any.
 func (s *Scraper) logFailure(t *config.Tenant, err error, window time.Duration) {
-	kv := []any{"msg", "Fetching tenant config failed", "tenant", t.Name,
-		"reason", metastudio.ReasonOf(err)}
-	var e *metastudio.Error
-	if errors.As(err, &e) {
-		if e.StatusCode != 0 {
-			kv = append(kv, "status", e.StatusCode)
-		}
-		if e.ErrorCode != "" {
-			kv = append(kv, "error_code", e.ErrorCode)
-		}
-		if e.RequestID != "" {
-			kv = append(kv, "request_id", e.RequestID)
-		}
-	}
+	kv := metastudio.AppendLogFields([]any{"msg", "Fetching tenant config failed", "tenant", t.Name}, err)
 	if window > 0 {
 		kv = append(kv, "backoff", window.Round(time.Second))
 	}

@@ -47,6 +47,12 @@ type tenantState struct {
 	// age: the live-event receiver verifies against them and asks for a
 	// fresh call only when they fail or are missing.
 	auth *metastudio.CallbackAuth
+	// failed and failedAt are the last call's error while it failed: the
+	// receiver is answered with it for a while instead of calling again,
+	// so that requests for a tenant whose settings cannot be had cannot
+	// spend its API quota.
+	failed   error
+	failedAt time.Time
 
 	throttles    int       // consecutive throttled calls
 	backoffUntil time.Time // no call before this
@@ -111,8 +117,10 @@ func (st *tenantState) record(t *config.Tenant, f *flight, at time.Time, r float
 			st.good = &goodAnswer{settings: f.settings, at: at}
 		}
 		st.auth = &f.auth
+		st.failed = nil
 		return 0
 	}
+	st.failed, st.failedAt = err, at
 	// What is cached was past its age when this call started; dropping it
 	// means no later reload that raises max_cache_age can bring it back.
 	st.good = nil

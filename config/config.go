@@ -41,11 +41,15 @@ type Policy struct {
 // Config is one loaded file. It is never modified after Parse returns, so it
 // can be shared between concurrent scrapes without locking.
 type Config struct {
-	file        string
+	file string
+	// tenants are the file's tenants, then discovered ones (WithDiscovered);
+	// fileTenants counts the former.
 	tenants     []*Tenant
+	fileTenants int
 	byName      map[string]*Tenant
 	credentials []credential // file order, for Summary and Redacted
 	defaults    effectiveDefaults
+	discovery   []DiscoverySource
 }
 
 // Load reads and validates the file at path, taking environment credentials
@@ -79,6 +83,7 @@ func Parse(data []byte, filename, baseDir string, lookupEnv func(string) (string
 		return nil, err
 	}
 	cfg.file = filename
+	cfg.fileTenants = len(cfg.tenants)
 	return cfg, nil
 }
 
@@ -108,13 +113,16 @@ const maxSummaryNames = 5
 // reload log.
 func (c *Config) Summary() string {
 	names := make([]string, 0, maxSummaryNames+1)
-	fromEnv := 0
+	fromEnv, callbacks := 0, 0
 	for i, t := range c.tenants {
 		if i < maxSummaryNames {
 			names = append(names, t.Name)
 		}
 		if t.CredentialsName == "" {
 			fromEnv++
+		}
+		if t.Callback.configured() {
+			callbacks++
 		}
 	}
 	if len(c.tenants) > maxSummaryNames {
@@ -129,12 +137,22 @@ func (c *Config) Summary() string {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s (%s), %s", c.file, plural(len(c.tenants), "tenant"), strings.Join(names, ", "), plural(len(c.credentials), "credential"))
+	fmt.Fprintf(&b, "%s: %s", c.file, plural(len(c.tenants), "tenant"))
+	if len(names) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(names, ", "))
+	}
+	fmt.Fprintf(&b, ", %s", plural(len(c.credentials), "credential"))
 	if len(c.credentials) > 0 {
 		fmt.Fprintf(&b, " (%d AK/SK, %d IAM password)", aksk, iam)
 	}
 	if fromEnv > 0 {
 		fmt.Fprintf(&b, ", %s from environment", plural(fromEnv, "tenant"))
+	}
+	if callbacks > 0 {
+		fmt.Fprintf(&b, ", %s with callback settings", plural(callbacks, "tenant"))
+	}
+	if n := len(c.discovery); n > 0 {
+		fmt.Fprintf(&b, ", %s", plural(n, "discovery source"))
 	}
 	return b.String()
 }

@@ -31,6 +31,9 @@ func defaultPolicy() Policy { return Policy{MaxLiveDuration: 0, MaxExceptionWait
 func tenantOf(name, projectID, region, endpoint string, creds metastudio.Credentials, rest Tenant) *Tenant {
 	rest.Target = metastudio.Target{Name: name, ProjectID: projectID, Endpoint: endpoint, Credentials: creds}
 	rest.Region = region
+	if rest.Callback == (Callback{}) {
+		rest.Callback = defaultCallback() // what a tenant without a callback section gets
+	}
 	return NewTenant(rest)
 }
 
@@ -75,6 +78,26 @@ func TestLoadGood(t *testing.T) {
 					Domain: "acme", User: "12345", Password: "987654", Endpoint: "http://iam.internal:8080",
 				}},
 				Tenant{Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "ops"}),
+		},
+		"callback_discovery.yml": {
+			tenantOf("relay", "p1", "cn-north-4", "https://metastudio.cn-north-4.myhuaweicloud.com",
+				metastudio.Credentials{AccessKey: "AKMAIN000000", SecretKey: "SK-main-0123456789abcdef"},
+				Tenant{
+					Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "main",
+					// The key file and timeout come from defaults, the rest is the tenant's.
+					Callback: Callback{
+						Key: "cb-key-FROMFILE-0123", KeyFile: "../secrets/cb-key",
+						ForwardURL:     "https://app.example.test/events?token=cbSECRETtok",
+						ForwardTimeout: 3 * time.Second, AllowUnauthenticated: true,
+					},
+				}),
+			tenantOf("own-key", "p2", "cn-north-4", "https://metastudio.cn-north-4.myhuaweicloud.com",
+				metastudio.Credentials{AccessKey: "AKMAIN000000", SecretKey: "SK-main-0123456789abcdef"},
+				Tenant{
+					Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "main",
+					// An inline key overrides the defaults' key_file.
+					Callback: Callback{Key: "inline-cb-key-value", ForwardTimeout: 10 * time.Second},
+				}),
 		},
 		"anchors.yml": {
 			tenantOf("one", "p1", "ap-southeast-1", "https://metastudio.ap-southeast-1.myhuaweicloud.com", envCreds,
@@ -129,6 +152,8 @@ func dumpTenants(ts []*Tenant) string {
 		b.WriteString("\n  " + strings.Join([]string{t.Name, t.ProjectID, t.Region, t.Endpoint, t.Timeout.String(),
 			t.MaxCacheAge.String(), t.Policy.MaxLiveDuration.String(), t.Policy.MaxExceptionWaiting.String(),
 			t.CredentialsName, c.AccessKey, c.SecretKey.Reveal(), c.SecurityToken.Reveal()}, " | "))
+		cb := t.Callback
+		b.WriteString(" | callback " + strings.Join([]string{cb.Key.Reveal(), cb.KeyFile, cb.ForwardURL.Reveal(), cb.ForwardTimeout.String(), fmt.Sprint(cb.AllowUnauthenticated)}, " "))
 		if c.IAM != nil {
 			b.WriteString(" | IAM " + strings.Join([]string{c.IAM.Domain, c.IAM.User, c.IAM.Password.Reveal(), c.IAM.Endpoint}, " "))
 		}
@@ -246,46 +271,75 @@ func TestLoadUsesProcessEnvironment(t *testing.T) {
 	}
 }
 
-// TestExampleConfigLoads keeps metastudio.example.yml honest: it is copied
-// next to the secret files it names (relative paths) and must load.
+// TestExampleConfigLoads keeps metastudio.example.yml honest: it passes
+// --config.check as it is, on a machine with no secret files and nothing
+// in the environment.
 func TestExampleConfigLoads(t *testing.T) {
+	cfg, err := LoadWithEnv("../metastudio.example.yml", envOf(nil))
+	if err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	want := "../metastudio.example.yml: 2 tenants (shop-a, shop-b), 2 credentials (1 AK/SK, 1 IAM password)"
+	if got := cfg.Summary(); got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+	ts := cfg.Tenants()
+	if got := ts[1].Credentials.IAM; got == nil || got.Endpoint != "https://iam.ap-southeast-1.myhuaweicloud.com" {
+		t.Errorf("shop-b IAM credentials %+v", got)
+	}
+}
+
+// TestExampleConfigCommentedSections: the sections the example shows
+// commented out load too once uncommented, with the secret file and the
+// environment they need.
+func TestExampleConfigCommentedSections(t *testing.T) {
 	data, err := os.ReadFile("../metastudio.example.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "secrets"), 0o700); err != nil {
+	key := filepath.Join(dir, "callback-key")
+	if err := os.WriteFile(key, []byte("example-callback-key\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for name, content := range map[string]string{
-		"main-sk": "example-main-sk\n", "ops-password": "example-ops-pw\n",
-	} {
-		if err := os.WriteFile(filepath.Join(dir, "secrets", name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
+	text := uncommentBlocks(string(data), "# callback:", "# discovery:", "# - name: shop-c")
+	text = strings.ReplaceAll(text, "/etc/metastudio_exporter/callback-key", key)
+	cfg, err := Parse([]byte(text), "example.yml", dir, testEnv)
+	if err != nil {
+		t.Fatalf("example config with its commented sections:\n%v\n%s", err, text)
+	}
+	want := "example.yml: 3 tenants (shop-a, shop-b, shop-c), 2 credentials (1 AK/SK, 1 IAM password), 1 tenant from environment, 3 tenants with callback settings, 1 discovery source"
+	if got := cfg.Summary(); got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+	shopB, _ := cfg.Tenant("shop-b")
+	if got := shopB.Callback; got.Key.Reveal() != "example-callback-key" || got.ForwardURL.Reveal() != "https://shop-b.internal/metastudio-events" {
+		t.Errorf("shop-b callback: key %q, forward_url %q", got.Key.Reveal(), got.ForwardURL.Reveal())
+	}
+}
+
+// uncommentBlocks removes one level of "# " from each line that starts
+// with one of the headers (after indentation) and from the commented lines
+// indented deeper that follow it.
+func uncommentBlocks(text string, headers ...string) string {
+	lines := strings.Split(text, "\n")
+	for i := 0; i < len(lines); i++ {
+		trimmed := strings.TrimLeft(lines[i], " ")
+		indent := lines[i][:len(lines[i])-len(trimmed)]
+		header := false
+		for _, h := range headers {
+			header = header || strings.HasPrefix(trimmed, h)
+		}
+		if !header {
+			continue
+		}
+		lines[i] = indent + strings.TrimPrefix(trimmed, "# ")
+		for i+1 < len(lines) && strings.HasPrefix(lines[i+1], indent+"#   ") {
+			i++
+			lines[i] = indent + strings.TrimPrefix(lines[i][len(indent):], "# ")
 		}
 	}
-	path := filepath.Join(dir, "metastudio.yml")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := LoadWithEnv(path, testEnv)
-	if err != nil {
-		t.Fatalf("example config: %v", err)
-	}
-	ts := cfg.Tenants()
-	var names []string
-	for _, tn := range ts {
-		names = append(names, tn.Name+"/"+tn.CredentialsName)
-	}
-	if got, want := strings.Join(names, ","), "shop-a/main,shop-b/ops,shop-c/"; got != want {
-		t.Fatalf("tenants %s, want %s", got, want)
-	}
-	if got := ts[0].Credentials.SecretKey.Reveal(); got != "example-main-sk" {
-		t.Errorf("shop-a secret key %q, want it read from secrets/main-sk", got)
-	}
-	if got := ts[1].Credentials.IAM; got == nil || got.Password.Reveal() != "example-ops-pw" || got.Endpoint != "https://iam.ap-southeast-1.myhuaweicloud.com" {
-		t.Errorf("shop-b IAM credentials %+v", got)
-	}
+	return strings.Join(lines, "\n")
 }
 
 func TestSecretFileAbsolutePathAndSizeLimit(t *testing.T) {

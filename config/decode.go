@@ -9,17 +9,31 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// The file is decoded by walking the yaml.Node tree instead of unmarshalling
-// into structs: that is what lets every problem carry the line of its key,
-// lets all problems be collected in one pass, and keeps the decoder from ever
-// quoting a value (a misplaced secret) in a type error.
+// The file is parsed by yaml.v3 into a yaml.Node tree and decoded by walking
+// that tree, not by unmarshalling into structs with Decoder.KnownFields.
+// Decoding into structs was tried (leaves implementing yaml.Unmarshaler to
+// keep their lines) and loses what users see:
+//   - yaml.v3's errors name a line and a Go type ("field regoin not found in
+//     type config.rawTenant", "cannot unmarshal !!str `cn-nort...` into
+//     config.rawSettings"), never the key path, and quote up to seven
+//     characters of the value, which may be a secret on the wrong line;
+//     rebuilding the path means walking the node tree anyway.
+//   - A duplicate key makes yaml.v3 drop the whole mapping holding it: a
+//     repeated top-level key hid every other problem in the file, and a
+//     dropped list item shifted the index of every later tenant.
+//   - Alias trouble (a mapping merging itself, excessive aliasing, an
+//     unknown anchor) aborts the decode with no line, and the unknown
+//     anchor's message repeats its name: the rest of a secret that starts
+//     with "*".
+// The walker collects every problem with its key path in one pass and never
+// quotes a value.
 
 // str is a scalar as found in the file. An empty value counts as not set, so
 // that `security_token_file: ""` reads the same as leaving the key out.
 type str struct {
 	val  string
 	line int
-	bad  bool // present but not a scalar; already reported
+	bad  bool // present but not usable; already reported
 }
 
 func (s str) set() bool { return s.val != "" }
@@ -34,47 +48,25 @@ type dur struct {
 	set  bool
 }
 
-type rawPolicy struct {
-	maxLive, maxExceptionWaiting dur
+type boolean struct {
+	val, set bool
+	line     int
 }
 
-// rawSettings are the keys a tenant shares with defaults.
-type rawSettings struct {
-	region, credentials  str
-	timeout, maxCacheAge dur
-	policy               rawPolicy
-}
-
-type rawTenant struct {
-	line                      int
-	name, projectID, endpoint str
-	rawSettings
-}
-
-type rawIAM struct {
-	line                                           int
-	domain, user, password, passwordFile, endpoint str
-}
-
-type rawCredential struct {
-	name                                               string
-	line                                               int
-	accessKey, accessKeyFile, secretKey, secretKeyFile str
-	securityToken, securityTokenFile                   str
-	iam                                                *rawIAM
-}
-
-type rawConfig struct {
-	defaults    rawSettings
-	credentials []*rawCredential // file order
-	tenants     []*rawTenant
-	rootLine    int
-	tenantsLine int  // 0 when the key is missing
-	tenantsBad  bool // not a list; already reported
+// strList is a list of scalars; bad marks a value that is not a list.
+type strList struct {
+	items []str
+	line  int
+	set   bool
+	bad   bool
 }
 
 type decoder struct {
 	*problems
+	// unquoted maps the lines whose value the parser could not read (an
+	// unquoted value starting with a YAML indicator) to that indicator; the
+	// value was blanked so that the rest of the file could be checked.
+	unquoted map[int]byte
 }
 
 // handler decodes the value of one key; key is passed for its line.
@@ -87,6 +79,8 @@ func joinPath(parent, key string) string {
 	return parent + "." + key
 }
 
+func indexPath(parent string, i int) string { return parent + "[" + strconv.Itoa(i) + "]" }
+
 // deref follows aliases so that anchors can be used anywhere in the file.
 func deref(n *yaml.Node) *yaml.Node {
 	for n != nil && n.Kind == yaml.AliasNode {
@@ -97,6 +91,13 @@ func deref(n *yaml.Node) *yaml.Node {
 
 func isNull(n *yaml.Node) bool {
 	return n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+// isUnset tells whether a value counts as left out: null, or an empty
+// string, which the file's documentation promises means the same for every
+// key, sections and lists included.
+func isUnset(n *yaml.Node) bool {
+	return isNull(n) || (n.Kind == yaml.ScalarNode && n.Tag == "!!str" && n.Value == "")
 }
 
 type pair struct{ key, val *yaml.Node }
@@ -162,16 +163,20 @@ func (d *decoder) mergedPairs(n *yaml.Node, path string, m *merges) []pair {
 }
 
 // each calls fn for every entry of a mapping, rejecting non-string and
-// duplicate keys. A null value (`defaults:` with nothing under it) is an
-// empty mapping.
-func (d *decoder) each(n *yaml.Node, path string, fn handler) {
+// duplicate keys. A null or empty value (`defaults:` with nothing under it)
+// is an empty mapping.
+// It reports whether the value was a mapping (or left out).
+func (d *decoder) each(n *yaml.Node, path string, fn handler) bool {
 	n = deref(n)
-	if isNull(n) {
-		return
+	if d.hint(n, path) {
+		return false
+	}
+	if isUnset(n) {
+		return true
 	}
 	if n.Kind != yaml.MappingNode {
 		d.add(n.Line, path, "must be a mapping")
-		return
+		return false
 	}
 	first := map[string]int{}
 	for _, p := range d.pairs(n, path) {
@@ -187,12 +192,13 @@ func (d *decoder) each(n *yaml.Node, path string, fn handler) {
 		first[p.key.Value] = p.key.Line
 		fn(p.key, p.val, kp)
 	}
+	return true
 }
 
 // mapping decodes a mapping with a fixed set of keys; any other key is an
 // error, which is what catches typos like `regoin`.
-func (d *decoder) mapping(n *yaml.Node, path string, fields map[string]handler) {
-	d.each(n, path, func(k, v *yaml.Node, kp string) {
+func (d *decoder) mapping(n *yaml.Node, path string, fields map[string]handler) bool {
+	return d.each(n, path, func(k, v *yaml.Node, kp string) {
 		h, ok := fields[k.Value]
 		if !ok {
 			d.add(k.Line, kp, "unknown key")
@@ -202,31 +208,86 @@ func (d *decoder) mapping(n *yaml.Node, path string, fields map[string]handler) 
 	})
 }
 
+// list calls fn for every item of a sequence; it reports whether the value
+// was a list (or left out).
+func (d *decoder) list(n *yaml.Node, path string, fn func(item *yaml.Node, path string)) bool {
+	n = deref(n)
+	if d.hint(n, path) {
+		return false
+	}
+	if isUnset(n) {
+		return true
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.add(n.Line, path, "must be a list")
+		return false
+	}
+	for i, item := range n.Content {
+		fn(deref(item), indexPath(path, i))
+	}
+	return true
+}
+
+// indicatorMeaning says what YAML made of an unquoted value that starts with
+// one of its indicator characters.
+var indicatorMeaning = map[byte]string{
+	'*': "an alias", '&': "an anchor", '!': "a tag", '%': "a directive",
+	'@': "a reserved character", '`': "a reserved character",
+	'|': "a literal block", '>': "a folded block", '{': "a mapping", '[': "a list",
+	'"': "a quoted string that is not closed", '\'': "a quoted string that is not closed",
+}
+
+// hint reports a value YAML did not read as the text that was typed: the
+// parser gave up on it (see repairUnquoted), or took its first character as
+// an anchor or a tag. Only the first character is named; the rest may be a
+// secret.
+func (d *decoder) hint(v *yaml.Node, path string) bool {
+	if v == nil || v.Kind != yaml.ScalarNode {
+		return false
+	}
+	var c byte
+	switch {
+	case v.Style == yaml.DoubleQuotedStyle && v.Value == "" && d.unquoted[v.Line] != 0:
+		c = d.unquoted[v.Line]
+	case strings.HasPrefix(v.Tag, "!") && !strings.HasPrefix(v.Tag, "!!"):
+		c = '!'
+	case v.Anchor != "" && v.Tag == "!!null":
+		c = '&'
+	default:
+		return false
+	}
+	d.add(v.Line, path, "%s", hintMessage(c))
+	return true
+}
+
 // scalar accepts any scalar as text: an all-digit password must not be
-// rejected for looking like a number.
-func (d *decoder) scalar(v *yaml.Node, path string) (string, bool) {
+// rejected for looking like a number. bad means a value is there but is not
+// usable text, and has been reported.
+func (d *decoder) scalar(v *yaml.Node, path string) (s string, ok, bad bool) {
 	v = deref(v)
-	if isNull(v) {
-		return "", false
-	}
-	if v.Kind != yaml.ScalarNode {
+	switch {
+	case d.hint(v, path):
+		return "", false, true
+	case isNull(v):
+		return "", false, false
+	case v.Kind != yaml.ScalarNode:
 		d.add(v.Line, path, "must be a string")
-		return "", false
+		return "", false, true
 	}
-	return v.Value, true
+	return v.Value, true, false
 }
 
 func (d *decoder) str(dst *str) handler {
 	return func(k, v *yaml.Node, path string) {
-		s, ok := d.scalar(v, path)
-		*dst = str{val: s, line: k.Line, bad: !ok && !isNull(deref(v))}
+		s, _, bad := d.scalar(v, path)
+		*dst = str{val: s, line: k.Line, bad: bad}
 	}
 }
 
 func (d *decoder) dur(dst *dur) handler {
 	return func(k, v *yaml.Node, path string) {
-		s, ok := d.scalar(v, path)
-		if !ok {
+		s, ok, _ := d.scalar(v, path)
+		if !ok || s == "" {
 			return
 		}
 		// The value is not repeated: whatever was typed here may be a
@@ -246,107 +307,32 @@ func (d *decoder) dur(dst *dur) handler {
 	}
 }
 
-func (d *decoder) policy(dst *rawPolicy) handler {
-	return func(_, v *yaml.Node, path string) {
-		d.mapping(v, path, map[string]handler{
-			"max_live_duration":     d.dur(&dst.maxLive),
-			"max_exception_waiting": d.dur(&dst.maxExceptionWaiting),
+// boolean takes YAML 1.2's true and false only: "yes" or "on" are more
+// likely a mistake than a wish.
+func (d *decoder) boolean(dst *boolean) handler {
+	return func(k, v *yaml.Node, path string) {
+		s, ok, _ := d.scalar(v, path)
+		if !ok || s == "" {
+			return
+		}
+		switch strings.ToLower(s) {
+		case "true":
+			*dst = boolean{val: true, set: true, line: k.Line}
+		case "false":
+			*dst = boolean{val: false, set: true, line: k.Line}
+		default:
+			d.add(k.Line, path, "must be true or false")
+		}
+	}
+}
+
+func (d *decoder) strList(dst *strList) handler {
+	return func(k, v *yaml.Node, path string) {
+		dst.line = k.Line
+		dst.bad = !d.list(v, path, func(item *yaml.Node, ipath string) {
+			s, _, bad := d.scalar(item, ipath)
+			dst.items = append(dst.items, str{val: s, line: item.Line, bad: bad})
 		})
+		dst.set = len(dst.items) > 0
 	}
-}
-
-func (d *decoder) settingsFields(s *rawSettings) map[string]handler {
-	return map[string]handler{
-		"region":        d.str(&s.region),
-		"timeout":       d.dur(&s.timeout),
-		"credentials":   d.str(&s.credentials),
-		"max_cache_age": d.dur(&s.maxCacheAge),
-		"policy":        d.policy(&s.policy),
-	}
-}
-
-func (d *decoder) credential(k, v *yaml.Node, path string) *rawCredential {
-	c := &rawCredential{name: k.Value, line: k.Line}
-	d.mapping(v, path, map[string]handler{
-		"access_key":          d.str(&c.accessKey),
-		"access_key_file":     d.str(&c.accessKeyFile),
-		"secret_key":          d.str(&c.secretKey),
-		"secret_key_file":     d.str(&c.secretKeyFile),
-		"security_token":      d.str(&c.securityToken),
-		"security_token_file": d.str(&c.securityTokenFile),
-		"iam_password": func(ik, iv *yaml.Node, ipath string) {
-			if isNull(deref(iv)) {
-				return
-			}
-			iam := &rawIAM{line: ik.Line}
-			d.mapping(iv, ipath, map[string]handler{
-				"domain":        d.str(&iam.domain),
-				"user":          d.str(&iam.user),
-				"password":      d.str(&iam.password),
-				"password_file": d.str(&iam.passwordFile),
-				"endpoint":      d.str(&iam.endpoint),
-			})
-			c.iam = iam
-		},
-	})
-	return c
-}
-
-func (d *decoder) tenants(v *yaml.Node, path string) ([]*rawTenant, bool) {
-	v = deref(v)
-	if isNull(v) {
-		return nil, false
-	}
-	if v.Kind != yaml.SequenceNode {
-		d.add(v.Line, path, "must be a list")
-		return nil, true
-	}
-	var out []*rawTenant
-	for i, item := range v.Content {
-		item = deref(item)
-		t := &rawTenant{line: item.Line}
-		fields := d.settingsFields(&t.rawSettings)
-		fields["name"] = d.str(&t.name)
-		fields["project_id"] = d.str(&t.projectID)
-		fields["endpoint"] = d.str(&t.endpoint)
-		d.mapping(item, path+"["+strconv.Itoa(i)+"]", fields)
-		out = append(out, t)
-	}
-	return out, false
-}
-
-// decode parses the document. A syntax error or a top level that is not a
-// mapping stops there (nil): nothing after it can be located reliably.
-func decode(data []byte, ps *problems) *rawConfig {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		ps.list = append(ps.list, syntaxProblem(ps.file, err))
-		return nil
-	}
-	d := &decoder{ps}
-	raw := &rawConfig{rootLine: 1}
-	if doc.Kind == 0 {
-		return raw
-	}
-	root := deref(doc.Content[0])
-	raw.rootLine = root.Line
-	if root.Kind != yaml.MappingNode && !isNull(root) {
-		ps.add(root.Line, "", "the file must be a YAML mapping")
-		return nil
-	}
-	d.mapping(root, "", map[string]handler{
-		"defaults": func(_, v *yaml.Node, path string) {
-			d.mapping(v, path, d.settingsFields(&raw.defaults))
-		},
-		"credentials": func(_, v *yaml.Node, path string) {
-			d.each(v, path, func(ck, cv *yaml.Node, cpath string) {
-				raw.credentials = append(raw.credentials, d.credential(ck, cv, cpath))
-			})
-		},
-		"tenants": func(k, v *yaml.Node, path string) {
-			raw.tenantsLine = k.Line
-			raw.tenants, raw.tenantsBad = d.tenants(v, path)
-		},
-	})
-	return raw
 }

@@ -2,9 +2,7 @@ package config
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -78,28 +76,4 @@ func (ps *problems) err() error {
 	sorted := slices.Clone(ps.list)
 	slices.SortStableFunc(sorted, func(a, b Problem) int { return a.Line - b.Line })
 	return &LoadError{Problems: sorted}
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// syntaxProblem turns a yaml parser error into a Problem. The parser leaves
-// out the line when its (zero-based) mark is on the first line, so a missing
-// line means line 1. For "did not find expected ..." it reports the
-// zero-based line where the enclosing block starts, so one is added to
-// point at that block. Parser messages describe structure, never values.
-func syntaxProblem(file string, err error) Problem {
-	msg := err.Error()
-	line := 1
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		msg = m[2]
-		if n, convErr := strconv.Atoi(m[1]); convErr == nil {
-			line = n
-			if strings.HasPrefix(msg, "did not find expected") {
-				line++
-			}
-		}
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
-	return Problem{File: file, Line: line, Message: "YAML syntax error: " + msg, cause: err}
 }

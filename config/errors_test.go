@@ -13,6 +13,7 @@ import (
 var neverInErrors = []string{
 	"wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY", "hunter2secret",
 	"SK-main-0123456789abcdef", "ops-Passw0rd!", "temporary-token-xyz", "AK-temp-FROMFILE",
+	"cbSECRET", "cb-key-FROMFILE",
 }
 
 func TestLoadBad(t *testing.T) {
@@ -27,6 +28,30 @@ testdata/bad/aksk_and_iam.yml:9: credentials.neither: neither access_key/secret_
 testdata/bad/aksk_and_iam.yml:11: credentials.iam_incomplete.iam_password.domain: required
 testdata/bad/aksk_and_iam.yml:11: credentials.iam_incomplete.iam_password.user: required
 testdata/bad/aksk_and_iam.yml:13: credentials.iam_incomplete.iam_password.password_file: set together with password; use only one`,
+		"bad_callback.yml": `
+testdata/bad/bad_callback.yml:4: defaults.callback.key_file: set together with key; use only one
+testdata/bad/bad_callback.yml:5: defaults.callback.forward_timeout: must be greater than 0
+testdata/bad/bad_callback.yml:10: tenants[0].callback.forward_url: must be an absolute http or https URL
+testdata/bad/bad_callback.yml:11: tenants[0].callback.allow_unauthenticated: must be true or false
+testdata/bad/bad_callback.yml:15: tenants[1].callback.forward_url: must not contain user info (credentials go in the query)
+testdata/bad/bad_callback.yml:16: tenants[1].callback.key_file: cannot read "testdata/secrets/does-not-exist": no such file or directory
+testdata/bad/bad_callback.yml:17: tenants[1].callback.forwad_timeout: unknown key
+testdata/bad/bad_callback.yml:20: tenants[2].callback: must be a mapping`,
+		"bad_discovery.yml": `
+testdata/bad/bad_discovery.yml:4: discovery[0].credentials: required (here or in defaults.credentials)
+testdata/bad/bad_discovery.yml:5: discovery[1].credentials: not found under credentials (defined: main)
+testdata/bad/bad_discovery.yml:6: discovery[1].iam_endpoint: must be an absolute http or https URL
+testdata/bad/bad_discovery.yml:7: discovery[1].regions: at least one region is required
+testdata/bad/bad_discovery.yml:8: discovery[1].name_regex: not a valid regular expression: missing closing ]: ` + "`[`" + `
+testdata/bad/bad_discovery.yml:9: discovery[1].name_prefix: must match ^[a-zA-Z0-9_.-]*$, to keep tenant names valid
+testdata/bad/bad_discovery.yml:10: discovery[1].endpoint: must not contain a query
+testdata/bad/bad_discovery.yml:11: discovery[1].refresh_interval: must be at least 30s
+testdata/bad/bad_discovery.yml:13: discovery[2].regions[3]: must be a string
+testdata/bad/bad_discovery.yml:13: discovery[2].regions[0]: must match ^[a-z0-9-]+$
+testdata/bad/bad_discovery.yml:13: discovery[2].regions[2]: duplicate region
+testdata/bad/bad_discovery.yml:14: discovery[2].endpoint: must be an absolute http or https URL
+testdata/bad/bad_discovery.yml:15: discovery[3].regions: at least one region is required
+testdata/bad/bad_discovery.yml:16: discovery[4]: must be a mapping`,
 		"bad_duration.yml": `
 testdata/bad/bad_duration.yml:2: defaults.timeout: not a valid duration (use e.g. 30s, 5m, 72h, 1d)
 testdata/bad/bad_duration.yml:6: tenants[0].max_cache_age: not a valid duration (use e.g. 30s, 5m, 72h, 1d)

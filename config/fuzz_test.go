@@ -3,6 +3,7 @@ package config_test
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,8 +17,9 @@ import (
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 )
 
-// secretKeys hold values that must never be shown.
-var secretKeys = []string{"secret_key", "security_token", "password"}
+// secretKeys hold values that must never be shown. Of forward_url only the
+// query is secret; see markerOutsideSecrets.
+var secretKeys = []string{"secret_key", "security_token", "password", "key"}
 
 // marker is in every seed's secrets; the fuzzer carries it into mutations.
 const marker = "SECRET"
@@ -101,8 +103,12 @@ func checkLoadError(t *testing.T, err error) {
 func checkTenants(t *testing.T, cfg *config.Config) {
 	t.Helper()
 	tenants := cfg.Tenants()
-	if len(tenants) == 0 {
-		t.Fatal("a config without tenants was accepted")
+	sources := cfg.Discovery()
+	if len(tenants) == 0 && len(sources) == 0 {
+		t.Fatal("a config without tenants or discovery was accepted")
+	}
+	for i := range sources {
+		checkDiscovered(t, cfg, &sources[i])
 	}
 	names := map[string]bool{}
 	for _, tn := range tenants {
@@ -120,11 +126,44 @@ func checkTenants(t *testing.T, cfg *config.Config) {
 			t.Fatalf("tenant %q has neither AK/SK nor an IAM password", tn.Name)
 		case c.IAM != nil && (c.AccessKey != "" || c.IAM.Domain == "" || c.IAM.User == "" || !c.IAM.Password.IsSet()):
 			t.Fatalf("tenant %q has mixed or incomplete credentials", tn.Name)
+		case tn.Callback.ForwardTimeout <= 0:
+			t.Fatalf("tenant %q has a non-positive forward timeout", tn.Name)
+		case tn.Callback.ForwardURL.IsSet() && !absoluteHTTP(tn.Callback.ForwardURL.Reveal()):
+			t.Fatalf("tenant %q has a forward URL that is not absolute http(s)", tn.Name)
 		}
 		names[tn.Name] = true
 		if got, ok := cfg.Tenant(tn.Name); !ok || got.ProjectID != tn.ProjectID {
 			t.Fatalf("tenant %q cannot be looked up", tn.Name)
 		}
+	}
+}
+
+func absoluteHTTP(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// checkDiscovered checks a loaded discovery entry, and that a project in
+// its first region can be turned into a tenant.
+func checkDiscovered(t *testing.T, cfg *config.Config, src *config.DiscoverySource) {
+	t.Helper()
+	switch {
+	case len(src.Regions) == 0 || src.NameRegex == nil:
+		t.Fatalf("discovery[%d] has no regions or no name regex", src.Index)
+	case src.RefreshInterval < config.MinRefreshInterval:
+		t.Fatalf("discovery[%d] refreshes every %s", src.Index, src.RefreshInterval)
+	case !absoluteHTTP(src.IAMEndpoint):
+		t.Fatalf("discovery[%d] has IAM endpoint %q", src.Index, src.IAMEndpoint)
+	case src.Credentials.AccessKey == "" && src.Credentials.IAM == nil:
+		t.Fatalf("discovery[%d] has no credentials", src.Index)
+	}
+	region := src.Regions[0]
+	tn, err := cfg.DiscoveredTenant(src, src.NamePrefix+region, "p1", region)
+	if err != nil {
+		t.Fatalf("discovery[%d]: a project in %s cannot be served: %v", src.Index, region, err)
+	}
+	if !absoluteHTTP(tn.Endpoint) || tn.Timeout <= 0 {
+		t.Fatalf("discovery[%d]: tenant endpoint %q, timeout %s", src.Index, tn.Endpoint, tn.Timeout)
 	}
 }
 
@@ -168,6 +207,16 @@ func markerOutsideSecrets(doc *yaml.Node) bool {
 		if n.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
+				if k.Value == "forward_url" && !secret {
+					// /config shows the URL up to its query.
+					if beforeQuery, _, _ := strings.Cut(v.Value, "?"); strings.Contains(beforeQuery, marker) {
+						return true
+					}
+					if walk(k, false) || walk(v, true) {
+						return true
+					}
+					continue
+				}
 				if walk(k, false) || walk(v, secret || slices.Contains(secretKeys, k.Value)) {
 					return true
 				}

@@ -40,9 +40,11 @@ type Holder struct {
 	// so that subscribers see the changes in the order they happened.
 	reloadMu    sync.Mutex
 	subscribers []func(old, new *Config)
+	file        *Config      // the file as last loaded, without discovered tenants
+	found       []Discovered // what discovery serves now
 
 	mu          sync.RWMutex
-	cfg         *Config
+	cfg         *Config // served: file, then found
 	lastOK      bool
 	lastSuccess time.Time
 }
@@ -58,13 +60,14 @@ func NewHolder(path string, lookupEnv func(string) (string, bool), logger log.Lo
 
 // NewStaticHolder holds c for good, for demo mode, which has no file.
 func NewStaticHolder(c *Config) *Holder {
-	return &Holder{logger: log.NewNopLogger(), now: time.Now, cfg: c, lastOK: true, lastSuccess: time.Now()}
+	return &Holder{logger: log.NewNopLogger(), now: time.Now, file: c, cfg: c, lastOK: true, lastSuccess: time.Now()}
 }
 
-// Subscribe has fn called after every successful load, with the config it
-// replaced (nil on the first) and the new one, so that what is kept per
-// tenant can follow the tenant set. Calls are serialized; subscribe before
-// the first Reload.
+// Subscribe has fn called whenever the served snapshot changes (a reload,
+// or discovery finding other projects), with the snapshot it replaced (nil
+// on the first) and the new one, so that what is kept per tenant can
+// follow the tenant set. Calls are serialized; subscribe before the first
+// Reload.
 func (h *Holder) Subscribe(fn func(old, new *Config)) {
 	h.reloadMu.Lock()
 	defer h.reloadMu.Unlock()
@@ -81,27 +84,65 @@ func (h *Holder) Reload() error {
 	h.reloadMu.Lock()
 	defer h.reloadMu.Unlock()
 
-	cfg, err := LoadWithEnv(h.path, h.lookupEnv)
-	h.mu.Lock()
-	old := h.cfg
+	file, err := LoadWithEnv(h.path, h.lookupEnv)
 	if err != nil {
+		h.mu.Lock()
 		h.lastOK = false
-	} else {
-		h.cfg, h.lastOK, h.lastSuccess = cfg, true, h.now()
-	}
-	h.mu.Unlock()
-	if err == nil {
-		for _, fn := range h.subscribers {
-			fn(old, cfg)
+		h.mu.Unlock()
+		msg := "Error reloading config"
+		if h.file == nil {
+			msg = "Error loading config" // at start-up nothing is being reloaded
 		}
-	}
-
-	if err != nil {
-		_ = level.Error(h.logger).Log("msg", "Error reloading config", "file", h.path, "err", err)
+		_ = level.Error(h.logger).Log("msg", msg, "file", h.path, "err", err)
 		return err
 	}
-	_ = level.Info(h.logger).Log("msg", "Loaded config file", "file", h.path, "summary", cfg.Summary())
+	h.file = file
+	_ = level.Info(h.logger).Log("msg", "Loaded config file", "file", h.path, "summary", file.Summary())
+	h.serve(true)
 	return nil
+}
+
+// SetDiscovered serves found as tenants besides the file's, until the next
+// call; a reload keeps them, with the new file's defaults.
+func (h *Holder) SetDiscovered(found []Discovered) {
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	h.found = found
+	if h.file != nil {
+		h.serve(false)
+	}
+}
+
+// serve installs h.file with h.found as the served snapshot and tells the
+// subscribers; h.reloadMu is held. reloaded counts a successful reload in
+// the reload gauges.
+func (h *Holder) serve(reloaded bool) {
+	cfg := h.file
+	if len(h.found) > 0 {
+		var errs []error
+		cfg, errs = h.file.WithDiscovered(h.found)
+		for _, err := range errs {
+			_ = level.Warn(h.logger).Log("msg", "Not serving a discovered project", "err", err)
+		}
+	}
+	h.mu.Lock()
+	old := h.cfg
+	h.cfg = cfg
+	if reloaded {
+		h.lastOK, h.lastSuccess = true, h.now()
+	}
+	h.mu.Unlock()
+	for _, fn := range h.subscribers {
+		fn(old, cfg)
+	}
+}
+
+// File returns the file as last loaded, without discovered tenants: what
+// discovery itself is configured by. Nil before the first load.
+func (h *Holder) File() *Config {
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	return h.file
 }
 
 // Config returns the current snapshot, nil before the first successful

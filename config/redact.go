@@ -20,12 +20,23 @@ type viewPolicy struct {
 	MaxExceptionWaiting model.Duration `yaml:"max_exception_waiting"`
 }
 
+// viewCallback shows forward_url with its query hidden: it may carry the
+// app's credentials.
+type viewCallback struct {
+	Key                  secret.String  `yaml:"key,omitempty"`
+	KeyFile              string         `yaml:"key_file,omitempty"`
+	ForwardURL           string         `yaml:"forward_url,omitempty"`
+	ForwardTimeout       model.Duration `yaml:"forward_timeout"`
+	AllowUnauthenticated bool           `yaml:"allow_unauthenticated"`
+}
+
 type viewDefaults struct {
 	Region      string         `yaml:"region"`
 	Timeout     model.Duration `yaml:"timeout"`
 	Credentials string         `yaml:"credentials,omitempty"`
 	MaxCacheAge model.Duration `yaml:"max_cache_age"`
 	Policy      viewPolicy     `yaml:"policy"`
+	Callback    *viewCallback  `yaml:"callback,omitempty"`
 }
 
 type viewIAM struct {
@@ -56,16 +67,51 @@ type viewTenant struct {
 	Timeout     model.Duration `yaml:"timeout"`
 	MaxCacheAge model.Duration `yaml:"max_cache_age"`
 	Policy      viewPolicy     `yaml:"policy"`
+	Callback    *viewCallback  `yaml:"callback,omitempty"`
+	// DiscoveredBy is the index of the discovery entry that found the
+	// tenant; absent for a tenant written in the file.
+	DiscoveredBy *int `yaml:"discovered_by,omitempty"`
+}
+
+type viewDiscovery struct {
+	Credentials     string         `yaml:"credentials"`
+	IAMEndpoint     string         `yaml:"iam_endpoint"`
+	Regions         []string       `yaml:"regions,flow"`
+	NameRegex       string         `yaml:"name_regex"`
+	NamePrefix      string         `yaml:"name_prefix"`
+	Endpoint        string         `yaml:"endpoint"`
+	RefreshInterval model.Duration `yaml:"refresh_interval"`
 }
 
 type view struct {
 	Defaults    viewDefaults              `yaml:"defaults"`
 	Credentials map[string]viewCredential `yaml:"credentials,omitempty"`
+	Discovery   []viewDiscovery           `yaml:"discovery,omitempty"`
 	Tenants     []viewTenant              `yaml:"tenants"`
 }
 
 func policyView(p Policy) viewPolicy {
 	return viewPolicy{MaxLiveDuration: model.Duration(p.MaxLiveDuration), MaxExceptionWaiting: model.Duration(p.MaxExceptionWaiting)}
+}
+
+// callbackView leaves out a callback nothing was configured for, so that
+// files without one read as before.
+func callbackView(c Callback) *viewCallback {
+	if !c.configured() {
+		return nil
+	}
+	v := &viewCallback{
+		KeyFile:              c.KeyFile,
+		ForwardTimeout:       model.Duration(c.ForwardTimeout),
+		AllowUnauthenticated: c.AllowUnauthenticated,
+	}
+	if c.KeyFile == "" {
+		v.Key = c.Key
+	}
+	if c.ForwardURL.IsSet() {
+		v.ForwardURL = redactURL(c.ForwardURL.Reveal())
+	}
+	return v
 }
 
 // Redacted renders the effective config for GET /config.
@@ -77,8 +123,20 @@ func (c *Config) Redacted() ([]byte, error) {
 			Credentials: c.defaults.credentials,
 			MaxCacheAge: model.Duration(c.defaults.maxCacheAge),
 			Policy:      policyView(c.defaults.policy),
+			Callback:    callbackView(c.defaults.callback),
 		},
 		Tenants: make([]viewTenant, 0, len(c.tenants)),
+	}
+	for _, d := range c.discovery {
+		v.Discovery = append(v.Discovery, viewDiscovery{
+			Credentials:     d.CredentialsName,
+			IAMEndpoint:     d.IAMEndpoint,
+			Regions:         d.Regions,
+			NameRegex:       d.nameRegex,
+			NamePrefix:      d.NamePrefix,
+			Endpoint:        d.Endpoint,
+			RefreshInterval: model.Duration(d.RefreshInterval),
+		})
 	}
 	if len(c.credentials) > 0 {
 		v.Credentials = make(map[string]viewCredential, len(c.credentials))
@@ -113,15 +171,21 @@ func (c *Config) Redacted() ([]byte, error) {
 		v.Credentials[raw.name] = vc
 	}
 	for _, t := range c.tenants {
+		var discoveredBy *int
+		if t.Source != nil {
+			discoveredBy = &t.Source.Index
+		}
 		v.Tenants = append(v.Tenants, viewTenant{
-			Name:        t.Name,
-			ProjectID:   t.ProjectID,
-			Region:      t.Region,
-			Endpoint:    t.Endpoint,
-			Credentials: t.CredentialsName,
-			Timeout:     model.Duration(t.Timeout),
-			MaxCacheAge: model.Duration(t.MaxCacheAge),
-			Policy:      policyView(t.Policy),
+			Name:         t.Name,
+			ProjectID:    t.ProjectID,
+			Region:       t.Region,
+			Endpoint:     t.Endpoint,
+			Credentials:  t.CredentialsName,
+			Timeout:      model.Duration(t.Timeout),
+			MaxCacheAge:  model.Duration(t.MaxCacheAge),
+			Policy:       policyView(t.Policy),
+			Callback:     callbackView(t.Callback),
+			DiscoveredBy: discoveredBy,
 		})
 	}
 	var buf bytes.Buffer

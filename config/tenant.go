@@ -22,6 +22,12 @@ type Tenant struct {
 	MaxCacheAge     time.Duration
 	Policy          Policy
 	CredentialsName string // "" = taken from the environment
+	// Source is the discovery entry that found the tenant; nil for a
+	// tenant written in the file.
+	Source *DiscoverySource
+	// Callback is for the live-event receiver; it does not change whose
+	// data a scrape fetches, so it is not part of the key.
+	Callback Callback
 
 	key Key
 }

@@ -27,6 +27,7 @@ type effectiveDefaults struct {
 	maxCacheAge time.Duration
 	credentials string
 	policy      Policy
+	callback    Callback
 }
 
 // resolver turns the decoded file into a Config, recording every problem.
@@ -57,6 +58,7 @@ func (r *resolver) resolve(raw *rawConfig) *Config {
 			MaxLiveDuration:     r.duration(d.policy.maxLive, DefaultMaxLiveDuration),
 			MaxExceptionWaiting: r.duration(d.policy.maxExceptionWaiting, DefaultMaxExceptionWaiting),
 		},
+		callback: r.callback(d.callback, "defaults.callback", defaultCallback()),
 	}
 	if d.credentials.set() {
 		// Reported here once rather than on every tenant inheriting it.
@@ -65,7 +67,9 @@ func (r *resolver) resolve(raw *rawConfig) *Config {
 	}
 	cfg.defaults = def
 
-	if len(raw.tenants) == 0 && !raw.tenantsBad {
+	cfg.discovery = r.discovery(raw.discovery, def, cfg)
+	// Tenants may all come from discovery.
+	if len(raw.tenants) == 0 && !raw.tenantsBad && len(cfg.discovery) == 0 {
 		line := raw.tenantsLine
 		if line == 0 {
 			line = raw.rootLine
@@ -96,6 +100,7 @@ func (r *resolver) tenant(rt *rawTenant, path string, def effectiveDefaults, cfg
 			MaxLiveDuration:     r.duration(rt.policy.maxLive, def.policy.MaxLiveDuration),
 			MaxExceptionWaiting: r.duration(rt.policy.maxExceptionWaiting, def.policy.MaxExceptionWaiting),
 		},
+		Callback: r.callback(rt.callback, path+".callback", def.callback),
 	}
 	switch prev, dup := firstIndex[t.Name]; {
 	case rt.name.bad:

@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,11 +17,12 @@ import (
 var wantUIDs = map[string]string{
 	"metastudio-overview.json": "metastudio-overview",
 	"metastudio-exporter.json": "metastudio-exporter",
+	"metastudio-live.json":     "metastudio-live",
 }
 
 // knownMetrics are the series the exporter and the bundled rules produce
-// (SPEC.md), plus Prometheus' ALERTS. A dashboard query naming anything else
-// is a typo that would show "No data" forever.
+// (listed in the README), plus Prometheus' ALERTS. A dashboard query naming
+// anything else is a typo that would show "No data" forever.
 var knownMetrics = []string{
 	"metastudio_up", "metastudio_scrape_duration_seconds", "metastudio_scrape_error_info",
 	"metastudio_tenant_info", "metastudio_data_age_seconds",
@@ -34,6 +36,11 @@ var knownMetrics = []string{
 	"metastudio_exporter_api_request_duration_seconds_bucket",
 	"metastudio_exporter_config_last_reload_successful",
 	"metastudio_exporter_config_last_reload_success_timestamp_seconds",
+	"metastudio_live_stream_state", "metastudio_live_stream_state_timestamp_seconds",
+	"metastudio_live_job_last_event_timestamp_seconds", "metastudio_live_script_paragraph",
+	"metastudio_live_events_total", "metastudio_live_event_callback_routed_here",
+	"metastudio_exporter_callback_requests_total", "metastudio_exporter_callback_forwards_total",
+	"metastudio_exporter_callback_tracked_streams", "metastudio_exporter_callback_evicted_streams_total",
 }
 
 // exporterOnly are the metrics without a tenant label.
@@ -41,6 +48,7 @@ var exporterOnly = []string{
 	"metastudio_exporter_build_info", "metastudio_exporter_api_request_duration_seconds_bucket",
 	"metastudio_exporter_config_last_reload_successful",
 	"metastudio_exporter_config_last_reload_success_timestamp_seconds",
+	"metastudio_exporter_callback_tracked_streams", "metastudio_exporter_callback_evicted_streams_total",
 }
 
 func loadAll(t *testing.T) []*Dashboard {
@@ -226,8 +234,10 @@ func TestEveryPanelQueried(t *testing.T) {
 		}
 	}
 	// The overview must count tenants per alert and show changes as
-	// annotations; the exporter dashboard must show build info and reloads.
-	for _, want := range []string{"ALERTS{", "metastudio_live_config_hash", "metastudio_exporter_build_info", "metastudio_exporter_config_last_reload_successful", "metastudio_exporter_api_requests_total", "metastudio_scrape_error_info", "metastudio_scrape_duration_seconds"} {
+	// annotations; the exporter dashboard must show build info and reloads;
+	// the live dashboard stream states, events, receiver results and relays.
+	for _, want := range []string{"ALERTS{", "metastudio_live_config_hash", "metastudio_exporter_build_info", "metastudio_exporter_config_last_reload_successful", "metastudio_exporter_api_requests_total", "metastudio_scrape_error_info", "metastudio_scrape_duration_seconds",
+		"metastudio_live_stream_state_timestamp_seconds", "metastudio_live_events_total", "metastudio_exporter_callback_requests_total", "metastudio_exporter_callback_forwards_total", "metastudio_exporter_callback_tracked_streams"} {
 		if !slices.ContainsFunc(qs, func(q Query) bool { return strings.Contains(q.Expr, want) }) {
 			t.Errorf("no dashboard query uses %s", want)
 		}
@@ -282,4 +292,59 @@ func TestQueriesParse(t *testing.T) {
 	if out, err := exec.Command(promtool, "check", "rules", path).CombinedOutput(); err != nil {
 		t.Errorf("promtool rejects a dashboard query: %v\n%s", err, out)
 	}
+}
+
+// TestLiveStateCodes holds the Stream state timeline's codes to its value
+// mappings: the query turns each state into a number, the mapping turns it
+// back into the state's name, and a mismatch would show a dropped stream as
+// connected.
+func TestLiveStateCodes(t *testing.T) {
+	b, err := FS.ReadFile("metastudio-live.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Title       string `json:"title"`
+			FieldConfig struct {
+				Defaults struct {
+					Mappings []struct {
+						Options map[string]struct {
+							Text string `json:"text"`
+						} `json:"options"`
+					} `json:"mappings"`
+				} `json:"defaults"`
+			} `json:"fieldConfig"`
+			Targets []Target `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	codeRE := regexp.MustCompile(`state="(\w+)"\}\) >= [^\n]*?\) \* 0 \+ (\d+)`)
+	for _, p := range d.Panels {
+		if p.Title != "Stream state" {
+			continue
+		}
+		if len(p.Targets) != 1 || len(p.FieldConfig.Defaults.Mappings) != 1 {
+			t.Fatalf("want one query and one mapping, got %d and %d", len(p.Targets), len(p.FieldConfig.Defaults.Mappings))
+		}
+		names := p.FieldConfig.Defaults.Mappings[0].Options
+		var states []string
+		for _, m := range codeRE.FindAllStringSubmatch(p.Targets[0].Expr, -1) {
+			states = append(states, m[1])
+			if got := names[m[2]].Text; got != m[1] {
+				t.Errorf("state %s is coded %s, which the mapping shows as %q", m[1], m[2], got)
+			}
+		}
+		slices.Sort(states)
+		if want := []string{"CONNECTED", "CONNECTING", "DISCONNECTED", "END", "RECONNECTING"}; !slices.Equal(states, want) {
+			t.Errorf("coded states %v, want %v", states, want)
+		}
+		if names["0"].Text != "other" || !strings.HasSuffix(p.Targets[0].Expr, "* 0") {
+			t.Errorf("unknown states must show as other (code 0): mapping %q, query %q", names["0"].Text, p.Targets[0].Expr)
+		}
+		return
+	}
+	t.Fatal("metastudio-live.json has no Stream state panel")
 }

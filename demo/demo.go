@@ -1,5 +1,6 @@
 // Package demo runs the exporter against the built-in MetaStudio simulator
-// with three sample tenants, so that it can be tried with no account.
+// with three sample tenants, so that it can be tried with no account, and
+// plays their live jobs' events to the exporter's live-event receiver.
 package demo
 
 import (
@@ -30,15 +31,27 @@ const (
 	safeProject     = "5f2c1e9a7b3d4c6e8f0a1b2c3d4e5f60"
 	riskyProject    = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 	rejectedProject = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+	safeTenant     = "demo-safe"
+	riskyTenant    = "demo-risky"
+	rejectedTenant = "demo-rejected"
 )
 
+// CallbackExternalURL is the public base URL the sample tenants' callbacks
+// point at: the receiver as MetaStudio would reach it, through a
+// TLS-terminating proxy. In the demo nothing listens there; RunLiveJobs
+// delivers to the local receiver instead, as that proxy would. Run the
+// demo's receiver with --callback.external-url set to it.
+const CallbackExternalURL = "https://mon.example.com:10037"
+
 // safeConfig stops streams after 12 h, stops a broken stream after 5 min,
-// sends signed https callbacks for every event and notifies on auto exit.
+// sends signed https callbacks for every event to the exporter's receiver
+// and notifies on auto exit. %[1]s is the callback URL, %[2]s the auth type.
 const safeConfig = `{
   "live_exit_config": {"max_live_duration": 12, "auto_stop_mode": "SEGMENT_END", "max_exception_waiting_duration": 5},
   "live_event_callback_config": {
-    "live_event_type_callback_url": "https://hooks.example.com/metastudio/events",
-    "auth_type": "MSS_A_HEAD",
+    "live_event_type_callback_url": "%[1]s",
+    "auth_type": "%[2]s",
     "key": "demo-callback-signing-key",
     "callback_event_type": ["SHOOT_SCRIPT_SWITCH", "RTMP_STREAM_STATE_CHANGE", "REPLY_COMMAND_FINISH"]
   },
@@ -51,19 +64,23 @@ const safeConfig = `{
 const riskyConfig = `{
   "live_exit_config": {"max_live_duration": 0, "max_exception_waiting_duration": 0},
   "live_event_callback_config": {
-    "live_event_type_callback_url": "http://hooks.example.com/metastudio?access_token=demo-token-in-url",
+    "live_event_type_callback_url": "http://mon.example.com:10037/callback/` + riskyTenant + `?access_token=demo-token-in-url",
     "auth_type": "NONE",
     "callback_event_type": ["SHOOT_SCRIPT_SWITCH"]
   },
   "live_notify_config": {"notify_events": []}
 }`
 
-// Tenants returns the simulator side of the sample tenants.
+// Tenants returns the simulator side of the sample tenants. The rejected
+// tenant signs in headers (MSS_A_HEAD), the safe one in the query (MSS_A),
+// so that the demo sends both.
 func Tenants() []simulator.Tenant {
 	return []simulator.Tenant{
-		{ProjectID: safeProject, AccessKey: demoAccessKey, SecretKey: demoSecretKey, Config: []byte(safeConfig)},
+		{ProjectID: safeProject, AccessKey: demoAccessKey, SecretKey: demoSecretKey,
+			Config: fmt.Appendf(nil, safeConfig, CallbackExternalURL+"/callback/"+safeTenant, simulator.AuthMSSA)},
 		{ProjectID: riskyProject, AccessKey: demoAccessKey, SecretKey: demoSecretKey, Config: []byte(riskyConfig)},
-		{ProjectID: rejectedProject, AccessKey: demoAccessKey, SecretKey: demoSecretKey, Config: []byte(safeConfig)},
+		{ProjectID: rejectedProject, AccessKey: demoAccessKey, SecretKey: demoSecretKey,
+			Config: fmt.Appendf(nil, safeConfig, CallbackExternalURL+"/callback/"+rejectedTenant, simulator.AuthMSSAHead)},
 	}
 }
 
@@ -84,14 +101,14 @@ credentials:
     access_key: ` + demoAccessKey + `
     secret_key: ` + wrongSecret + `
 tenants:
-  - name: demo-safe
+  - name: ` + safeTenant + `
     project_id: ` + safeProject + `
     endpoint: %[1]s
-  - name: demo-risky
+  - name: ` + riskyTenant + `
     project_id: ` + riskyProject + `
     region: ap-southeast-1
     endpoint: %[1]s
-  - name: demo-rejected
+  - name: ` + rejectedTenant + `
     project_id: ` + rejectedProject + `
     endpoint: %[1]s
     credentials: demo-wrong-secret

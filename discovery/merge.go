@@ -1,7 +1,6 @@
 package discovery
 
 import (
-	"errors"
 	"slices"
 	"strings"
 
@@ -13,20 +12,7 @@ import (
 // logFailure logs one failed refresh. The error of the client holds no
 // secret, and the source is named by its index, never by its credentials.
 func (d *Discoverer) logFailure(st *sourceState, err error, kept int) {
-	kv := []any{"msg", "Discovery refresh failed, keeping the last list", "source", st.label,
-		"reason", metastudio.ReasonOf(err)}
-	var e *metastudio.Error
-	if errors.As(err, &e) {
-		if e.StatusCode != 0 {
-			kv = append(kv, "status", e.StatusCode)
-		}
-		if e.ErrorCode != "" {
-			kv = append(kv, "error_code", e.ErrorCode)
-		}
-		if e.RequestID != "" {
-			kv = append(kv, "request_id", e.RequestID)
-		}
-	}
+	kv := metastudio.AppendLogFields([]any{"msg", "Discovery refresh failed, keeping the last list", "source", st.label}, err)
 	kv = append(kv, "kept_tenants", kept, "err", err)
 	_ = level.Warn(d.logger).Log(kv...)
 }

@@ -369,7 +369,7 @@ func TestPutUserConfig(t *testing.T) {
 
 func TestNewTransport(t *testing.T) {
 	tr := NewTransport(17)
-	if tr.MaxIdleConnsPerHost != 17 || tr.IdleConnTimeout != 90*time.Second || tr.TLSHandshakeTimeout != 5*time.Second ||
+	if tr.MaxConnsPerHost != 17 || tr.MaxIdleConnsPerHost != 17 || tr.IdleConnTimeout != 90*time.Second || tr.TLSHandshakeTimeout != 5*time.Second ||
 		tr.ResponseHeaderTimeout != 0 || !tr.ForceAttemptHTTP2 || tr.Proxy == nil || tr.DisableKeepAlives {
 		t.Errorf("transport = %+v", tr)
 	}

@@ -108,3 +108,23 @@ func reasonForStatus(status int, errorCode string) Reason {
 		return ReasonClientError
 	}
 }
+
+// AppendLogFields appends what a log line about a failed call should say
+// of err as key-value pairs: its reason, and its status, error_code and
+// request_id (which Huawei Cloud support asks for) when it has them.
+func AppendLogFields(kv []any, err error) []any {
+	kv = append(kv, "reason", ReasonOf(err))
+	var e *Error
+	if errors.As(err, &e) {
+		if e.StatusCode != 0 {
+			kv = append(kv, "status", e.StatusCode)
+		}
+		if e.ErrorCode != "" {
+			kv = append(kv, "error_code", e.ErrorCode)
+		}
+		if e.RequestID != "" {
+			kv = append(kv, "request_id", e.RequestID)
+		}
+	}
+	return kv
+}

@@ -121,6 +121,19 @@
 // config is replaced, not merged. SetConfig, by contrast, stores any valid
 // JSON, so tests can serve unknown enums and out-of-range values.
 //
+// # Live events
+//
+// Sender plays MetaStudio's other side: it POSTs live events to a tenant's
+// callback URL, {"event_type": "…", "message": "<JSON object as a string>"},
+// signed with its own code (events.go), never the exporter's verifier.
+// hwTime = hex(Unix seconds), hwSecret = hex(HMAC-SHA256(key, U + hwTime))
+// with U the callback URL exactly as configured. MSS_A appends hwSecret and
+// hwTime to the URL's query, MSS_A_HEAD sends them as x-hw-mss-secret and
+// x-hw-mss-time, NONE sends the URL as it is. Server.Callback returns a
+// project's stored live_event_callback_config, so that events go out as
+// that tenant is configured; Sender.Origin routes the public URL to a
+// local receiver, as a TLS-terminating proxy would.
+//
 // # Serving
 //
 // Start listens on 127.0.0.1:0 with net/http's error log discarded (aborted

@@ -1,4 +1,4 @@
-package collector
+package main
 
 import (
 	"encoding/json"
@@ -11,10 +11,10 @@ type targetGroup struct {
 	Labels  map[string]string `json:"labels"`
 }
 
-// ServiceDiscovery serves one target group per tenant, all pointing at this
+// serviceDiscovery serves one target group per tenant, all pointing at this
 // exporter, so that Prometheus can scrape /probe per tenant. The target is
 // the host the caller reached us by, which is right behind proxies too.
-func ServiceDiscovery(source ConfigSource) http.Handler {
+func serviceDiscovery(source configSource) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		groups := []targetGroup{}
 		if cfg := source.Config(); cfg != nil {

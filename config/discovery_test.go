@@ -1,0 +1,178 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
+)
+
+func loadCallbackDiscovery(t *testing.T) *Config {
+	t.Helper()
+	cfg, err := LoadWithEnv("testdata/good/callback_discovery.yml", testEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestDiscoverySources(t *testing.T) {
+	cfg := loadCallbackDiscovery(t)
+	got := cfg.Discovery()
+	if len(got) != 2 {
+		t.Fatalf("%d discovery sources, want 2", len(got))
+	}
+	type plain struct {
+		Index                           int
+		CredentialsName, IAMEndpoint    string
+		Credentials                     string
+		Regions                         []string
+		NameRegex, NamePrefix, Endpoint string
+		RefreshInterval                 time.Duration
+	}
+	flatten := func(s DiscoverySource) plain {
+		c := s.Credentials
+		creds := c.AccessKey + "/" + c.SecretKey.Reveal()
+		if c.IAM != nil {
+			creds = strings.Join([]string{"IAM", c.IAM.Domain, c.IAM.User, c.IAM.Password.Reveal(), c.IAM.Endpoint}, " ")
+		}
+		return plain{s.Index, s.CredentialsName, s.IAMEndpoint, creds, s.Regions, s.NameRegex.String(), s.NamePrefix, s.Endpoint, s.RefreshInterval}
+	}
+	want := []plain{
+		{
+			Index: 0, CredentialsName: "main", // from defaults.credentials
+			IAMEndpoint: "https://iam.myhuaweicloud.com", Credentials: "AKMAIN000000/SK-main-0123456789abcdef",
+			Regions: []string{"cn-north-4", "ap-southeast-1"}, NameRegex: "^(?s:.*)$",
+			Endpoint: "https://metastudio.{region}.myhuaweicloud.com", RefreshInterval: 10 * time.Minute,
+		},
+		{
+			Index: 1, CredentialsName: "ops", IAMEndpoint: "https://iam.example.test",
+			// The credential names no endpoint: the token comes from iam_endpoint.
+			Credentials: "IAM acme monitor ops-Passw0rd! https://iam.example.test",
+			Regions:     []string{"cn-east-3"}, NameRegex: "^(?s:shop|cn-east-3_shop.*)$", NamePrefix: "east-",
+			Endpoint: "https://{region}.metastudio.example.test", RefreshInterval: time.Hour,
+		},
+	}
+	for i := range want {
+		if g := flatten(got[i]); !reflect.DeepEqual(g, want[i]) {
+			t.Errorf("discovery[%d]:\n got %+v\nwant %+v", i, g, want[i])
+		}
+	}
+
+	// Anchored at both ends: a name that merely contains a match is not kept.
+	if re := got[1].NameRegex; !re.MatchString("cn-east-3_shop1") || re.MatchString("shopx") || re.MatchString("x-shop") {
+		t.Errorf("name_regex %s is not anchored at both ends", re)
+	}
+}
+
+// TestDiscoveredTenant: a discovered project gets what a static tenant with
+// only name, project_id and region would: every default, and the source's
+// credentials with the IAM endpoint of its own region.
+func TestDiscoveredTenant(t *testing.T) {
+	cfg := loadCallbackDiscovery(t)
+	src := &cfg.Discovery()[1]
+	got, err := cfg.DiscoveredTenant(src, "east-cn-east-3_shop1", "0f4e8e5e1a2b4c6d", "cn-east-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tenantOf("east-cn-east-3_shop1", "0f4e8e5e1a2b4c6d", "cn-east-3", "https://cn-east-3.metastudio.example.test",
+		metastudio.Credentials{IAM: &metastudio.IAMPassword{
+			Domain: "acme", User: "monitor", Password: "ops-Passw0rd!", Endpoint: "https://iam.cn-east-3.myhuaweicloud.com",
+		}},
+		Tenant{
+			Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "ops",
+			Callback: Callback{Key: "cb-key-FROMFILE-0123", KeyFile: "../secrets/cb-key", ForwardTimeout: 3 * time.Second},
+			Source:   src,
+		})
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("DiscoveredTenant:\n got %s\nwant %s", dumpTenants([]*Tenant{got}), dumpTenants([]*Tenant{want}))
+	}
+	// The listing itself uses iam_endpoint, not a region's.
+	if ep := src.Credentials.IAM.Endpoint; ep != "https://iam.example.test" {
+		t.Errorf("source IAM endpoint %q", ep)
+	}
+
+	for _, tc := range []struct{ name, project, region, want string }{
+		{"east-a b", "p1", "cn-east-3", `tenant name "east-a b" does not match ^[a-zA-Z0-9_.-]+$`},
+		{"east-a", "../p1", "cn-east-3", `tenant east-a: project ID "../p1" does not match ^[a-zA-Z0-9_-]{1,64}$`},
+		{"east-a", "p1", "CN_EAST", `tenant east-a: region "CN_EAST" does not match ^[a-z0-9-]+$`},
+		{strings.Repeat("n/", 100), "p1", "cn-east-3", `tenant name "` + strings.Repeat("n/", 32) + `"… does not match ^[a-zA-Z0-9_.-]+$`},
+	} {
+		_, err := cfg.DiscoveredTenant(src, tc.name, tc.project, tc.region)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("DiscoveredTenant(%q, %q, %q) error %v, want %q", tc.name, tc.project, tc.region, err, tc.want)
+		}
+	}
+	_, err = cfg.DiscoveredTenant(&DiscoverySource{Index: 7}, "a", "p1", "cn-east-3")
+	if want := "tenant a: discovery entry 7 was not loaded from a config file"; err == nil || err.Error() != want {
+		t.Errorf("foreign source: error %v, want %q", err, want)
+	}
+}
+
+// TestDiscoveryWithoutTenants: with a discovery entry the tenants list may
+// be empty or left out; without one it may not.
+func TestDiscoveryWithoutTenants(t *testing.T) {
+	data := "credentials:\n  main: {access_key: AK, secret_key: SK}\ndiscovery:\n  - {credentials: main, regions: [cn-north-4]}\n"
+	for _, tenants := range []string{"", "tenants: []\n"} {
+		cfg, err := Parse([]byte(data+tenants), "m.yml", ".", envOf(nil))
+		if err != nil {
+			t.Fatalf("%q: %v", tenants, err)
+		}
+		want := "m.yml: 0 tenants, 1 credential (1 AK/SK, 0 IAM password), 1 discovery source"
+		if got := cfg.Summary(); got != want {
+			t.Errorf("Summary() = %q, want %q", got, want)
+		}
+		if n := len(cfg.Tenants()); n != 0 {
+			t.Errorf("%d tenants", n)
+		}
+	}
+	_, err := Parse([]byte("credentials:\n  main: {access_key: AK, secret_key: SK}\ndiscovery: []\n"), "m.yml", ".", envOf(nil))
+	if want := "m.yml:1: tenants: at least one tenant is required"; err == nil || err.Error() != want {
+		t.Errorf("empty discovery, no tenants: error %v, want %q", err, want)
+	}
+}
+
+func TestCallbackSummaryAndRedacted(t *testing.T) {
+	cfg := loadCallbackDiscovery(t)
+	want := "testdata/good/callback_discovery.yml: 2 tenants (relay, own-key), 2 credentials (1 AK/SK, 1 IAM password), 2 tenants with callback settings, 2 discovery sources"
+	if got := cfg.Summary(); got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+	out, err := cfg.Redacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	for _, secret := range []string{"cbSECRETtok", "token=", "inline-cb-key-value", "cb-key-FROMFILE", "ops-Passw0rd!"} {
+		if strings.Contains(s, secret) {
+			t.Errorf("Redacted() shows %q:\n%s", secret, s)
+		}
+	}
+	for _, part := range []string{
+		"  callback:\n    key_file: ../secrets/cb-key\n    forward_timeout: 3s\n    allow_unauthenticated: false\n",
+		"discovery:\n  - credentials: main\n    iam_endpoint: https://iam.myhuaweicloud.com\n    regions: [cn-north-4, ap-southeast-1]\n    name_regex: .*\n    name_prefix: \"\"\n    endpoint: https://metastudio.{region}.myhuaweicloud.com\n    refresh_interval: 10m\n",
+		"    name_regex: shop|cn-east-3_shop.*\n    name_prefix: east-\n    endpoint: https://{region}.metastudio.example.test\n    refresh_interval: 1h\n",
+		"    callback:\n      key_file: ../secrets/cb-key\n      forward_url: https://app.example.test/events?<secret>\n      forward_timeout: 3s\n      allow_unauthenticated: true\n",
+		"    callback:\n      key: <secret>\n      forward_timeout: 10s\n      allow_unauthenticated: false\n",
+	} {
+		if !strings.Contains(s, part) {
+			t.Errorf("Redacted() lacks\n%s\nin\n%s", part, s)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://app.example.test/events":           "https://app.example.test/events",
+		"https://app.example.test/events?token=abc": "https://app.example.test/events?<secret>",
+		"http://10.0.0.1:8080/e?a=1&b=2":            "http://10.0.0.1:8080/e?<secret>",
+		"https://app.example.test/?":                "https://app.example.test/?<secret>",
+		"https://app.example.test/x%zz?token=abc":   "<secret>",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,188 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
+)
+
+// A live job's life, looping until the demo stops: it connects, stays up
+// for `up` (switching script paragraphs and finishing replies meanwhile),
+// drops, reconnects after `down`, and goes round again. The first drop
+// comes after firstUp, so that the dashboards show every state within a
+// minute of starting.
+type liveJob struct {
+	tenant, project string
+	room, job       string
+	output          string // rtmp URL with the stream key in its path
+	streamKey       string
+	firstUp, up     time.Duration
+	down            time.Duration
+}
+
+// liveJobs are the demo's jobs. demo-safe's three cover what the stream
+// alerts are for: a steady stream whose rare, short drops recover before
+// anything fires, a flaky one that drops every minute
+// (MetaStudioLiveStreamFlapping within three minutes) and one whose drops
+// outlast a minute (MetaStudioLiveStreamDisconnected, then resolved). The
+// steady and outage cycles are longer than 7.5 minutes, so that neither
+// reconnects 3 times in the 15 minutes Flapping counts.
+// demo-risky subscribes to SHOOT_SCRIPT_SWITCH only, so its streams stay
+// invisible, which is the risk its settings alert names. demo-rejected's
+// settings cannot be fetched, so the receiver answers its events 503.
+var liveJobs = []liveJob{
+	{tenant: safeTenant, project: safeProject, room: "room-morning-show", job: "job-steady",
+		output: "rtmp://live-push.example.com/live/", streamKey: "demo-stream-key-steady",
+		firstUp: 40 * time.Second, up: 8 * time.Minute, down: 12 * time.Second},
+	{tenant: safeTenant, project: safeProject, room: "room-flash-sale", job: "job-flaky",
+		output: "rtmp://live-push.example.com/live/", streamKey: "demo-stream-key-flaky",
+		firstUp: 20 * time.Second, up: 45 * time.Second, down: 10 * time.Second},
+	{tenant: safeTenant, project: safeProject, room: "room-night-stream", job: "job-outage",
+		output: "rtmp://push.example.net/app/", streamKey: "demo-stream-key-outage",
+		firstUp: 10 * time.Second, up: 7 * time.Minute, down: 100 * time.Second},
+	{tenant: riskyTenant, project: riskyProject, room: "room-risky", job: "job-risky",
+		output: "rtmp://live-push.example.com/live/", streamKey: "demo-stream-key-risky",
+		firstUp: 30 * time.Second, up: time.Minute, down: 20 * time.Second},
+	{tenant: rejectedTenant, project: rejectedProject, room: "room-rejected", job: "job-rejected",
+		output: "rtmp://live-push.example.com/live/", streamKey: "demo-stream-key-rejected",
+		firstUp: 30 * time.Second, up: 2 * time.Minute, down: 15 * time.Second},
+}
+
+// Pace of the events while a stream is up.
+const (
+	connectTime    = 2 * time.Second  // CONNECTING to CONNECTED
+	reconnectAfter = 3 * time.Second  // DISCONNECTED to RECONNECTING
+	paragraphEvery = 15 * time.Second // SHOOT_SCRIPT_SWITCH
+	replyEvery     = 4                // a REPLY_COMMAND_FINISH every 4th paragraph
+	paragraphs     = 8                // the script loops over this many
+)
+
+// RunLiveJobs plays MetaStudio for the sample tenants: a few live jobs per
+// tenant connect, drop and recover on a cycle, and their events go to the
+// receiver at receiverBaseURL (e.g. "http://127.0.0.1:10037"), signed as
+// each tenant's callback settings say, for the events each subscribes to.
+// It returns an error at once if it cannot start, else blocks until ctx
+// ends and returns nil. Failed deliveries are not retried: the next event
+// carries the stream on.
+func (d *Demo) RunLiveJobs(ctx context.Context, receiverBaseURL string) error {
+	return d.runLiveJobs(ctx, receiverBaseURL, 1)
+}
+
+// runLiveJobs runs the jobs with every duration multiplied by scale.
+func (d *Demo) runLiveJobs(ctx context.Context, receiverBaseURL string, scale float64) error {
+	u, err := url.Parse(receiverBaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("demo live jobs: receiver URL %q is not http(s)://host:port", receiverBaseURL)
+	}
+	sender := &simulator.Sender{
+		Client: &http.Client{Timeout: 10 * time.Second},
+		Origin: u.Scheme + "://" + u.Host,
+		Header: map[string]string{"User-Agent": "metastudio-exporter-demo"},
+	}
+	callbacks := map[string]simulator.Callback{}
+	for _, j := range liveJobs {
+		cb, err := d.run.Server.Callback(j.project)
+		if err != nil {
+			return fmt.Errorf("demo live jobs: %w", err)
+		}
+		callbacks[j.project] = cb
+	}
+	defer sender.Client.CloseIdleConnections()
+	var wg sync.WaitGroup
+	for _, j := range liveJobs {
+		wg.Go(func() {
+			p := &player{ctx: ctx, sender: sender, cb: callbacks[j.project], job: j, scale: scale}
+			p.play()
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+// player runs one live job.
+type player struct {
+	ctx       context.Context
+	sender    *simulator.Sender
+	cb        simulator.Callback
+	job       liveJob
+	scale     float64
+	paragraph int
+	ticks     int
+}
+
+func (p *player) play() {
+	p.state(simulator.StreamConnecting)
+	if !p.sleep(connectTime) {
+		return
+	}
+	p.state(simulator.StreamConnected)
+	up := p.job.firstUp
+	for {
+		if !p.stayUp(up) {
+			return
+		}
+		p.state(simulator.StreamDisconnected)
+		if !p.sleep(reconnectAfter) {
+			return
+		}
+		p.state(simulator.StreamReconnecting)
+		if !p.sleep(p.job.down - reconnectAfter) {
+			return
+		}
+		p.state(simulator.StreamConnected)
+		up = p.job.up
+	}
+}
+
+// stayUp plays the script for d; false once the demo stops.
+func (p *player) stayUp(d time.Duration) bool {
+	for d > 0 {
+		step := min(d, paragraphEvery)
+		if !p.sleep(step) {
+			return false
+		}
+		d -= step
+		if step < paragraphEvery {
+			break
+		}
+		p.ticks++
+		p.paragraph = p.paragraph%paragraphs + 1
+		p.send(simulator.ShootScriptSwitch{RoomID: p.job.room, JobID: p.job.job, SceneScriptName: "demo-script",
+			ShootScriptSequenceNo: p.paragraph, ShootScriptTitle: "Paragraph " + strconv.Itoa(p.paragraph)})
+		if p.ticks%replyEvery == 0 {
+			p.send(simulator.ReplyCommandFinish{RoomID: p.job.room, JobID: p.job.job, ReplyID: "reply-" + strconv.Itoa(p.ticks)})
+		}
+	}
+	return true
+}
+
+func (p *player) state(s string) {
+	p.send(simulator.RTMPStreamStateChange{RoomID: p.job.room, JobID: p.job.job,
+		OutputURL: p.job.output + p.job.streamKey, StreamKey: p.job.streamKey, State: s})
+}
+
+// send delivers an event the tenant subscribes to. The answer does not
+// matter: a refused event is what the receiver's metrics are there to show.
+func (p *player) send(ev simulator.LiveEvent) {
+	if !p.cb.Subscribes(ev.EventType()) {
+		return
+	}
+	_, _ = p.sender.Send(p.ctx, p.cb, ev)
+}
+
+func (p *player) sleep(d time.Duration) bool {
+	t := time.NewTimer(time.Duration(float64(d) * p.scale))
+	defer t.Stop()
+	select {
+	case <-p.ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

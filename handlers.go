@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/metastudio-exporter/metastudio_exporter/collector"
+	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/receiver"
+)
+
+// configSource hands out the current config snapshot; *config.Holder is one.
+type configSource interface {
+	Config() *config.Config
+}
+
+// scrapeHandlers serves /metrics and /probe from one Scraper. The scraping
+// itself is the collector package's; this is only the HTTP around it.
+type scrapeHandlers struct {
+	source  configSource
+	scraper *collector.Scraper
+	// exporter gathers the exporter's own metrics; only /metrics shows them.
+	exporter prometheus.Gatherer
+	// live is the live-event receiver, nil when it is off; only /metrics
+	// shows its stream series.
+	live *receiver.Receiver
+	// timeoutOffset is subtracted from X-Prometheus-Scrape-Timeout-Seconds.
+	timeoutOffset time.Duration
+	logger        log.Logger
+}
+
+// metrics serves every tenant, the live streams the receiver tracks and
+// the exporter's own metrics. Like node_exporter it takes collect[]
+// parameters to serve a part only: collect[]=exporter gives the exporter's
+// own metrics without calling the API, for setups that scrape the tenants
+// through /probe, and collect[]=streams the live streams alone.
+func (h *scrapeHandlers) metrics() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		parts, err := collectFilter(r.URL.Query()["collect[]"])
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		cfg := h.source.Config()
+		var extra prometheus.Gatherers
+		if parts.streams && h.live != nil {
+			streams := prometheus.NewRegistry()
+			streams.MustRegister(h.live.StreamCollector())
+			extra = append(extra, streams)
+		}
+		if parts.exporter {
+			extra = append(extra, h.exporter)
+		}
+		h.serve(w, r, extra, func(ctx context.Context) prometheus.Collector {
+			if cfg == nil || !parts.tenants {
+				return h.scraper.Collector(ctx)
+			}
+			return h.scraper.Collector(ctx, cfg.Tenants()...)
+		})
+	})
+}
+
+// collectParts are the parts of /metrics a request asks for.
+type collectParts struct{ tenants, streams, exporter bool }
+
+// collectFilter reads the collect[] parameters; none means everything.
+func collectFilter(names []string) (collectParts, error) {
+	if len(names) == 0 {
+		return collectParts{true, true, true}, nil
+	}
+	var p collectParts
+	for _, n := range names {
+		switch n {
+		case "tenants":
+			p.tenants = true
+		case "streams":
+			p.streams = true
+		case "exporter":
+			p.exporter = true
+		default:
+			return collectParts{}, fmt.Errorf("collect[]: unknown collector %s (known: exporter, streams, tenants)", quoteBounded(n))
+		}
+	}
+	return p, nil
+}
+
+// probe serves one tenant, named by the tenant parameter, from a fresh registry.
+func (h *scrapeHandlers) probe() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.URL.Query().Get("tenant")
+		if name == "" {
+			http.Error(w, "tenant parameter is missing", http.StatusBadRequest)
+			return
+		}
+		cfg := h.source.Config()
+		if cfg == nil {
+			http.Error(w, "no config loaded", http.StatusServiceUnavailable)
+			return
+		}
+		t, ok := cfg.Tenant(name)
+		if !ok {
+			http.Error(w, "unknown tenant "+quoteBounded(name), http.StatusBadRequest)
+			return
+		}
+		h.serve(w, r, nil, func(ctx context.Context) prometheus.Collector {
+			return h.scraper.Collector(ctx, t)
+		})
+	})
+}
+
+// serve scrapes the collector that tenants builds for the request's
+// deadline, followed by extra.
+func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, extra prometheus.Gatherers, tenants func(context.Context) prometheus.Collector) {
+	ctx, cancel, err := scrapeContext(r, h.timeoutOffset)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	defer cancel()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(tenants(ctx))
+	// Tenants first: their calls update the request metrics in extra.
+	g := append(prometheus.Gatherers{reg}, extra...)
+	promhttp.HandlerFor(g, promhttp.HandlerOpts{
+		ErrorLog:      promhttpLogger{h.logger},
+		ErrorHandling: promhttp.ContinueOnError,
+	}).ServeHTTP(w, r)
+}
+
+const timeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
+
+// maxTimeoutSeconds is the longest timeout a time.Duration holds; a longer
+// one is no bound at all, and converting it would overflow.
+const maxTimeoutSeconds = float64(math.MaxInt64 / int64(time.Second))
+
+// scrapeContext derives the scrape deadline from the header Prometheus sends,
+// leaving offset for encoding and the network. Without the header the
+// tenants' own timeouts are the only bound.
+func scrapeContext(r *http.Request, offset time.Duration) (context.Context, context.CancelFunc, error) {
+	v := r.Header.Get(timeoutHeader)
+	if v == "" {
+		ctx, cancel := context.WithCancel(r.Context())
+		return ctx, cancel, nil
+	}
+	seconds, err := strconv.ParseFloat(v, 64)
+	switch {
+	case err != nil && !math.IsInf(seconds, 0):
+		return nil, nil, fmt.Errorf("%s: %s is not a number", timeoutHeader, quoteBounded(v))
+	case math.IsNaN(seconds) || math.IsInf(seconds, 0):
+		return nil, nil, fmt.Errorf("%s: %s is not a finite number of seconds", timeoutHeader, quoteBounded(v))
+	case seconds <= 0:
+		return nil, nil, fmt.Errorf("%s: %s is not a positive number of seconds", timeoutHeader, quoteBounded(v))
+	case seconds >= maxTimeoutSeconds:
+		ctx, cancel := context.WithCancel(r.Context())
+		return ctx, cancel, nil
+	}
+	timeout := time.Duration(seconds * float64(time.Second))
+	if timeout > offset {
+		timeout -= offset
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	return ctx, cancel, nil
+}
+
+// maxEcho bounds how much of a request's own input an error answer quotes
+// back: enough to recognise it, not enough to make the answer (or a log
+// line) as large as the request.
+const maxEcho = 64
+
+// quoteBounded quotes at most the first maxEcho bytes of s, cut at a
+// character boundary, and marks a cut with "…".
+func quoteBounded(s string) string {
+	if len(s) <= maxEcho {
+		return strconv.Quote(s)
+	}
+	cut := maxEcho
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "…"
+}
+
+// promhttpLogger adapts go-kit to promhttp's Println logger.
+type promhttpLogger struct{ logger log.Logger }
+
+func (l promhttpLogger) Println(v ...any) {
+	_ = level.Error(l.logger).Log("msg", "Serving metrics failed", "err", fmt.Sprint(v...))
+}

@@ -1,0 +1,217 @@
+package receiver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-kit/log/level"
+)
+
+// result is the outcome of one callback request: a label value of
+// metastudio_exporter_callback_requests_total and the answer's "result".
+type result string
+
+const (
+	resultAccepted            result = "accepted"
+	resultDuplicate           result = "duplicate"
+	resultBadRequest          result = "bad_request"
+	resultBadSignature        result = "bad_signature"
+	resultExpired             result = "expired"
+	resultUnauthenticated     result = "unauthenticated"
+	resultUnsupportedAuth     result = "unsupported_auth"
+	resultUnknownTenant       result = "unknown_tenant"
+	resultTooLarge            result = "too_large"
+	resultSettingsUnavailable result = "settings_unavailable"
+	resultForwardFailed       result = "forward_failed"
+	resultMethodNotAllowed    result = "method_not_allowed"
+)
+
+func (r result) status() int {
+	switch r {
+	case resultAccepted, resultDuplicate:
+		return http.StatusOK
+	case resultBadRequest:
+		return http.StatusBadRequest
+	case resultBadSignature, resultExpired, resultUnauthenticated, resultUnsupportedAuth:
+		return http.StatusUnauthorized
+	case resultUnknownTenant:
+		return http.StatusNotFound
+	case resultTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case resultSettingsUnavailable:
+		return http.StatusServiceUnavailable
+	case resultForwardFailed:
+		return http.StatusBadGateway
+	case resultMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	}
+	return http.StatusInternalServerError
+}
+
+// refetchable results are those fresh settings could turn around: a rotated
+// key, new URL credentials, a changed auth type. An expired hwTime is not.
+func (r result) refetchable() bool {
+	return r == resultBadSignature || r == resultUnauthenticated || r == resultUnsupportedAuth
+}
+
+// Fixed texts of answers that are not about verification.
+const (
+	detailTooLarge      = "the body is over 64 KiB"
+	detailReadFailed    = "the body could not be read"
+	detailUnknownTenant = "no such tenant; the path is /callback/{tenant}"
+	detailNoSettings    = "the tenant's live settings cannot be fetched now; retry later"
+	detailForward       = "the event was recorded but forward_url did not take it; retry"
+	detailMethod        = "only POST is allowed"
+)
+
+// callbackPrefix is the path every callback is posted under.
+const callbackPrefix = "/callback/"
+
+// Handler serves POST /callback/{tenant}. Every other path is
+// unknown_tenant, counted with tenant="".
+func (rc *Receiver) Handler() http.Handler { return http.HandlerFunc(rc.serveCallback) }
+
+func (rc *Receiver) serveCallback(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		rc.answer(w, "", "", resultMethodNotAllowed, detailMethod)
+		return
+	}
+	name, ok := strings.CutPrefix(r.URL.Path, callbackPrefix)
+	if !ok || name == "" || strings.Contains(name, "/") {
+		rc.answer(w, "", "", resultUnknownTenant, detailUnknownTenant)
+		return
+	}
+	ctx := r.Context()
+	settings, err := rc.source.Settings(ctx, name, false)
+	if errors.Is(err, ErrUnknownTenant) {
+		rc.answer(w, "", "", resultUnknownTenant, detailUnknownTenant)
+		return
+	}
+	tenant := name // a tenant from here on: safe as a label value
+	if err != nil {
+		_ = level.Debug(rc.logger).Log("msg", "No settings to verify a callback with", "tenant", tenant, "err", err)
+		rc.answer(w, tenant, "", resultSettingsUnavailable, detailNoSettings)
+		return
+	}
+
+	body, res, detail := readBody(w, r)
+	if res != "" {
+		rc.answer(w, tenant, "", res, detail)
+		return
+	}
+
+	now := rc.now()
+	v := rc.verifyOrRefetch(ctx, tenant, &settings, r, now)
+	if v.result != "" {
+		rc.answer(w, tenant, "", v.result, v.detail)
+		return
+	}
+	ev, problem := parseEvent(body)
+	if problem != "" {
+		rc.answer(w, tenant, "", resultBadRequest, problem)
+		return
+	}
+	res = rc.apply(ctx, tenant, &settings, v, &ev, body, now)
+	detail = ""
+	if res == resultForwardFailed {
+		detail = detailForward
+	}
+	rc.answer(w, tenant, ev.typeLabel, res, detail)
+}
+
+// verifyOrRefetch verifies r, and if fresh settings could change the
+// verdict and the tenant's refetch slot is free, refetches them into
+// settings and verifies again.
+func (rc *Receiver) verifyOrRefetch(ctx context.Context, tenant string, settings *TenantSettings, r *http.Request, now time.Time) verdict {
+	v := verify(settings, r, now, rc.skew)
+	if !v.result.refetchable() || !rc.limiter.allow(tenant, now) {
+		return v
+	}
+	fresh, err := rc.source.Settings(ctx, tenant, true)
+	if err != nil {
+		_ = level.Debug(rc.logger).Log("msg", "Cannot refetch settings after a failed verification", "tenant", tenant, "err", err)
+		return v
+	}
+	*settings = fresh
+	return verify(settings, r, now, rc.skew)
+}
+
+// apply records a verified event unless it is a replay, and relays it if
+// the tenant has a forward_url and it was not relayed yet.
+func (rc *Receiver) apply(ctx context.Context, tenant string, settings *TenantSettings, v verdict, ev *event, body []byte, now time.Time) result {
+	nowMs := now.UnixMilli()
+	atMs, expiresMs, hwTime := nowMs, nowMs+rc.skew.Milliseconds(), int64(-1)
+	if v.signed {
+		atMs = v.hwTime * 1000
+		expiresMs = atMs + rc.skew.Milliseconds() + 1000 // past it, the request is expired anyway
+		hwTime = v.hwTime
+	}
+	key := newReplayKey(tenant, hwTime, body)
+	res := resultAccepted
+	duplicate, relayed := rc.replay.claim(key, nowMs, expiresMs)
+	if duplicate {
+		res = resultDuplicate
+	} else {
+		rc.record(tenant, ev, atMs)
+	}
+	if settings.ForwardURL.IsSet() && !relayed {
+		if !rc.relay(ctx, tenant, settings, body, now) {
+			return resultForwardFailed
+		}
+		rc.replay.markRelayed(key)
+	}
+	return res
+}
+
+// readBody reads at most maxBodyBytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, result, string) {
+	if r.ContentLength > maxBodyBytes {
+		return nil, resultTooLarge, detailTooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, resultTooLarge, detailTooLarge
+		}
+		return nil, resultBadRequest, detailReadFailed
+	}
+	return body, "", ""
+}
+
+// answerBody is every answer: the result, and for a refusal why.
+type answerBody struct {
+	Result result `json:"result"`
+	Error  string `json:"error,omitempty"`
+}
+
+// answer counts and logs the request and writes the answer. tenant is ""
+// for requests not attributable to a tenant; eventType is "" before the
+// body is parsed.
+func (rc *Receiver) answer(w http.ResponseWriter, tenant, eventType string, res result, detail string) {
+	rc.countRequest(tenant, res)
+	kv := []any{"msg", "Callback", "result", res}
+	if tenant != "" {
+		kv = append(kv, "tenant", tenant)
+	}
+	if eventType != "" {
+		kv = append(kv, "event_type", eventType)
+	}
+	if detail != "" {
+		kv = append(kv, "reason", detail)
+	}
+	_ = level.Debug(rc.logger).Log(kv...)
+
+	b, _ := json.Marshal(answerBody{Result: res, Error: detail})
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(res.status())
+	_, _ = w.Write(b)
+}
