@@ -135,7 +135,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	})
 	collector.FollowTenants(holder, scraper, requests)
 
-	projects := &fleet{holder: holder, client: client, logger: logger}
+	projects := newFleet(holder, client, logger)
 	defer projects.Close()
 	if err := projects.apply(); err != nil {
 		return fmt.Errorf("starting project discovery: %w", err)
