@@ -67,9 +67,10 @@ const demoCallbackAddress = ":10037"
 // startReceiver starts the live-event receiver on its own listener: it
 // faces the cloud, while /metrics stays internal. stop closes the listener
 // and writes the state file a last time.
-func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper *collector.Scraper, projects *fleet, logs loggers) (*receiver.Receiver, func(), error) {
+// addr is the address it listens on, a port chosen by the system included.
+func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper *collector.Scraper, projects *fleet, logs loggers) (rc *receiver.Receiver, addr string, stop func(), err error) {
 	logger := log.With(logs.main, "component", "receiver")
-	rc, err := receiver.New(receiver.Options{
+	rc, err = receiver.New(receiver.Options{
 		MaxClockSkew: f.callback.maxClockSkew,
 		MaxStreams:   f.callback.maxStreams,
 		EndRetention: f.callback.endRetention,
@@ -77,7 +78,7 @@ func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper
 		Logger:       logger,
 	}, receiverSettings{holder: holder, scraper: scraper})
 	if err != nil {
-		return nil, nil, fmt.Errorf("starting the live-event receiver: %w", err)
+		return nil, "", nil, fmt.Errorf("starting the live-event receiver: %w", err)
 	}
 	// Streams of tenants that leave the tenant set go too, but only once
 	// discovery has had its first say: streams read from the state file
@@ -109,14 +110,14 @@ func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper
 	ln, err := net.Listen("tcp", f.callback.listenAddress)
 	if err != nil {
 		_ = rc.Close()
-		return nil, nil, fmt.Errorf("--callback.listen-address: %w", err)
+		return nil, "", nil, fmt.Errorf("--callback.listen-address: %w", err)
 	}
 	webConfig := f.callback.webConfigFile
 	flagConfig := &web.FlagConfig{WebConfigFile: &webConfig}
 	_ = level.Info(logger).Log("msg", "Receiving live events", "address", ln.Addr().String(), "tls", webConfig != "")
 	served := make(chan error, 1)
 	go func() { served <- web.Serve(ln, server, flagConfig, logs.slogLogger(f.logLevel)) }()
-	stop := func() {
+	stop = func() {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = server.Shutdown(shutdownCtx)
@@ -125,7 +126,7 @@ func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper
 			_ = level.Error(logger).Log("msg", "Writing the stream state file at shutdown failed", "err", err)
 		}
 	}
-	return rc, stop, nil
+	return rc, ln.Addr().String(), stop, nil
 }
 
 // localURL turns a listen address into the URL this process reaches it by.

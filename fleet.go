@@ -24,7 +24,18 @@ type fleet struct {
 	mu      sync.Mutex
 	current *discovery.Discoverer // nil without discovery entries
 	loops   sync.WaitGroup
+
+	// ready is closed once the tenant set is whole: at the first apply
+	// without discovery, or once discovery's first lists are served.
+	ready     chan struct{}
+	readyOnce sync.Once
 }
+
+func newFleet(holder *config.Holder, client *metastudio.Client, logger log.Logger) *fleet {
+	return &fleet{holder: holder, client: client, logger: logger, ready: make(chan struct{})}
+}
+
+func (f *fleet) markReady() { f.readyOnce.Do(func() { close(f.ready) }) }
 
 // apply starts discovery for the holder's file, handing the lists of the
 // entries that did not change over from the Discoverer it replaces, so that
@@ -41,6 +52,7 @@ func (f *fleet) apply() error {
 			prev.Close()
 			f.holder.SetDiscovered(nil)
 		}
+		f.markReady()
 		return nil
 	}
 	sources := make([]discovery.Source, len(entries))
@@ -66,23 +78,42 @@ func (f *fleet) apply() error {
 	}
 	d.SetStatic(static)
 	f.current = d
-	f.publish(d)
 	d.Start()
 	if prev != nil {
 		prev.Close()
 	}
 	f.loops.Add(1)
-	go func() {
-		defer f.loops.Done()
-		for range d.Changes() { // closed by d.Close
-			f.mu.Lock()
-			if f.current == d {
-				f.publish(d)
-			}
-			f.mu.Unlock()
-		}
-	}()
+	go f.follow(d)
 	return nil
+}
+
+// follow serves d's projects once every entry has been tried, and again on
+// every change, until d is closed. Until then the tenants found before (by
+// the Discoverer d replaces, across a reload) stay served: an entry that
+// changed lists nothing until its first refresh, and serving that gap would
+// drop its tenants' state and streams only to bring the tenants back.
+func (f *fleet) follow(d *discovery.Discoverer) {
+	defer f.loops.Done()
+	initialized, changes := d.Initialized(), d.Changes()
+	for {
+		select {
+		case <-initialized:
+			initialized = nil // served from here on; a nil channel never fires
+		case _, open := <-changes:
+			if !open {
+				return
+			}
+			if initialized != nil {
+				continue
+			}
+		}
+		f.mu.Lock()
+		if f.current == d {
+			f.publish(d)
+			f.markReady()
+		}
+		f.mu.Unlock()
+	}
 }
 
 // publish serves d's projects as tenants; f.mu is held.
@@ -96,19 +127,11 @@ func (f *fleet) publish(d *discovery.Discoverer) {
 	_ = level.Debug(f.logger).Log("msg", "Serving discovered tenants", "count", len(found))
 }
 
-// initialized is closed once every discovery entry has been tried once
-// (at once without discovery), so that state kept across restarts is not
-// pruned against a tenant set that discovery has not filled yet.
-func (f *fleet) initialized() <-chan struct{} {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.current == nil {
-		done := make(chan struct{})
-		close(done)
-		return done
-	}
-	return f.current.Initialized()
-}
+// initialized is closed once the tenant set is whole (discovery, if any,
+// has served its first lists), so that state kept across restarts is not
+// pruned against a tenant set that discovery has not filled yet, and a
+// replica does not report ready with a partial one.
+func (f *fleet) initialized() <-chan struct{} { return f.ready }
 
 // Close stops discovery.
 func (f *fleet) Close() {

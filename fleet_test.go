@@ -28,17 +28,17 @@ func TestDiscoveredTenantsServed(t *testing.T) {
 	t.Cleanup(func() { _ = sim.Close() })
 	dir := t.TempDir()
 	writeFile(t, dir, "sk", sk+"\n")
-	configFor := func(staticName string) string {
+	configFor := func(staticName, prefix string) string {
 		return fmt.Sprintf(`defaults: {credentials: sim}
 credentials:
   sim: {access_key: %s, secret_key_file: sk}
 tenants:
   - {name: %s, project_id: p-static, endpoint: %q}
 discovery:
-  - {iam_endpoint: %q, endpoint: %q, regions: [cn-north-4], name_prefix: d-}
-`, ak, staticName, sim.URL, sim.URL, sim.URL)
+  - {iam_endpoint: %q, endpoint: %q, regions: [cn-north-4], name_prefix: %s}
+`, ak, staticName, sim.URL, sim.URL, sim.URL, prefix)
 	}
-	path := writeFile(t, dir, "metastudio.yml", configFor("static"))
+	path := writeFile(t, dir, "metastudio.yml", configFor("static", "d-"))
 	e := startExporter(t, "--config.file="+path)
 
 	waitFor := func(what string, ok func() bool) {
@@ -91,7 +91,7 @@ discovery:
 
 	// The file now holds a tenant of a discovered name: the file's wins and
 	// discovery no longer counts it.
-	if err := os.WriteFile(filepath.Join(dir, "metastudio.yml"), []byte(configFor("d-cn-north-4_shop1")), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "metastudio.yml"), []byte(configFor("d-cn-north-4_shop1", "d-")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if code, body := e.do(t, "POST", "/-/reload", nil); code != 200 {
@@ -108,6 +108,23 @@ discovery:
 	_, sd = e.get(t, "/sd")
 	if n := strings.Count(sd, `"__param_tenant":"d-cn-north-4_shop1"`); n != 1 {
 		t.Errorf("/sd lists the clashing name %d times:\n%s", n, sd)
+	}
+
+	// A changed entry is listed again at once: its new names replace the
+	// old ones.
+	if err := os.WriteFile(filepath.Join(dir, "metastudio.yml"), []byte(configFor("static", "e-")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := e.do(t, "POST", "/-/reload", nil); code != 200 {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	waitFor("the renamed tenants", func() bool {
+		_, sd := e.get(t, "/sd")
+		return strings.Contains(sd, `"e-cn-north-4_shop1"`) && strings.Contains(sd, `"e-cn-north-4_shop2"`) && !strings.Contains(sd, `"d-cn-north-4_shop2"`)
+	})
+	_, metrics = e.get(t, "/metrics")
+	if strings.Contains(metrics, `tenant="d-cn-north-4_shop2"`) || !strings.Contains(metrics, `metastudio_up{tenant="e-cn-north-4_shop2"} 1`+"\n") {
+		t.Errorf("after the rename /metrics serves the old name or not the new one:\n%s", metrics)
 	}
 }
 

@@ -135,7 +135,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	})
 	collector.FollowTenants(holder, scraper, requests)
 
-	projects := &fleet{holder: holder, client: client, logger: logger}
+	projects := newFleet(holder, client, logger)
 	defer projects.Close()
 	if err := projects.apply(); err != nil {
 		return fmt.Errorf("starting project discovery: %w", err)
@@ -144,7 +144,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 
 	var live *receiver.Receiver
 	if f.callback.listenAddress != "" {
-		rc, stop, err := startReceiver(ctx, f, holder, scraper, projects, logs)
+		rc, addr, stop, err := startReceiver(ctx, f, holder, scraper, projects, logs)
 		if err != nil {
 			return err
 		}
@@ -153,7 +153,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		exporterRegistry.MustRegister(rc.ReceiverCollector())
 		if sample != nil {
 			go func() {
-				if err := sample.RunLiveJobs(ctx, localURL(f.callback.listenAddress)); err != nil {
+				if err := sample.RunLiveJobs(ctx, localURL(addr)); err != nil {
 					_ = level.Error(logger).Log("msg", "Demo live jobs did not start", "err", err)
 				}
 			}()
