@@ -138,7 +138,18 @@ func (v *namedValue) Set(s string) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("--%s=%s: %w", v.name, quoteBounded(s), err)
+	return fmt.Errorf("--%s=%s: %w", v.name, quoteBounded(withoutPassword(s)), err)
+}
+
+// withoutPassword hides the password of a URL with user info, so that a
+// refused flag value never repeats one.
+func withoutPassword(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		if _, set := u.User.Password(); set {
+			return u.Redacted()
+		}
+	}
+	return s
 }
 
 func (v *namedValue) IsBoolFlag() bool {

@@ -143,6 +143,12 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--demo", "--config.file=metastudio.yml"}, `--demo serves built-in sample tenants and reads no config file; drop --config.file, or --demo to use the file`},
 		{[]string{"--config.file=x.yml", "--demo"}, `--demo serves built-in sample tenants and reads no config file; drop --config.file, or --demo to use the file`},
 		{[]string{"--demo", "--config.check"}, `--config.check checks a config file and --demo has none; drop one of them`},
+		{[]string{"--callback.external-url=mon.example.com"}, `--callback.external-url="mon.example.com": must be an absolute http or https URL, such as https://mon.example.com:10037`},
+		{[]string{"--callback.external-url=https://u:s3cr3t@mon.example.com"}, `--callback.external-url="https://u:xxxxx@mon.example.com": must not contain user info`},
+		{[]string{"--callback.external-url=https://mon.example.com/?x=1"}, `--callback.external-url="https://mon.example.com/?x=1": must not contain a query or fragment`},
+		{[]string{"--callback.max-streams=0"}, `--callback.max-streams="0": must be at least 1`},
+		{[]string{"--callback.max-clock-skew=5"}, `--callback.max-clock-skew="5": not a duration (such as 500ms or 1s)`},
+		{[]string{"--callback.end-retention=-1m"}, `--callback.end-retention="-1m": must not be negative`},
 		{[]string{"--bogus"}, `unknown long flag '--bogus'`},
 	} {
 		addr := freeAddress(t)
