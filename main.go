@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -152,11 +153,17 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		live = rc
 		exporterRegistry.MustRegister(rc.ReceiverCollector())
 		if sample != nil {
-			go func() {
-				if err := sample.RunLiveJobs(ctx, localURL(addr)); err != nil {
+			// Stopped and waited for before the receiver and the simulator
+			// close, so that a run leaves nothing behind.
+			liveCtx, stopLive := context.WithCancel(ctx)
+			var jobs sync.WaitGroup
+			defer jobs.Wait()
+			defer stopLive()
+			jobs.Go(func() {
+				if err := sample.RunLiveJobs(liveCtx, localURL(addr)); err != nil {
 					_ = level.Error(logger).Log("msg", "Demo live jobs did not start", "err", err)
 				}
-			}()
+			})
 		}
 	}
 	reloader := &reloader{holder: holder, fleet: projects, logger: logger}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// TestDemoRunLeavesNothingBehind: a whole --demo run, with its simulator,
+// receiver, live jobs and discovery wiring, ends with no goroutine left
+// once run returns.
+func TestDemoRunLeavesNothingBehind(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	addr := freeAddress(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan int, 1)
+	logs := &syncBuffer{}
+	go func() {
+		exited <- run(ctx, []string{"--demo", "--web.listen-address=" + addr, "--callback.listen-address=127.0.0.1:0"}, io.Discard, logs)
+	}()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := client.Get("http://" + addr + "/metrics")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo did not serve within 10s:\n%s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // let the live jobs send
+	cancel()
+	select {
+	case code := <-exited:
+		if code != 0 {
+			t.Fatalf("exit %d:\n%s", code, logs)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the demo did not stop within 10s")
+	}
+	goleak.VerifyNone(t, ignore)
+}
