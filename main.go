@@ -152,7 +152,11 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		defer stop()
 		live = rc
 		exporterRegistry.MustRegister(rc.ReceiverCollector())
-		if sample != nil {
+		if sample != nil && f.callback.webConfigFile != "" {
+			// The fake jobs send plain HTTP, as a TLS-terminating proxy
+			// would deliver: they cannot reach a receiver that wants TLS.
+			_ = level.Warn(logger).Log("msg", "Demo live jobs not started: they send plain HTTP and --callback.web-config.file makes the receiver want TLS")
+		} else if sample != nil {
 			// Stopped and waited for before the receiver and the simulator
 			// close, so that a run leaves nothing behind.
 			liveCtx, stopLive := context.WithCancel(ctx)
@@ -214,11 +218,18 @@ func (r *reloader) reload() error {
 	}
 	// The new file may list other discovery entries.
 	if err := r.fleet.apply(); err != nil {
-		_ = level.Error(r.logger).Log("msg", "Restarting project discovery failed; discovered tenants are no longer served", "err", err)
-		return fmt.Errorf("restarting project discovery: %w", err)
+		_ = level.Error(r.logger).Log("msg", "Restarting project discovery failed; the new config serves its file's tenants and the projects found before", "err", err)
+		return &discoveryError{err}
 	}
 	return nil
 }
+
+// discoveryError is a reload whose config was taken but whose discovery
+// could not restart: unlike a refused config, the new file is in use.
+type discoveryError struct{ err error }
+
+func (e *discoveryError) Error() string { return "restarting project discovery: " + e.err.Error() }
+func (e *discoveryError) Unwrap() error { return e.err }
 
 // onSIGHUP reloads on every signal from hup until ctx is done.
 func (r *reloader) onSIGHUP(ctx context.Context, hup <-chan os.Signal) {

@@ -173,8 +173,12 @@ func reloadHandler(r *reloader) http.Handler {
 			http.Error(w, errMethod.Error(), http.StatusMethodNotAllowed)
 			return
 		}
+		var discoveryErr *discoveryError
 		if err := r.reload(); errors.Is(err, config.ErrNoConfigFile) {
 			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		} else if errors.As(err, &discoveryErr) {
+			http.Error(w, "config reloaded, but project discovery did not restart; the projects found before stay served:\n"+err.Error(), http.StatusInternalServerError)
 			return
 		} else if err != nil {
 			http.Error(w, "failed to reload config, the previous config is still in use:\n"+err.Error(), http.StatusInternalServerError)
