@@ -165,58 +165,17 @@ tenants:
 		// tenants; on a loaded CI machine that turns into spurious timeouts.
 		"--scrape.timeout-offset=0.1s")
 
-	// Alertmanager, notifying the test's webhook.
+	// Alertmanager, notifying the test's webhook, and Prometheus with the
+	// bundled rules, `for` shortened: 2s, not less, so that one slow scrape
+	// on a busy machine cannot raise TenantDown and turn the exact alert
+	// set below into a flake.
 	hook := newWebhook(t)
-	amAddr := freeAddr(t)
-	amCfg := fmt.Sprintf(`route:
-  receiver: hook
-  group_by: [alertname, tenant]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 24h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: %q
-        send_resolved: true
-`, hook.URL)
-	am := start(t, dir, "alertmanager", amBin,
-		"--config.file="+writeFile(t, dir, "alertmanager.yml", amCfg),
-		"--storage.path="+filepath.Join(dir, "am-data"),
-		"--web.listen-address="+amAddr,
-		"--cluster.listen-address=")
-
-	// Prometheus with the bundled rules, `for` shortened.
-	promAddr := freeAddr(t)
-	promCfg := fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files: [rules.yml]
-alerting:
-  alertmanagers:
-    - static_configs:
-        - targets: [%q]
-scrape_configs:
-  - job_name: %q
-    static_configs:
-      - targets: [%q]
-`, amAddr, job, exporterAddr)
-	// 2s, not less: one slow scrape on a busy machine must not raise
-	// TenantDown and turn the exact alert set below into a flake.
-	writeFile(t, dir, "rules.yml", string(shortenFor(t, rules.raw, "2s")))
-	prom := start(t, dir, "prometheus", promBin,
-		"--config.file="+writeFile(t, dir, "prometheus.yml", promCfg),
-		"--storage.tsdb.path="+filepath.Join(dir, "prom-data"),
-		"--web.listen-address="+promAddr)
-
-	for _, w := range []struct {
-		p   *process
-		url string
-	}{{exporter, "http://" + exporterAddr + "/-/ready"}, {am, "http://" + amAddr + "/-/ready"}, {prom, "http://" + promAddr + "/-/ready"}} {
-		if err := waitReady(ctx, w.p, w.url); err != nil {
-			t.Fatal(err)
-		}
+	promAddr := startAlerting(ctx, t, dir, amBin, promBin, hook.URL, alerting{
+		groupBy: "[alertname, tenant]", groupWait: "1s", job: job,
+		rules: shortenFor(t, rules.raw, "2s"), targets: []string{exporterAddr},
+	})
+	if err := waitReady(ctx, exporter, "http://"+exporterAddr+"/-/ready"); err != nil {
+		t.Fatal(err)
 	}
 	api := &promAPI{base: "http://" + promAddr}
 

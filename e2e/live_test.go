@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,54 +101,12 @@ tenants:
 	}
 
 	hook := newStreamWebhook(t)
-	amAddr := freeAddr(t)
-	am := start(t, dir, "alertmanager", amBin,
-		"--config.file="+writeFile(t, dir, "alertmanager.yml", fmt.Sprintf(`route:
-  receiver: hook
-  group_by: [alertname, tenant, room_id, job_id, output_host]
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 24h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: %q
-        send_resolved: true
-`, hook.url)),
-		"--storage.path="+filepath.Join(dir, "am-data"),
-		"--web.listen-address="+amAddr,
-		"--cluster.listen-address=")
-
-	promAddr := freeAddr(t)
-	writeFile(t, dir, "rules.yml", string(shortenFor(t, rules.raw, "1s")))
-	prom := start(t, dir, "prometheus", promBin,
-		"--config.file="+writeFile(t, dir, "prometheus.yml", fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files: [rules.yml]
-alerting:
-  alertmanagers:
-    - static_configs:
-        - targets: [%q]
-scrape_configs:
-  - job_name: %q
-    static_configs:
-      - targets: [%q, %q]
-`, amAddr, job, replicas[0].metrics, replicas[1].metrics)),
-		"--storage.tsdb.path="+filepath.Join(dir, "prom-data"),
-		"--web.listen-address="+promAddr)
-
-	for _, w := range []struct {
-		p   *process
-		url string
-	}{
-		{replicas[0].proc, "http://" + replicas[0].metrics + "/-/ready"},
-		{replicas[1].proc, "http://" + replicas[1].metrics + "/-/ready"},
-		{am, "http://" + amAddr + "/-/ready"},
-		{prom, "http://" + promAddr + "/-/ready"},
-	} {
-		if err := waitReady(ctx, w.p, w.url); err != nil {
+	promAddr := startAlerting(ctx, t, dir, amBin, promBin, hook.url, alerting{
+		groupBy: "[alertname, tenant, room_id, job_id, output_host]", groupWait: "0s", job: job,
+		rules: shortenFor(t, rules.raw, "1s"), targets: []string{replicas[0].metrics, replicas[1].metrics},
+	})
+	for _, r := range replicas {
+		if err := waitReady(ctx, r.proc, "http://"+r.metrics+"/-/ready"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -150,4 +152,72 @@ func buildExporter(ctx context.Context, t *testing.T, dir string) string {
 		t.Fatalf("go build of the exporter: %v\n%s", err, b)
 	}
 	return out
+}
+
+// alerting is what startAlerting sets up: Alertmanager notifying a test's
+// webhook, and Prometheus evaluating rules and scraping the targets.
+type alerting struct {
+	groupBy   string // Alertmanager's group_by list, e.g. "[alertname, tenant]"
+	groupWait string
+	job       string
+	rules     []byte // the rule file Prometheus loads
+	targets   []string
+}
+
+// startAlerting starts Alertmanager, notifying hookURL, and Prometheus,
+// scraping a.targets every second as a.job and evaluating a.rules every
+// second, and returns Prometheus' address once both answer ready.
+func startAlerting(ctx context.Context, t *testing.T, dir, amBin, promBin, hookURL string, a alerting) string {
+	t.Helper()
+	amAddr := freeAddr(t)
+	am := start(t, dir, "alertmanager", amBin,
+		"--config.file="+writeFile(t, dir, "alertmanager.yml", fmt.Sprintf(`route:
+  receiver: hook
+  group_by: %s
+  group_wait: %s
+  group_interval: 1s
+  repeat_interval: 24h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: %q
+        send_resolved: true
+`, a.groupBy, a.groupWait, hookURL)),
+		"--storage.path="+filepath.Join(dir, "am-data"),
+		"--web.listen-address="+amAddr,
+		"--cluster.listen-address=")
+
+	promAddr := freeAddr(t)
+	targets := make([]string, len(a.targets))
+	for i, target := range a.targets {
+		targets[i] = strconv.Quote(target)
+	}
+	writeFile(t, dir, "rules.yml", string(a.rules))
+	prom := start(t, dir, "prometheus", promBin,
+		"--config.file="+writeFile(t, dir, "prometheus.yml", fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files: [rules.yml]
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: [%q]
+scrape_configs:
+  - job_name: %q
+    static_configs:
+      - targets: [%s]
+`, amAddr, a.job, strings.Join(targets, ", "))),
+		"--storage.tsdb.path="+filepath.Join(dir, "prom-data"),
+		"--web.listen-address="+promAddr)
+
+	for _, w := range []struct {
+		p   *process
+		url string
+	}{{am, "http://" + amAddr + "/-/ready"}, {prom, "http://" + promAddr + "/-/ready"}} {
+		if err := waitReady(ctx, w.p, w.url); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return promAddr
 }
