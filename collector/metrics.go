@@ -82,8 +82,8 @@ const (
 // sent only when the fetch succeeded, so that a failed fetch never looks like
 // a change of settings.
 //
-// receiverRoute is CallbackRoute of --callback.external-url ("" without
-// it): with it, each tenant says whether its events come to this exporter.
+// receiverRoute is CallbackRoute of --callback.external-url followed by
+// /callback/ ("" without the flag): with it, each tenant says whether its events come to this exporter.
 func emitTenant(ch chan<- prometheus.Metric, t *config.Tenant, r *result, receiverRoute string) {
 	e := tenantEmitter{ch: ch, tenant: t.Name}
 	e.gauge(scrapeDurationDesc, r.duration.Seconds())
@@ -108,7 +108,10 @@ func emitTenant(ch chan<- prometheus.Metric, t *config.Tenant, r *result, receiv
 	e.enumSet(callbackEventDesc, metastudio.KnownCallbackEvents, s.CallbackEvents)
 	e.enumSet(notifyEventDesc, metastudio.KnownNotifyEvents, s.NotifyEvents)
 	if receiverRoute != "" {
-		e.gauge(callbackRoutedHereDesc, boolValue(s.CallbackRoute == receiverRoute+"/callback/"+t.Name))
+		// The route and the tenant's name compared in place: no string
+		// is built per tenant per scrape.
+		routed := strings.HasPrefix(s.CallbackRoute, receiverRoute) && s.CallbackRoute[len(receiverRoute):] == t.Name
+		e.gauge(callbackRoutedHereDesc, boolValue(routed))
 	}
 	e.gauge(configHashDesc, float64(s.Hash))
 }

@@ -50,7 +50,8 @@ type Scraper struct {
 	now     func() time.Time
 	rand    func() float64
 	states  stateTable
-	// receiverRoute is CallbackRoute(CallbackExternalURL), resolved once.
+	// receiverRoute is CallbackRoute(CallbackExternalURL) + "/callback/",
+	// resolved once; "" without an external URL.
 	receiverRoute string
 	// onJoin, when set by a test, runs when a scrape starts waiting for
 	// another scrape's call, so tests can line scrapes up without sleeps.
@@ -71,15 +72,17 @@ func NewScraper(f Fetcher, opts Options) *Scraper {
 	if opts.Rand == nil {
 		opts.Rand = rand.Float64
 	}
-	return &Scraper{
+	s := &Scraper{
 		fetcher: f,
 		slots:   make(chan struct{}, opts.MaxConcurrency),
 		logger:  opts.Logger,
 		now:     opts.Now,
 		rand:    opts.Rand,
-
-		receiverRoute: strings.TrimSuffix(metastudio.CallbackRoute(opts.CallbackExternalURL), "/"),
 	}
+	if route := strings.TrimSuffix(metastudio.CallbackRoute(opts.CallbackExternalURL), "/"); route != "" {
+		s.receiverRoute = route + "/callback/"
+	}
+	return s
 }
 
 // Retain forgets the state of every tenant not in tenants, which must be

@@ -7,14 +7,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/metastudio-exporter/metastudio_exporter/discovery"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
 // Defaults and bounds of a discovery entry.
 const (
 	DefaultIAMEndpoint       = metastudio.DefaultIAMEndpoint
-	DefaultDiscoveryEndpoint = "https://metastudio.{region}.myhuaweicloud.com"
-	DefaultRefreshInterval   = 10 * time.Minute
+	DefaultDiscoveryEndpoint = discovery.DefaultEndpointTemplate
+	DefaultRefreshInterval   = discovery.DefaultRefreshInterval
 	// MinRefreshInterval keeps a typo (1s for 1m) from spending the
 	// account's IAM quota.
 	MinRefreshInterval = 30 * time.Second
@@ -188,17 +189,16 @@ func (r *resolver) discoveryRegions(rd *rawDiscovery, path string, s *DiscoveryS
 	}
 }
 
-// nameRegex compiles a name filter anchored at both ends, as Prometheus
-// anchors relabel regexes, and with "." matching any character, exactly as
-// discovery.CompileNameRegex does (config cannot import discovery, which
-// builds on config's tenants). The expression is no secret, and the error
-// quotes the part of it that is wrong.
+// nameRegex compiles a name filter as discovery applies it, anchored at
+// both ends as Prometheus anchors relabel regexes. The expression is no
+// secret, and the error quotes the part of it that is wrong.
 func (r *resolver) nameRegex(expr string, line int, path string) *regexp.Regexp {
-	if _, err := regexp.Compile(expr); err != nil {
+	re, err := discovery.CompileNameRegex(expr)
+	if err != nil {
 		r.add(line, path, "not a valid regular expression: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		return nil
 	}
-	return regexp.MustCompile("^(?s:" + expr + ")$")
+	return re
 }
 
 // endpointTemplate checks an endpoint with "{region}" in it as the URL it
