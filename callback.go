@@ -6,6 +6,7 @@ import (
 	stdlog "log"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/go-kit/log"
@@ -65,12 +66,19 @@ func tenantNames(cfg *config.Config) []string {
 const demoCallbackAddress = ":10037"
 
 // startReceiver starts the live-event receiver on its own listener: it
-// faces the cloud, while /metrics stays internal. stop closes the listener
-// and writes the state file a last time.
-// addr is the address it listens on, a port chosen by the system included.
-func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper *collector.Scraper, projects *fleet, logs loggers) (rc *receiver.Receiver, addr string, stop func(), err error) {
+// faces the cloud, while /metrics stays internal. It returns the address it
+// listens on (a port the system chose included) and stop, which closes the
+// listener and writes the state file a last time.
+func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper *collector.Scraper, projects *fleet, logs loggers) (*receiver.Receiver, string, func(), error) {
 	logger := log.With(logs.main, "component", "receiver")
-	rc, err = receiver.New(receiver.Options{
+	// Listening first, here rather than in the toolkit, makes a busy port
+	// an error of the start that leaves nothing behind: a silent
+	// half-start would lose events.
+	ln, err := net.Listen("tcp", f.callback.listenAddress)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("--callback.listen-address: %w", err)
+	}
+	rc, err := receiver.New(receiver.Options{
 		MaxClockSkew: f.callback.maxClockSkew,
 		MaxStreams:   f.callback.maxStreams,
 		EndRetention: f.callback.endRetention,
@@ -78,6 +86,7 @@ func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper
 		Logger:       logger,
 	}, receiverSettings{holder: holder, scraper: scraper})
 	if err != nil {
+		_ = ln.Close()
 		return nil, "", nil, fmt.Errorf("starting the live-event receiver: %w", err)
 	}
 	// Streams of tenants that leave the tenant set go too, but only once
@@ -91,33 +100,29 @@ func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper
 		default:
 		}
 	})
-	go func() {
+	followCtx, stopFollowing := context.WithCancel(ctx)
+	var following sync.WaitGroup
+	following.Go(func() {
 		select {
 		case <-ready:
 			rc.Retain(tenantNames(holder.Config()))
-		case <-ctx.Done():
+		case <-followCtx.Done():
 		}
-	}()
+	})
 
 	server := &http.Server{
 		Handler:           rc.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          stdlog.New(lineLogger{level.Warn(logger)}, "", 0),
 	}
-	// Listening here rather than in the toolkit makes a busy port an error
-	// of the start, not of a goroutine: a silent half-start would lose
-	// events.
-	ln, err := net.Listen("tcp", f.callback.listenAddress)
-	if err != nil {
-		_ = rc.Close()
-		return nil, "", nil, fmt.Errorf("--callback.listen-address: %w", err)
-	}
 	webConfig := f.callback.webConfigFile
 	flagConfig := &web.FlagConfig{WebConfigFile: &webConfig}
 	_ = level.Info(logger).Log("msg", "Receiving live events", "address", ln.Addr().String(), "tls", webConfig != "")
 	served := make(chan error, 1)
 	go func() { served <- web.Serve(ln, server, flagConfig, logs.slogLogger(f.logLevel)) }()
-	stop = func() {
+	stop := func() {
+		stopFollowing()
+		following.Wait()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = server.Shutdown(shutdownCtx)

@@ -246,6 +246,23 @@ func TestBusyPortExits(t *testing.T) {
 	}
 }
 
+// TestBusyReceiverPortExits: a receiver that cannot listen stops the
+// exporter at start with one line naming the flag, instead of running
+// without it and losing every event.
+func TestBusyReceiverPortExits(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"--demo", "--callback.listen-address=" + ln.Addr().String(), "--web.listen-address=" + freeAddress(t)}, io.Discard, &stderr)
+	want := fmt.Sprintf("msg=Exiting err=\"--callback.listen-address: listen tcp %s: bind: address already in use\"\n", ln.Addr())
+	if code != 1 || !strings.HasSuffix(stderr.String(), want) || strings.Count(stderr.String(), "level=error") != 1 {
+		t.Errorf("exit %d, stderr %q; want exit 1 ending with %q", code, stderr.String(), want)
+	}
+}
+
 func TestDemo(t *testing.T) {
 	e := startExporter(t, "--demo")
 	first := strings.SplitN(e.logs.String(), "\n", 2)[0]
