@@ -1,6 +1,10 @@
 // Package dashboards ships the Grafana dashboards of metastudio_exporter and
 // lists the PromQL they run, so that tests can hold every panel to a real
 // Prometheus instead of trusting that the JSON looks right.
+//
+// The JSON is generated from Go code in build/, a module of its own that
+// the exporter does not link: edit that and run
+// "cd dashboards/build && go run . -out ..", never the JSON.
 package dashboards
 
 import (

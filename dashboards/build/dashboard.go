@@ -53,7 +53,6 @@ func newDashboard(uid, title, description string, tags []string, from, refresh s
 // it also matches series without the label and any number of tenants.
 func labelVariable(name, label, selector string) *dashboard.QueryVariableBuilder {
 	query := fmt.Sprintf("label_values(%s, %s)", selector, name)
-	all := []string{"All"}
 	return dashboard.NewQueryVariableBuilder(name).Label(label).Datasource(promDS).
 		Definition(query).
 		Query(dashboard.StringOrMap{Map: map[string]any{
@@ -62,13 +61,13 @@ func labelVariable(name, label, selector string) *dashboard.QueryVariableBuilder
 		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).Sort(dashboard.VariableSortAlphabeticalAsc).
 		Multi(true).IncludeAll(true).AllValue(".*").
 		Current(dashboard.VariableOption{Selected: cog.ToPtr(true),
-			Text:  dashboard.StringOrArrayOfString{ArrayOfString: all},
+			Text:  dashboard.StringOrArrayOfString{ArrayOfString: []string{"All"}},
 			Value: dashboard.StringOrArrayOfString{ArrayOfString: []string{"$__all"}}}).
 		Hide(dashboard.VariableHideDontHide).Options([]dashboard.VariableOption{}).Regex("")
 }
 
-// row starts a section. Rows are never collapsed: a collapsed row would
-// hide its panels from the checks that run every panel's query.
+// row starts a section. Rows stay expanded: a collapsed row would move its
+// panels into the row and out of the sight of anyone opening the dashboard.
 func row(title string, y uint32) *dashboard.RowBuilder {
 	return dashboard.NewRowBuilder(title).Collapsed(false).GridPos(at(0, y, 24, 1))
 }
