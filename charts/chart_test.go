@@ -78,6 +78,70 @@ affinity:
             matchLabels:
               app.kubernetes.io/name: metastudio-exporter
 `
+
+	// The stream table on a claimed volume, reached through an Ingress
+	// with TLS, with the policies that must select a StatefulSet's pods.
+	persistenceValues = `
+replicaCount: 2
+callback:
+  enabled: true
+  externalURL: https://mon.example.com
+  persistence:
+    enabled: true
+    size: 2Gi
+    storageClass: fast-ssd
+  ingress:
+    enabled: true
+    className: nginx
+    host: mon.example.com
+    annotations:
+      cert-manager.io/cluster-issuer: letsencrypt
+    tls:
+      - secretName: mon-example-com-tls
+networkPolicy:
+  enabled: true
+podDisruptionBudget:
+  enabled: true
+serviceMonitor:
+  enabled: true
+`
+	httpRouteValues = `
+callback:
+  enabled: true
+  externalURL: https://mon.example.com
+  httpRoute:
+    enabled: true
+    parentRefs:
+      - name: public
+        namespace: gateways
+        sectionName: https
+    hostnames:
+      - mon.example.com
+`
+	// TLS on port metrics through --web.config.file.
+	webTLSValues = `
+web:
+  tls:
+    enabled: true
+extraArgs:
+  - --web.config.file=/etc/metastudio_exporter/web/web-config.yml
+extraVolumes:
+  - name: web
+    secret:
+      secretName: metastudio-web
+extraVolumeMounts:
+  - name: web
+    mountPath: /etc/metastudio_exporter/web
+    readOnly: true
+serviceMonitor:
+  enabled: true
+  tlsConfig:
+    serverName: metastudio.observability.svc
+    ca:
+      secret:
+        name: metastudio-web
+        key: ca.crt
+`
 )
 
 var valueSets = []struct{ name, values string }{
@@ -86,6 +150,9 @@ var valueSets = []struct{ name, values string }{
 	{"callback", callbackValues},
 	{"secret and args", secretValues},
 	{"scaled out", scaledOutValues},
+	{"persistence and ingress", persistenceValues},
+	{"http route", httpRouteValues},
+	{"web tls", webTLSValues},
 }
 
 const (
@@ -120,6 +187,13 @@ func TestEveryValueSetRendersStrictlyDecodableObjects(t *testing.T) {
 			"ConfigMap/" + fullname, "Service/" + fullname, "Deployment/" + fullname},
 		"everything": {"NetworkPolicy/" + fullname, "PodDisruptionBudget/" + fullname, "ServiceAccount/" + fullname,
 			"ConfigMap/" + fullname, "Service/" + fullname, "Deployment/" + fullname, "PrometheusRule/" + fullname, "ServiceMonitor/" + fullname},
+		"persistence and ingress": {"NetworkPolicy/" + fullname, "PodDisruptionBudget/" + fullname, "ServiceAccount/" + fullname,
+			"ConfigMap/" + fullname, "Service/" + fullname, "Service/" + fullname + "-headless", "StatefulSet/" + fullname,
+			"Ingress/" + fullname, "ServiceMonitor/" + fullname},
+		"http route": {"ServiceAccount/" + fullname, "ConfigMap/" + fullname, "Service/" + fullname, "Deployment/" + fullname,
+			"HTTPRoute/" + fullname},
+		"web tls": {"ServiceAccount/" + fullname, "ConfigMap/" + fullname, "Service/" + fullname, "Deployment/" + fullname,
+			"ServiceMonitor/" + fullname},
 	}
 	// One ConfigMap per dashboard.
 	for _, name := range baseNames(t, "../dashboards/*.json") {
@@ -156,6 +230,11 @@ func TestEveryValueSetRendersStrictlyDecodableObjects(t *testing.T) {
 				}
 			}
 			checkPod(t, o)
+			if vs.values == webTLSValues {
+				checkProbes(t, o.container(t), corev1.URISchemeHTTPS)
+			} else {
+				checkProbes(t, o.container(t), corev1.URISchemeHTTP)
+			}
 		})
 	}
 }
@@ -307,25 +386,6 @@ func TestConfigChecksumRollsPods(t *testing.T) {
 	}
 	if got := render(t, everythingValues).Deployment.Spec.Template.Annotations["example.com/team"]; got != "live" {
 		t.Errorf("podAnnotations not rendered: %q", got)
-	}
-}
-
-func TestNames(t *testing.T) {
-	o := render(t, "fullnameOverride: metastudio")
-	if o.Deployment.Name != "metastudio" || o.Service.Name != "metastudio" || o.ConfigMaps["metastudio"] == nil {
-		t.Errorf("fullnameOverride: objects %v", o.Kinds)
-	}
-	o = render(t, "nameOverride: msx")
-	if o.Deployment.Name != "mon-msx" || o.Deployment.Spec.Selector.MatchLabels["app.kubernetes.io/name"] != "msx" {
-		t.Errorf("nameOverride: %s, selector %v", o.Deployment.Name, o.Deployment.Spec.Selector.MatchLabels)
-	}
-	o = render(t, "serviceAccount: {create: false, name: shared}")
-	if o.ServiceAccount != nil || o.Deployment.Spec.Template.Spec.ServiceAccountName != "shared" {
-		t.Errorf("serviceAccount.create false: %v, pod uses %q", o.Kinds, o.Deployment.Spec.Template.Spec.ServiceAccountName)
-	}
-	o = render(t, "image: {tag: v9.9.9}")
-	if c := o.container(t); c.Image != "ghcr.io/metastudio-exporter/metastudio_exporter:v9.9.9" {
-		t.Errorf("image.tag: %q", c.Image)
 	}
 }
 
