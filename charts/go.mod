@@ -1,5 +1,6 @@
-// The Helm chart's tests. A module of its own keeps the Kubernetes and
-// prometheus-operator API types out of the exporter's dependencies.
+// The Helm chart's tests. A module of its own keeps the Kubernetes, Gateway
+// API and prometheus-operator API types out of the exporter's dependencies.
+// gateway-api stays at v1.6.x: v1.7.0 needs a newer Go than this module's.
 module github.com/metastudio-exporter/metastudio_exporter/charts
 
 go 1.26.0

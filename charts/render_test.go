@@ -1,6 +1,7 @@
 // Package charts holds the tests of the Helm chart in metastudio-exporter/:
 // they run the helm binary on value sets, decode every rendered object
-// strictly into the Kubernetes and prometheus-operator API types, and hold
+// strictly into the Kubernetes, Gateway API and prometheus-operator API
+// types, and hold
 // the chart's copies of the alert rules and dashboards to the originals.
 package charts
 
