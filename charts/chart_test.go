@@ -13,81 +13,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// The value sets every test below and TestLint render.
-const (
-	callbackValues = `
-callback:
-  enabled: true
-  externalURL: https://mon.example.com
-`
-	secretValues = `
-existingSecret: metastudio-credentials
-extraArgs:
-  - --log.level=debug
-  - --scrape.max-concurrency=64
-`
-	scaledOutValues = `
-replicaCount: 3
-podDisruptionBudget:
-  enabled: true
-networkPolicy:
-  enabled: true
-  metricsFrom:
-    - namespaceSelector:
-        matchLabels:
-          kubernetes.io/metadata.name: monitoring
-`
-	everythingValues = `
-replicaCount: 2
-existingSecret: metastudio-credentials
-extraArgs: [--log.format=json]
-callback:
-  enabled: true
-  port: 10100
-  externalURL: https://mon.example.com:10100
-serviceMonitor:
-  enabled: true
-  labels:
-    release: kube-prometheus-stack
-prometheusRule:
-  enabled: true
-dashboards:
-  enabled: true
-  annotations:
-    grafana_folder: MetaStudio
-networkPolicy:
-  enabled: true
-podDisruptionBudget:
-  enabled: true
-podAnnotations:
-  example.com/team: live
-nodeSelector:
-  kubernetes.io/os: linux
-tolerations:
-  - key: dedicated
-    operator: Equal
-    value: monitoring
-    effect: NoSchedule
-affinity:
-  podAntiAffinity:
-    preferredDuringSchedulingIgnoredDuringExecution:
-      - weight: 100
-        podAffinityTerm:
-          topologyKey: kubernetes.io/hostname
-          labelSelector:
-            matchLabels:
-              app.kubernetes.io/name: metastudio-exporter
-`
-)
-
-var valueSets = []struct{ name, values string }{
-	{"defaults", ""},
-	{"everything", everythingValues},
-	{"callback", callbackValues},
-	{"secret and args", secretValues},
-	{"scaled out", scaledOutValues},
-}
-
 const (
 	configDir  = "/etc/metastudio_exporter/config"
 	secretsDir = "/etc/metastudio_exporter/secrets"
@@ -120,6 +45,13 @@ func TestEveryValueSetRendersStrictlyDecodableObjects(t *testing.T) {
 			"ConfigMap/" + fullname, "Service/" + fullname, "Deployment/" + fullname},
 		"everything": {"NetworkPolicy/" + fullname, "PodDisruptionBudget/" + fullname, "ServiceAccount/" + fullname,
 			"ConfigMap/" + fullname, "Service/" + fullname, "Deployment/" + fullname, "PrometheusRule/" + fullname, "ServiceMonitor/" + fullname},
+		"persistence and ingress": {"NetworkPolicy/" + fullname, "PodDisruptionBudget/" + fullname, "ServiceAccount/" + fullname,
+			"ConfigMap/" + fullname, "Service/" + fullname, "Service/" + fullname + "-headless", "StatefulSet/" + fullname,
+			"Ingress/" + fullname, "ServiceMonitor/" + fullname},
+		"http route": {"ServiceAccount/" + fullname, "ConfigMap/" + fullname, "Service/" + fullname, "Deployment/" + fullname,
+			"HTTPRoute/" + fullname},
+		"web tls": {"ServiceAccount/" + fullname, "ConfigMap/" + fullname, "Service/" + fullname, "Deployment/" + fullname,
+			"ServiceMonitor/" + fullname},
 	}
 	// One ConfigMap per dashboard.
 	for _, name := range baseNames(t, "../dashboards/*.json") {
@@ -156,6 +88,11 @@ func TestEveryValueSetRendersStrictlyDecodableObjects(t *testing.T) {
 				}
 			}
 			checkPod(t, o)
+			if vs.values == webTLSValues {
+				checkProbes(t, o.container(t), corev1.URISchemeHTTPS)
+			} else {
+				checkProbes(t, o.container(t), corev1.URISchemeHTTP)
+			}
 		})
 	}
 }
@@ -307,25 +244,6 @@ func TestConfigChecksumRollsPods(t *testing.T) {
 	}
 	if got := render(t, everythingValues).Deployment.Spec.Template.Annotations["example.com/team"]; got != "live" {
 		t.Errorf("podAnnotations not rendered: %q", got)
-	}
-}
-
-func TestNames(t *testing.T) {
-	o := render(t, "fullnameOverride: metastudio")
-	if o.Deployment.Name != "metastudio" || o.Service.Name != "metastudio" || o.ConfigMaps["metastudio"] == nil {
-		t.Errorf("fullnameOverride: objects %v", o.Kinds)
-	}
-	o = render(t, "nameOverride: msx")
-	if o.Deployment.Name != "mon-msx" || o.Deployment.Spec.Selector.MatchLabels["app.kubernetes.io/name"] != "msx" {
-		t.Errorf("nameOverride: %s, selector %v", o.Deployment.Name, o.Deployment.Spec.Selector.MatchLabels)
-	}
-	o = render(t, "serviceAccount: {create: false, name: shared}")
-	if o.ServiceAccount != nil || o.Deployment.Spec.Template.Spec.ServiceAccountName != "shared" {
-		t.Errorf("serviceAccount.create false: %v, pod uses %q", o.Kinds, o.Deployment.Spec.Template.Spec.ServiceAccountName)
-	}
-	o = render(t, "image: {tag: v9.9.9}")
-	if c := o.container(t); c.Image != "ghcr.io/metastudio-exporter/metastudio_exporter:v9.9.9" {
-		t.Errorf("image.tag: %q", c.Image)
 	}
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The Helm chart's checks, as .ci/run runs them: helm lint, then the Go
 # tests in charts/ (a module of its own), which render the chart with
-# several value sets and decode every object into the Kubernetes and
-# prometheus-operator types. helm comes from the Go module proxy, the one
+# several value sets and decode every object into the Kubernetes, Gateway
+# API and prometheus-operator types. helm comes from the Go module proxy, the one
 # source CI has for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,6 @@
-// The Helm chart's tests. A module of its own keeps the Kubernetes and
-// prometheus-operator API types out of the exporter's dependencies.
+// The Helm chart's tests. A module of its own keeps the Kubernetes, Gateway
+// API and prometheus-operator API types out of the exporter's dependencies.
+// gateway-api stays at v1.6.x: v1.7.0 needs a newer Go than this module's.
 module github.com/metastudio-exporter/metastudio_exporter/charts
 
 go 1.26.0
@@ -11,6 +12,7 @@ require (
 	github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring v0.95.2
 	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2
+	sigs.k8s.io/gateway-api v1.6.3
 	sigs.k8s.io/json v0.0.0-20250730193827-2d320260d730
 	sigs.k8s.io/yaml v1.6.0
 )

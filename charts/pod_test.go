@@ -14,8 +14,8 @@ import (
 func checkPod(t *testing.T, o *objects) {
 	t.Helper()
 	_, appVersion := chartMeta(t)
-	d := o.Deployment
-	pod := d.Spec.Template.Spec
+	tmpl, selector := o.workload(t)
+	pod := tmpl.Spec
 	c := o.container(t)
 
 	if c.Image != "ghcr.io/metastudio-exporter/metastudio_exporter:"+appVersion {
@@ -52,16 +52,6 @@ func checkPod(t *testing.T, o *objects) {
 		t.Errorf("serviceAccountName %q", pod.ServiceAccountName)
 	}
 
-	for name, p := range map[string]*corev1.Probe{"/-/healthy": c.LivenessProbe, "/-/ready": c.ReadinessProbe} {
-		if p == nil || p.HTTPGet == nil {
-			t.Errorf("no HTTP probe for %s", name)
-			continue
-		}
-		if p.HTTPGet.Path != name || p.HTTPGet.Port != intstr.FromString("metrics") {
-			t.Errorf("probe %s: path %q port %v, want port metrics", name, p.HTTPGet.Path, p.HTTPGet.Port)
-		}
-	}
-
 	for _, list := range []corev1.ResourceList{c.Resources.Requests, c.Resources.Limits} {
 		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 			if q, ok := list[r]; !ok || q.Cmp(resource.MustParse("0")) <= 0 {
@@ -89,21 +79,38 @@ func checkPod(t *testing.T, o *objects) {
 		t.Errorf("Service port metrics %+v", sp)
 	}
 
-	podLabels := d.Spec.Template.Labels
-	if !selects(d.Spec.Selector.MatchLabels, podLabels) || len(d.Spec.Selector.MatchLabels) != 2 {
-		t.Errorf("Deployment selector %v vs pod labels %v", d.Spec.Selector.MatchLabels, podLabels)
+	podLabels := tmpl.Labels
+	if !selects(selector.MatchLabels, podLabels) || len(selector.MatchLabels) != 2 {
+		t.Errorf("workload selector %v vs pod labels %v", selector.MatchLabels, podLabels)
 	}
-	if !reflect.DeepEqual(o.Service.Spec.Selector, d.Spec.Selector.MatchLabels) {
-		t.Errorf("Service selector %v, Deployment selector %v", o.Service.Spec.Selector, d.Spec.Selector.MatchLabels)
+	for _, svc := range []*corev1.Service{o.Service, o.HeadlessService} {
+		if svc != nil && !reflect.DeepEqual(svc.Spec.Selector, selector.MatchLabels) {
+			t.Errorf("Service %s selector %v, workload selector %v", svc.Name, svc.Spec.Selector, selector.MatchLabels)
+		}
 	}
-	if pdb := o.PodDisruptionBudget; pdb != nil && !reflect.DeepEqual(pdb.Spec.Selector.MatchLabels, d.Spec.Selector.MatchLabels) {
-		t.Errorf("PodDisruptionBudget selector %v", pdb.Spec.Selector.MatchLabels)
+	if pdb := o.PodDisruptionBudget; pdb != nil && !selects(pdb.Spec.Selector.MatchLabels, podLabels) {
+		t.Errorf("PodDisruptionBudget selector %v does not select the pods (%v)", pdb.Spec.Selector.MatchLabels, podLabels)
 	}
-	if np := o.NetworkPolicy; np != nil && !reflect.DeepEqual(np.Spec.PodSelector.MatchLabels, d.Spec.Selector.MatchLabels) {
-		t.Errorf("NetworkPolicy podSelector %v", np.Spec.PodSelector.MatchLabels)
+	if np := o.NetworkPolicy; np != nil && !selects(np.Spec.PodSelector.MatchLabels, podLabels) {
+		t.Errorf("NetworkPolicy podSelector %v does not select the pods (%v)", np.Spec.PodSelector.MatchLabels, podLabels)
 	}
 	if sm := o.ServiceMonitor; sm != nil && !selects(sm.Spec.Selector.MatchLabels, o.Service.Labels) {
 		t.Errorf("ServiceMonitor selector %v does not select the Service's labels %v", sm.Spec.Selector.MatchLabels, o.Service.Labels)
+	}
+}
+
+// checkProbes asserts the liveness and readiness probes: /-/healthy and
+// /-/ready on port metrics, in the scheme the metrics port speaks.
+func checkProbes(t *testing.T, c corev1.Container, scheme corev1.URIScheme) {
+	t.Helper()
+	for name, p := range map[string]*corev1.Probe{"/-/healthy": c.LivenessProbe, "/-/ready": c.ReadinessProbe} {
+		if p == nil || p.HTTPGet == nil {
+			t.Errorf("no HTTP probe for %s", name)
+			continue
+		}
+		if p.HTTPGet.Path != name || p.HTTPGet.Port != intstr.FromString("metrics") || p.HTTPGet.Scheme != scheme {
+			t.Errorf("probe %s: path %q port %v scheme %q, want port metrics scheme %q", name, p.HTTPGet.Path, p.HTTPGet.Port, p.HTTPGet.Scheme, scheme)
+		}
 	}
 }
 
@@ -116,8 +123,20 @@ func (o *objects) metas() []*metaWithName {
 		add(d.Name, d.Labels, d.Namespace)
 		add(d.Name+" pod template", d.Spec.Template.Labels, namespace)
 	}
-	if s := o.Service; s != nil {
+	if s := o.StatefulSet; s != nil {
 		add(s.Name, s.Labels, s.Namespace)
+		add(s.Name+" pod template", s.Spec.Template.Labels, namespace)
+	}
+	for _, s := range []*corev1.Service{o.Service, o.HeadlessService} {
+		if s != nil {
+			add(s.Name, s.Labels, s.Namespace)
+		}
+	}
+	if i := o.Ingress; i != nil {
+		add(i.Name, i.Labels, i.Namespace)
+	}
+	if r := o.HTTPRoute; r != nil {
+		add(r.Name, r.Labels, r.Namespace)
 	}
 	if s := o.ServiceAccount; s != nil {
 		add(s.Name, s.Labels, s.Namespace)

@@ -1,6 +1,7 @@
 // Package charts holds the tests of the Helm chart in metastudio-exporter/:
 // they run the helm binary on value sets, decode every rendered object
-// strictly into the Kubernetes and prometheus-operator API types, and hold
+// strictly into the Kubernetes, Gateway API and prometheus-operator API
+// types, and hold
 // the chart's copies of the alert rules and dashboards to the originals.
 package charts
 
@@ -23,6 +24,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
@@ -92,13 +94,24 @@ func helm(t *testing.T, args ...string) (string, error) {
 // with the given values document.
 func helmTemplate(t *testing.T, values string) (string, error) {
 	t.Helper()
-	return helm(t, "template", release, chartDir, "--namespace", namespace, "-f", writeValues(t, values))
+	return helmTemplateRelease(t, release, values)
+}
+
+func helmTemplateRelease(t *testing.T, releaseName, values string) (string, error) {
+	t.Helper()
+	return helm(t, "template", releaseName, chartDir, "--namespace", namespace, "-f", writeValues(t, values))
 }
 
 // objects is a rendered chart, every object decoded into its API type.
 type objects struct {
-	Deployment          *appsv1.Deployment
+	Deployment  *appsv1.Deployment
+	StatefulSet *appsv1.StatefulSet
+	// Service is the Service with a cluster IP; HeadlessService the
+	// StatefulSet's governing Service (clusterIP None).
 	Service             *corev1.Service
+	HeadlessService     *corev1.Service
+	Ingress             *networkingv1.Ingress
+	HTTPRoute           *gatewayv1.HTTPRoute
 	ServiceAccount      *corev1.ServiceAccount
 	ConfigMaps          map[string]*corev1.ConfigMap
 	NetworkPolicy       *networkingv1.NetworkPolicy
@@ -113,7 +126,13 @@ type objects struct {
 // any error.
 func render(t *testing.T, values string) *objects {
 	t.Helper()
-	out, err := helmTemplate(t, values)
+	return renderRelease(t, release, values)
+}
+
+// renderRelease is render with another release name.
+func renderRelease(t *testing.T, releaseName, values string) *objects {
+	t.Helper()
+	out, err := helmTemplateRelease(t, releaseName, values)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,12 +177,21 @@ func decodeAll(rendered string) (*objects, error) {
 			}
 			objs.Deployment = &appsv1.Deployment{}
 			target, meta = objs.Deployment, &objs.Deployment.ObjectMeta
-		case "v1 Service":
-			if objs.Service != nil {
-				return nil, errors.New("two Services")
+		case "apps/v1 StatefulSet":
+			if objs.StatefulSet != nil {
+				return nil, errors.New("two StatefulSets")
 			}
-			objs.Service = &corev1.Service{}
-			target, meta = objs.Service, &objs.Service.ObjectMeta
+			objs.StatefulSet = &appsv1.StatefulSet{}
+			target, meta = objs.StatefulSet, &objs.StatefulSet.ObjectMeta
+		case "v1 Service":
+			svc := &corev1.Service{}
+			target, meta = svc, &svc.ObjectMeta
+		case "networking.k8s.io/v1 Ingress":
+			objs.Ingress = &networkingv1.Ingress{}
+			target, meta = objs.Ingress, &objs.Ingress.ObjectMeta
+		case "gateway.networking.k8s.io/v1 HTTPRoute":
+			objs.HTTPRoute = &gatewayv1.HTTPRoute{}
+			target, meta = objs.HTTPRoute, &objs.HTTPRoute.ObjectMeta
 		case "v1 ServiceAccount":
 			objs.ServiceAccount = &corev1.ServiceAccount{}
 			target, meta = objs.ServiceAccount, &objs.ServiceAccount.ObjectMeta
@@ -188,6 +216,14 @@ func decodeAll(rendered string) (*objects, error) {
 		if err := strictUnmarshal(js, target); err != nil {
 			return nil, fmt.Errorf("%s: %w", tm.Kind, err)
 		}
+		if svc, ok := target.(*corev1.Service); ok {
+			if err := objs.addService(svc); err != nil {
+				return nil, err
+			}
+		}
+		if objs.Deployment != nil && objs.StatefulSet != nil {
+			return nil, errors.New("a Deployment and a StatefulSet: the pods would run twice")
+		}
 		if cm, ok := target.(*corev1.ConfigMap); ok {
 			if objs.ConfigMaps[cm.Name] != nil {
 				return nil, fmt.Errorf("two ConfigMaps named %s", cm.Name)
@@ -197,6 +233,20 @@ func decodeAll(rendered string) (*objects, error) {
 		objs.Kinds = append(objs.Kinds, tm.Kind+"/"+meta.Name)
 	}
 	return objs, nil
+}
+
+// addService files a Service as the chart's Service or its headless one,
+// refusing a second of either.
+func (o *objects) addService(svc *corev1.Service) error {
+	slot := &o.Service
+	if svc.Spec.ClusterIP == corev1.ClusterIPNone {
+		slot = &o.HeadlessService
+	}
+	if *slot != nil {
+		return fmt.Errorf("two Services with clusterIP %q: %s and %s", svc.Spec.ClusterIP, (*slot).Name, svc.Name)
+	}
+	*slot = svc
+	return nil
 }
 
 // strictUnmarshal decodes JSON as the API server does with strict field
@@ -228,13 +278,31 @@ func isBlank(doc []byte) bool {
 	return true
 }
 
-// container returns the Deployment's only container.
+// workload returns the pod template and selector of the one workload the
+// chart renders, a Deployment or (with persistence) a StatefulSet.
+func (o *objects) workload(t *testing.T) (*corev1.PodTemplateSpec, *metav1.LabelSelector) {
+	t.Helper()
+	switch {
+	case o.Deployment != nil:
+		return &o.Deployment.Spec.Template, o.Deployment.Spec.Selector
+	case o.StatefulSet != nil:
+		return &o.StatefulSet.Spec.Template, o.StatefulSet.Spec.Selector
+	}
+	t.Fatal("neither a Deployment nor a StatefulSet rendered")
+	return nil, nil
+}
+
+// pod returns the workload's pod spec.
+func (o *objects) pod(t *testing.T) corev1.PodSpec {
+	t.Helper()
+	tmpl, _ := o.workload(t)
+	return tmpl.Spec
+}
+
+// container returns the workload's only container.
 func (o *objects) container(t *testing.T) corev1.Container {
 	t.Helper()
-	if o.Deployment == nil {
-		t.Fatal("no Deployment rendered")
-	}
-	cs := o.Deployment.Spec.Template.Spec.Containers
+	cs := o.pod(t).Containers
 	if len(cs) != 1 {
 		t.Fatalf("want 1 container, got %d", len(cs))
 	}
