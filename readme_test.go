@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/metastudio-exporter/metastudio_exporter/config"
 )
 
 // The README is a user's guide kept short on purpose; the reference lives
@@ -255,6 +257,31 @@ func TestMetricsDocumented(t *testing.T) {
 	for _, name := range slices.Compact(slices.Sorted(slices.Values(names))) {
 		if !regexp.MustCompile("(?m)^\\| `" + name + "[`{]").MatchString(metricsDoc) {
 			t.Errorf("%s has no row in docs/metrics.md", name)
+		}
+	}
+}
+
+var yamlBlockRE = regexp.MustCompile("(?ms)^```yaml\n(defaults:.*?)^```")
+
+// TestConfigExamplesLoad: the config examples in the README and in
+// docs/configuration.md load as they are written, their secret files
+// standing where they say.
+func TestConfigExamplesLoad(t *testing.T) {
+	secrets := t.TempDir()
+	for _, name := range []string{"sk", "pw"} {
+		writeFile(t, secrets, name, "not-a-real-secret\n")
+	}
+	noEnv := func(string) (string, bool) { return "", false }
+	for _, file := range []string{"README.md", "docs/configuration.md"} {
+		blocks := yamlBlockRE.FindAllStringSubmatch(readDoc(t, file), -1)
+		if len(blocks) == 0 {
+			t.Errorf("%s: no config example found", file)
+		}
+		for _, b := range blocks {
+			example := strings.ReplaceAll(b[1], "/etc/metastudio_exporter/", secrets+"/")
+			if _, err := config.Parse([]byte(example), file, secrets, noEnv); err != nil {
+				t.Errorf("%s: the config example does not load:\n%v", file, err)
+			}
 		}
 	}
 }
