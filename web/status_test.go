@@ -167,7 +167,7 @@ func TestStatusPageEscapes(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		`<td>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;</td>`,
+		`<td class="name">&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;</td>`,
 		`href="/probe?tenant=%3cscript%3ealert%28%22x%22%29%3c%2fscript%3e%26"`,
 		`<code>https://mon.example.com:10037/callback/%3Cscript%3Ealert%28%22x%22%29%3C%2Fscript%3E&amp;</code>`,
 		`&lt;img src=x onerror=alert(1)&gt;`,
