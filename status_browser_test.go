@@ -109,7 +109,7 @@ discovery:
 		"cn-north-4_found | up | | AGE ago | fetched at every scrape | discovery entry 0 | p-found cn-north-4 | probe",
 		"discovery entry 0 | listing | AGE ago | 1 | 1 | 1 | 0 |",
 		"shop | https://mon.example.com/callback/shop | yes | AGE ago",
-		"broken | https://mon.example.com/callback/broken | not known until its settings are fetched | never",
+		"broken | https://mon.example.com/callback/broken | unknown: its settings could not be fetched | never",
 		"cn-north-4_found | https://mon.example.com/callback/cn-north-4_found | no: no callback URL is set | never",
 	} {
 		if !contains(rows, want) {

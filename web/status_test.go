@@ -93,7 +93,7 @@ func TestStatusPageRows(t *testing.T) {
 		"tenant | callback URL for the MetaStudio console | settings point here | last event",
 		"shop-a | https://mon.example.com:10037/callback/shop-a | yes | 3s ago",
 		"shop-b | https://mon.example.com:10037/callback/shop-b | no: it points to https://elsewhere.example.com/hook | never",
-		"broken | https://mon.example.com:10037/callback/broken | not known until its settings are fetched | never",
+		"broken | https://mon.example.com:10037/callback/broken | unknown: its settings could not be fetched | never",
 		"new | https://mon.example.com:10037/callback/new | not known until its settings are fetched | never",
 		"cn-north-4_found | https://mon.example.com:10037/callback/cn-north-4_found | no: no callback URL is set | never",
 		"time | tenant | event type | result",

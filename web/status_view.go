@@ -98,6 +98,8 @@ func (r *ReceiverStatus) Routing(t TenantStatus) Verdict {
 	switch {
 	case r.ExternalURL == "":
 		return Verdict{"unknown without --callback.external-url", "pending"}
+	case !t.CallbackKnown && t.Called && !t.Up:
+		return Verdict{"unknown: its settings could not be fetched", "pending"}
 	case !t.CallbackKnown:
 		return Verdict{"not known until its settings are fetched", "pending"}
 	case t.RoutedHere:
