@@ -15,12 +15,6 @@ import (
 // docsURL is where the reference documentation lives.
 const docsURL = "https://github.com/metastudio-exporter/metastudio_exporter/tree/main/docs"
 
-// recentCallbacks is what the status page reads of the live-event receiver.
-type recentCallbacks interface {
-	Recent() []web.CallbackStatus // newest first
-	LastEvent(tenant string) time.Time
-}
-
 // statusSources gathers the status page from the running program: the
 // tenant set, the scrapes' per-tenant state, discovery and the receiver.
 type statusSources struct {
@@ -31,7 +25,7 @@ type statusSources struct {
 	// receiverAddress is where the receiver listens; "" while it is off,
 	// when callbacks is nil too.
 	receiverAddress string
-	callbacks       recentCallbacks
+	callbacks       web.CallbackLog
 }
 
 func (s *statusSources) page(context.Context) web.StatusPage {

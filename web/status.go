@@ -100,6 +100,14 @@ type CallbackStatus struct {
 	Result    string // the answer's result, e.g. accepted or bad_signature
 }
 
+// CallbackLog is what the page reads of the live-event receiver: the last
+// callbacks it answered, newest first, and when it last accepted an event
+// of a tenant (zero if never).
+type CallbackLog interface {
+	Recent() []CallbackStatus
+	LastEvent(tenant string) time.Time
+}
+
 // Link is an entry of the page's list of endpoints.
 type Link struct {
 	Address     string
