@@ -69,7 +69,7 @@ const demoCallbackAddress = ":10037"
 // faces the cloud, while /metrics stays internal. It returns the address it
 // listens on (a port the system chose included) and stop, which closes the
 // listener and writes the state file a last time.
-func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper *collector.Scraper, projects *fleet, logs loggers) (*receiver.Receiver, string, func(), error) {
+func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper *collector.Scraper, projects *fleet, callbacks *callbackJournal, logs loggers) (*receiver.Receiver, string, func(), error) {
 	logger := log.With(logs.main, "component", "receiver")
 	// Listening first, here rather than in the toolkit, makes a busy port
 	// an error of the start that leaves nothing behind: a silent
@@ -97,6 +97,7 @@ func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper
 		select {
 		case <-ready:
 			rc.Retain(tenantNames(cfg))
+			callbacks.retain(tenantNames(cfg))
 		default:
 		}
 	})
@@ -111,7 +112,7 @@ func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper
 	})
 
 	server := &http.Server{
-		Handler:           rc.Handler(),
+		Handler:           callbacks.wrap(rc.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          stdlog.New(lineLogger{level.Warn(logger)}, "", 0),
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/metastudio-exporter/metastudio_exporter/demo"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/receiver"
+	metaweb "github.com/metastudio-exporter/metastudio_exporter/web"
 )
 
 const exporterName = "metastudio_exporter"
@@ -144,13 +145,16 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	exporterRegistry.MustRegister(projects)
 
 	var live *receiver.Receiver
+	status := &statusSources{f: f, holder: holder, scraper: scraper, fleet: projects}
 	if f.callback.listenAddress != "" {
-		rc, addr, stop, err := startReceiver(ctx, f, holder, scraper, projects, logs)
+		callbacks := newCallbackJournal()
+		rc, addr, stop, err := startReceiver(ctx, f, holder, scraper, projects, callbacks, logs)
 		if err != nil {
 			return err
 		}
 		defer stop()
 		live = rc
+		status.receiverAddress, status.callbacks = addr, callbacks
 		exporterRegistry.MustRegister(rc.ReceiverCollector())
 		if sample != nil && f.callback.webConfigFile != "" {
 			// The fake jobs send plain HTTP, as a TLS-terminating proxy
@@ -181,7 +185,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	go reloader.onSIGHUP(hupCtx, hup)
 
 	server := &http.Server{
-		Handler:           routes(f, holder, scraper, exporterRegistry, live, reloader, logger),
+		Handler:           routes(f, holder, scraper, exporterRegistry, live, reloader, metaweb.NewStatusPage(status.page, logger), logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		// net/http's own complaints (TLS handshake errors, say) go through
 		// the same logger, so that every line has one format.

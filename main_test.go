@@ -310,7 +310,7 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo-safe's callback is not routed to the demo's receiver:\n%s", body)
 	}
 	code, body = e.get(t, "/")
-	for _, want := range []string{"DEMO MODE", "demo-safe", "demo-risky", "demo-rejected", `href="probe?tenant=demo-risky"`} {
+	for _, want := range []string{"DEMO MODE", "demo-safe", "demo-risky", "demo-rejected", `href="/probe?tenant=demo-risky"`} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("landing page (%d) lacks %q", code, want)
 		}

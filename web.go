@@ -3,20 +3,15 @@ package main
 import (
 	"errors"
 	"fmt"
-	"html"
 	"net/http"
 	"net/http/pprof"
-	"net/url"
 	"path"
 	"strings"
-	"sync"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
@@ -24,8 +19,8 @@ import (
 )
 
 // routes serves the fixed endpoints, the telemetry path (which
-// checkTelemetryPath has kept clear of them) and the landing page.
-func routes(f *flags, holder *config.Holder, scraper *collector.Scraper, exporter *prometheus.Registry, live *receiver.Receiver, r *reloader, logger log.Logger) *http.ServeMux {
+// checkTelemetryPath has kept clear of them) and the status page.
+func routes(f *flags, holder *config.Holder, scraper *collector.Scraper, exporter *prometheus.Registry, live *receiver.Receiver, r *reloader, status http.Handler, logger log.Logger) *http.ServeMux {
 	scrapes := &scrapeHandlers{
 		source:        holder,
 		scraper:       scraper,
@@ -43,7 +38,7 @@ func routes(f *flags, holder *config.Holder, scraper *collector.Scraper, exporte
 	mux.Handle(f.telemetryPath, promhttp.InstrumentMetricHandler(exporter,
 		getOnly(limitInFlight(f.maxRequests, scrapes.metrics()))))
 	if f.telemetryPath != "/" {
-		mux.Handle("/", &landingPage{holder: holder, telemetryPath: f.telemetryPath, demo: f.demo})
+		mux.Handle("/", getOnly(status))
 	}
 	return mux
 }
@@ -185,70 +180,5 @@ func reloadHandler(r *reloader) http.Handler {
 			return
 		}
 		fmt.Fprintln(w, "config reloaded")
-	})
-}
-
-// landingPage renders exporter-toolkit's landing page with the current
-// tenants. The tenant list changes on reload, so the page is rebuilt when the
-// config snapshot changes rather than once at start-up.
-type landingPage struct {
-	holder        *config.Holder
-	telemetryPath string
-	demo          bool
-
-	mu      sync.Mutex
-	builtOf *config.Config
-	page    http.Handler
-}
-
-func (l *landingPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	cfg := l.holder.Config()
-	l.mu.Lock()
-	if l.page == nil || l.builtOf != cfg {
-		page, err := l.build(cfg)
-		if err != nil {
-			l.mu.Unlock()
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		l.page, l.builtOf = page, cfg
-	}
-	page := l.page
-	l.mu.Unlock()
-	page.ServeHTTP(w, r)
-}
-
-func (l *landingPage) build(cfg *config.Config) (http.Handler, error) {
-	description := "Prometheus exporter for Huawei Cloud MetaStudio live-streaming settings"
-	if l.demo {
-		description = "DEMO MODE: these tenants live in the built-in MetaStudio simulator, not the real cloud. " +
-			"To monitor real tenants, run metastudio_exporter --config.file=metastudio.yml"
-	}
-	var tenants strings.Builder
-	tenants.WriteString("<h2>Tenants</h2>\n<table><tr><th>tenant</th><th>project_id</th><th>region</th><th></th></tr>\n")
-	if cfg != nil {
-		for _, t := range cfg.Tenants() {
-			name := html.EscapeString(t.Name)
-			fmt.Fprintf(&tenants, "<tr><td>%s</td><td>%s</td><td>%s</td><td><a href=\"probe?tenant=%s\">probe</a></td></tr>\n",
-				name, html.EscapeString(t.ProjectID), html.EscapeString(t.Region), html.EscapeString(url.QueryEscape(t.Name)))
-		}
-	}
-	tenants.WriteString("</table>\n")
-	return web.NewLandingPage(web.LandingConfig{
-		Name:        exporterName,
-		Description: description,
-		Version:     version.Info(),
-		HeaderColor: "#c7000b",
-		Form: web.LandingForm{
-			Action: "probe",
-			Inputs: []web.LandingFormInput{{Label: "Tenant", Type: "text", Name: "tenant", Placeholder: "tenant name"}},
-		},
-		Links: []web.LandingLinks{
-			{Address: strings.TrimPrefix(l.telemetryPath, "/"), Text: "Metrics", Description: "every tenant and the exporter's own metrics"},
-			{Address: "sd", Text: "Service discovery", Description: "HTTP SD target groups, one per tenant, for /probe"},
-			{Address: "config", Text: "Config", Description: "the loaded config, secrets hidden"},
-		},
-		ExtraHTML: tenants.String(),
-		ExtraCSS:  "table { border-collapse: collapse; margin-bottom: 1em } th, td { padding: 0.1em 0.8em; text-align: left }",
 	})
 }

@@ -53,6 +53,9 @@ type tenantState struct {
 	// spend its API quota.
 	failed   error
 	failedAt time.Time
+	// succeededAt is when the last call that succeeded ended, for the
+	// status page.
+	succeededAt time.Time
 
 	throttles    int       // consecutive throttled calls
 	backoffUntil time.Time // no call before this
@@ -117,7 +120,7 @@ func (st *tenantState) record(t *config.Tenant, f *flight, at time.Time, r float
 			st.good = &goodAnswer{settings: f.settings, at: at}
 		}
 		st.auth = &f.auth
-		st.failed = nil
+		st.failed, st.succeededAt = nil, at
 		return 0
 	}
 	st.failed, st.failedAt = err, at

@@ -67,6 +67,8 @@ type sourceState struct {
 	// Guarded by Discoverer.mu.
 	projects    []Project
 	lastSuccess time.Time
+	listed      int   // projects the last successful list held, for Status
+	lastErr     error // of the last refresh; nil once one succeeds
 	errors      int
 	failing     bool
 	served      int
@@ -140,6 +142,7 @@ func (d *Discoverer) inherit(prev *Discoverer) {
 		st.errors = o.errors
 		if sameSettings(o.src, st.src) {
 			st.projects, st.lastSuccess, st.failing = o.projects, o.lastSuccess, o.failing
+			st.listed, st.lastErr = o.listed, o.lastErr
 			for k, v := range o.skipLogged {
 				st.skipLogged[k] = v
 			}
@@ -284,6 +287,7 @@ func (d *Discoverer) refreshSource(parent context.Context, st *sourceState) {
 		d.mu.Lock()
 		st.errors++
 		st.failing = true
+		st.lastErr = err
 		kept := len(st.projects)
 		d.mu.Unlock()
 		d.logFailure(st, err, kept)
@@ -306,5 +310,6 @@ func (d *Discoverer) refreshSource(parent context.Context, st *sourceState) {
 	}
 	st.projects = kept
 	st.lastSuccess = d.now()
+	st.listed, st.lastErr = len(list), nil
 	d.mergeLocked()
 }

@@ -1,0 +1,158 @@
+// Package web serves the exporter's HTTP pages.
+package web
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"html/template"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+)
+
+// MaxRecentCallbacks is how many callbacks the status page lists.
+const MaxRecentCallbacks = 100
+
+// StatusPage is everything the status page shows, gathered afresh for each
+// request. It holds no secret: whoever fills it passes on names, outcomes
+// and times, never a key, a token or a URL's query.
+type StatusPage struct {
+	Name        string // the exporter's name, the page's title
+	Description string // one line under the title, such as the demo's notice
+	Version     string
+	Now         time.Time // what the ages on the page are measured from
+	Tenants     []TenantStatus
+	Discovery   []DiscoveryStatus
+	Receiver    *ReceiverStatus // nil while the receiver is off
+	// Recent are the last callbacks the receiver answered; the page sorts
+	// them newest first and lists MaxRecentCallbacks at most.
+	Recent []CallbackStatus
+	Links  []Link
+}
+
+// TenantStatus is one tenant as its scrapes and callbacks left it.
+type TenantStatus struct {
+	Name      string
+	ProjectID string
+	Region    string
+	// Discovered says a discovery entry found the tenant, the one at
+	// DiscoveryEntry in the config's discovery list; else the config file
+	// names it.
+	Discovered     bool
+	DiscoveryEntry int
+
+	// Called is false until a call of the tenant has finished; Up and the
+	// rest are the outcome of its last call.
+	Called bool
+	Up     bool
+	// Reason and ErrorCode are the labels of metastudio_scrape_error_info;
+	// Error says the same in words.
+	Reason    string
+	ErrorCode string
+	Error     string
+	// LastSuccess is when a call last succeeded; zero if none has.
+	LastSuccess time.Time
+	// MaxCacheAge is the tenant's max_cache_age; with one, Cached says a
+	// scrape now is served an answer CacheAge old.
+	MaxCacheAge time.Duration
+	Cached      bool
+	CacheAge    time.Duration
+
+	// CallbackKnown says the settings of a good answer are known, and
+	// CallbackRoute is where their callback URL points: scheme, host and
+	// path only ("" for none). RoutedHere says that is this exporter's
+	// receiver (metastudio_live_event_callback_routed_here).
+	CallbackKnown bool
+	CallbackRoute string
+	RoutedHere    bool
+	// LastEvent is when the receiver last accepted an event of the tenant.
+	LastEvent time.Time
+}
+
+// DiscoveryStatus is one entry of the config's discovery list.
+type DiscoveryStatus struct {
+	Index       int
+	LastSuccess time.Time // zero until a listing succeeds
+	Listed      int       // projects IAM listed the last time
+	Matched     int       // of those, enabled and passing the entry's filters
+	Served      int       // of those, served under their name
+	Errors      int       // failed listings so far
+	LastError   string    // why the last listing failed; "" once one succeeds
+}
+
+// ReceiverStatus is the live-event receiver, when it is on.
+type ReceiverStatus struct {
+	ListenAddress string
+	// ExternalURL is --callback.external-url, the base URL MetaStudio
+	// reaches the receiver at; "" when it is not set.
+	ExternalURL string
+}
+
+// CallbackStatus is one callback request the receiver answered.
+type CallbackStatus struct {
+	Time      time.Time
+	Tenant    string // "" when the request named no known tenant
+	EventType string // "" when the body was not read or not understood
+	Result    string // the answer's result, e.g. accepted or bad_signature
+}
+
+// CallbackLog is what the page reads of the live-event receiver: the last
+// callbacks it answered, newest first, and when it last accepted an event
+// of a tenant (zero if never).
+type CallbackLog interface {
+	Recent() []CallbackStatus
+	LastEvent(tenant string) time.Time
+}
+
+// Link is an entry of the page's list of endpoints.
+type Link struct {
+	Address     string
+	Text        string
+	Description string
+}
+
+//go:embed status.html
+var statusHTML string
+
+var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap{"clock": Clock}).Parse(statusHTML))
+
+// NewStatusPage serves the status page at "/" (any other path is 404),
+// built by source for each request; template errors are logged to logger.
+func NewStatusPage(source func(context.Context) StatusPage, logger log.Logger) http.Handler {
+	return &statusHandler{source: source, logger: logger}
+}
+
+type statusHandler struct {
+	source func(context.Context) StatusPage
+	logger log.Logger
+}
+
+func (h *statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		http.NotFound(w, r)
+		return
+	}
+	page := h.source(r.Context())
+	page.Recent = newestFirst(page.Recent)
+	var out bytes.Buffer
+	if err := statusTemplate.Execute(&out, &page); err != nil {
+		_ = level.Error(h.logger).Log("msg", "Rendering the status page failed", "err", err)
+		http.Error(w, "rendering the status page failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(out.Bytes())
+}
+
+// newestFirst sorts callbacks newest first (those of the same time keep
+// their order) and keeps MaxRecentCallbacks of them.
+func newestFirst(calls []CallbackStatus) []CallbackStatus {
+	calls = slices.Clone(calls)
+	slices.SortStableFunc(calls, func(a, b CallbackStatus) int { return b.Time.Compare(a.Time) })
+	return calls[:min(len(calls), MaxRecentCallbacks)]
+}

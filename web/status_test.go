@@ -1,0 +1,253 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+)
+
+var now = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// samplePage has a tenant of each kind: up and fetched at every scrape,
+// up from its cache, down with a reason, not scraped yet, and discovered.
+func samplePage() StatusPage {
+	return StatusPage{
+		Name:    "metastudio_exporter",
+		Version: "1.2.3",
+		Now:     now,
+		Tenants: []TenantStatus{
+			{Name: "shop-a", ProjectID: "p-a", Region: "cn-north-4", Called: true, Up: true, LastSuccess: now.Add(-12 * time.Second),
+				CallbackKnown: true, CallbackRoute: "https://mon.example.com:10037/callback/shop-a", RoutedHere: true, LastEvent: now.Add(-3 * time.Second)},
+			{Name: "shop-b", ProjectID: "p-b", Region: "cn-north-4", Called: true, Up: true, LastSuccess: now.Add(-100 * time.Second),
+				MaxCacheAge: 5 * time.Minute, Cached: true, CacheAge: 100 * time.Second, CallbackKnown: true, CallbackRoute: "https://elsewhere.example.com/hook"},
+			{Name: "broken", ProjectID: "p-x", Region: "cn-east-3", Called: true, Reason: "auth", ErrorCode: "APIGW.0301",
+				Error: "get user config: HTTP 401 APIGW.0301: Incorrect IAM authentication information", LastSuccess: now.Add(-2 * time.Hour)},
+			{Name: "new", ProjectID: "p-n", Region: "cn-north-4"},
+			{Name: "cn-north-4_found", ProjectID: "p-f", Region: "cn-north-4", Discovered: true, DiscoveryEntry: 1, Called: true, Up: true,
+				LastSuccess: now.Add(-time.Second), CallbackKnown: true},
+		},
+		Discovery: []DiscoveryStatus{
+			{Index: 0, Errors: 3, LastError: "list IAM projects: HTTP 503 APIGW.0202: Backend unavailable"},
+			{Index: 1, LastSuccess: now.Add(-90 * time.Second), Listed: 8, Matched: 3, Served: 2},
+		},
+		Receiver: &ReceiverStatus{ListenAddress: "[::]:10037", ExternalURL: "https://mon.example.com:10037/"},
+		Recent: []CallbackStatus{
+			{Time: now.Add(-3 * time.Second), Tenant: "shop-a", EventType: "RTMP_STREAM_STATE_CHANGE", Result: "accepted"},
+			{Time: now.Add(-2 * time.Second), Tenant: "shop-b", EventType: "", Result: "bad_signature"},
+			{Time: now.Add(-4 * time.Second), Result: "unknown_tenant"},
+		},
+		Links: []Link{{Address: "/metrics", Text: "Metrics", Description: "every tenant"}, {Address: "/sd", Text: "Service discovery"}},
+	}
+}
+
+func render(t *testing.T, page StatusPage, path string) (int, string) {
+	t.Helper()
+	h := NewStatusPage(func(context.Context) StatusPage { return page }, log.NewNopLogger())
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	body, _ := io.ReadAll(rec.Body)
+	return rec.Code, string(body)
+}
+
+var tags = regexp.MustCompile(`<[^>]*>`)
+
+// rows returns the table rows of the page as text: cells separated by " | ",
+// markup dropped.
+func rows(html string) []string {
+	var out []string
+	for _, row := range regexp.MustCompile(`(?s)<tr[^>]*>(.*?)</tr>`).FindAllStringSubmatch(html, -1) {
+		cells := regexp.MustCompile(`(?s)<t[dh][^>]*>(.*?)</t[dh]>`).FindAllStringSubmatch(row[1], -1)
+		var texts []string
+		for _, c := range cells {
+			texts = append(texts, strings.Join(strings.Fields(tags.ReplaceAllString(strings.ReplaceAll(c[1], "<br>", " "), "")), " "))
+		}
+		out = append(out, strings.Join(strings.Fields(strings.Join(texts, " | ")), " "))
+	}
+	return out
+}
+
+func TestStatusPageRows(t *testing.T) {
+	code, html := render(t, samplePage(), "/")
+	if code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	got := strings.Join(rows(html), "\n")
+	want := strings.Join([]string{
+		"tenant | state | reason | last successful fetch | data served | from | project / region |",
+		"shop-a | up | | 12s ago | fetched at every scrape | config file | p-a cn-north-4 | probe",
+		"shop-b | up | | 1m40s ago | 1m40s old (max_cache_age 5m) | config file | p-b cn-north-4 | probe",
+		"broken | down | auth (APIGW.0301) get user config: HTTP 401 APIGW.0301: Incorrect IAM authentication information | 2h ago | none: up is 0 | config file | p-x cn-east-3 | probe",
+		"new | not scraped yet | | never | | config file | p-n cn-north-4 | probe",
+		"cn-north-4_found | up | | 1s ago | fetched at every scrape | discovery entry 1 | p-f cn-north-4 | probe",
+		"entry | state | last success | projects listed | matched | served | failed listings | last error",
+		"discovery entry 0 | failing | never | 0 | 0 | 0 | 3 | list IAM projects: HTTP 503 APIGW.0202: Backend unavailable",
+		"discovery entry 1 | listing | 1m30s ago | 8 | 3 | 2 | 0 |",
+		"tenant | callback URL for the MetaStudio console | settings point here | last event",
+		"shop-a | https://mon.example.com:10037/callback/shop-a | yes | 3s ago",
+		"shop-b | https://mon.example.com:10037/callback/shop-b | no: it points to https://elsewhere.example.com/hook | never",
+		"broken | https://mon.example.com:10037/callback/broken | unknown: its settings could not be fetched | never",
+		"new | https://mon.example.com:10037/callback/new | not known until its settings are fetched | never",
+		"cn-north-4_found | https://mon.example.com:10037/callback/cn-north-4_found | no: no callback URL is set | never",
+		"time | tenant | event type | result",
+		"2030-01-02 03:04:03Z (2s ago) | shop-b | | bad_signature",
+		"2030-01-02 03:04:02Z (3s ago) | shop-a | RTMP_STREAM_STATE_CHANGE | accepted",
+		"2030-01-02 03:04:01Z (4s ago) | unknown | | unknown_tenant",
+	}, "\n")
+	if got != want {
+		t.Errorf("rows:\n%s\nwant:\n%s", got, want)
+	}
+	for _, s := range []string{
+		"Tenants: 3 of 5 up",
+		`<td class="down">down</td>`,
+		`<td class="up">accepted</td>`,
+		`<a href="/probe?tenant=cn-north-4_found">probe</a>`,
+		`<a href="/metrics">Metrics</a>: every tenant`,
+		"Version 1.2.3",
+		"Listening on <code>[::]:10037</code>",
+	} {
+		if !strings.Contains(html, s) {
+			t.Errorf("the page lacks %q", s)
+		}
+	}
+	if strings.Contains(html, "<script") {
+		t.Error("the page has a script; it must read without JavaScript")
+	}
+}
+
+// TestStatusPageWithoutExternalURL: each tenant's URL is shown with a
+// placeholder, and the page says how to set the flag.
+func TestStatusPageWithoutExternalURL(t *testing.T) {
+	page := samplePage()
+	page.Receiver.ExternalURL = ""
+	_, html := render(t, page, "/")
+	if r := rows(html); !contains(r, "shop-a | {external-url}/callback/shop-a | unknown without --callback.external-url | 3s ago") {
+		t.Errorf("rows:\n%s", strings.Join(r, "\n"))
+	}
+	if want := "<strong>no external URL is set</strong>: start the exporter with <code>--callback.external-url=https://host:port</code>"; !strings.Contains(html, want) {
+		t.Errorf("the page does not say how to set the external URL:\n%s", html)
+	}
+}
+
+// TestStatusPageReceiverOff: no receiver table, no callbacks, and the flag
+// that turns it on.
+func TestStatusPageReceiverOff(t *testing.T) {
+	page := samplePage()
+	page.Receiver, page.Discovery = nil, nil
+	_, html := render(t, page, "/")
+	for _, absent := range []string{"callback URL for the MetaStudio console", "Recent callbacks", "Project discovery"} {
+		if strings.Contains(html, absent) {
+			t.Errorf("the page shows %q", absent)
+		}
+	}
+	if want := "Off. <code>--callback.listen-address=:10037</code> turns it on"; !strings.Contains(html, want) {
+		t.Errorf("the page lacks %q", want)
+	}
+}
+
+// TestStatusPageEscapes: names come from config files and IAM project
+// names; markup in them stays text, in cells and in links alike.
+func TestStatusPageEscapes(t *testing.T) {
+	page := samplePage()
+	evil := `<script>alert("x")</script>&`
+	page.Tenants[0].Name = evil
+	page.Tenants[2].Error = `<img src=x onerror=alert(1)>`
+	page.Recent[0].Tenant = evil
+	_, html := render(t, page, "/")
+	for _, bad := range []string{"<script>", "<img"} {
+		if strings.Contains(html, bad) {
+			t.Errorf("the page holds %q unescaped", bad)
+		}
+	}
+	for _, want := range []string{
+		`<td class="name">&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;</td>`,
+		`href="/probe?tenant=%3cscript%3ealert%28%22x%22%29%3c%2fscript%3e%26"`,
+		`<code>https://mon.example.com:10037/callback/%3Cscript%3Ealert%28%22x%22%29%3C%2Fscript%3E&amp;</code>`,
+		`&lt;img src=x onerror=alert(1)&gt;`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+}
+
+// TestStatusPageRecentCap: however many callbacks the source hands over,
+// the page lists the newest 100, newest first.
+func TestStatusPageRecentCap(t *testing.T) {
+	page := samplePage()
+	page.Recent = nil
+	for i := range 150 { // oldest first, the wrong way round
+		page.Recent = append(page.Recent, CallbackStatus{Time: now.Add(time.Duration(i-150) * time.Second), Tenant: fmt.Sprintf("t%03d", i), Result: "accepted"})
+	}
+	_, html := render(t, page, "/")
+	var listed []string
+	for _, r := range rows(html) {
+		if m := regexp.MustCompile(`^\S+ \S+ \(\S+ ago\) \| (t\d{3}) \|`).FindStringSubmatch(r); m != nil {
+			listed = append(listed, m[1])
+		}
+	}
+	if len(listed) != MaxRecentCallbacks || listed[0] != "t149" || listed[99] != "t050" {
+		t.Errorf("%d callbacks listed, first %v last %v; want 100 from t149 down to t050", len(listed), first(listed), last(listed))
+	}
+	if !strings.Contains(html, "The last 100 callbacks, newest first") {
+		t.Error("the page does not say how many callbacks it lists")
+	}
+	if len(page.Recent) != 150 || page.Recent[0].Tenant != "t000" {
+		t.Error("rendering changed the caller's slice")
+	}
+}
+
+func TestStatusPageOnlyAtRoot(t *testing.T) {
+	if code, body := render(t, samplePage(), "/nope"); code != http.StatusNotFound || body != "404 page not found\n" {
+		t.Errorf("/nope: %d %q", code, body)
+	}
+}
+
+func TestAge(t *testing.T) {
+	page := StatusPage{Now: now}
+	for _, tc := range []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Time{}, "never"},
+		{now, "0s ago"},
+		{now.Add(time.Second), "0s ago"}, // a clock step back is not "in the future"
+		{now.Add(-1499 * time.Millisecond), "1s ago"},
+		{now.Add(-61 * time.Minute), "1h1m ago"},
+		{now.Add(-49 * time.Hour), "2d1h ago"},
+	} {
+		if got := page.Ago(tc.at); got != tc.want {
+			t.Errorf("Ago(now%+v) = %q, want %q", tc.at.Sub(now), got, tc.want)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+func last(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[len(s)-1]
+}
