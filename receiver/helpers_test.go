@@ -67,6 +67,11 @@ type fakeSource struct {
 	api     map[string]TenantSettings
 	failing map[string]bool
 	calls   map[bool]int // by fresh
+	// now, when set, stamps FetchedAt on what a fresh fetch caches.
+	now func() time.Time
+	// afterSettings, when set, runs after each Settings answer, outside
+	// the source's lock: a test's hook for what happens meanwhile.
+	afterSettings func(tenant string)
 }
 
 func newSource(tenants map[string]TenantSettings) *fakeSource {
@@ -81,7 +86,16 @@ var errAPIDown = errors.New("API down")
 
 func (s *fakeSource) Settings(_ context.Context, tenant string, fresh bool) (TenantSettings, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	hook := s.afterSettings
+	ts, err := s.settings(tenant, fresh)
+	s.mu.Unlock()
+	if hook != nil {
+		hook(tenant)
+	}
+	return ts, err
+}
+
+func (s *fakeSource) settings(tenant string, fresh bool) (TenantSettings, error) {
 	s.calls[fresh]++
 	if s.failing[tenant] {
 		return TenantSettings{}, errAPIDown
@@ -91,9 +105,28 @@ func (s *fakeSource) Settings(_ context.Context, tenant string, fresh bool) (Ten
 		return TenantSettings{}, ErrUnknownTenant
 	}
 	if fresh {
+		if s.now != nil {
+			ts.FetchedAt = s.now()
+		}
 		s.cached[tenant] = ts
 	}
 	return s.cached[tenant], nil
+}
+
+// Serves is the tenant set: the tenants the "API" knows.
+func (s *fakeSource) Serves(tenant string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.api[tenant]
+	return ok
+}
+
+// remove takes tenant out of the tenant set.
+func (s *fakeSource) remove(tenant string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.api, tenant)
+	delete(s.cached, tenant)
 }
 
 // rotate changes a tenant's settings at the "API" only.

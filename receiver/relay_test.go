@@ -253,7 +253,7 @@ metastudio_exporter_callback_forwards_total{code="network",tenant="mss"} 1
 `, "metastudio_exporter_callback_forwards_total")
 	logs := h.logBuf.String()
 	assertNoSecret(t, "log", logs)
-	if !strings.Contains(logs, `msg="Relaying a live event failed" tenant=mss forward_host=`+l.Addr().String()+` code=network err=`) {
+	if !strings.Contains(logs, `level=warn msg="Relaying live events failed" tenant=mss forward_host=`+l.Addr().String()+` code=network err=`) {
 		t.Errorf("no relay failure line naming the host:\n%s", logs)
 	}
 }

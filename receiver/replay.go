@@ -6,15 +6,15 @@ import (
 	"sync"
 )
 
-// maxReplayEntries bounds the replay memory (about 100 bytes an entry). Only
-// verified requests are remembered, so only a sender holding the key (or a
-// tenant that allows unauthenticated callbacks) can fill it; past the bound
-// the oldest entry is forgotten first.
+// maxReplayEntries bounds the replay memory (about 150 bytes an entry).
+// Only verified signed requests are remembered, so only a sender holding a
+// tenant's key can fill it, and then only that tenant's share: past the
+// bound the oldest entry of the tenant holding the most goes first.
 const maxReplayEntries = 1 << 16
 
-// replayKey is a digest of (tenant, hwTime, body); hwTime is -1 for
-// unsigned requests. Distinct events sent in the same second share hwSecret
-// and hwTime, so the body must be part of the key.
+// replayKey is a digest of (tenant, hwTime, body). Distinct events sent in
+// the same second share hwSecret and hwTime, so the body must be part of
+// the key.
 type replayKey [sha256.Size]byte
 
 func newReplayKey(tenant string, hwTime int64, body []byte) replayKey {
@@ -29,68 +29,165 @@ func newReplayKey(tenant string, hwTime int64, body []byte) replayKey {
 	return k
 }
 
-type replayState struct {
-	expiresMs int64
-	relayed   bool // forwarded to forward_url successfully
-}
-
-type queuedKey struct {
+// replayEntry is one remembered request.
+type replayEntry struct {
 	key       replayKey
 	expiresMs int64
+	relayed   bool // forwarded to forward_url successfully
+	// relaying is set while a relay of the event is in flight and closed
+	// when it ends; relayOK is that relay's outcome.
+	relaying chan struct{}
+	relayOK  bool
 }
 
-// replayCache remembers verified requests until they expire. The queue holds
-// keys in arrival order, so expired ones are dropped from its head; expiry
-// times are close to arrival order, as hwTime is within the skew of now.
-type replayCache struct {
-	mu    sync.Mutex
-	queue []queuedKey
+// tenantReplay is one tenant's entries in arrival order, so that expired
+// ones leave from its head: expiry follows arrival closely, as hwTime is
+// within the skew of now.
+type tenantReplay struct {
+	queue []*replayEntry
 	head  int
-	index map[replayKey]replayState
 }
 
-// claim records k until expiresMs, unless a live entry holds it already: then
-// it reports a duplicate, and whether that entry's event was relayed.
-func (c *replayCache) claim(k replayKey, nowMs, expiresMs int64) (duplicate, relayed bool) {
+func (q *tenantReplay) len() int { return len(q.queue) - q.head }
+
+// replayCache remembers verified signed requests until they expire.
+type replayCache struct {
+	mu      sync.Mutex
+	index   map[replayKey]*replayEntry
+	tenants map[string]*tenantReplay
+	queued  int // entries in all queues, including those a later claim replaced
+}
+
+// claimKind is what a request should do with its event.
+type claimKind int
+
+const (
+	claimNew        claimKind = iota // the first copy: record it, and relay it if the tenant forwards
+	claimDuplicate                   // a replay: nothing to do
+	claimRelayAgain                  // a replay whose earlier relay failed: relay it again
+	claimWait                        // a replay whose first copy's relay is in flight: wait for it
+)
+
+// claim remembers k for tenant until expiresMs, unless a live entry holds
+// it already. With forwarding, a new entry (or one to relay again) is
+// marked as relaying: the caller must call finish with the outcome. For
+// claimWait, the channel returned closes when the relay in flight ends.
+func (c *replayCache) claim(tenant string, k replayKey, nowMs, expiresMs int64, forwarding bool) (claimKind, *replayEntry, <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st, ok := c.index[k]; ok && st.expiresMs > nowMs {
-		return true, st.relayed
-	}
-	for c.head < len(c.queue) && (c.queue[c.head].expiresMs <= nowMs || len(c.queue)-c.head >= maxReplayEntries) {
-		c.pop()
+	if e, ok := c.index[k]; ok && e.expiresMs > nowMs {
+		switch {
+		case e.relaying != nil:
+			return claimWait, e, e.relaying
+		case forwarding && !e.relayed:
+			e.relaying = make(chan struct{})
+			return claimRelayAgain, e, nil
+		}
+		return claimDuplicate, e, nil
 	}
 	if c.index == nil {
-		c.index = make(map[replayKey]replayState)
+		c.index = map[replayKey]*replayEntry{}
+		c.tenants = map[string]*tenantReplay{}
 	}
-	c.index[k] = replayState{expiresMs: expiresMs}
-	if c.head > 0 && c.head >= len(c.queue)/2 {
-		c.queue = append(c.queue[:0], c.queue[c.head:]...)
-		c.head = 0
+	q := c.tenants[tenant]
+	if q == nil {
+		q = &tenantReplay{}
+		c.tenants[tenant] = q
 	}
-	c.queue = append(c.queue, queuedKey{key: k, expiresMs: expiresMs})
-	return false, false
+	for q.len() > 0 && q.queue[q.head].expiresMs <= nowMs {
+		c.pop(tenant, q)
+	}
+	for c.queued >= maxReplayEntries {
+		t, largest := c.largest()
+		c.pop(t, largest)
+	}
+	if c.tenants[tenant] == nil { // emptied by the loops above
+		c.tenants[tenant] = q
+	}
+	e := &replayEntry{key: k, expiresMs: expiresMs}
+	if forwarding {
+		e.relaying = make(chan struct{})
+	}
+	c.index[k] = e
+	if q.head > 0 && q.head >= len(q.queue)/2 {
+		n := copy(q.queue, q.queue[q.head:])
+		clear(q.queue[n:])
+		q.queue, q.head = q.queue[:n], 0
+	}
+	q.queue = append(q.queue, e)
+	c.queued++
+	return claimNew, e, nil
 }
 
-// pop drops the oldest queued key, and its entry unless a later claim of the
-// same key renewed it.
-func (c *replayCache) pop() {
-	q := c.queue[c.head]
-	c.queue[c.head] = queuedKey{}
-	c.head++
-	if st, ok := c.index[q.key]; ok && st.expiresMs == q.expiresMs {
-		delete(c.index, q.key)
+// largest is the tenant holding the most entries.
+func (c *replayCache) largest() (string, *tenantReplay) {
+	var name string
+	var most *tenantReplay
+	for t, q := range c.tenants {
+		if most == nil || q.len() > most.len() {
+			name, most = t, q
+		}
+	}
+	return name, most
+}
+
+// pop drops tenant's oldest queued entry, and forgets its key unless a
+// later claim replaced the entry.
+func (c *replayCache) pop(tenant string, q *tenantReplay) {
+	e := q.queue[q.head]
+	q.queue[q.head] = nil
+	q.head++
+	c.queued--
+	if c.index[e.key] == e {
+		delete(c.index, e.key)
+	}
+	if q.len() == 0 {
+		delete(c.tenants, tenant)
 	}
 }
 
-// markRelayed notes that k's event reached forward_url, so that a retry of
-// it is not relayed again.
-func (c *replayCache) markRelayed(k replayKey) {
+// finish ends the relay e was marked for: ok tells whether the app took it.
+func (c *replayCache) finish(e *replayEntry, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st, ok := c.index[k]; ok {
-		st.relayed = true
-		c.index[k] = st
+	e.relayed = e.relayed || ok
+	e.relayOK = ok
+	close(e.relaying)
+	e.relaying = nil
+}
+
+// relayOutcome is the outcome of the last relay of e that ended.
+func (c *replayCache) relayOutcome(e *replayEntry) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return e.relayOK
+}
+
+// forget drops e, whose event was not recorded after all: a resend must
+// be taken as new.
+func (c *replayCache) forget(e *replayEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.index[e.key] == e {
+		delete(c.index, e.key)
+	}
+	if e.relaying != nil {
+		close(e.relaying)
+		e.relaying = nil
+	}
+}
+
+// retain forgets the entries of tenants not in keep.
+func (c *replayCache) retain(keep map[string]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for t, q := range c.tenants {
+		if keep[t] {
+			continue
+		}
+		for q.len() > 0 {
+			c.pop(t, q)
+		}
 	}
 }
 

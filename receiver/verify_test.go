@@ -140,7 +140,7 @@ func TestSettingsDoNotPrint(t *testing.T) {
 // verdict stands.
 func TestRefetchFailureKeepsVerdict(t *testing.T) {
 	var fresh int
-	src := SettingsFunc(func(_ context.Context, tenant string, f bool) (TenantSettings, error) {
+	src := funcSource(func(_ context.Context, tenant string, f bool) (TenantSettings, error) {
 		if tenant != "mss" {
 			return TenantSettings{}, fmt.Errorf("looking up %q: %w", tenant, ErrUnknownTenant)
 		}
@@ -182,3 +182,12 @@ func TestLabelValue(t *testing.T) {
 		}
 	}
 }
+
+// funcSource is a SettingsSource of one function, serving every tenant.
+type funcSource func(ctx context.Context, tenant string, fresh bool) (TenantSettings, error)
+
+func (f funcSource) Settings(ctx context.Context, tenant string, fresh bool) (TenantSettings, error) {
+	return f(ctx, tenant, fresh)
+}
+
+func (funcSource) Serves(string) bool { return true }
