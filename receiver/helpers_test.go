@@ -67,6 +67,8 @@ type fakeSource struct {
 	api     map[string]TenantSettings
 	failing map[string]bool
 	calls   map[bool]int // by fresh
+	// freshFails makes refetches fail while cached settings are served.
+	freshFails map[string]bool
 	// now, when set, stamps FetchedAt on what a fresh fetch caches.
 	now func() time.Time
 	// afterSettings, when set, runs after each Settings answer, outside
@@ -97,7 +99,7 @@ func (s *fakeSource) Settings(_ context.Context, tenant string, fresh bool) (Ten
 
 func (s *fakeSource) settings(tenant string, fresh bool) (TenantSettings, error) {
 	s.calls[fresh]++
-	if s.failing[tenant] {
+	if s.failing[tenant] || fresh && s.freshFails[tenant] {
 		return TenantSettings{}, errAPIDown
 	}
 	ts, ok := s.api[tenant]

@@ -38,6 +38,7 @@ type replayEntry struct {
 	// when it ends; relayOK is that relay's outcome.
 	relaying chan struct{}
 	relayOK  bool
+	waiters  int // copies that waited for a relay of this entry
 }
 
 // tenantReplay is one tenant's entries in arrival order, so that expired
@@ -78,6 +79,7 @@ func (c *replayCache) claim(tenant string, k replayKey, nowMs, expiresMs int64, 
 	if e, ok := c.index[k]; ok && e.expiresMs > nowMs {
 		switch {
 		case e.relaying != nil:
+			e.waiters++
 			return claimWait, e, e.relaying
 		case forwarding && !e.relayed:
 			e.relaying = make(chan struct{})
