@@ -186,7 +186,7 @@ func (rc *Receiver) apply(ctx context.Context, tenant string, settings *TenantSe
 
 	key := newReplayKey(tenant, v.hwTime, body)
 	expiresMs := v.atMs + rc.skew.Milliseconds() + 1000 // past it, the request is expired anyway
-	kind, entry, relayDone := rc.replay.claim(tenant, key, now.UnixMilli(), expiresMs, forwarding)
+	kind, relay := rc.replay.claim(tenant, key, now.UnixMilli(), expiresMs, forwarding)
 	switch kind {
 	case claimDuplicate:
 		return resultDuplicate
@@ -194,29 +194,29 @@ func (rc *Receiver) apply(ctx context.Context, tenant string, settings *TenantSe
 		// The first copy is being relayed: the app must get one copy, and
 		// this sender must learn whether it did.
 		select {
-		case <-relayDone:
+		case <-relay.done:
 		case <-ctx.Done():
 			return resultForwardFailed // nobody reads the answer
 		}
-		if rc.replay.relayOutcome(entry) {
+		if rc.replay.outcome(relay) {
 			return resultDuplicate
 		}
 		return resultForwardFailed
 	case claimRelayAgain:
 		ok := rc.relay(ctx, tenant, settings, body, now)
-		rc.replay.finish(entry, ok)
+		rc.replay.finish(key, ok)
 		if !ok {
 			return resultForwardFailed
 		}
 		return resultDuplicate
 	}
 	if !rc.record(tenant, ev, v.atMs, now) {
-		rc.replay.forget(entry)
+		rc.replay.forget(key)
 		return resultUnknownTenant
 	}
 	if forwarding {
 		ok := rc.relay(ctx, tenant, settings, body, now)
-		rc.replay.finish(entry, ok)
+		rc.replay.finish(key, ok)
 		if !ok {
 			return resultForwardFailed
 		}

@@ -299,17 +299,14 @@ func TestConcurrentDuplicateWaitsForRelay(t *testing.T) {
 			waitFor(t, "the first relay to be in flight", func() bool {
 				h.rc.replay.mu.Lock()
 				defer h.rc.replay.mu.Unlock()
-				for _, e := range h.rc.replay.index {
-					return e.relaying != nil
-				}
-				return false
+				return len(h.rc.replay.relays) == 1
 			})
 			go func() { answers <- h.do(req) }()
 			waitFor(t, "the copy to wait", func() bool {
 				h.rc.replay.mu.Lock()
 				defer h.rc.replay.mu.Unlock()
-				for _, e := range h.rc.replay.index {
-					return e.waiters == 1
+				for _, w := range h.rc.replay.relays {
+					return w.waiters == 1
 				}
 				return false
 			})

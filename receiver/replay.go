@@ -29,23 +29,33 @@ func newReplayKey(tenant string, hwTime int64, body []byte) replayKey {
 	return k
 }
 
-// replayEntry is one remembered request.
-type replayEntry struct {
-	key       replayKey
+// replayState is what is remembered of one request. It holds no pointer,
+// nor does the queue, so that the garbage collector need not scan the
+// replay memory's 65,536 entries.
+type replayState struct {
 	expiresMs int64
 	relayed   bool // forwarded to forward_url successfully
-	// relaying is set while a relay of the event is in flight and closed
-	// when it ends; relayOK is that relay's outcome.
-	relaying chan struct{}
-	relayOK  bool
-	waiters  int // copies that waited for a relay of this entry
+}
+
+// queuedKey is a remembered request in its tenant's queue.
+type queuedKey struct {
+	key       replayKey
+	expiresMs int64
+}
+
+// relayWait is a relay in flight: copies of its request wait for done, and
+// then read ok.
+type relayWait struct {
+	done    chan struct{}
+	ok      bool
+	waiters int // copies that waited for it
 }
 
 // tenantReplay is one tenant's entries in arrival order, so that expired
 // ones leave from its head: expiry follows arrival closely, as hwTime is
 // within the skew of now.
 type tenantReplay struct {
-	queue []*replayEntry
+	queue []queuedKey
 	head  int
 }
 
@@ -54,9 +64,10 @@ func (q *tenantReplay) len() int { return len(q.queue) - q.head }
 // replayCache remembers verified signed requests until they expire.
 type replayCache struct {
 	mu      sync.Mutex
-	index   map[replayKey]*replayEntry
+	index   map[replayKey]replayState
 	tenants map[string]*tenantReplay
-	queued  int // entries in all queues, including those a later claim replaced
+	queued  int                      // entries in all queues, including those a later claim renewed
+	relays  map[replayKey]*relayWait // relays in flight
 }
 
 // claimKind is what a request should do with its event.
@@ -70,31 +81,30 @@ const (
 )
 
 // claim remembers k for tenant until expiresMs, unless a live entry holds
-// it already. With forwarding, a new entry (or one to relay again) is
-// marked as relaying: the caller must call finish with the outcome. For
-// claimWait, the channel returned closes when the relay in flight ends.
-func (c *replayCache) claim(tenant string, k replayKey, nowMs, expiresMs int64, forwarding bool) (claimKind, *replayEntry, <-chan struct{}) {
+// it already. With forwarding, claimNew and claimRelayAgain start a relay:
+// the caller must end it with finish (or forget). claimWait returns the
+// relay in flight to wait for.
+func (c *replayCache) claim(tenant string, k replayKey, nowMs, expiresMs int64, forwarding bool) (claimKind, *relayWait) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.index[k]; ok && e.expiresMs > nowMs {
-		switch {
-		case e.relaying != nil:
-			e.waiters++
-			return claimWait, e, e.relaying
-		case forwarding && !e.relayed:
-			e.relaying = make(chan struct{})
-			return claimRelayAgain, e, nil
+	if w, ok := c.relays[k]; ok {
+		w.waiters++
+		return claimWait, w
+	}
+	if st, ok := c.index[k]; ok && st.expiresMs > nowMs {
+		if forwarding && !st.relayed {
+			return claimRelayAgain, c.startRelay(k)
 		}
-		return claimDuplicate, e, nil
+		return claimDuplicate, nil
 	}
 	if c.index == nil {
-		c.index = map[replayKey]*replayEntry{}
+		c.index = map[replayKey]replayState{}
 		c.tenants = map[string]*tenantReplay{}
+		c.relays = map[replayKey]*relayWait{}
 	}
 	q := c.tenants[tenant]
 	if q == nil {
 		q = &tenantReplay{}
-		c.tenants[tenant] = q
 	}
 	for q.len() > 0 && q.queue[q.head].expiresMs <= nowMs {
 		c.pop(tenant, q)
@@ -103,22 +113,24 @@ func (c *replayCache) claim(tenant string, k replayKey, nowMs, expiresMs int64, 
 		t, largest := c.largest()
 		c.pop(t, largest)
 	}
-	if c.tenants[tenant] == nil { // emptied by the loops above
-		c.tenants[tenant] = q
-	}
-	e := &replayEntry{key: k, expiresMs: expiresMs}
-	if forwarding {
-		e.relaying = make(chan struct{})
-	}
-	c.index[k] = e
+	c.tenants[tenant] = q // the loops above drop emptied queues
+	c.index[k] = replayState{expiresMs: expiresMs}
 	if q.head > 0 && q.head >= len(q.queue)/2 {
 		n := copy(q.queue, q.queue[q.head:])
-		clear(q.queue[n:])
 		q.queue, q.head = q.queue[:n], 0
 	}
-	q.queue = append(q.queue, e)
+	q.queue = append(q.queue, queuedKey{key: k, expiresMs: expiresMs})
 	c.queued++
-	return claimNew, e, nil
+	if forwarding {
+		return claimNew, c.startRelay(k)
+	}
+	return claimNew, nil
+}
+
+func (c *replayCache) startRelay(k replayKey) *relayWait {
+	w := &relayWait{done: make(chan struct{})}
+	c.relays[k] = w
+	return w
 }
 
 // largest is the tenant holding the most entries.
@@ -133,14 +145,13 @@ func (c *replayCache) largest() (string, *tenantReplay) {
 	return name, most
 }
 
-// pop drops tenant's oldest queued entry, and forgets its key unless a
-// later claim replaced the entry.
+// pop drops tenant's oldest queued key, and its entry unless a later claim
+// of the same key renewed it.
 func (c *replayCache) pop(tenant string, q *tenantReplay) {
 	e := q.queue[q.head]
-	q.queue[q.head] = nil
 	q.head++
 	c.queued--
-	if c.index[e.key] == e {
+	if st, ok := c.index[e.key]; ok && st.expiresMs == e.expiresMs {
 		delete(c.index, e.key)
 	}
 	if q.len() == 0 {
@@ -148,35 +159,40 @@ func (c *replayCache) pop(tenant string, q *tenantReplay) {
 	}
 }
 
-// finish ends the relay e was marked for: ok tells whether the app took it.
-func (c *replayCache) finish(e *replayEntry, ok bool) {
+// finish ends the relay of k started by claim: ok tells whether the app
+// took it.
+func (c *replayCache) finish(k replayKey, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e.relayed = e.relayed || ok
-	e.relayOK = ok
-	close(e.relaying)
-	e.relaying = nil
+	if st, found := c.index[k]; found && ok {
+		st.relayed = true
+		c.index[k] = st
+	}
+	c.endRelay(k, ok)
 }
 
-// relayOutcome is the outcome of the last relay of e that ended.
-func (c *replayCache) relayOutcome(e *replayEntry) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return e.relayOK
+func (c *replayCache) endRelay(k replayKey, ok bool) {
+	if w, found := c.relays[k]; found {
+		w.ok = ok
+		close(w.done)
+		delete(c.relays, k)
+	}
 }
 
-// forget drops e, whose event was not recorded after all: a resend must
-// be taken as new.
-func (c *replayCache) forget(e *replayEntry) {
+// outcome is whether the relay w waited for reached the app.
+func (c *replayCache) outcome(w *relayWait) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.index[e.key] == e {
-		delete(c.index, e.key)
-	}
-	if e.relaying != nil {
-		close(e.relaying)
-		e.relaying = nil
-	}
+	return w.ok
+}
+
+// forget drops k, whose event was not recorded after all: a resend must be
+// taken as new.
+func (c *replayCache) forget(k replayKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.index, k)
+	c.endRelay(k, false)
 }
 
 // retain forgets the entries of tenants not in keep.

@@ -11,21 +11,21 @@ func TestReplayCacheBounded(t *testing.T) {
 	var c replayCache
 	key := func(i int) replayKey { return newReplayKey("t", 1, []byte(strconv.Itoa(i))) }
 	for i := range maxReplayEntries + 10 {
-		if kind, _, _ := c.claim("t", key(i), 0, 1000, false); kind != claimNew {
+		if kind, _ := c.claim("t", key(i), 0, 1000, false); kind != claimNew {
 			t.Fatalf("entry %d claimed as %d", i, kind)
 		}
 	}
 	if n := c.len(); n != maxReplayEntries {
 		t.Errorf("%d entries, want %d", n, maxReplayEntries)
 	}
-	if kind, _, _ := c.claim("t", key(0), 0, 1000, false); kind != claimNew {
+	if kind, _ := c.claim("t", key(0), 0, 1000, false); kind != claimNew {
 		t.Error("the oldest entry was kept past the bound")
 	}
-	if kind, _, _ := c.claim("t", key(maxReplayEntries+9), 0, 1000, false); kind != claimDuplicate {
+	if kind, _ := c.claim("t", key(maxReplayEntries+9), 0, 1000, false); kind != claimDuplicate {
 		t.Error("the newest entry was dropped")
 	}
 	// At time 1000 everything has expired: the next claim empties the queue.
-	if kind, _, _ := c.claim("t", key(-1), 1000, 2000, false); kind != claimNew {
+	if kind, _ := c.claim("t", key(-1), 1000, 2000, false); kind != claimNew {
 		t.Error("claimed after expiry as a duplicate")
 	}
 	if n := c.len(); n != 1 {
@@ -45,7 +45,7 @@ func TestReplayCacheFair(t *testing.T) {
 	for i := range maxReplayEntries + 64 {
 		c.claim("flood", newReplayKey("flood", 1, []byte(strconv.Itoa(i))), 0, 1000, false)
 	}
-	if kind, _, _ := c.claim("quiet", quiet, 0, 1000, false); kind != claimDuplicate {
+	if kind, _ := c.claim("quiet", quiet, 0, 1000, false); kind != claimDuplicate {
 		t.Errorf("the quiet tenant's entry was pushed out (claim %d)", kind)
 	}
 	if n := c.len(); n != maxReplayEntries {
