@@ -39,7 +39,7 @@ const (
 	DefaultMaxClockSkew = 5 * time.Minute
 	DefaultMaxStreams   = 2000
 	DefaultEndRetention = 15 * time.Minute
-	DefaultSettingsAge  = 5 * time.Minute
+	DefaultSettingsMaxAge  = 5 * time.Minute
 )
 
 // Receiver verifies, records and relays live events. Its methods are safe
@@ -93,7 +93,7 @@ func New(opts Options, source SettingsSource) (*Receiver, error) {
 			opts.MaxClockSkew, opts.MaxStreams, opts.EndRetention, opts.SettingsMaxAge)
 	}
 	if opts.SettingsMaxAge == 0 {
-		opts.SettingsMaxAge = DefaultSettingsAge
+		opts.SettingsMaxAge = DefaultSettingsMaxAge
 	}
 	if opts.MaxClockSkew == 0 {
 		opts.MaxClockSkew = DefaultMaxClockSkew
