@@ -36,10 +36,10 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultMaxClockSkew = 5 * time.Minute
-	DefaultMaxStreams   = 2000
-	DefaultEndRetention = 15 * time.Minute
-	DefaultSettingsMaxAge  = 5 * time.Minute
+	DefaultMaxClockSkew   = 5 * time.Minute
+	DefaultMaxStreams     = 2000
+	DefaultEndRetention   = 15 * time.Minute
+	DefaultSettingsMaxAge = 5 * time.Minute
 )
 
 // Receiver verifies, records and relays live events. Its methods are safe
