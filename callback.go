@@ -3,15 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	stdlog "log"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
@@ -34,7 +31,7 @@ func (s receiverSettings) Settings(ctx context.Context, name string, fresh bool)
 	if !ok {
 		return receiver.TenantSettings{}, receiver.ErrUnknownTenant
 	}
-	auth, err := s.scraper.CallbackAuth(ctx, t, fresh)
+	auth, fetchedAt, err := s.scraper.CallbackAuth(ctx, t, fresh)
 	if err != nil {
 		return receiver.TenantSettings{}, err
 	}
@@ -46,10 +43,19 @@ func (s receiverSettings) Settings(ctx context.Context, name string, fresh bool)
 		AuthType:             auth.AuthType,
 		Key:                  key,
 		CallbackURL:          auth.URL,
+		FetchedAt:            fetchedAt,
 		ForwardURL:           t.Callback.ForwardURL,
 		ForwardTimeout:       t.Callback.ForwardTimeout,
 		AllowUnauthenticated: t.Callback.AllowUnauthenticated,
 	}, nil
+}
+
+// Serves tells whether name is in the current tenant set; the receiver asks
+// just before it records an event, so that a tenant removed meanwhile keeps
+// nothing (Retain follows every new set).
+func (s receiverSettings) Serves(name string) bool {
+	_, ok := s.holder.Config().Tenant(name)
+	return ok
 }
 
 // tenantNames lists a snapshot's tenant names, for the receiver's Retain.
@@ -69,25 +75,35 @@ const demoCallbackAddress = ":10037"
 // faces the cloud, while /metrics stays internal. It returns the address it
 // listens on (a port the system chose included) and stop, which closes the
 // listener and writes the state file a last time.
-func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper *collector.Scraper, projects *fleet, callbacks *callbackJournal, logs loggers) (*receiver.Receiver, string, func(), error) {
+func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper *collector.Scraper, projects *fleet, logs loggers) (*receiver.Receiver, string, func(), error) {
 	logger := log.With(logs.main, "component", "receiver")
-	// Listening first, here rather than in the toolkit, makes a busy port
-	// an error of the start that leaves nothing behind: a silent
-	// half-start would lose events.
-	ln, err := net.Listen("tcp", f.callback.listenAddress)
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("--callback.listen-address: %w", err)
-	}
+	cb := &f.callback
 	rc, err := receiver.New(receiver.Options{
-		MaxClockSkew: f.callback.maxClockSkew,
-		MaxStreams:   f.callback.maxStreams,
-		EndRetention: f.callback.endRetention,
-		StateFile:    f.callback.stateFile,
-		Logger:       logger,
+		MaxClockSkew:   cb.maxClockSkew,
+		MaxStreams:     cb.maxStreams,
+		EndRetention:   cb.endRetention,
+		StateFile:      cb.stateFile,
+		SettingsMaxAge: cb.settingsMaxAge,
+		Logger:         logger,
 	}, receiverSettings{holder: holder, scraper: scraper})
 	if err != nil {
-		_ = ln.Close()
 		return nil, "", nil, fmt.Errorf("starting the live-event receiver: %w", err)
+	}
+	// Listening before anything follows the tenant set makes a busy port
+	// an error of the start that leaves nothing behind: a silent half-start
+	// would lose events.
+	srv, err := rc.Listen(receiver.ServerOptions{
+		Address:           cb.listenAddress,
+		WebConfigFile:     cb.webConfigFile,
+		MaxConnections:    cb.maxConnections,
+		ReadHeaderTimeout: cb.readHeaderTimeout,
+		ReadTimeout:       cb.readTimeout,
+		IdleTimeout:       cb.idleTimeout,
+		ToolkitLogger:     logs.slogLogger(f.logLevel),
+	})
+	if err != nil {
+		_ = rc.Close()
+		return nil, "", nil, fmt.Errorf("--callback.listen-address: %w", err)
 	}
 	// Streams of tenants that leave the tenant set go too, but only once
 	// discovery has had its first say: streams read from the state file
@@ -97,7 +113,6 @@ func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper
 		select {
 		case <-ready:
 			rc.Retain(tenantNames(cfg))
-			callbacks.retain(tenantNames(cfg))
 		default:
 		}
 	})
@@ -110,29 +125,17 @@ func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper
 		case <-followCtx.Done():
 		}
 	})
-
-	server := &http.Server{
-		Handler:           callbacks.wrap(rc.Handler()),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          stdlog.New(lineLogger{level.Warn(logger)}, "", 0),
-	}
-	webConfig := f.callback.webConfigFile
-	flagConfig := &web.FlagConfig{WebConfigFile: &webConfig}
-	_ = level.Info(logger).Log("msg", "Receiving live events", "address", ln.Addr().String(), "tls", webConfig != "")
-	served := make(chan error, 1)
-	go func() { served <- web.Serve(ln, server, flagConfig, logs.slogLogger(f.logLevel)) }()
 	stop := func() {
 		stopFollowing()
 		following.Wait()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = server.Shutdown(shutdownCtx)
-		<-served
+		_ = srv.Shutdown(shutdownCtx)
 		if err := rc.Close(); err != nil {
 			_ = level.Error(logger).Log("msg", "Writing the stream state file at shutdown failed", "err", err)
 		}
 	}
-	return rc, ln.Addr().String(), stop, nil
+	return rc, srv.Addr(), stop, nil
 }
 
 // localURL turns a listen address into the URL this process reaches it by.

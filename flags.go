@@ -42,6 +42,12 @@ type callbackFlags struct {
 	endRetention  time.Duration
 	stateFile     string
 	listenSet     bool // --callback.listen-address was given
+
+	maxConnections int
+	settingsMaxAge time.Duration
+	// The listener's timeouts: hidden flags, for tests that cannot wait a
+	// minute for an idle connection to be cut.
+	readHeaderTimeout, readTimeout, idleTimeout time.Duration
 }
 
 // errExit stops parsing the way kingpin's own os.Exit would, after --help
@@ -78,13 +84,25 @@ func parseFlags(app *kingpin.Application, args []string) (f *flags, err error) {
 	app.Flag("callback.web-config.file", "exporter-toolkit web config file with TLS (and basic auth) for the receiver's listener.").Default("").StringVar(&cb.webConfigFile)
 	app.Flag("callback.external-url", "The receiver's public base URL, e.g. https://mon.example.com:10037; enables metastudio_live_event_callback_routed_here.").Default("").PlaceHolder(`""`).
 		SetValue(&checkedString{p: &cb.externalURL, check: checkExternalURL})
-	app.Flag("callback.max-clock-skew", "Accepted distance of a signed event's hwTime from the local clock.").Default("5m").
-		SetValue(&durationValue{p: &cb.maxClockSkew})
-	app.Flag("callback.max-streams", "Live streams tracked at once; past it the least recently updated is evicted.").Default("2000").
+	app.Flag("callback.max-clock-skew", "Accepted distance of a signed event's hwTime from the local clock; also how long a signed event is remembered to answer its replays duplicate.").Default("5m").
+		SetValue(&durationValue{p: &cb.maxClockSkew, positive: true})
+	app.Flag("callback.max-streams", "Live streams tracked at once; past it the least recently updated stream of the tenant holding the most is evicted.").Default("2000").
 		SetValue(&intValue{p: &cb.maxStreams, min: 1})
 	app.Flag("callback.end-retention", "How long a stream in END stays exposed; other states stay up to 169h after their last event.").Default("15m").
-		SetValue(&durationValue{p: &cb.endRetention})
+		SetValue(&durationValue{p: &cb.endRetention, positive: true})
 	app.Flag("callback.state-file", "If set, the stream table is written there (atomically, on change, at most once a second) and read at start.").Default("").StringVar(&cb.stateFile)
+	app.Flag("callback.max-connections", "Connections the receiver holds at once; past it new ones wait (and are refused once the kernel's backlog is full), and /metrics stays answerable.").Default("1000").
+		SetValue(&intValue{p: &cb.maxConnections, min: 1})
+	app.Flag("callback.settings-max-age", "Oldest tenant settings a verification may use; older ones are refetched first (one shared call, at most once per 30s per tenant; if it fails the cached settings are used).").Default("5m").
+		SetValue(&durationValue{p: &cb.settingsMaxAge, positive: true})
+	// Hidden: the receiver's connection timeouts, so that whole-program
+	// tests can watch idle and trickling connections being cut quickly.
+	app.Flag("callback.read-header-timeout", "Time to read a request's headers on the receiver.").Hidden().Default("10s").
+		SetValue(&durationValue{p: &cb.readHeaderTimeout, positive: true})
+	app.Flag("callback.read-timeout", "Time to read a whole request, body included, on the receiver.").Hidden().Default("30s").
+		SetValue(&durationValue{p: &cb.readTimeout, positive: true})
+	app.Flag("callback.idle-timeout", "Time a keep-alive connection to the receiver may wait for its next request.").Hidden().Default("60s").
+		SetValue(&durationValue{p: &cb.idleTimeout, positive: true})
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
 	nameFlagErrors(app)
@@ -187,14 +205,21 @@ func (v *intValue) Set(s string) error {
 
 func (v *intValue) String() string { return strconv.Itoa(*v.p) }
 
-// durationValue is a non-negative Go duration (0.5s, 500ms).
-type durationValue struct{ p *time.Duration }
+// durationValue is a non-negative Go duration (0.5s, 500ms); with
+// positive, zero is refused too, for the flags where 0 could only be read
+// as "off" or "the default" and means neither.
+type durationValue struct {
+	p        *time.Duration
+	positive bool
+}
 
 func (v *durationValue) Set(s string) error {
 	d, err := time.ParseDuration(s)
 	switch {
 	case err != nil:
 		return errors.New("not a duration (such as 500ms or 1s)")
+	case v.positive && d <= 0:
+		return errors.New("must be positive")
 	case d < 0:
 		return errors.New("must not be negative")
 	}

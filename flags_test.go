@@ -148,7 +148,18 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--callback.external-url=https://mon.example.com/?x=1"}, `--callback.external-url="https://mon.example.com/?x=1": must not contain a query or fragment`},
 		{[]string{"--callback.max-streams=0"}, `--callback.max-streams="0": must be at least 1`},
 		{[]string{"--callback.max-clock-skew=5"}, `--callback.max-clock-skew="5": not a duration (such as 500ms or 1s)`},
-		{[]string{"--callback.end-retention=-1m"}, `--callback.end-retention="-1m": must not be negative`},
+		{[]string{"--callback.end-retention=-1m"}, `--callback.end-retention="-1m": must be positive`},
+		{[]string{"--callback.end-retention=0"}, `--callback.end-retention="0": must be positive`},
+		{[]string{"--callback.max-clock-skew=0"}, `--callback.max-clock-skew="0": must be positive`},
+		{[]string{"--callback.max-clock-skew=-5m"}, `--callback.max-clock-skew="-5m": must be positive`},
+		{[]string{"--callback.settings-max-age=0s"}, `--callback.settings-max-age="0s": must be positive`},
+		{[]string{"--callback.settings-max-age=-1m"}, `--callback.settings-max-age="-1m": must be positive`},
+		{[]string{"--callback.max-streams=-1"}, `--callback.max-streams="-1": must be at least 1`},
+		{[]string{"--callback.max-connections=0"}, `--callback.max-connections="0": must be at least 1`},
+		{[]string{"--callback.max-connections=-1"}, `--callback.max-connections="-1": must be at least 1`},
+		{[]string{"--callback.read-header-timeout=0"}, `--callback.read-header-timeout="0": must be positive`},
+		{[]string{"--callback.read-timeout=0"}, `--callback.read-timeout="0": must be positive`},
+		{[]string{"--callback.idle-timeout=-1s"}, `--callback.idle-timeout="-1s": must be positive`},
 		{[]string{"--bogus"}, `unknown long flag '--bogus'`},
 	} {
 		addr := freeAddress(t)
@@ -210,6 +221,8 @@ func TestHelpListsEveryFlag(t *testing.T) {
 		"callback.max-streams=2000",
 		"callback.end-retention=15m",
 		`callback.state-file=""`,
+		"callback.max-connections=1000",
+		"callback.settings-max-age=5m",
 		"version",
 	}
 	if !slices.Equal(names, want) {

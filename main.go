@@ -147,14 +147,13 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	var live *receiver.Receiver
 	status := &statusSources{f: f, holder: holder, scraper: scraper, fleet: projects}
 	if f.callback.listenAddress != "" {
-		callbacks := newCallbackJournal()
-		rc, addr, stop, err := startReceiver(ctx, f, holder, scraper, projects, callbacks, logs)
+		rc, addr, stop, err := startReceiver(ctx, f, holder, scraper, projects, logs)
 		if err != nil {
 			return err
 		}
 		defer stop()
 		live = rc
-		status.receiverAddress, status.callbacks = addr, callbacks
+		status.receiverAddress, status.callbacks = addr, receiverLog{rc}
 		exporterRegistry.MustRegister(rc.ReceiverCollector())
 		if sample != nil && f.callback.webConfigFile != "" {
 			// The fake jobs send plain HTTP, as a TLS-terminating proxy

@@ -9,6 +9,7 @@ import (
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/discovery"
+	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 	"github.com/metastudio-exporter/metastudio_exporter/web"
 )
 
@@ -96,3 +97,18 @@ func (f *fleet) discoveryStatus() []discovery.SourceStatus {
 	f.mu.Unlock()
 	return d.Status()
 }
+
+// receiverLog is the receiver's record of recent callbacks as the status
+// page reads it.
+type receiverLog struct{ rc *receiver.Receiver }
+
+func (l receiverLog) Recent() []web.CallbackStatus {
+	recs := l.rc.Recent()
+	out := make([]web.CallbackStatus, len(recs))
+	for i, r := range recs {
+		out[i] = web.CallbackStatus(r)
+	}
+	return out
+}
+
+func (l receiverLog) LastEvent(tenant string) time.Time { return l.rc.LastEvent(tenant) }

@@ -25,7 +25,7 @@ func TestCallbackAuthSharesTenantState(t *testing.T) {
 	ctx := context.Background()
 
 	// No answer yet: the first request makes the call.
-	got, err := e.scraper.CallbackAuth(ctx, okA, false)
+	got, _, err := e.scraper.CallbackAuth(ctx, okA, false)
 	want := metastudio.CallbackAuth{AuthType: "MSS_A", Key: "harness-SECRET-key", URL: "https://hooks.example.com/cb?token=harness-SECRET-token"}
 	if err != nil || got != want {
 		t.Fatalf("CallbackAuth = %+v, %v; want %+v", got, err, want)
@@ -33,20 +33,25 @@ func TestCallbackAuthSharesTenantState(t *testing.T) {
 	if n := sim.Server.Calls(projectA); n != 1 {
 		t.Fatalf("%d calls, want 1", n)
 	}
-	// A scrape refreshes them; asking again costs no call.
+	// A scrape refreshes them, and their time; asking again costs no call.
+	scraped := time.Now()
 	e.mustGet(t, "/metrics")
-	if _, err := e.scraper.CallbackAuth(ctx, okA, false); err != nil || sim.Server.Calls(projectA) != 2 {
+	_, fetchedAt, err := e.scraper.CallbackAuth(ctx, okA, false)
+	if err != nil || sim.Server.Calls(projectA) != 2 {
 		t.Fatalf("after one scrape and a cached lookup: %d calls (%v), want 2", sim.Server.Calls(projectA), err)
+	}
+	if fetchedAt.Before(scraped) || fetchedAt.After(time.Now()) {
+		t.Errorf("fetched at %s, want the scrape's call, after %s", fetchedAt, scraped)
 	}
 	// The key is rotated upstream: only a fresh lookup sees it.
 	rotated := strings.Replace(configA, "harness-SECRET-key", "harness-SECRET-key2", 1)
 	if err := sim.Server.SetConfig(projectA, []byte(rotated)); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := e.scraper.CallbackAuth(ctx, okA, false); got.Key != "harness-SECRET-key" {
+	if got, _, _ := e.scraper.CallbackAuth(ctx, okA, false); got.Key != "harness-SECRET-key" {
 		t.Error("a lookup that is not fresh called the API")
 	}
-	if got, err := e.scraper.CallbackAuth(ctx, okA, true); err != nil || got.Key != "harness-SECRET-key2" {
+	if got, _, err := e.scraper.CallbackAuth(ctx, okA, true); err != nil || got.Key != "harness-SECRET-key2" {
 		t.Errorf("fresh lookup after rotation: key changed=%v, %v", got.Key == "harness-SECRET-key2", err)
 	}
 	if n := sim.Server.Calls(projectA); n != 3 {
@@ -56,11 +61,11 @@ func TestCallbackAuthSharesTenantState(t *testing.T) {
 	// A throttled tenant is left alone, fresh or not.
 	faulty, _ := cfg.Tenant("faulty")
 	sim.Server.SetFault(projectFaulty, simulator.Fault{Status: 429})
-	if _, err := e.scraper.CallbackAuth(ctx, faulty, true); metastudio.ReasonOf(err) != metastudio.ReasonThrottled {
+	if _, _, err := e.scraper.CallbackAuth(ctx, faulty, true); metastudio.ReasonOf(err) != metastudio.ReasonThrottled {
 		t.Fatalf("throttled tenant: %v", err)
 	}
 	calls := sim.Server.Calls(projectFaulty)
-	if _, err := e.scraper.CallbackAuth(ctx, faulty, true); metastudio.ReasonOf(err) != metastudio.ReasonThrottled {
+	if _, _, err := e.scraper.CallbackAuth(ctx, faulty, true); metastudio.ReasonOf(err) != metastudio.ReasonThrottled {
 		t.Errorf("inside the backoff window: %v", err)
 	}
 	if n := sim.Server.Calls(projectFaulty); n != calls {
@@ -77,7 +82,7 @@ func TestCallbackAuthDeadline(t *testing.T) {
 	faulty, _ := cfg.Tenant("faulty")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if _, err := e.scraper.CallbackAuth(ctx, faulty, true); metastudio.ReasonOf(err) != metastudio.ReasonTimeout {
+	if _, _, err := e.scraper.CallbackAuth(ctx, faulty, true); metastudio.ReasonOf(err) != metastudio.ReasonTimeout {
 		t.Errorf("hanging upstream: %v, want a timeout", err)
 	}
 }
@@ -117,7 +122,7 @@ func TestCallbackAuthFailureNotRepeated(t *testing.T) {
 	faulty, _ := cfg.Tenant("faulty")
 	ctx := context.Background()
 	for i := range 50 {
-		if _, err := e.scraper.CallbackAuth(ctx, faulty, false); metastudio.ReasonOf(err) != metastudio.ReasonServerError {
+		if _, _, err := e.scraper.CallbackAuth(ctx, faulty, false); metastudio.ReasonOf(err) != metastudio.ReasonServerError {
 			t.Fatalf("lookup %d: %v, want the server error", i, err)
 		}
 	}
@@ -126,7 +131,7 @@ func TestCallbackAuthFailureNotRepeated(t *testing.T) {
 	}
 	clock.Set(clock.Now().Add(30 * time.Second))
 	sim.Server.SetFault(projectFaulty, simulator.Fault{})
-	if got, err := e.scraper.CallbackAuth(ctx, faulty, false); err != nil || got.AuthType != "NONE" {
+	if got, _, err := e.scraper.CallbackAuth(ctx, faulty, false); err != nil || got.AuthType != "NONE" {
 		t.Errorf("after 30 s: %+v, %v; want a new call's settings", got, err)
 	}
 	if n := sim.Server.Calls(projectFaulty); n != 2 {

@@ -46,7 +46,8 @@ type tenantState struct {
 	// auth is the callback settings of the last good answer, whatever its
 	// age: the live-event receiver verifies against them and asks for a
 	// fresh call only when they fail or are missing.
-	auth *metastudio.CallbackAuth
+	auth   *metastudio.CallbackAuth
+	authAt time.Time // when the call that brought auth ended
 	// failed and failedAt are the last call's error while it failed: the
 	// receiver is answered with it for a while instead of calling again,
 	// so that requests for a tenant whose settings cannot be had cannot
@@ -119,7 +120,7 @@ func (st *tenantState) record(t *config.Tenant, f *flight, at time.Time, r float
 		if t.MaxCacheAge > 0 {
 			st.good = &goodAnswer{settings: f.settings, at: at}
 		}
-		st.auth = &f.auth
+		st.auth, st.authAt = &f.auth, at
 		st.failed, st.succeededAt = nil, at
 		return 0
 	}

@@ -56,8 +56,22 @@ func (r *resolver) callback(c rawCallback, path string, fallback Callback) Callb
 	if c.allowUnauthenticated.set {
 		out.AllowUnauthenticated = c.allowUnauthenticated.val
 	}
+	// Relaying what nobody authenticated would hand any sender the app's
+	// trust (and, with NONE, its URL credentials). The error goes where
+	// this level made the pair: a level that sets neither inherits it from
+	// defaults, which reported it already.
+	if out.AllowUnauthenticated && out.ForwardURL.IsSet() {
+		switch {
+		case c.allowUnauthenticated.set:
+			r.add(c.allowUnauthenticated.line, joinPath(path, "allow_unauthenticated"), "%s", msgUnauthenticatedRelay)
+		case c.forwardURL.set():
+			r.add(c.forwardURL.line, joinPath(path, "forward_url"), "%s", msgUnauthenticatedRelay)
+		}
+	}
 	return out
 }
+
+const msgUnauthenticatedRelay = "allow_unauthenticated cannot go with forward_url: unauthenticated bodies would be relayed to the app signed with the tenant's key"
 
 // checkForwardURL is checkEndpoint with a query allowed: an app that
 // verifies as MetaStudio's NONE auth type takes its credentials there.

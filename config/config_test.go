@@ -88,7 +88,7 @@ func TestLoadGood(t *testing.T) {
 					Callback: Callback{
 						Key: "cb-key-FROMFILE-0123", KeyFile: "../secrets/cb-key",
 						ForwardURL:     "https://app.example.test/events?token=cbSECRETtok",
-						ForwardTimeout: 3 * time.Second, AllowUnauthenticated: true,
+						ForwardTimeout: 3 * time.Second,
 					},
 				}),
 			tenantOf("own-key", "p2", "cn-north-4", "https://metastudio.cn-north-4.myhuaweicloud.com",
@@ -96,7 +96,7 @@ func TestLoadGood(t *testing.T) {
 				Tenant{
 					Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "main",
 					// An inline key overrides the defaults' key_file.
-					Callback: Callback{Key: "inline-cb-key-value", ForwardTimeout: 10 * time.Second},
+					Callback: Callback{Key: "inline-cb-key-value", ForwardTimeout: 10 * time.Second, AllowUnauthenticated: true},
 				}),
 		},
 		"anchors.yml": {

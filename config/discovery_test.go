@@ -154,8 +154,8 @@ func TestCallbackSummaryAndRedacted(t *testing.T) {
 		"  callback:\n    key_file: ../secrets/cb-key\n    forward_timeout: 3s\n    allow_unauthenticated: false\n",
 		"discovery:\n  - credentials: main\n    iam_endpoint: https://iam.myhuaweicloud.com\n    regions: [cn-north-4, ap-southeast-1]\n    name_regex: .*\n    name_prefix: \"\"\n    endpoint: https://metastudio.{region}.myhuaweicloud.com\n    refresh_interval: 10m\n",
 		"    name_regex: shop|cn-east-3_shop.*\n    name_prefix: east-\n    endpoint: https://{region}.metastudio.example.test\n    refresh_interval: 1h\n",
-		"    callback:\n      key_file: ../secrets/cb-key\n      forward_url: https://app.example.test/events?<secret>\n      forward_timeout: 3s\n      allow_unauthenticated: true\n",
-		"    callback:\n      key: <secret>\n      forward_timeout: 10s\n      allow_unauthenticated: false\n",
+		"    callback:\n      key_file: ../secrets/cb-key\n      forward_url: https://app.example.test/events?<secret>\n      forward_timeout: 3s\n      allow_unauthenticated: false\n",
+		"    callback:\n      key: <secret>\n      forward_timeout: 10s\n      allow_unauthenticated: true\n",
 	} {
 		if !strings.Contains(s, part) {
 			t.Errorf("Redacted() lacks\n%s\nin\n%s", part, s)

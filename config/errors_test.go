@@ -28,6 +28,9 @@ testdata/bad/aksk_and_iam.yml:9: credentials.neither: neither access_key/secret_
 testdata/bad/aksk_and_iam.yml:11: credentials.iam_incomplete.iam_password.domain: required
 testdata/bad/aksk_and_iam.yml:11: credentials.iam_incomplete.iam_password.user: required
 testdata/bad/aksk_and_iam.yml:13: credentials.iam_incomplete.iam_password.password_file: set together with password; use only one`,
+		"unauthenticated_forward.yml": `
+testdata/bad/unauthenticated_forward.yml:8: tenants[0].callback.allow_unauthenticated: allow_unauthenticated cannot go with forward_url: unauthenticated bodies would be relayed to the app signed with the tenant's key
+testdata/bad/unauthenticated_forward.yml:13: tenants[1].callback.allow_unauthenticated: allow_unauthenticated cannot go with forward_url: unauthenticated bodies would be relayed to the app signed with the tenant's key`,
 		"bad_callback.yml": `
 testdata/bad/bad_callback.yml:4: defaults.callback.key_file: set together with key; use only one
 testdata/bad/bad_callback.yml:5: defaults.callback.forward_timeout: must be greater than 0

@@ -53,6 +53,12 @@ func (r result) status() int {
 	return http.StatusInternalServerError
 }
 
+// rejected results are refusals of the request itself; a failed relay
+// is logged where it happens.
+func (r result) rejected() bool {
+	return r != resultAccepted && r != resultDuplicate && r != resultForwardFailed
+}
+
 // refetchable results are those fresh settings could turn around: a rotated
 // key, new URL credentials, a changed auth type. An expired hwTime is not.
 func (r result) refetchable() bool {
@@ -72,14 +78,20 @@ const (
 // callbackPrefix is the path every callback is posted under.
 const callbackPrefix = "/callback/"
 
-// Handler serves POST /callback/{tenant}. Every other path is
-// unknown_tenant, counted with tenant="".
+// helloText answers GET /, so that a user can check from a browser that an
+// Ingress or load balancer reaches the receiver.
+const helloText = "metastudio_exporter live-event receiver: MetaStudio posts events to POST /callback/{tenant}\n"
+
+// Handler serves POST /callback/{tenant}, and GET / with a line saying so.
+// Every other path is unknown_tenant, counted with tenant="".
 func (rc *Receiver) Handler() http.Handler { return http.HandlerFunc(rc.serveCallback) }
 
 func (rc *Receiver) serveCallback(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		rc.answer(w, "", "", resultMethodNotAllowed, detailMethod)
+	if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		h := w.Header()
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("X-Content-Type-Options", "nosniff")
+		_, _ = io.WriteString(w, helloText)
 		return
 	}
 	name, ok := strings.CutPrefix(r.URL.Path, callbackPrefix)
@@ -87,8 +99,13 @@ func (rc *Receiver) serveCallback(w http.ResponseWriter, r *http.Request) {
 		rc.answer(w, "", "", resultUnknownTenant, detailUnknownTenant)
 		return
 	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		rc.answer(w, "", "", resultMethodNotAllowed, detailMethod)
+		return
+	}
 	ctx := r.Context()
-	settings, err := rc.source.Settings(ctx, name, false)
+	settings, err := rc.settings(ctx, name, rc.now())
 	if errors.Is(err, ErrUnknownTenant) {
 		rc.answer(w, "", "", resultUnknownTenant, detailUnknownTenant)
 		return
@@ -118,11 +135,14 @@ func (rc *Receiver) serveCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res = rc.apply(ctx, tenant, &settings, v, &ev, body, now)
-	detail = ""
-	if res == resultForwardFailed {
-		detail = detailForward
+	switch res {
+	case resultForwardFailed:
+		rc.answer(w, tenant, ev.typeLabel, res, detailForward)
+	case resultUnknownTenant: // removed while the request was in flight
+		rc.answer(w, "", "", res, detailUnknownTenant)
+	default:
+		rc.answer(w, tenant, ev.typeLabel, res, "")
 	}
-	rc.answer(w, tenant, ev.typeLabel, res, detail)
 }
 
 // verifyOrRefetch verifies r, and if fresh settings could change the
@@ -130,10 +150,13 @@ func (rc *Receiver) serveCallback(w http.ResponseWriter, r *http.Request) {
 // settings and verifies again.
 func (rc *Receiver) verifyOrRefetch(ctx context.Context, tenant string, settings *TenantSettings, r *http.Request, now time.Time) verdict {
 	v := verify(settings, r, now, rc.skew)
-	if !v.result.refetchable() || !rc.limiter.allow(tenant, now) {
+	if !v.result.refetchable() {
 		return v
 	}
-	fresh, err := rc.source.Settings(ctx, tenant, true)
+	fresh, err := rc.refetch(ctx, tenant, now)
+	if errors.Is(err, errRefetchNotNow) {
+		return v
+	}
 	if err != nil {
 		_ = level.Debug(rc.logger).Log("msg", "Cannot refetch settings after a failed verification", "tenant", tenant, "err", err)
 		return v
@@ -142,31 +165,63 @@ func (rc *Receiver) verifyOrRefetch(ctx context.Context, tenant string, settings
 	return verify(settings, r, now, rc.skew)
 }
 
-// apply records a verified event unless it is a replay, and relays it if
-// the tenant has a forward_url and it was not relayed yet.
+// apply records a verified event unless it is a replay, relays it if the
+// tenant has a forward_url and it was not relayed yet, and says what to
+// answer.
 func (rc *Receiver) apply(ctx context.Context, tenant string, settings *TenantSettings, v verdict, ev *event, body []byte, now time.Time) result {
-	nowMs := now.UnixMilli()
-	atMs, expiresMs, hwTime := nowMs, nowMs+rc.skew.Milliseconds(), int64(-1)
-	if v.signed {
-		atMs = v.hwTime * 1000
-		expiresMs = atMs + rc.skew.Milliseconds() + 1000 // past it, the request is expired anyway
-		hwTime = v.hwTime
-	}
-	key := newReplayKey(tenant, hwTime, body)
-	res := resultAccepted
-	duplicate, relayed := rc.replay.claim(key, nowMs, expiresMs)
-	if duplicate {
-		res = resultDuplicate
-	} else {
-		rc.record(tenant, ev, atMs)
-	}
-	if settings.ForwardURL.IsSet() && !relayed {
-		if !rc.relay(ctx, tenant, settings, body, now) {
+	forwarding := settings.ForwardURL.IsSet()
+	if !v.signed {
+		// NONE carries no time and neither do MetaStudio's bodies: a
+		// repeated body is a real repeat (a stream that drops and
+		// recovers sends the same CONNECTED body twice), never a
+		// duplicate. Its time is its receipt.
+		if !rc.record(tenant, ev, now.UnixMilli(), now) {
+			return resultUnknownTenant
+		}
+		if forwarding && !rc.relay(ctx, tenant, settings, body, now) {
 			return resultForwardFailed
 		}
-		rc.replay.markRelayed(key)
+		return resultAccepted
 	}
-	return res
+
+	key := newReplayKey(tenant, v.hwTime, body)
+	expiresMs := v.atMs + rc.skew.Milliseconds() + 1000 // past it, the request is expired anyway
+	kind, relay := rc.replay.claim(tenant, key, now.UnixMilli(), expiresMs, forwarding)
+	switch kind {
+	case claimDuplicate:
+		return resultDuplicate
+	case claimWait:
+		// The first copy is being relayed: the app must get one copy, and
+		// this sender must learn whether it did.
+		select {
+		case <-relay.done:
+		case <-ctx.Done():
+			return resultForwardFailed // nobody reads the answer
+		}
+		if rc.replay.outcome(relay) {
+			return resultDuplicate
+		}
+		return resultForwardFailed
+	case claimRelayAgain:
+		ok := rc.relay(ctx, tenant, settings, body, now)
+		rc.replay.finish(key, ok)
+		if !ok {
+			return resultForwardFailed
+		}
+		return resultDuplicate
+	}
+	if !rc.record(tenant, ev, v.atMs, now) {
+		rc.replay.forget(key)
+		return resultUnknownTenant
+	}
+	if forwarding {
+		ok := rc.relay(ctx, tenant, settings, body, now)
+		rc.replay.finish(key, ok)
+		if !ok {
+			return resultForwardFailed
+		}
+	}
+	return resultAccepted
 }
 
 // readBody reads at most maxBodyBytes.
@@ -191,11 +246,20 @@ type answerBody struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// answer counts and logs the request and writes the answer. tenant is ""
-// for requests not attributable to a tenant; eventType is "" before the
-// body is parsed.
+// rateKeySep separates a tenant from the rest of a rateLog key; a tenant
+// name cannot hold it.
+const rateKeySep = "\x00"
+
+// answer counts, remembers and logs the request and writes the answer.
+// tenant is "" for requests not attributable to a tenant; eventType is ""
+// before the body is parsed. A refusal logs at debug every time, and at
+// warn once a minute per tenant and result with how many there were, so
+// that a misconfigured console shows at the default level.
 func (rc *Receiver) answer(w http.ResponseWriter, tenant, eventType string, res result, detail string) {
-	rc.countRequest(tenant, res)
+	rc.mu.Lock()
+	rc.counters.requests[[2]string{tenant, string(res)}]++
+	rc.recent.add(CallbackRecord{Time: rc.now(), Tenant: tenant, EventType: eventType, Result: string(res)})
+	rc.mu.Unlock()
 	kv := []any{"msg", "Callback", "result", res}
 	if tenant != "" {
 		kv = append(kv, "tenant", tenant)
@@ -207,6 +271,10 @@ func (rc *Receiver) answer(w http.ResponseWriter, tenant, eventType string, res 
 		kv = append(kv, "reason", detail)
 	}
 	_ = level.Debug(rc.logger).Log(kv...)
+	if res.rejected() {
+		rc.rejections.log(tenant+rateKeySep+string(res),
+			"msg", "Callbacks rejected", "tenant", tenant, "result", res, "reason", detail)
+	}
 
 	b, _ := json.Marshal(answerBody{Result: res, Error: detail})
 	h := w.Header()

@@ -142,8 +142,8 @@ func TestDuplicate(t *testing.T) {
 			t.Errorf("request %d: got %d %s, want 200 %s", i, a.status, a.body, want.answer)
 		}
 	}
-	// NONE has no hwTime: the body alone is the key.
-	for i, want := range []string{answerJSON("accepted", ""), answerJSON("duplicate", "")} {
+	// NONE has no time: a repeated body is a real repeat, never a duplicate.
+	for i, want := range []string{answerJSON("accepted", ""), answerJSON("accepted", "")} {
 		h.clock.Advance(time.Second)
 		if a := h.postNone(first); a.status != 200 || a.body != want {
 			t.Errorf("NONE request %d: got %d %s, want 200 %s", i, a.status, a.body, want)
@@ -152,14 +152,13 @@ func TestDuplicate(t *testing.T) {
 	compare(t, h.rc.StreamCollector(), `# HELP metastudio_live_events_total Accepted live events; types this exporter does not know count as other.
 # TYPE metastudio_live_events_total counter
 metastudio_live_events_total{event_type="SHOOT_SCRIPT_SWITCH",tenant="mss"} 2
-metastudio_live_events_total{event_type="SHOOT_SCRIPT_SWITCH",tenant="none"} 1
+metastudio_live_events_total{event_type="SHOOT_SCRIPT_SWITCH",tenant="none"} 2
 `, "metastudio_live_events_total")
 	compare(t, h.rc.ReceiverCollector(), `# HELP metastudio_exporter_callback_requests_total Callback requests by result; tenant is empty when the request names no tenant.
 # TYPE metastudio_exporter_callback_requests_total counter
 metastudio_exporter_callback_requests_total{result="accepted",tenant="mss"} 2
-metastudio_exporter_callback_requests_total{result="accepted",tenant="none"} 1
+metastudio_exporter_callback_requests_total{result="accepted",tenant="none"} 2
 metastudio_exporter_callback_requests_total{result="duplicate",tenant="mss"} 2
-metastudio_exporter_callback_requests_total{result="duplicate",tenant="none"} 1
 `, "metastudio_exporter_callback_requests_total")
 
 	// Past the skew window the replay is expired, not a duplicate.
@@ -168,9 +167,32 @@ metastudio_exporter_callback_requests_total{result="duplicate",tenant="none"} 1
 	if a := h.do(request{path: "/callback/mss", query: q, body: first}); a.status != 401 || a.body != answerJSON("expired", detailExpired) {
 		t.Errorf("late replay: got %d %s", a.status, a.body)
 	}
-	// For NONE, the window starts at receipt: a resend after it counts again.
-	if a := h.postNone(first); a.status != 200 || a.body != answerJSON("accepted", "") {
-		t.Errorf("NONE resend after the window: got %d %s", a.status, a.body)
+}
+
+// TestNoneRecoveryIsNoDuplicate: a NONE stream that drops and recovers
+// within seconds sends the same CONNECTED body twice; the second one is
+// taken, so the stream ends CONNECTED and no alert pages for it. Events
+// received in the same millisecond apply in arrival order.
+func TestNoneRecoveryIsNoDuplicate(t *testing.T) {
+	for _, step := range []time.Duration{time.Second, 0} {
+		h := newHarness(t, Options{})
+		for _, state := range []string{"CONNECTED", "DISCONNECTED", "RECONNECTING", "CONNECTED"} {
+			h.clock.Advance(step)
+			if a := h.postNone(rtmpBody("room-1", "job-1", "live.example.com", state)); a.status != 200 || a.body != answerJSON("accepted", "") {
+				t.Errorf("step %s, %s: got %d %s, want 200 accepted", step, state, a.status, a.body)
+			}
+		}
+		compare(t, h.rc.StreamCollector(), `# HELP metastudio_live_stream_state 1 for the latest state this exporter saw of the stream, 0 for the other known states; state="other" stands for every state this exporter does not know and appears once seen.
+# TYPE metastudio_live_stream_state gauge
+metastudio_live_stream_state{job_id="job-1",output_host="live.example.com",room_id="room-1",state="CONNECTED",tenant="none"} 1
+metastudio_live_stream_state{job_id="job-1",output_host="live.example.com",room_id="room-1",state="CONNECTING",tenant="none"} 0
+metastudio_live_stream_state{job_id="job-1",output_host="live.example.com",room_id="room-1",state="DISCONNECTED",tenant="none"} 0
+metastudio_live_stream_state{job_id="job-1",output_host="live.example.com",room_id="room-1",state="END",tenant="none"} 0
+metastudio_live_stream_state{job_id="job-1",output_host="live.example.com",room_id="room-1",state="RECONNECTING",tenant="none"} 0
+# HELP metastudio_live_events_total Accepted live events; types this exporter does not know count as other.
+# TYPE metastudio_live_events_total counter
+metastudio_live_events_total{event_type="RTMP_STREAM_STATE_CHANGE",tenant="none"} 4
+`, "metastudio_live_stream_state", "metastudio_live_events_total")
 	}
 }
 

@@ -67,6 +67,13 @@ type fakeSource struct {
 	api     map[string]TenantSettings
 	failing map[string]bool
 	calls   map[bool]int // by fresh
+	// freshFails makes refetches fail while cached settings are served.
+	freshFails map[string]bool
+	// now, when set, stamps FetchedAt on what a fresh fetch caches.
+	now func() time.Time
+	// afterSettings, when set, runs after each Settings answer, outside
+	// the source's lock: a test's hook for what happens meanwhile.
+	afterSettings func(tenant string)
 }
 
 func newSource(tenants map[string]TenantSettings) *fakeSource {
@@ -81,9 +88,18 @@ var errAPIDown = errors.New("API down")
 
 func (s *fakeSource) Settings(_ context.Context, tenant string, fresh bool) (TenantSettings, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	hook := s.afterSettings
+	ts, err := s.settings(tenant, fresh)
+	s.mu.Unlock()
+	if hook != nil {
+		hook(tenant)
+	}
+	return ts, err
+}
+
+func (s *fakeSource) settings(tenant string, fresh bool) (TenantSettings, error) {
 	s.calls[fresh]++
-	if s.failing[tenant] {
+	if s.failing[tenant] || fresh && s.freshFails[tenant] {
 		return TenantSettings{}, errAPIDown
 	}
 	ts, ok := s.api[tenant]
@@ -91,9 +107,28 @@ func (s *fakeSource) Settings(_ context.Context, tenant string, fresh bool) (Ten
 		return TenantSettings{}, ErrUnknownTenant
 	}
 	if fresh {
+		if s.now != nil {
+			ts.FetchedAt = s.now()
+		}
 		s.cached[tenant] = ts
 	}
 	return s.cached[tenant], nil
+}
+
+// Serves is the tenant set: the tenants the "API" knows.
+func (s *fakeSource) Serves(tenant string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.api[tenant]
+	return ok
+}
+
+// remove takes tenant out of the tenant set.
+func (s *fakeSource) remove(tenant string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.api, tenant)
+	delete(s.cached, tenant)
 }
 
 // rotate changes a tenant's settings at the "API" only.

@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"golang.org/x/sync/singleflight"
 )
 
 // Options are the receiver's settings from the command line. A zero value
@@ -23,6 +25,9 @@ type Options struct {
 	MaxStreams   int           // streams (and jobs) tracked at once; default 2000
 	EndRetention time.Duration // how long a stream in END stays; default 15m
 	StateFile    string        // where the table is kept across restarts; "" = nowhere
+	// SettingsMaxAge is the oldest tenant settings a verification may use;
+	// older ones are refetched first. Default 5m.
+	SettingsMaxAge time.Duration
 
 	Logger     log.Logger       // default: none
 	Now        func() time.Time // default time.Now
@@ -31,9 +36,10 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultMaxClockSkew = 5 * time.Minute
-	DefaultMaxStreams   = 2000
-	DefaultEndRetention = 15 * time.Minute
+	DefaultMaxClockSkew   = 5 * time.Minute
+	DefaultMaxStreams     = 2000
+	DefaultEndRetention   = 15 * time.Minute
+	DefaultSettingsMaxAge = 5 * time.Minute
 )
 
 // Receiver verifies, records and relays live events. Its methods are safe
@@ -44,14 +50,22 @@ type Receiver struct {
 	now    func() time.Time
 	client *http.Client
 	skew   time.Duration
+	maxAge time.Duration
 
-	limiter refetchLimiter
-	replay  replayCache
+	limiter   refetchLimiter
+	refetches singleflight.Group
+	replay    replayCache
 
-	mu       sync.Mutex
-	table    *table
-	counters counters
-	dirty    bool // the table changed since the state file was last written
+	// rejections and relayFailures say at warn level, once a minute per
+	// kind, what debug says per request.
+	rejections, relayFailures *rateLog
+
+	mu        sync.Mutex
+	table     *table
+	counters  counters
+	dirty     bool // the table changed since the state file was last written
+	recent    recentRing
+	lastEvent map[string]time.Time // receipt of each tenant's last accepted event
 
 	state     *stateWriter // nil without a state file
 	closeOnce sync.Once
@@ -74,9 +88,12 @@ func New(opts Options, source SettingsSource) (*Receiver, error) {
 	if source == nil {
 		return nil, errors.New("receiver: no settings source")
 	}
-	if opts.MaxClockSkew < 0 || opts.MaxStreams < 0 || opts.EndRetention < 0 {
-		return nil, fmt.Errorf("receiver: max clock skew (%s), max streams (%d) and end retention (%s) must not be negative",
-			opts.MaxClockSkew, opts.MaxStreams, opts.EndRetention)
+	if opts.MaxClockSkew < 0 || opts.MaxStreams < 0 || opts.EndRetention < 0 || opts.SettingsMaxAge < 0 {
+		return nil, fmt.Errorf("receiver: max clock skew (%s), max streams (%d), end retention (%s) and settings max age (%s) must not be negative",
+			opts.MaxClockSkew, opts.MaxStreams, opts.EndRetention, opts.SettingsMaxAge)
+	}
+	if opts.SettingsMaxAge == 0 {
+		opts.SettingsMaxAge = DefaultSettingsMaxAge
 	}
 	if opts.MaxClockSkew == 0 {
 		opts.MaxClockSkew = DefaultMaxClockSkew
@@ -102,7 +119,12 @@ func New(opts Options, source SettingsSource) (*Receiver, error) {
 		now:    opts.Now,
 		client: opts.HTTPClient,
 		skew:   opts.MaxClockSkew,
+		maxAge: opts.SettingsMaxAge,
 		table:  newTable(opts.MaxStreams, opts.EndRetention),
+
+		rejections:    newRateLog(level.Warn(opts.Logger), opts.Now),
+		relayFailures: newRateLog(level.Warn(opts.Logger), opts.Now),
+		lastEvent:     map[string]time.Time{},
 		counters: counters{
 			events:      map[[2]string]uint64{},
 			requests:    map[[2]string]uint64{},
@@ -114,6 +136,9 @@ func New(opts Options, source SettingsSource) (*Receiver, error) {
 		rc.state = newStateWriter(opts.StateFile, rc)
 		if rc.load(opts.StateFile) {
 			rc.state.start()
+			if rc.dirty {
+				rc.state.kick()
+			}
 		} else {
 			rc.state = nil
 		}
@@ -121,14 +146,31 @@ func New(opts Options, source SettingsSource) (*Receiver, error) {
 	return rc, nil
 }
 
-// record applies an accepted event.
-func (rc *Receiver) record(tenant string, ev *event, atMs int64) {
+// record applies an accepted event that happened at atMs and was received
+// at now, unless its tenant has left the tenant set meanwhile: then it
+// reports false and keeps nothing. Asking under rc.mu, which Retain takes
+// too, leaves no gap between the check and the record for a removal.
+func (rc *Receiver) record(tenant string, ev *event, atMs int64, now time.Time) bool {
 	rc.mu.Lock()
+	if !rc.source.Serves(tenant) {
+		rc.mu.Unlock()
+		return false
+	}
 	rc.counters.events[[2]string{tenant, ev.typeLabel}]++
 	rc.table.record(tenant, ev, atMs)
+	rc.lastEvent[tenant] = now
 	rc.dirty = true
 	rc.mu.Unlock()
 	rc.kickState()
+	return true
+}
+
+// LastEvent is when the last event of tenant was accepted; zero if none was
+// since the start or since the tenant was removed.
+func (rc *Receiver) LastEvent(tenant string) time.Time {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.lastEvent[tenant]
 }
 
 // prune drops what has outlived its retention; the collectors call it, so
@@ -143,9 +185,10 @@ func (rc *Receiver) prune() {
 	}
 }
 
-// Retain forgets every tenant not in tenants: their streams, jobs, counters
-// and refetch slots. Call it with the full tenant list (configured and
-// discovered) whenever that list changes, so that a removed tenant's
+// Retain forgets every tenant not in tenants: their streams, jobs, counters,
+// replay memory, recent callbacks and refetch slots. Call it with the full
+// tenant list (configured and discovered) whenever that list changes, after
+// the SettingsSource serves the new list, so that a removed tenant's
 // streams do not linger until they expire.
 func (rc *Receiver) Retain(tenants []string) {
 	keep := make(map[string]bool, len(tenants)+1)
@@ -153,9 +196,22 @@ func (rc *Receiver) Retain(tenants []string) {
 		keep[t] = true
 	}
 	rc.limiter.retain(keep)
+	rc.replay.retain(keep)
 	keep[""] = true // requests of no tenant
+	byTenant := func(key string) bool {
+		t, _, _ := strings.Cut(key, rateKeySep)
+		return keep[t]
+	}
+	rc.rejections.retain(byTenant)
+	rc.relayFailures.retain(byTenant)
 	rc.mu.Lock()
 	changed := rc.table.retain(keep)
+	rc.recent.retain(keep)
+	for t := range rc.lastEvent {
+		if !keep[t] {
+			delete(rc.lastEvent, t)
+		}
+	}
 	for _, m := range []map[[2]string]uint64{rc.counters.events, rc.counters.requests, rc.counters.forwards} {
 		for k := range m {
 			if !keep[k[0]] {
@@ -185,12 +241,6 @@ func (rc *Receiver) kickState() {
 	if rc.state != nil {
 		rc.state.kick()
 	}
-}
-
-func (rc *Receiver) countRequest(tenant string, res result) {
-	rc.mu.Lock()
-	rc.counters.requests[[2]string{tenant, string(res)}]++
-	rc.mu.Unlock()
 }
 
 func (rc *Receiver) countForward(tenant, code string) {

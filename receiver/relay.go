@@ -13,8 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-kit/log/level"
-
+	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
@@ -35,12 +34,13 @@ func newRelayClient() *http.Client {
 
 // relay posts body to the tenant's forward_url, signed with the tenant's
 // auth type and key at now, and reports whether the app answered 2xx in
-// time. It outlives the caller's request, so that a sender giving up does
+// time. Failures log at warn once a minute per tenant and code, with their
+// count. It outlives the caller's request, so that a sender giving up does
 // not cut a relay short.
 func (rc *Receiver) relay(ctx context.Context, tenant string, s *TenantSettings, body []byte, now time.Time) bool {
 	timeout := s.ForwardTimeout
 	if timeout <= 0 {
-		timeout = DefaultForwardTimeout
+		timeout = config.DefaultForwardTimeout
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
@@ -49,7 +49,7 @@ func (rc *Receiver) relay(ctx context.Context, tenant string, s *TenantSettings,
 	req, err := newRelayRequest(ctx, s.AuthType, s.Key.Reveal(), target, body, now)
 	if err != nil {
 		rc.countForward(tenant, forwardNetwork)
-		_ = level.Warn(rc.logger).Log("msg", "Cannot relay live events: forward_url is not a usable URL", "tenant", tenant)
+		rc.relayFailures.log(tenant+rateKeySep+"url", "msg", "Cannot relay live events: forward_url is not a usable URL", "tenant", tenant)
 		return false
 	}
 	resp, err := rc.client.Do(req)
@@ -65,7 +65,7 @@ func (rc *Receiver) relay(ctx context.Context, tenant string, s *TenantSettings,
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		_ = level.Warn(rc.logger).Log("msg", "Relaying a live event failed", "tenant", tenant,
+		rc.relayFailures.log(tenant+rateKeySep+code, "msg", "Relaying live events failed", "tenant", tenant,
 			"forward_host", req.URL.Host, "code", code, "err", err)
 		return false
 	}
@@ -73,7 +73,7 @@ func (rc *Receiver) relay(ctx context.Context, tenant string, s *TenantSettings,
 	_ = resp.Body.Close()
 	rc.countForward(tenant, strconv.Itoa(resp.StatusCode))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		_ = level.Warn(rc.logger).Log("msg", "Relaying a live event failed", "tenant", tenant,
+		rc.relayFailures.log(tenant+rateKeySep+strconv.Itoa(resp.StatusCode), "msg", "Relaying live events failed", "tenant", tenant,
 			"forward_host", req.URL.Host, "code", resp.StatusCode)
 		return false
 	}

@@ -253,7 +253,7 @@ metastudio_exporter_callback_forwards_total{code="network",tenant="mss"} 1
 `, "metastudio_exporter_callback_forwards_total")
 	logs := h.logBuf.String()
 	assertNoSecret(t, "log", logs)
-	if !strings.Contains(logs, `msg="Relaying a live event failed" tenant=mss forward_host=`+l.Addr().String()+` code=network err=`) {
+	if !strings.Contains(logs, `level=warn msg="Relaying live events failed" tenant=mss forward_host=`+l.Addr().String()+` code=network err=`) {
 		t.Errorf("no relay failure line naming the host:\n%s", logs)
 	}
 }
@@ -270,5 +270,61 @@ func TestRelayNoRedirect(t *testing.T) {
 	}
 	if got, _ := a.received(); len(got) != 0 {
 		t.Errorf("the redirect was followed: %q", got)
+	}
+}
+
+// TestConcurrentDuplicateWaitsForRelay: a copy arriving while the first
+// copy's relay is in flight waits for it and answers as it went; the app
+// gets one copy either way.
+func TestConcurrentDuplicateWaitsForRelay(t *testing.T) {
+	for _, tc := range []struct {
+		appStatus int
+		status    int
+		first     string
+		second    string
+	}{
+		{200, 200, answerJSON("accepted", ""), answerJSON("duplicate", "")},
+		{500, 502, answerJSON("forward_failed", detailForward), answerJSON("forward_failed", detailForward)},
+	} {
+		t.Run(strconv.Itoa(tc.appStatus), func(t *testing.T) {
+			h := newHarness(t, Options{})
+			a := newApp(t, "MSS_A")
+			a.statuses = []int{tc.appStatus}
+			a.block = make(chan struct{})
+			h.src.set("mss", func(s *TenantSettings) { s.ForwardURL = secret.String(a.url) })
+			req := request{path: "/callback/mss", query: signedQuery(testKey, mssURL, t0), body: rtmpBody("room-1", "job-1", "h", "DISCONNECTED")}
+			answers := make(chan answer, 2)
+			go func() { answers <- h.do(req) }()
+			// The first relay is at the app (blocked) before the copy comes.
+			waitFor(t, "the first relay to be in flight", func() bool {
+				h.rc.replay.mu.Lock()
+				defer h.rc.replay.mu.Unlock()
+				return len(h.rc.replay.relays) == 1
+			})
+			go func() { answers <- h.do(req) }()
+			waitFor(t, "the copy to wait", func() bool {
+				h.rc.replay.mu.Lock()
+				defer h.rc.replay.mu.Unlock()
+				for _, w := range h.rc.replay.relays {
+					return w.waiters == 1
+				}
+				return false
+			})
+			close(a.block)
+			got := []string{}
+			for range 2 {
+				ans := <-answers
+				if ans.status != tc.status {
+					t.Errorf("status %d, want %d", ans.status, tc.status)
+				}
+				got = append(got, ans.body)
+			}
+			if !(got[0] == tc.first && got[1] == tc.second || got[1] == tc.first && got[0] == tc.second) {
+				t.Errorf("answers %q, want %s and %s", got, tc.first, tc.second)
+			}
+			if relays, problems := a.received(); len(relays) != 1 || len(problems) != 0 {
+				t.Errorf("the app got %d copies (problems %q), want 1", len(relays), problems)
+			}
+		})
 	}
 }

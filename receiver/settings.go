@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-kit/log/level"
+
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
@@ -27,18 +29,22 @@ type TenantSettings struct {
 	// CallbackURL is live_event_type_callback_url exactly as the user-config
 	// holds it; it may carry credentials.
 	CallbackURL secret.String
+	// FetchedAt is when the user-config these settings come from was
+	// fetched. Settings older than Options.SettingsMaxAge are refetched
+	// before they verify anything; zero means the age is unknown, and such
+	// settings are never refetched for their age.
+	FetchedAt time.Time
 	// ForwardURL is callback.forward_url; empty means no relay. A secret
 	// because an app's URL may carry credentials in its query.
 	ForwardURL secret.String
-	// ForwardTimeout bounds one relay; zero means DefaultForwardTimeout.
+	// ForwardTimeout bounds one relay. The config resolves it
+	// (config.DefaultForwardTimeout when a tenant sets none); zero is
+	// taken as that default too.
 	ForwardTimeout time.Duration
 	// AllowUnauthenticated accepts auth_type NONE whose URL carries no
-	// query, that is no credentials.
+	// credentials in its query.
 	AllowUnauthenticated bool
 }
-
-// DefaultForwardTimeout is the relay timeout when a tenant sets none.
-const DefaultForwardTimeout = 5 * time.Second
 
 // SettingsSource gives the receiver a tenant's settings.
 type SettingsSource interface {
@@ -52,19 +58,19 @@ type SettingsSource interface {
 	// fail, because the name of an error other than ErrUnknownTenant
 	// becomes a label value.
 	Settings(ctx context.Context, tenant string, fresh bool) (TenantSettings, error)
-}
-
-// SettingsFunc adapts a function to SettingsSource.
-type SettingsFunc func(ctx context.Context, tenant string, fresh bool) (TenantSettings, error)
-
-// Settings calls f.
-func (f SettingsFunc) Settings(ctx context.Context, tenant string, fresh bool) (TenantSettings, error) {
-	return f(ctx, tenant, fresh)
+	// Serves reports whether tenant is in the current tenant set. The
+	// receiver asks it under its table lock just before it records an
+	// event, so it must be cheap and must not wait for whoever calls
+	// Receiver.Retain. Whoever swaps in a new tenant set calls Retain after
+	// the swap: an event of a removed tenant is then either refused here
+	// or removed by Retain, never kept.
+	Serves(tenant string) bool
 }
 
 // refetchInterval is the least time between two refetches of one tenant's
-// settings caused by failed verifications: a flood of forged requests costs
-// the tenant at most one API call per interval.
+// settings, whether a failed verification or the settings' age asked for
+// it: a flood of forged requests costs the tenant at most one API call per
+// interval.
 const refetchInterval = 30 * time.Second
 
 // refetchLimiter remembers when each tenant's settings were last refetched.
@@ -97,4 +103,43 @@ func (l *refetchLimiter) retain(keep map[string]bool) {
 			delete(l.last, t)
 		}
 	}
+}
+
+// errRefetchNotNow is a refetch the tenant's slot did not allow.
+var errRefetchNotNow = errors.New("settings were refetched less than 30s ago")
+
+// refetchTimeout bounds a refetch shared by several requests: it must not
+// end with the request that happened to start it.
+const refetchTimeout = 30 * time.Second
+
+// refetch gets tenant's settings fresh from the source, if its refetch slot
+// allows: concurrent requests share one call and its outcome.
+func (rc *Receiver) refetch(ctx context.Context, tenant string, now time.Time) (TenantSettings, error) {
+	v, err, _ := rc.refetches.Do(tenant, func() (any, error) {
+		if !rc.limiter.allow(tenant, now) {
+			return TenantSettings{}, errRefetchNotNow
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refetchTimeout)
+		defer cancel()
+		return rc.source.Settings(ctx, tenant, true)
+	})
+	return v.(TenantSettings), err
+}
+
+// settings returns tenant's settings, refetched first when they are older
+// than the receiver's settings max age. A failed refetch leaves the cached
+// settings in force: an API outage must not stop verification.
+func (rc *Receiver) settings(ctx context.Context, tenant string, now time.Time) (TenantSettings, error) {
+	s, err := rc.source.Settings(ctx, tenant, false)
+	if err != nil || s.FetchedAt.IsZero() || now.Sub(s.FetchedAt) <= rc.maxAge {
+		return s, err
+	}
+	fresh, ferr := rc.refetch(ctx, tenant, now)
+	switch {
+	case ferr == nil:
+		return fresh, nil
+	case !errors.Is(ferr, errRefetchNotNow):
+		_ = level.Debug(rc.logger).Log("msg", "Cannot refetch settings past their max age; verifying with the cached ones", "tenant", tenant, "err", ferr)
+	}
+	return s, nil
 }

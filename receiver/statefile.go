@@ -61,8 +61,8 @@ func (t *table) snapshot() *stateFile {
 		Streams: make([]streamEntry, 0, len(t.streams)),
 		Jobs:    make([]jobEntry, 0, len(t.jobs)),
 	}
-	for e := t.streamLRU.Front(); e != nil; e = e.Next() {
-		s := e.Value.(*stream)
+	for _, e := range t.streamLRU.ordered() {
+		s := e.(*stream)
 		states := make(map[string]int64, numStates)
 		for i, at := range s.at {
 			if at != 0 {
@@ -74,8 +74,8 @@ func (t *table) snapshot() *stateFile {
 			Latest: stateNames[s.latest], StatesMs: states,
 		})
 	}
-	for e := t.jobLRU.Front(); e != nil; e = e.Next() {
-		j := e.Value.(*job)
+	for _, e := range t.jobLRU.ordered() {
+		j := e.(*job)
 		je := jobEntry{Tenant: j.key.tenant, RoomID: j.key.roomID, JobID: j.key.jobID, LastEventMs: j.lastEventMs, Ended: j.ended}
 		if j.paragraphMs != 0 {
 			p := j.paragraph
@@ -86,88 +86,108 @@ func (t *table) snapshot() *stateFile {
 	return f
 }
 
-// restore reads a state file into a new table.
-func restore(data []byte, maxStreams int, endRetention time.Duration) (*table, error) {
+// restore reads a state file into a new table. Entries dated after
+// latestMs are left out and counted in dropped: a clock that was wrong
+// when they were written must not pin a stream's state, since times only
+// move forward.
+func restore(data []byte, maxStreams int, endRetention time.Duration, latestMs int64) (t *table, dropped int, err error) {
 	var v struct {
 		Version *int `json:"version"`
 	}
 	if err := json.Unmarshal(data, &v); err != nil {
-		return nil, fmt.Errorf("not a JSON state file: %w", err)
+		return nil, 0, fmt.Errorf("not a JSON state file: %w", err)
 	}
 	if v.Version == nil {
-		return nil, errors.New("no version")
+		return nil, 0, errors.New("no version")
 	}
 	if *v.Version != stateFileVersion {
-		return nil, fmt.Errorf("version %d; this exporter reads version %d", *v.Version, stateFileVersion)
+		return nil, 0, fmt.Errorf("version %d; this exporter reads version %d", *v.Version, stateFileVersion)
 	}
 	var f stateFile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("version %d: %w", stateFileVersion, err)
+		return nil, 0, fmt.Errorf("version %d: %w", stateFileVersion, err)
 	}
-	t := newTable(maxStreams, endRetention)
+	t = newTable(maxStreams, endRetention)
 	for i := range f.Streams {
-		if err := t.restoreStream(&f.Streams[i]); err != nil {
-			return nil, fmt.Errorf("streams[%d]: %w", i, err)
+		future, err := t.restoreStream(&f.Streams[i], latestMs)
+		if err != nil {
+			return nil, 0, fmt.Errorf("streams[%d]: %w", i, err)
+		}
+		if future {
+			dropped++
 		}
 	}
 	for i := range f.Jobs {
-		if err := t.restoreJob(&f.Jobs[i]); err != nil {
-			return nil, fmt.Errorf("jobs[%d]: %w", i, err)
+		future, err := t.restoreJob(&f.Jobs[i], latestMs)
+		if err != nil {
+			return nil, 0, fmt.Errorf("jobs[%d]: %w", i, err)
+		}
+		if future {
+			dropped++
 		}
 	}
-	return t, nil
+	return t, dropped, nil
 }
 
-func (t *table) restoreStream(e *streamEntry) error {
+// restoreStream adds e unless it is dated after latestMs (future).
+func (t *table) restoreStream(e *streamEntry, latestMs int64) (future bool, err error) {
 	if err := checkLabels(e.Tenant, e.RoomID, e.JobID); err != nil {
-		return err
+		return false, err
 	}
 	if labelValue(e.OutputHost) != e.OutputHost {
-		return errors.New("output_host is not a valid label value")
+		return false, errors.New("output_host is not a valid label value")
 	}
 	k := streamKey{e.Tenant, e.RoomID, e.JobID, e.OutputHost}
 	if _, dup := t.streams[k]; dup {
-		return errors.New("the same stream twice")
+		return false, errors.New("the same stream twice")
 	}
 	latest := stateIndex(e.Latest)
 	if stateNames[latest] != e.Latest {
-		return fmt.Errorf("latest state %q is not one of %q", e.Latest, stateNames)
+		return false, fmt.Errorf("latest state %q is not one of %q", e.Latest, stateNames)
 	}
 	var at [numStates]int64
 	for name, ms := range e.StatesMs {
 		i := stateIndex(name)
 		if stateNames[i] != name || ms <= 0 {
-			return fmt.Errorf("states_ms: %q: want a state of %q and a positive time", name, stateNames)
+			return false, fmt.Errorf("states_ms: %q: want a state of %q and a positive time", name, stateNames)
 		}
 		at[i] = ms
+		future = future || ms > latestMs
 	}
 	if at[latest] == 0 {
-		return fmt.Errorf("latest state %q has no time in states_ms", e.Latest)
+		return false, fmt.Errorf("latest state %q has no time in states_ms", e.Latest)
+	}
+	if future {
+		return true, nil
 	}
 	s := t.stream(k, latest)
 	s.at = at
-	return nil
+	return false, nil
 }
 
-func (t *table) restoreJob(e *jobEntry) error {
+// restoreJob adds e unless it is dated after latestMs (future).
+func (t *table) restoreJob(e *jobEntry, latestMs int64) (future bool, err error) {
 	if err := checkLabels(e.Tenant, e.RoomID, e.JobID); err != nil {
-		return err
+		return false, err
 	}
 	k := jobKey{e.Tenant, e.RoomID, e.JobID}
 	if _, dup := t.jobs[k]; dup {
-		return errors.New("the same job twice")
+		return false, errors.New("the same job twice")
 	}
 	if e.LastEventMs <= 0 || (e.Paragraph != nil) != (e.ParagraphMs > 0) {
-		return errors.New("last_event_ms must be positive, and paragraph and paragraph_ms go together")
+		return false, errors.New("last_event_ms must be positive, and paragraph and paragraph_ms go together")
+	}
+	if e.LastEventMs > latestMs || e.ParagraphMs > latestMs {
+		return true, nil
 	}
 	j := t.job(k)
 	j.lastEventMs, j.ended = e.LastEventMs, e.Ended
 	if e.Paragraph != nil {
 		j.paragraph, j.paragraphMs = *e.Paragraph, e.ParagraphMs
 	}
-	return nil
+	return false, nil
 }
 
 func checkLabels(tenant, roomID, jobID string) error {
@@ -189,9 +209,16 @@ func (rc *Receiver) load(path string) bool {
 	}
 	if err == nil {
 		var t *table
-		if t, err = restore(data, rc.table.maxStreams, rc.table.endRetention); err == nil {
+		var future int
+		now := rc.now()
+		if t, future, err = restore(data, rc.table.maxStreams, rc.table.endRetention, now.Add(rc.skew).UnixMilli()); err == nil {
 			rc.table = t
-			rc.table.prune(rc.now().UnixMilli())
+			rc.table.prune(now.UnixMilli())
+			if future > 0 {
+				rc.dirty = true // written again without them
+				_ = level.Warn(rc.logger).Log("msg", "Dropped callback state file entries dated after now plus --callback.max-clock-skew; a clock was wrong when they were written",
+					"path", path, "entries", future)
+			}
 			_ = level.Info(rc.logger).Log("msg", "Read the callback state file", "path", path,
 				"streams", len(t.streams), "jobs", len(t.jobs))
 			return true

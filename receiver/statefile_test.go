@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,7 +186,8 @@ func restoreFile(path string) (*table, error) {
 	if err != nil {
 		return nil, err
 	}
-	return restore(data, DefaultMaxStreams, DefaultEndRetention)
+	t, _, err := restore(data, DefaultMaxStreams, DefaultEndRetention, math.MaxInt64)
+	return t, err
 }
 
 // TestCorruptStateFileCannotBeSetAside: when the file cannot be moved, it is

@@ -1,7 +1,6 @@
 package receiver
 
 import (
-	"container/list"
 	"time"
 
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
@@ -48,8 +47,10 @@ type stream struct {
 	key    streamKey
 	at     [numStates]int64 // last event with each state
 	latest int              // the state with the newest event; ties go to the later arrival
-	elem   *list.Element    // in table.streamLRU
+	lru    lruLink
 }
+
+func (s *stream) link() *lruLink { return &s.lru }
 
 func (s *stream) lastEventMs() int64 {
 	var m int64
@@ -65,20 +66,23 @@ type job struct {
 	paragraph   float64
 	paragraphMs int64 // time of the SHOOT_SCRIPT_SWITCH paragraph came from; 0 = none yet
 	ended       bool  // a stream of it was dropped after END retention
-	elem        *list.Element
+	lru         lruLink
 }
 
+func (j *job) link() *lruLink { return &j.lru }
+
 // table is the receiver's state: streams and jobs, each bounded by
-// maxStreams with the least recently updated evicted first. It is not
-// safe for concurrent use; Receiver guards it.
+// maxStreams. Past the bound the least recently updated entry of the tenant
+// holding the most goes first: one tenant can never push out another's
+// state. It is not safe for concurrent use; Receiver guards it.
 type table struct {
 	maxStreams   int
 	endRetention time.Duration
 
 	streams   map[streamKey]*stream
-	streamLRU list.List // front = least recently updated
+	streamLRU fairLRU
 	jobs      map[jobKey]*job
-	jobLRU    list.List
+	jobLRU    fairLRU
 
 	evictedStreams, evictedJobs uint64
 }
@@ -119,16 +123,17 @@ func (t *table) record(tenant string, ev *event, atMs int64) {
 // job finds or adds a job and marks it the most recently updated.
 func (t *table) job(k jobKey) *job {
 	if j, ok := t.jobs[k]; ok {
-		t.jobLRU.MoveToBack(j.elem)
+		t.jobLRU.touch(j)
 		return j
 	}
 	if len(t.jobs) >= t.maxStreams {
-		old := t.jobLRU.Remove(t.jobLRU.Front()).(*job)
+		old := t.jobLRU.victim().(*job)
+		t.jobLRU.remove(old)
 		delete(t.jobs, old.key)
 		t.evictedJobs++
 	}
 	j := &job{key: k}
-	j.elem = t.jobLRU.PushBack(j)
+	t.jobLRU.add(k.tenant, j)
 	t.jobs[k] = j
 	return j
 }
@@ -137,16 +142,17 @@ func (t *table) job(k jobKey) *job {
 // new stream starts in state.
 func (t *table) stream(k streamKey, state int) *stream {
 	if s, ok := t.streams[k]; ok {
-		t.streamLRU.MoveToBack(s.elem)
+		t.streamLRU.touch(s)
 		return s
 	}
 	if len(t.streams) >= t.maxStreams {
-		old := t.streamLRU.Remove(t.streamLRU.Front()).(*stream)
+		old := t.streamLRU.victim().(*stream)
+		t.streamLRU.remove(old)
 		delete(t.streams, old.key)
 		t.evictedStreams++
 	}
 	s := &stream{key: k, latest: state}
-	s.elem = t.streamLRU.PushBack(s)
+	t.streamLRU.add(k.tenant, s)
 	t.streams[k] = s
 	return s
 }
@@ -171,13 +177,13 @@ func (t *table) prune(nowMs int64) bool {
 			liveStreams[jk]++
 			continue
 		}
-		t.streamLRU.Remove(s.elem)
+		t.streamLRU.remove(s)
 		delete(t.streams, k)
 		changed = true
 	}
 	for k, j := range t.jobs {
 		if j.lastEventMs < staleCut || j.ended && liveStreams[k] == 0 && j.lastEventMs < endCut {
-			t.jobLRU.Remove(j.elem)
+			t.jobLRU.remove(j)
 			delete(t.jobs, k)
 			changed = true
 		}
@@ -190,14 +196,14 @@ func (t *table) retain(keep map[string]bool) bool {
 	changed := false
 	for k, s := range t.streams {
 		if !keep[k.tenant] {
-			t.streamLRU.Remove(s.elem)
+			t.streamLRU.remove(s)
 			delete(t.streams, k)
 			changed = true
 		}
 	}
 	for k, j := range t.jobs {
 		if !keep[k.tenant] {
-			t.jobLRU.Remove(j.elem)
+			t.jobLRU.remove(j)
 			delete(t.jobs, k)
 			changed = true
 		}

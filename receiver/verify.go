@@ -28,7 +28,8 @@ type verdict struct {
 	result result // "" when verified
 	detail string // why not, for the answer; never holds a secret
 	signed bool   // the request carried a valid hwTime signature
-	hwTime int64  // Unix seconds, when signed
+	hwTime int64  // hwTime as sent, when signed
+	atMs   int64  // hwTime as Unix milliseconds, when signed
 }
 
 // Why a request is refused. Fixed texts: none quotes the request or the
@@ -37,11 +38,11 @@ const (
 	detailNoKey        = "the tenant has no callback key"
 	detailMissingQuery = "hwSecret and hwTime query parameters are required"
 	detailMissingHead  = "x-hw-mss-secret and x-hw-mss-time headers are required"
-	detailBadTime      = "hwTime is not hexadecimal Unix seconds"
+	detailBadTime      = "hwTime is not hexadecimal Unix seconds (or milliseconds)"
 	detailBadSecret    = "hwSecret is not a hexadecimal HMAC-SHA256"
 	detailMismatch     = "the signature does not match"
 	detailExpired      = "hwTime is outside the accepted clock skew"
-	detailNoURLCreds   = "the tenant's callback URL carries no credentials in its query"
+	detailNoURLCreds   = "the tenant's callback URL carries no credentials in its query (no parameter with a value)"
 	detailURLCreds     = "the request does not carry the callback URL's query parameters"
 	detailUnsupported  = "the tenant's auth_type is not supported by this receiver"
 )
@@ -90,10 +91,24 @@ func verifySigned(s *TenantSettings, gotSecret, gotTime, missing string, now tim
 	if !match {
 		return verdict{result: resultBadSignature, detail: detailMismatch}
 	}
-	if d := now.Sub(time.Unix(t, 0)); d > skew || d < -skew {
+	atMs := hwTimeMs(t)
+	if d := now.Sub(time.UnixMilli(atMs)); d > skew || d < -skew {
 		return verdict{result: resultExpired, detail: detailExpired}
 	}
-	return verdict{signed: true, hwTime: t}
+	return verdict{signed: true, hwTime: t, atMs: atMs}
+}
+
+// hwTimeMillisFrom is the least hwTime read as milliseconds: 10^11 seconds
+// is the year 5138, while 10^11 milliseconds is 1973. The vendor's text
+// says only hex(timestamp), so both are taken.
+const hwTimeMillisFrom = 100_000_000_000
+
+// hwTimeMs is hwTime t as Unix milliseconds.
+func hwTimeMs(t int64) int64 {
+	if t >= hwTimeMillisFrom {
+		return t
+	}
+	return t * 1000
 }
 
 // signature is HMAC-SHA256(key, u + hwTime), the MSS_A formula.
@@ -104,7 +119,8 @@ func signature(key, u, hwTime string) []byte {
 	return m.Sum(nil)
 }
 
-// parseHWTime reads hwTime: hexadecimal Unix seconds, no sign.
+// parseHWTime reads hwTime: hexadecimal, no sign; hwTimeMs says whether it
+// counts seconds or milliseconds. The signature is over the text as sent.
 func parseHWTime(s string) (int64, bool) {
 	if len(s) == 0 || len(s) > 15 {
 		return 0, false
@@ -146,7 +162,7 @@ func verifyURLCredentials(s *TenantSettings, rawQuery string) verdict {
 	if i := strings.IndexByte(u, '?'); i >= 0 {
 		want, _ = url.ParseQuery(u[i+1:]) // the well-formed pairs
 	}
-	if len(want) == 0 {
+	if !carriesCredentials(want) {
 		if s.AllowUnauthenticated {
 			return verdict{}
 		}
@@ -168,4 +184,18 @@ func verifyURLCredentials(s *TenantSettings, rawQuery string) verdict {
 		return verdict{result: resultBadSignature, detail: detailURLCreds}
 	}
 	return verdict{}
+}
+
+// carriesCredentials tells whether a callback URL's query holds anything a
+// sender must know: "?token=" alone is matched by any request that sends
+// an empty token, which is no authentication.
+func carriesCredentials(q url.Values) bool {
+	for _, vs := range q {
+		for _, v := range vs {
+			if v != "" {
+				return true
+			}
+		}
+	}
+	return false
 }

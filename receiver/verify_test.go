@@ -2,7 +2,9 @@ package receiver
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -140,7 +142,7 @@ func TestSettingsDoNotPrint(t *testing.T) {
 // verdict stands.
 func TestRefetchFailureKeepsVerdict(t *testing.T) {
 	var fresh int
-	src := SettingsFunc(func(_ context.Context, tenant string, f bool) (TenantSettings, error) {
+	src := funcSource(func(_ context.Context, tenant string, f bool) (TenantSettings, error) {
 		if tenant != "mss" {
 			return TenantSettings{}, fmt.Errorf("looking up %q: %w", tenant, ErrUnknownTenant)
 		}
@@ -180,5 +182,104 @@ func TestLabelValue(t *testing.T) {
 		if got := labelValue(in); got != want {
 			t.Errorf("labelValue(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// funcSource is a SettingsSource of one function, serving every tenant.
+type funcSource func(ctx context.Context, tenant string, fresh bool) (TenantSettings, error)
+
+func (f funcSource) Settings(ctx context.Context, tenant string, fresh bool) (TenantSettings, error) {
+	return f(ctx, tenant, fresh)
+}
+
+func (funcSource) Serves(string) bool { return true }
+
+// TestSettingsMaxAge: a tenant switched from NONE to MSS_A_HEAD stops
+// taking token-only requests once its cached settings are older than the
+// max age, with no scrape in between; the refetch is made once per 30 s
+// however many requests ask, and an API outage keeps the cached settings.
+func TestSettingsMaxAge(t *testing.T) {
+	h := newHarness(t, Options{SettingsMaxAge: time.Minute})
+	h.src.now = h.clock.Now
+	h.src.set("none", func(s *TenantSettings) { s.FetchedAt = t0 })
+	h.src.rotate("none", func(s *TenantSettings) { s.AuthType, s.Key = "MSS_A_HEAD", testKey })
+	body := rtmpBody("room-1", "job-1", "live.example.com", "CONNECTED")
+	if a := h.postNone(body); a.status != 200 || a.body != answerJSON("accepted", "") {
+		t.Fatalf("within the max age: got %d %s", a.status, a.body)
+	}
+	h.clock.Advance(time.Minute + time.Second)
+	for range 3 {
+		if a := h.postNone(body); a.status != 401 || a.body != answerJSON("bad_signature", detailMissingHead) {
+			t.Errorf("past the max age: got %d %s, want 401 bad_signature", a.status, a.body)
+		}
+	}
+	if n := h.src.freshCalls(); n != 1 {
+		t.Errorf("%d refetches, want 1", n)
+	}
+	s, hwTime := sign(testKey, "https://mon.example.com:10037/callback/none?token="+urlToken+"&v=2", h.clock.Now())
+	if a := h.do(request{path: "/callback/none", header: map[string]string{headerSecret: s, headerTime: hwTime}, body: body}); a.status != 200 {
+		t.Errorf("signed with the new settings: got %d %s", a.status, a.body)
+	}
+
+	// Old again, and the API is down: the cached settings still verify.
+	h.clock.Advance(2 * time.Minute)
+	h.src.mu.Lock()
+	h.src.freshFails = map[string]bool{"none": true}
+	h.src.mu.Unlock()
+	s, hwTime = sign(testKey, "https://mon.example.com:10037/callback/none?token="+urlToken+"&v=2", h.clock.Now())
+	if a := h.do(request{path: "/callback/none", header: map[string]string{headerSecret: s, headerTime: hwTime}, body: body}); a.status != 200 {
+		t.Errorf("old settings with the API down: got %d %s, want 200", a.status, a.body)
+	}
+	if n := h.src.freshCalls(); n != 2 {
+		t.Errorf("%d refetches, want 2", n)
+	}
+}
+
+// TestMillisecondHWTime: an hwTime of 10^11 or more counts milliseconds;
+// the signature is over the hex text as sent.
+func TestMillisecondHWTime(t *testing.T) {
+	h := newHarness(t, Options{})
+	hwTime := strconv.FormatInt(t0.Add(-1500*time.Millisecond).UnixMilli(), 16)
+	q := "hwSecret=" + hex.EncodeToString(signature(testKey, mssURL, hwTime)) + "&hwTime=" + hwTime
+	body := rtmpBody("r", "j", "h", "CONNECTED")
+	if a := h.do(request{path: "/callback/mss", query: q, body: body}); a.status != 200 || a.body != answerJSON("accepted", "") {
+		t.Fatalf("got %d %s", a.status, a.body)
+	}
+	compare(t, h.rc.StreamCollector(), `# HELP metastudio_live_stream_state_timestamp_seconds Time of the last event with this state (hwTime when signed, else receipt); max by over replicas gives the fleet's truth.
+# TYPE metastudio_live_stream_state_timestamp_seconds gauge
+metastudio_live_stream_state_timestamp_seconds{job_id="j",output_host="h",room_id="r",state="CONNECTED",tenant="mss"} 1795924798.5
+`, "metastudio_live_stream_state_timestamp_seconds")
+	// Milliseconds outside the skew are expired like seconds.
+	old := strconv.FormatInt(t0.Add(-6*time.Minute).UnixMilli(), 16)
+	q = "hwSecret=" + hex.EncodeToString(signature(testKey, mssURL, old)) + "&hwTime=" + old
+	if a := h.do(request{path: "/callback/mss", query: q, body: body}); a.status != 401 || a.body != answerJSON("expired", detailExpired) {
+		t.Errorf("old milliseconds: got %d %s", a.status, a.body)
+	}
+	// The boundary: just below 10^11 is seconds (far in the future).
+	below := strconv.FormatInt(hwTimeMillisFrom-1, 16)
+	q = "hwSecret=" + hex.EncodeToString(signature(testKey, mssURL, below)) + "&hwTime=" + below
+	if a := h.do(request{path: "/callback/mss", query: q, body: body}); a.status != 401 || a.body != answerJSON("expired", detailExpired) {
+		t.Errorf("10^11-1: got %d %s", a.status, a.body)
+	}
+}
+
+// TestEmptyQueryIsNoCredentials: a NONE URL whose parameters are all empty
+// authenticates nobody.
+func TestEmptyQueryIsNoCredentials(t *testing.T) {
+	h := newHarness(t, Options{})
+	body := switchBody("r", "j", 1)
+	for _, u := range []string{"https://mon.example.com/callback/open?token=", "https://mon.example.com/callback/open?token=&v="} {
+		h.src.set("open", func(s *TenantSettings) { s.CallbackURL = secret.String(u) })
+		for _, q := range []string{"token=", "token=&v=", ""} {
+			h.clock.Advance(time.Minute) // a refetch slot for each
+			if a := h.do(request{path: "/callback/open", query: q, body: body}); a.status != 401 || a.body != answerJSON("unauthenticated", detailNoURLCreds) {
+				t.Errorf("URL %s, query %q: got %d %s, want 401 unauthenticated", u, q, a.status, a.body)
+			}
+		}
+		h.src.set("open", func(s *TenantSettings) { s.AllowUnauthenticated = true })
+		if a := h.do(request{path: "/callback/open", body: body}); a.status != 200 {
+			t.Errorf("URL %s with allow_unauthenticated: got %d %s", u, a.status, a.body)
+		}
+		h.src.set("open", func(s *TenantSettings) { s.AllowUnauthenticated = false })
 	}
 }

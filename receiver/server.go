@@ -1,0 +1,133 @@
+package receiver
+
+import (
+	"context"
+	"errors"
+	stdlog "log"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/exporter-toolkit/web"
+	"golang.org/x/net/netutil"
+)
+
+// Defaults of ServerOptions. A client that trickles its headers or body, or
+// holds a connection idle, is cut off after these; the receiver's callers
+// are MetaStudio and relays, which send a small body at once.
+const (
+	DefaultMaxConnections    = 1000
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+)
+
+// ServerOptions configure the receiver's own listener. A zero value means
+// the default.
+type ServerOptions struct {
+	Address       string // where to listen, e.g. ":10037"
+	WebConfigFile string // exporter-toolkit web config (TLS, basic auth); "" = plain HTTP
+
+	// MaxConnections is how many connections are held at once; past it new
+	// ones wait in the kernel's backlog (and are refused once it is full),
+	// so that a flood costs neither memory nor file descriptors.
+	MaxConnections    int
+	ReadHeaderTimeout time.Duration // to read a request's headers
+	ReadTimeout       time.Duration // to read a whole request, body included
+	IdleTimeout       time.Duration // a keep-alive connection waiting for its next request
+	MaxHeaderBytes    int
+
+	// ToolkitLogger is exporter-toolkit's logger; default: none.
+	ToolkitLogger *slog.Logger
+}
+
+// Server is the receiver's listener, serving Handler.
+type Server struct {
+	srv    *http.Server
+	addr   string
+	served chan error
+}
+
+// Listen listens on opts.Address and serves the receiver there in the
+// background until Shutdown. Listening here, before anything else starts,
+// makes a busy port an error of the start that leaves nothing behind.
+func (rc *Receiver) Listen(opts ServerOptions) (*Server, error) {
+	if opts.MaxConnections < 0 || opts.ReadHeaderTimeout < 0 || opts.ReadTimeout < 0 || opts.IdleTimeout < 0 || opts.MaxHeaderBytes < 0 {
+		return nil, errors.New("receiver: connection limits and timeouts must not be negative")
+	}
+	opts.MaxConnections = cmpOr(opts.MaxConnections, DefaultMaxConnections)
+	opts.ReadHeaderTimeout = cmpOr(opts.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	opts.ReadTimeout = cmpOr(opts.ReadTimeout, DefaultReadTimeout)
+	opts.IdleTimeout = cmpOr(opts.IdleTimeout, DefaultIdleTimeout)
+	opts.MaxHeaderBytes = cmpOr(opts.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	if opts.ToolkitLogger == nil {
+		opts.ToolkitLogger = slog.New(slog.DiscardHandler)
+	}
+
+	ln, err := net.Listen("tcp", opts.Address)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		srv: &http.Server{
+			Handler:           rc.Handler(),
+			ReadHeaderTimeout: opts.ReadHeaderTimeout,
+			ReadTimeout:       opts.ReadTimeout,
+			IdleTimeout:       opts.IdleTimeout,
+			MaxHeaderBytes:    opts.MaxHeaderBytes,
+			// net/http's own complaints (TLS handshake errors from scanners
+			// and plain-HTTP clients) go through the receiver's logger,
+			// once a minute per kind.
+			ErrorLog: stdlog.New(httpErrorLog{newRateLog(level.Warn(rc.logger), rc.now)}, "", 0),
+		},
+		addr:   ln.Addr().String(),
+		served: make(chan error, 1),
+	}
+	_ = level.Info(rc.logger).Log("msg", "Receiving live events", "address", s.addr, "tls", opts.WebConfigFile != "",
+		"max_connections", opts.MaxConnections)
+	webConfig := opts.WebConfigFile
+	flagConfig := &web.FlagConfig{WebConfigFile: &webConfig}
+	limited := netutil.LimitListener(ln, opts.MaxConnections)
+	go func() { s.served <- web.Serve(limited, s.srv, flagConfig, opts.ToolkitLogger) }()
+	return s, nil
+}
+
+// Addr is the address listened on, a port the system chose included.
+func (s *Server) Addr() string { return s.addr }
+
+// Shutdown stops accepting, waits for requests in flight until ctx ends,
+// and closes the listener.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if serr := <-s.served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
+
+func cmpOr[T int | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// httpErrorLog takes net/http's error lines. go-kit's StdlibAdapter would
+// read "http: TLS handshake error from 127.0.0.1:5000: …" as a file:line
+// prefix and mangle it.
+type httpErrorLog struct{ lines *rateLog }
+
+func (l httpErrorLog) Write(p []byte) (int, error) {
+	line := strings.TrimSuffix(string(p), "\n")
+	kind, msg := "other", "HTTP errors on the receiver's listener"
+	if strings.HasPrefix(line, "http: TLS handshake error") {
+		kind, msg = "tls_handshake", "TLS handshake errors on the receiver's listener (plain HTTP, scanners or bad certificates)"
+	}
+	// The count is of lines since the last one written; err is this one.
+	l.lines.log(kind, "msg", msg, "err", line)
+	return len(p), nil
+}
