@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
 
 // reloadConfig is a config file whose tenants and policy tell which of the
@@ -99,7 +99,7 @@ func TestReloadUnderLoad(t *testing.T) {
 		strings.Replace(configs["two"], "secret_key_file: sk", "secret_key_file: missing-sk", 1),
 	}
 	writeConfigFile(t, path, configs["one"])
-	holder := config.NewHolder(path, func(string) (string, bool) { return "", false }, nil)
+	holder := tenants.New(path, tenants.Options{})
 	if err := holder.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -144,12 +144,12 @@ func TestReloadUnderLoad(t *testing.T) {
 		if err := holder.Reload(); err != nil {
 			t.Fatalf("round %d: reloading %s: %v", round, current, err)
 		}
-		good := holder.Config()
+		good := holder.Snapshot().File()
 		writeConfigFile(t, path, bad[round%len(bad)])
 		if err := holder.Reload(); err == nil {
 			t.Fatalf("round %d: a bad file was accepted", round)
 		}
-		if holder.Config() != good {
+		if holder.Snapshot().File() != good {
 			t.Fatalf("round %d: the bad reload replaced the config", round)
 		}
 		if got := whichConfig(e.mustGet(t, "/metrics"), "shared", "only-"+current); got != current {
@@ -179,7 +179,7 @@ func TestReloadPicksUpRotatedSecret(t *testing.T) {
 	sk := filepath.Join(dir, "sk")
 	writeConfigFile(t, sk, simSK)
 	writeConfigFile(t, path, reloadConfig(sim.URL, "only-one", projectB, 1, ", max_cache_age: 1h"))
-	holder := config.NewHolder(path, func(string) (string, bool) { return "", false }, nil)
+	holder := tenants.New(path, tenants.Options{})
 	if err := holder.Reload(); err != nil {
 		t.Fatal(err)
 	}

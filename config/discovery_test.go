@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,26 @@ func TestRedactURL(t *testing.T) {
 		if got := redactURL(in); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func mustCompile(t *testing.T, expr string) *regexp.Regexp {
+	t.Helper()
+	re, err := CompileNameRegex(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return re
+}
+
+func TestCompileNameRegex(t *testing.T) {
+	re := mustCompile(t, "shop.")
+	for name, want := range map[string]bool{"shop1": true, "shop12": false, "xshop1": false, "shop\n": true} {
+		if got := re.MatchString(name); got != want {
+			t.Errorf("%q: match = %v, want %v", name, got, want)
+		}
+	}
+	if _, err := CompileNameRegex("("); err == nil || err.Error() != "error parsing regexp: missing closing ): `(`" {
+		t.Fatalf("err = %v", err)
 	}
 }

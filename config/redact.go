@@ -114,8 +114,9 @@ func callbackView(c Callback) *viewCallback {
 	return v
 }
 
-// Redacted renders the effective config for GET /config.
-func (c *Config) Redacted() ([]byte, error) {
+// Redacted renders the effective config for GET /config: the file's
+// tenants, then discovered, those the tenant set serves besides them.
+func (c *Config) Redacted(discovered ...*Tenant) ([]byte, error) {
 	v := view{
 		Defaults: viewDefaults{
 			Region:      c.defaults.region,
@@ -132,7 +133,7 @@ func (c *Config) Redacted() ([]byte, error) {
 			Credentials:     d.CredentialsName,
 			IAMEndpoint:     d.IAMEndpoint,
 			Regions:         d.Regions,
-			NameRegex:       d.nameRegex,
+			NameRegex:       d.NameRegexText,
 			NamePrefix:      d.NamePrefix,
 			Endpoint:        d.Endpoint,
 			RefreshInterval: model.Duration(d.RefreshInterval),
@@ -170,7 +171,7 @@ func (c *Config) Redacted() ([]byte, error) {
 		}
 		v.Credentials[raw.name] = vc
 	}
-	for _, t := range c.tenants {
+	for _, t := range append(c.tenants[:len(c.tenants):len(c.tenants)], discovered...) {
 		var discoveredBy *int
 		if t.Source != nil {
 			discoveredBy = &t.Source.Index

@@ -58,9 +58,15 @@ func NewTenant(t Tenant) *Tenant {
 // tenant_test.go walks the struct so that a field added later cannot be
 // left out.
 func identityOf(target *metastudio.Target) [sha256.Size]byte {
-	c := &target.Credentials
 	b := appendField(nil, target.Endpoint)
 	b = appendField(b, target.ProjectID)
+	b = appendCredentials(b, &target.Credentials)
+	return sha256.Sum256(b)
+}
+
+// appendCredentials appends every value of c, secrets included: what is
+// appended only ever goes into a digest.
+func appendCredentials(b []byte, c *metastudio.Credentials) []byte {
 	b = appendField(b, c.AccessKey)
 	b = appendField(b, c.SecretKey.Reveal())
 	b = appendField(b, c.SecurityToken.Reveal())
@@ -71,7 +77,7 @@ func identityOf(target *metastudio.Target) [sha256.Size]byte {
 		b = appendField(b, c.IAM.User)
 		b = appendField(b, c.IAM.Password.Reveal())
 	}
-	return sha256.Sum256(b)
+	return b
 }
 
 // appendField length-prefixes s so that no two field lists hash alike.
