@@ -1,49 +1,74 @@
-package main
+// Package web is the exporter's HTTP layer: the routes of the main
+// listener, /metrics with collect[], /probe, /sd, /config, the lifecycle
+// endpoints and the landing page, and the server they are served by.
+package web
 
 import (
 	"errors"
 	"fmt"
-	"html"
 	"net/http"
 	"net/http/pprof"
-	"net/url"
 	"path"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
-	"github.com/metastudio-exporter/metastudio_exporter/config"
-	"github.com/metastudio-exporter/metastudio_exporter/receiver"
+	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
 
-// routes serves the fixed endpoints, the telemetry path (which
-// checkTelemetryPath has kept clear of them) and the landing page.
-func routes(f *flags, holder *config.Holder, scraper *collector.Scraper, exporter *prometheus.Registry, live *receiver.Receiver, r *reloader, logger log.Logger) *http.ServeMux {
+// Options are what the routes serve.
+type Options struct {
+	TelemetryPath string        // checked by CheckTelemetryPath
+	MaxRequests   int           // concurrent /metrics requests; 0 = no limit
+	TimeoutOffset time.Duration // subtracted from X-Prometheus-Scrape-Timeout-Seconds
+	Demo          bool          // the landing page says the tenants are the simulator's
+
+	Tenants *tenants.Set
+	Scraper *collector.Scraper
+	// Exporter holds the exporter's own metrics; only /metrics shows them,
+	// and its requests are counted there.
+	Exporter *prometheus.Registry
+	// Streams are the live streams the receiver tracks, nil when it is
+	// off; only /metrics shows them.
+	Streams prometheus.Collector
+	// Reload reloads the config for POST /-/reload.
+	Reload func() error
+	// Landing serves "/" (unless the telemetry path is "/"); nil is the
+	// landing page of landing.go.
+	Landing http.Handler
+	Logger  log.Logger
+}
+
+// Handler serves the fixed endpoints, the telemetry path (which
+// CheckTelemetryPath has kept clear of them) and the landing page.
+func Handler(o Options) http.Handler {
 	scrapes := &scrapeHandlers{
-		source:        holder,
-		scraper:       scraper,
-		exporter:      exporter,
-		live:          live,
-		timeoutOffset: f.timeoutOffset,
-		logger:        logger,
+		tenants:       o.Tenants,
+		scraper:       o.Scraper,
+		exporter:      o.Exporter,
+		streams:       o.Streams,
+		timeoutOffset: o.TimeoutOffset,
+		logger:        o.Logger,
 	}
 	mux := http.NewServeMux()
-	for _, route := range fixedRoutes(holder, scrapes, r, logger) {
+	for _, route := range fixedRoutes(o.Tenants, scrapes, o.Reload, o.Logger) {
 		mux.Handle(route.pattern, route.handler)
 	}
 	// As node_exporter: the bound counts every /metrics request, and the
 	// instrumentation counts the 503s it answers too.
-	mux.Handle(f.telemetryPath, promhttp.InstrumentMetricHandler(exporter,
-		getOnly(limitInFlight(f.maxRequests, scrapes.metrics()))))
-	if f.telemetryPath != "/" {
-		mux.Handle("/", &landingPage{holder: holder, telemetryPath: f.telemetryPath, demo: f.demo})
+	mux.Handle(o.TelemetryPath, promhttp.InstrumentMetricHandler(o.Exporter,
+		getOnly(limitInFlight(o.MaxRequests, scrapes.metrics()))))
+	if o.TelemetryPath != "/" {
+		landing := o.Landing
+		if landing == nil {
+			landing = &landingPage{tenants: o.Tenants, telemetryPath: o.TelemetryPath, demo: o.Demo}
+		}
+		mux.Handle("/", landing)
 	}
 	return mux
 }
@@ -56,25 +81,24 @@ type route struct {
 // fixedRoutes are the endpoints besides the telemetry path and the landing
 // page. Building a handler must not touch the dependencies yet:
 // checkTelemetryPath reads the patterns with none.
-func fixedRoutes(holder *config.Holder, scrapes *scrapeHandlers, r *reloader, logger log.Logger) []route {
+func fixedRoutes(set *tenants.Set, scrapes *scrapeHandlers, reload func() error, logger log.Logger) []route {
 	return []route{
 		{"/probe", getOnly(scrapes.probe())},
-		{"/sd", getOnly(serviceDiscovery(holder))},
-		{"/config", getOnly(configHandler(holder, logger))},
-		{"/-/reload", reloadHandler(r)},
+		{"/sd", getOnly(serviceDiscovery(set))},
+		{"/config", getOnly(configHandler(set, logger))},
+		{"/-/reload", reloadHandler(reload)},
 		{"/-/healthy", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			fmt.Fprintln(w, "Healthy")
 		})},
 		{"/-/ready", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			if holder.Config() == nil {
+			snap := set.Snapshot()
+			if snap.File() == nil {
 				http.Error(w, "No config loaded", http.StatusServiceUnavailable)
 				return
 			}
 			// A replica that has not listed the projects yet would serve
 			// a partial tenant set.
-			select {
-			case <-r.fleet.initialized():
-			default:
+			if !snap.Ready() {
 				http.Error(w, "Project discovery has not listed the projects yet", http.StatusServiceUnavailable)
 				return
 			}
@@ -91,9 +115,9 @@ func fixedRoutes(holder *config.Holder, scrapes *scrapeHandlers, r *reloader, lo
 	}
 }
 
-// checkTelemetryPath rejects a --web.telemetry-path that http.ServeMux
+// CheckTelemetryPath rejects a --web.telemetry-path that http.ServeMux
 // would refuse (it panics) or that would hide another endpoint.
-func checkTelemetryPath(p string) error {
+func CheckTelemetryPath(p string) error {
 	if !strings.HasPrefix(p, "/") {
 		return errors.New("must start with /")
 	}
@@ -145,14 +169,14 @@ func limitInFlight(max int, h http.Handler) http.Handler {
 	})
 }
 
-func configHandler(holder *config.Holder, logger log.Logger) http.Handler {
+func configHandler(set *tenants.Set, logger log.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		cfg := holder.Config()
-		if cfg == nil {
+		snap := set.Snapshot()
+		if snap.File() == nil {
 			http.Error(w, "No config loaded", http.StatusServiceUnavailable)
 			return
 		}
-		out, err := cfg.Redacted()
+		out, err := snap.Redacted()
 		if err != nil {
 			_ = level.Error(logger).Log("msg", "Rendering config failed", "err", err)
 			http.Error(w, "rendering the config failed", http.StatusInternalServerError)
@@ -166,89 +190,23 @@ func configHandler(holder *config.Holder, logger log.Logger) http.Handler {
 // errMethod is the 405 answer of /-/reload.
 var errMethod = errors.New("only POST reloads the config")
 
-func reloadHandler(r *reloader) http.Handler {
+func reloadHandler(reload func() error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			http.Error(w, errMethod.Error(), http.StatusMethodNotAllowed)
 			return
 		}
-		var discoveryErr *discoveryError
-		if err := r.reload(); errors.Is(err, config.ErrNoConfigFile) {
+		if err := reload(); errors.Is(err, tenants.ErrNoConfigFile) {
 			http.Error(w, err.Error(), http.StatusConflict)
 			return
-		} else if errors.As(err, &discoveryErr) {
-			http.Error(w, "config reloaded, but project discovery did not restart; the projects found before stay served:\n"+err.Error(), http.StatusInternalServerError)
+		} else if errors.Is(err, tenants.ErrClosed) {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		} else if err != nil {
 			http.Error(w, "failed to reload config, the previous config is still in use:\n"+err.Error(), http.StatusInternalServerError)
 			return
 		}
 		fmt.Fprintln(w, "config reloaded")
-	})
-}
-
-// landingPage renders exporter-toolkit's landing page with the current
-// tenants. The tenant list changes on reload, so the page is rebuilt when the
-// config snapshot changes rather than once at start-up.
-type landingPage struct {
-	holder        *config.Holder
-	telemetryPath string
-	demo          bool
-
-	mu      sync.Mutex
-	builtOf *config.Config
-	page    http.Handler
-}
-
-func (l *landingPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	cfg := l.holder.Config()
-	l.mu.Lock()
-	if l.page == nil || l.builtOf != cfg {
-		page, err := l.build(cfg)
-		if err != nil {
-			l.mu.Unlock()
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		l.page, l.builtOf = page, cfg
-	}
-	page := l.page
-	l.mu.Unlock()
-	page.ServeHTTP(w, r)
-}
-
-func (l *landingPage) build(cfg *config.Config) (http.Handler, error) {
-	description := "Prometheus exporter for Huawei Cloud MetaStudio live-streaming settings"
-	if l.demo {
-		description = "DEMO MODE: these tenants live in the built-in MetaStudio simulator, not the real cloud. " +
-			"To monitor real tenants, run metastudio_exporter --config.file=metastudio.yml"
-	}
-	var tenants strings.Builder
-	tenants.WriteString("<h2>Tenants</h2>\n<table><tr><th>tenant</th><th>project_id</th><th>region</th><th></th></tr>\n")
-	if cfg != nil {
-		for _, t := range cfg.Tenants() {
-			name := html.EscapeString(t.Name)
-			fmt.Fprintf(&tenants, "<tr><td>%s</td><td>%s</td><td>%s</td><td><a href=\"probe?tenant=%s\">probe</a></td></tr>\n",
-				name, html.EscapeString(t.ProjectID), html.EscapeString(t.Region), html.EscapeString(url.QueryEscape(t.Name)))
-		}
-	}
-	tenants.WriteString("</table>\n")
-	return web.NewLandingPage(web.LandingConfig{
-		Name:        exporterName,
-		Description: description,
-		Version:     version.Info(),
-		HeaderColor: "#c7000b",
-		Form: web.LandingForm{
-			Action: "probe",
-			Inputs: []web.LandingFormInput{{Label: "Tenant", Type: "text", Name: "tenant", Placeholder: "tenant name"}},
-		},
-		Links: []web.LandingLinks{
-			{Address: strings.TrimPrefix(l.telemetryPath, "/"), Text: "Metrics", Description: "every tenant and the exporter's own metrics"},
-			{Address: "sd", Text: "Service discovery", Description: "HTTP SD target groups, one per tenant, for /probe"},
-			{Address: "config", Text: "Config", Description: "the loaded config, secrets hidden"},
-		},
-		ExtraHTML: tenants.String(),
-		ExtraCSS:  "table { border-collapse: collapse; margin-bottom: 1em } th, td { padding: 0.1em 0.8em; text-align: left }",
 	})
 }
