@@ -67,11 +67,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return checkConfig(f.configFile, stdout, stderr)
 	}
 	logs := newLoggers(f.logLevel, f.logFormat, stderr)
-	logger := logs.main
 	if err := serve(ctx, f, logs); errors.Is(err, errLogged) {
 		return 1
 	} else if err != nil {
-		_ = level.Error(logger).Log("msg", "Exiting", "err", err)
+		_ = level.Error(logs.main).Log("msg", "Exiting", "err", err)
 		return 1
 	}
 	return 0
@@ -121,9 +120,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 			return errLogged
 		}
 	}
-	// Closed last of all (deferred first): listings stop after the
-	// listeners and the receiver are done with the set.
-	defer set.Close()
+	defer set.Close() // last: after the listeners and the receiver are done with it
 
 	exporterRegistry := prometheus.NewRegistry()
 	exporterRegistry.MustRegister(
@@ -200,9 +197,8 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	}
 }
 
-// startDemoJobs runs the demo's live jobs against the receiver at addr; the
-// returned stop ends them and waits, before the receiver and the simulator
-// close, so that a run leaves nothing behind.
+// startDemoJobs runs the demo's live jobs against the receiver at addr; stop
+// ends them and waits, before the receiver and the simulator close.
 func startDemoJobs(ctx context.Context, sample *demo.Demo, f *flags, addr string, logger log.Logger) (stop func()) {
 	if f.callback.webConfigFile != "" {
 		// The fake jobs send plain HTTP, as a TLS-terminating proxy
