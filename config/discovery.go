@@ -127,7 +127,8 @@ func (c *Config) DiscoveredTenant(src *DiscoverySource, name, projectID, region 
 	case src.cred == nil:
 		return nil, fmt.Errorf("tenant %s: discovery entry %d was not loaded from a config file", name, src.Index)
 	}
-	d := c.defaults
+	settings := c.defaults.Settings
+	settings.Region = region
 	return NewTenant(Tenant{
 		Target: metastudio.Target{
 			Name:        name,
@@ -135,11 +136,7 @@ func (c *Config) DiscoveredTenant(src *DiscoverySource, name, projectID, region 
 			Endpoint:    src.EndpointFor(region),
 			Credentials: src.cred.forTenant(region),
 		},
-		Region:          region,
-		Timeout:         d.timeout,
-		MaxCacheAge:     d.maxCacheAge,
-		Policy:          d.policy,
-		Callback:        d.callback,
+		Settings:        settings,
 		CredentialsName: src.CredentialsName,
 		Source:          src,
 	}), nil

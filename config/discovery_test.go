@@ -82,7 +82,7 @@ func TestDiscoveredTenant(t *testing.T) {
 		metastudio.Credentials{IAM: &metastudio.IAMPassword{
 			Domain: "acme", User: "monitor", Password: "ops-Passw0rd!", Endpoint: "https://iam.cn-east-3.myhuaweicloud.com",
 		}},
-		Tenant{
+		tenantRest{
 			Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "ops",
 			Callback: Callback{Key: "cb-key-FROMFILE-0123", KeyFile: "../secrets/cb-key", ForwardTimeout: 3 * time.Second},
 			Source:   src,
