@@ -10,15 +10,6 @@ import (
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
-func mustRegex(t *testing.T, expr string) *regexp.Regexp {
-	t.Helper()
-	re, err := config.CompileNameRegex(expr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return re
-}
-
 func enabled(id, name string) metastudio.Project {
 	return metastudio.Project{ID: id, Name: name, Enabled: true}
 }
