@@ -1,6 +1,7 @@
 package tenants
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -80,7 +81,7 @@ func (s *Set) run(ctx context.Context, e *entry) {
 func (s *Set) record(e *entry, listing discovery.Listing, err error) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	refresh := e.src.RefreshInterval
+	refresh := cmp.Or(e.src.RefreshInterval, config.DefaultRefreshInterval)
 	if e.stopped || s.closed {
 		return refresh
 	}
@@ -89,7 +90,11 @@ func (s *Set) record(e *entry, listing discovery.Listing, err error) time.Durati
 		e.failures++
 		e.lastErr = err.Error()
 		s.errors[e.src.Index]++
-		wait := min(s.retryBase<<min(e.failures-1, 30), refresh)
+		wait := s.retryBase
+		for i := 1; i < e.failures && wait < refresh; i++ {
+			wait *= 2
+		}
+		wait = min(wait, refresh)
 		e.nextRetry = s.now().Add(wait)
 		kv := metastudio.AppendLogFields([]any{"msg", "Listing projects failed; retrying, and keeping the last list meanwhile",
 			"source", e.label(), "credentials", e.src.CredentialsName}, err)

@@ -173,6 +173,13 @@ func TestBackoff(t *testing.T) {
 			t.Fatalf("waits = %v, want %v", waits, want)
 		}
 	}
+	// However long it fails, the wait stays within its bounds.
+	for range 70 {
+		listing, err := listOnce(s, e)
+		if w := s.record(e, listing, err); w != 2*time.Minute {
+			t.Fatalf("wait after %d failures = %v", e.failures, w)
+		}
+	}
 	f.sim.SetProjectsFault(simulator.Fault{})
 	listing, err := listOnce(s, e)
 	if w := s.record(e, listing, err); w != 2*time.Minute {
