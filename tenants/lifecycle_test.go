@@ -267,3 +267,37 @@ func TestSecretsNeverSurface(t *testing.T) {
 		}
 	}
 }
+
+// TestSubscribersFollowTheSet: a subscriber is handed the set it starts
+// from at once, then every change, old and new, in order: a reload and a
+// listing that found other projects; a listing that found the same ones
+// changes nothing.
+func TestSubscribersFollowTheSet(t *testing.T) {
+	f := newFixture(t)
+	f.write(t, "  - {name: static, project_id: p1, credentials: main}\n", f.entry("main", ""))
+	s := f.set(t, Options{})
+	var seen []string
+	var last *Snapshot
+	s.Subscribe(func(old, new *Snapshot) {
+		if old != last {
+			t.Errorf("handed old snapshot %p, the last one was %p", old, last)
+		}
+		last = new
+		seen = append(seen, fmt.Sprintf("%d tenants", len(new.Tenants())))
+	})
+	listAll(s) // the same list
+	if err := f.sim.RemoveProject(idShop2); err != nil {
+		t.Fatal(err)
+	}
+	listAll(s)
+	f.write(t, "", f.entry("main", ""))
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"4 tenants", "3 tenants", "2 tenants"}; strings.Join(seen, ", ") != strings.Join(want, ", ") {
+		t.Fatalf("the subscriber saw %q, want %q", seen, want)
+	}
+	if last != s.Snapshot() {
+		t.Fatal("the last snapshot handed is not the one served")
+	}
+}
