@@ -119,13 +119,13 @@ func benchSimulator(tb testing.TB, n int) *simulator.Server {
 // own metrics), with upstream answering in memory.
 func benchMetricsHandler(tb testing.TB, n int, upstream http.Handler) http.Handler {
 	tb.Helper()
-	holder := tenants.NewStatic(benchConfig(tb, n), tenants.Options{})
+	set := tenants.NewStatic(benchConfig(tb, n), tenants.Options{})
 	requests := NewRequestMetrics()
 	exporter := prometheus.NewRegistry()
 	exporter.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		holder,
+		set,
 		requests,
 	)
 	client := metastudio.NewClient(metastudio.ClientOptions{Transport: memTransport{upstream}, Observe: requests.Observe})
@@ -135,7 +135,7 @@ func benchMetricsHandler(tb testing.TB, n int, upstream http.Handler) http.Handl
 		ctx, cancel := context.WithTimeout(r.Context(), 120*time.Second-500*time.Millisecond)
 		defer cancel()
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(scraper.Collector(ctx, holder.Snapshot().Tenants()...))
+		reg.MustRegister(scraper.Collector(ctx, set.Snapshot().Tenants()...))
 		promhttp.HandlerFor(prometheus.Gatherers{reg, exporter}, promhttp.HandlerOpts{
 			ErrorHandling: promhttp.ContinueOnError,
 		}).ServeHTTP(w, r)

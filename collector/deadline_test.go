@@ -171,11 +171,11 @@ func TestRemovedTenantStaysForgotten(t *testing.T) {
 	dir := t.TempDir()
 	path := dir + "/metastudio.yml"
 	writeConfigFile(t, path, threeTenantsYAML(sim.URL))
-	holder := tenants.New(path, tenants.Options{})
-	if err := holder.Reload(); err != nil {
+	set := tenants.New(path, tenants.Options{})
+	if err := set.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	e := newExporter(t, holder, Options{})
+	e := newExporter(t, set, Options{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -186,7 +186,7 @@ func TestRemovedTenantStaysForgotten(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	writeConfigFile(t, path, strings.Split(threeTenantsYAML(sim.URL), "  - {name: faulty")[0])
-	if err := holder.Reload(); err != nil {
+	if err := set.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	<-done

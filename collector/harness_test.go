@@ -89,7 +89,7 @@ func staticSource(cfg *config.Config) *tenants.Set { return tenants.NewStatic(cf
 
 // exporterUnderTest is a Scraper with a real client, its own transport and
 // request metrics, and a log, served over /metrics and /probe the way the
-// web layer (handlers.go in package main) serves it.
+// web layer (web/scrape.go) serves it.
 type exporterUnderTest struct {
 	source    *tenants.Set
 	scraper   *Scraper
