@@ -4,15 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
-	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/receiver"
+	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
 
 // receiverSettings gives the live-event receiver a tenant's settings: the
@@ -20,14 +19,14 @@ import (
 // the same per-tenant state as scrapes (shared calls, no second client), and
 // the config's callback options, whose key overrides the user-config's.
 type receiverSettings struct {
-	holder  *config.Holder
+	set     *tenants.Set
 	scraper *collector.Scraper
 }
 
 func (s receiverSettings) Settings(ctx context.Context, name string, fresh bool) (receiver.TenantSettings, error) {
 	// The name comes from the request path: unknown names are turned away
 	// before anything else could fail and make them a label value.
-	t, ok := s.holder.Config().Tenant(name)
+	t, ok := s.set.Snapshot().Tenant(name)
 	if !ok {
 		return receiver.TenantSettings{}, receiver.ErrUnknownTenant
 	}
@@ -50,21 +49,12 @@ func (s receiverSettings) Settings(ctx context.Context, name string, fresh bool)
 	}, nil
 }
 
-// Serves tells whether name is in the current tenant set; the receiver asks
-// just before it records an event, so that a tenant removed meanwhile keeps
+// Serves tells whether name is a tenant served now; the receiver asks just
+// before it records an event, so that a tenant removed meanwhile keeps
 // nothing (Retain follows every new set).
 func (s receiverSettings) Serves(name string) bool {
-	_, ok := s.holder.Config().Tenant(name)
+	_, ok := s.set.Snapshot().Tenant(name)
 	return ok
-}
-
-// tenantNames lists a snapshot's tenant names, for the receiver's Retain.
-func tenantNames(cfg *config.Config) []string {
-	names := make([]string, 0, len(cfg.Tenants()))
-	for _, t := range cfg.Tenants() {
-		names = append(names, t.Name)
-	}
-	return names
 }
 
 // demoCallbackAddress is where --demo's receiver listens unless
@@ -75,7 +65,7 @@ const demoCallbackAddress = ":10037"
 // faces the cloud, while /metrics stays internal. It returns the address it
 // listens on (a port the system chose included) and stop, which closes the
 // listener and writes the state file a last time.
-func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper *collector.Scraper, projects *fleet, logs loggers) (*receiver.Receiver, string, func(), error) {
+func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, logs loggers) (*receiver.Receiver, string, func(), error) {
 	logger := log.With(logs.main, "component", "receiver")
 	cb := &f.callback
 	rc, err := receiver.New(receiver.Options{
@@ -85,7 +75,7 @@ func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper
 		StateFile:      cb.stateFile,
 		SettingsMaxAge: cb.settingsMaxAge,
 		Logger:         logger,
-	}, receiverSettings{holder: holder, scraper: scraper})
+	}, receiverSettings{set: set, scraper: scraper})
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("starting the live-event receiver: %w", err)
 	}
@@ -105,29 +95,15 @@ func startReceiver(ctx context.Context, f *flags, holder *config.Holder, scraper
 		_ = rc.Close()
 		return nil, "", nil, fmt.Errorf("--callback.listen-address: %w", err)
 	}
-	// Streams of tenants that leave the tenant set go too, but only once
-	// discovery has had its first say: streams read from the state file
-	// for discovered tenants must not be dropped before they are found.
-	ready := projects.initialized()
-	holder.Subscribe(func(_, cfg *config.Config) {
-		select {
-		case <-ready:
-			rc.Retain(tenantNames(cfg))
-		default:
-		}
-	})
-	followCtx, stopFollowing := context.WithCancel(ctx)
-	var following sync.WaitGroup
-	following.Go(func() {
-		select {
-		case <-ready:
-			rc.Retain(tenantNames(holder.Config()))
-		case <-followCtx.Done():
+	// Streams of tenants that leave the tenant set go too, but only those
+	// absent from an authoritative set: streams read from the state file
+	// for discovered tenants must not be dropped before they are listed.
+	set.Subscribe(func(_, snap *tenants.Snapshot) {
+		if names, ok := snap.Authoritative(); ok {
+			rc.Retain(names)
 		}
 	})
 	stop := func() {
-		stopFollowing()
-		following.Wait()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shutdownCtx)

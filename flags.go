@@ -11,8 +11,11 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
+	toolkit "github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/web"
 )
 
 // flags are the command line; the README's "Command line" section lists
@@ -27,7 +30,7 @@ type flags struct {
 	timeoutOffset  time.Duration
 	logLevel       string
 	logFormat      string
-	web            *web.FlagConfig
+	web            *toolkit.FlagConfig
 	callback       callbackFlags
 }
 
@@ -66,7 +69,7 @@ func parseFlags(app *kingpin.Application, args []string) (f *flags, err error) {
 	app.Flag("config.check", "Validate the config file (secret files included), print a summary and exit: 0 if it is valid, 1 if not.").BoolVar(&f.configCheck)
 	app.Flag("demo", "Serve sample tenants from the built-in MetaStudio simulator; needs no config file or credentials.").BoolVar(&f.demo)
 	app.Flag("web.telemetry-path", "Path under which to expose every tenant's and the exporter's own metrics.").Default("/metrics").PlaceHolder(`"/metrics"`).
-		SetValue(&checkedString{p: &f.telemetryPath, check: checkTelemetryPath})
+		SetValue(&checkedString{p: &f.telemetryPath, check: web.CheckTelemetryPath})
 	app.Flag("web.max-requests", "Concurrent /metrics requests at most; past it the answer is 503. 0 means no limit. /probe is bounded by --scrape.max-concurrency instead.").Default("40").
 		SetValue(&intValue{p: &f.maxRequests, min: 0})
 	app.Flag("scrape.max-concurrency", "Upstream calls in flight at once, across all scrapes.").Default("32").
@@ -156,7 +159,7 @@ func (v *namedValue) Set(s string) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("--%s=%s: %w", v.name, quoteBounded(withoutPassword(s)), err)
+	return fmt.Errorf("--%s=%s: %w", v.name, config.QuoteBounded(withoutPassword(s)), err)
 }
 
 // withoutPassword hides the password of a URL with user info, so that a

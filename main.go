@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	stdlog "log"
-	"net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -22,14 +21,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
+	toolkit "github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/demo"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
-	"github.com/metastudio-exporter/metastudio_exporter/receiver"
-	metaweb "github.com/metastudio-exporter/metastudio_exporter/web"
+	"github.com/metastudio-exporter/metastudio_exporter/tenants"
+	"github.com/metastudio-exporter/metastudio_exporter/web"
 )
 
 const exporterName = "metastudio_exporter"
@@ -68,11 +67,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return checkConfig(f.configFile, stdout, stderr)
 	}
 	logs := newLoggers(f.logLevel, f.logFormat, stderr)
-	logger := logs.main
 	if err := serve(ctx, f, logs); errors.Is(err, errLogged) {
 		return 1
 	} else if err != nil {
-		_ = level.Error(logger).Log("msg", "Exiting", "err", err)
+		_ = level.Error(logs.main).Log("msg", "Exiting", "err", err)
 		return 1
 	}
 	return 0
@@ -90,7 +88,13 @@ func checkConfig(file string, stdout, stderr io.Writer) int {
 
 func serve(ctx context.Context, f *flags, logs loggers) error {
 	logger := logs.main
-	var holder *config.Holder
+	requests := collector.NewRequestMetrics()
+	client := metastudio.NewClient(metastudio.ClientOptions{
+		Transport: metastudio.NewTransport(f.maxConcurrency),
+		Observe:   requests.Observe,
+	})
+	setOpts := tenants.Options{Lister: client, LookupEnv: os.LookupEnv, Logger: logger}
+	var set *tenants.Set
 	var sample *demo.Demo
 	if f.demo {
 		d, err := demo.Start()
@@ -100,7 +104,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		defer d.Close()
 		sample = d
 		_ = level.Info(logger).Log("msg", "DEMO MODE: serving sample tenants from the built-in MetaStudio simulator, not the real cloud; to monitor real tenants run: metastudio_exporter --config.file=metastudio.yml", "simulator", d.URL)
-		holder = config.NewStaticHolder(d.Config)
+		set = tenants.NewStatic(d.Config, setOpts)
 		// The demo shows live events too: its receiver listens unless told
 		// where, and its tenants' callbacks point at the URL it stands for.
 		if !f.callback.listenSet {
@@ -111,87 +115,80 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		}
 	} else {
 		_ = level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info(), "config", f.configFile)
-		holder = config.NewHolder(f.configFile, os.LookupEnv, logger)
-		if err := holder.Reload(); err != nil {
+		set = tenants.New(f.configFile, setOpts)
+		if err := set.Reload(); err != nil {
 			return errLogged
 		}
 	}
+	defer set.Close() // last: after the listeners and the receiver are done with it
 
-	requests := collector.NewRequestMetrics()
 	exporterRegistry := prometheus.NewRegistry()
 	exporterRegistry.MustRegister(
 		versioncollector.NewCollector(exporterName),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		holder,
+		set,
 		requests,
 	)
-	client := metastudio.NewClient(metastudio.ClientOptions{
-		Transport: metastudio.NewTransport(f.maxConcurrency),
-		Observe:   requests.Observe,
-	})
 	scraper := collector.NewScraper(client, collector.Options{
 		MaxConcurrency:      f.maxConcurrency,
 		Logger:              logger,
 		CallbackExternalURL: f.callback.externalURL,
 	})
-	collector.FollowTenants(holder, scraper, requests)
-
-	projects := newFleet(holder, client, logger)
-	defer projects.Close()
-	if err := projects.apply(); err != nil {
-		return fmt.Errorf("starting project discovery: %w", err)
-	}
-	exporterRegistry.MustRegister(projects)
-
-	var live *receiver.Receiver
-	status := &statusSources{f: f, holder: holder, scraper: scraper, fleet: projects}
+	collector.FollowTenants(set, scraper, requests)
+	var streams prometheus.Collector
+	var live *web.ReceiverOptions
+	var addr string
 	if f.callback.listenAddress != "" {
-		rc, addr, stop, err := startReceiver(ctx, f, holder, scraper, projects, logs)
+		rc, a, stop, err := startReceiver(f, set, scraper, logs)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		live = rc
-		status.receiverAddress, status.callbacks = addr, receiverLog{rc}
+		addr = a
 		exporterRegistry.MustRegister(rc.ReceiverCollector())
-		if sample != nil && f.callback.webConfigFile != "" {
-			// The fake jobs send plain HTTP, as a TLS-terminating proxy
-			// would deliver: they cannot reach a receiver that wants TLS.
-			_ = level.Warn(logger).Log("msg", "Demo live jobs not started: they send plain HTTP and --callback.web-config.file makes the receiver want TLS")
-		} else if sample != nil {
-			// Stopped and waited for before the receiver and the simulator
-			// close, so that a run leaves nothing behind.
-			liveCtx, stopLive := context.WithCancel(ctx)
-			var jobs sync.WaitGroup
-			defer jobs.Wait()
-			defer stopLive()
-			jobs.Go(func() {
-				if err := sample.RunLiveJobs(liveCtx, localURL(addr)); err != nil {
-					_ = level.Error(logger).Log("msg", "Demo live jobs did not start", "err", err)
-				}
-			})
-		}
+		streams = rc.StreamCollector()
+		live = &web.ReceiverOptions{ListenAddress: addr, ExternalURL: f.callback.externalURL, Callbacks: web.ReceiverLog(rc)}
 	}
-	reloader := &reloader{holder: holder, fleet: projects, logger: logger}
+	if sample != nil && addr != "" {
+		stopLive := startDemoJobs(ctx, sample, f, addr, logger)
+		defer stopLive()
+	}
+
+	reload := func() error {
+		err := set.Reload()
+		// The set logs a failed load, but not that there is no file.
+		if errors.Is(err, tenants.ErrNoConfigFile) {
+			_ = level.Warn(logger).Log("msg", "Not reloading", "err", err)
+		}
+		return err
+	}
 	// Subscribed before serving, so that a SIGHUP sent once the exporter
 	// answers never meets the default action, which is to exit.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	hupCtx, stopReloads := context.WithCancel(ctx)
+	var reloads sync.WaitGroup
+	reloads.Go(func() { onSIGHUP(hupCtx, hup, reload) })
+	defer reloads.Wait()
 	defer stopReloads()
-	go reloader.onSIGHUP(hupCtx, hup)
 
-	server := &http.Server{
-		Handler:           routes(f, holder, scraper, exporterRegistry, live, reloader, metaweb.NewStatusPage(status.page, logger), logger),
-		ReadHeaderTimeout: 10 * time.Second,
-		// net/http's own complaints (TLS handshake errors, say) go through
-		// the same logger, so that every line has one format.
-		ErrorLog: stdlog.New(lineLogger{level.Warn(logger)}, "", 0),
-	}
+	server := web.NewServer(web.Handler(web.Options{
+		TelemetryPath: f.telemetryPath,
+		MaxRequests:   f.maxRequests,
+		TimeoutOffset: f.timeoutOffset,
+		Demo:          f.demo,
+		Tenants:       set,
+		Scraper:       scraper,
+		Exporter:      exporterRegistry,
+		Streams:       streams,
+		Receiver:      live,
+		Reload:        reload,
+		Logger:        logger,
+	}), stdlog.New(lineLogger{level.Warn(logger)}, "", 0)) // net/http's complaints in the same format
 	served := make(chan error, 1)
-	go func() { served <- web.ListenAndServe(server, f.web, logs.slogLogger(f.logLevel)) }()
+	go func() { served <- toolkit.ListenAndServe(server, f.web, logs.slogLogger(f.logLevel)) }()
 	select {
 	case err := <-served:
 		return fmt.Errorf("serving HTTP: %w", err)
@@ -203,44 +200,32 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	}
 }
 
-// reloader reloads the config on SIGHUP and POST /-/reload.
-type reloader struct {
-	holder *config.Holder
-	fleet  *fleet
-	logger log.Logger
+// startDemoJobs runs the demo's live jobs against the receiver at addr; stop
+// ends them and waits, before the receiver and the simulator close.
+func startDemoJobs(ctx context.Context, sample *demo.Demo, f *flags, addr string, logger log.Logger) (stop func()) {
+	if f.callback.webConfigFile != "" {
+		// The fake jobs send plain HTTP, as a TLS-terminating proxy
+		// would deliver: they cannot reach a receiver that wants TLS.
+		_ = level.Warn(logger).Log("msg", "Demo live jobs not started: they send plain HTTP and --callback.web-config.file makes the receiver want TLS")
+		return func() {}
+	}
+	liveCtx, stopLive := context.WithCancel(ctx)
+	var jobs sync.WaitGroup
+	jobs.Go(func() {
+		if err := sample.RunLiveJobs(liveCtx, localURL(addr)); err != nil {
+			_ = level.Error(logger).Log("msg", "Demo live jobs did not start", "err", err)
+		}
+	})
+	return func() { stopLive(); jobs.Wait() }
 }
 
-func (r *reloader) reload() error {
-	err := r.holder.Reload()
-	// The holder logs a failed load, but not that there is no file.
-	if errors.Is(err, config.ErrNoConfigFile) {
-		_ = level.Warn(r.logger).Log("msg", "Not reloading", "err", err)
-	}
-	if err != nil {
-		return err
-	}
-	// The new file may list other discovery entries.
-	if err := r.fleet.apply(); err != nil {
-		_ = level.Error(r.logger).Log("msg", "Restarting project discovery failed; the new config serves its file's tenants and the projects found before", "err", err)
-		return &discoveryError{err}
-	}
-	return nil
-}
-
-// discoveryError is a reload whose config was taken but whose discovery
-// could not restart: unlike a refused config, the new file is in use.
-type discoveryError struct{ err error }
-
-func (e *discoveryError) Error() string { return "restarting project discovery: " + e.err.Error() }
-func (e *discoveryError) Unwrap() error { return e.err }
-
-// onSIGHUP reloads on every signal from hup until ctx is done.
-func (r *reloader) onSIGHUP(ctx context.Context, hup <-chan os.Signal) {
+// onSIGHUP reloads on every signal from hup until ctx is done; reload logs
+// the outcome, so its error needs no second line.
+func onSIGHUP(ctx context.Context, hup <-chan os.Signal, reload func() error) {
 	for {
 		select {
 		case <-hup:
-			// reload logs the outcome; the error needs no second line.
-			_ = r.reload()
+			_ = reload()
 		case <-ctx.Done():
 			return
 		}

@@ -27,6 +27,7 @@ var wantAlerts = map[string]string{
 	"MetaStudioTenantDown":                  "warning",
 	"MetaStudioCredentialsRejected":         "critical",
 	"MetaStudioExporterConfigReloadFailed":  "warning",
+	"MetaStudioDiscoveryFailing":            "warning",
 	"MetaStudioLiveDurationUnlimited":       "warning",
 	"MetaStudioLiveDurationAbovePolicy":     "warning",
 	"MetaStudioExceptionWaitingUnlimited":   "critical",
@@ -49,7 +50,7 @@ var wantAlerts = map[string]string{
 }
 
 // exporterAlerts have no tenant label: they are about the exporter itself.
-var exporterAlerts = []string{"MetaStudioExporterConfigReloadFailed", "MetaStudioCallbackStreamsEvicted", "MetaStudioCallbackStateFileFailing"}
+var exporterAlerts = []string{"MetaStudioExporterConfigReloadFailed", "MetaStudioDiscoveryFailing", "MetaStudioCallbackStreamsEvicted", "MetaStudioCallbackStateFileFailing"}
 
 // streamAlerts are about one live stream and carry its identity, read from
 // every replica (no instance label).
@@ -70,6 +71,8 @@ func wantFor(alert string) string {
 		return "1m" // a dropped push must page within a minute or two
 	case "MetaStudioLiveStreamFlapping":
 		return "" // the 15-minute count of reconnections is the duration
+	case "MetaStudioDiscoveryFailing":
+		return "" // the 30 minutes without a listing are in the expression
 	case "MetaStudioLiveStreamStuckConnecting":
 		return "5m"
 	default:

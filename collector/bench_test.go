@@ -21,6 +21,7 @@ import (
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
+	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
 
 // benchBody is a tenant with every object and field set, so that a benchmark
@@ -118,13 +119,13 @@ func benchSimulator(tb testing.TB, n int) *simulator.Server {
 // own metrics), with upstream answering in memory.
 func benchMetricsHandler(tb testing.TB, n int, upstream http.Handler) http.Handler {
 	tb.Helper()
-	holder := config.NewStaticHolder(benchConfig(tb, n))
+	set := tenants.NewStatic(benchConfig(tb, n), tenants.Options{})
 	requests := NewRequestMetrics()
 	exporter := prometheus.NewRegistry()
 	exporter.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		holder,
+		set,
 		requests,
 	)
 	client := metastudio.NewClient(metastudio.ClientOptions{Transport: memTransport{upstream}, Observe: requests.Observe})
@@ -134,7 +135,7 @@ func benchMetricsHandler(tb testing.TB, n int, upstream http.Handler) http.Handl
 		ctx, cancel := context.WithTimeout(r.Context(), 120*time.Second-500*time.Millisecond)
 		defer cancel()
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(scraper.Collector(ctx, holder.Config().Tenants()...))
+		reg.MustRegister(scraper.Collector(ctx, set.Snapshot().Tenants()...))
 		promhttp.HandlerFor(prometheus.Gatherers{reg, exporter}, promhttp.HandlerOpts{
 			ErrorHandling: promhttp.ContinueOnError,
 		}).ServeHTTP(w, r)

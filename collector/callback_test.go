@@ -20,7 +20,7 @@ import (
 func TestCallbackAuthSharesTenantState(t *testing.T) {
 	sim := startSim(t)
 	cfg := threeTenants(t, sim.URL, sim.URL, "")
-	e := newExporter(t, staticSource{cfg}, Options{})
+	e := newExporter(t, staticSource(cfg), Options{})
 	okA, _ := cfg.Tenant("ok-a")
 	ctx := context.Background()
 
@@ -78,7 +78,7 @@ func TestCallbackAuthDeadline(t *testing.T) {
 	sim := startSim(t)
 	sim.Server.SetFault(projectFaulty, simulator.Fault{Hang: true})
 	cfg := threeTenants(t, sim.URL, sim.URL, "")
-	e := newExporter(t, staticSource{cfg}, Options{})
+	e := newExporter(t, staticSource(cfg), Options{})
 	faulty, _ := cfg.Tenant("faulty")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -118,7 +118,7 @@ func TestCallbackAuthFailureNotRepeated(t *testing.T) {
 	sim.Server.SetFault(projectFaulty, simulator.Fault{Status: 500})
 	cfg := threeTenants(t, sim.URL, sim.URL, "")
 	clock := newFakeClock()
-	e := newExporter(t, staticSource{cfg}, Options{Now: clock.Now})
+	e := newExporter(t, staticSource(cfg), Options{Now: clock.Now})
 	faulty, _ := cfg.Tenant("faulty")
 	ctx := context.Background()
 	for i := range 50 {

@@ -59,9 +59,11 @@ func testTenant(name string) *config.Tenant {
 			Endpoint:    "https://metastudio.cn-north-4.myhuaweicloud.com",
 			Credentials: metastudio.Credentials{AccessKey: "AK", SecretKey: "SK-not-shown"},
 		},
-		Region:  "cn-north-4",
-		Timeout: 10 * time.Second,
-		Policy:  config.Policy{MaxLiveDuration: 24 * time.Hour, MaxExceptionWaiting: 30 * time.Minute},
+		Settings: config.Settings{
+			Region:  "cn-north-4",
+			Timeout: 10 * time.Second,
+			Policy:  config.Policy{MaxLiveDuration: 24 * time.Hour, MaxExceptionWaiting: 30 * time.Minute},
+		},
 	})
 }
 

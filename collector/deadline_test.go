@@ -14,6 +14,7 @@ import (
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
+	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
 
 // slowFleet starts a simulator whose every call takes latency, with n
@@ -107,7 +108,7 @@ func upAndReasons(body string) (up int, reasons map[string]int) {
 func TestNoCallStartsAfterTheDeadline(t *testing.T) {
 	const n, latency = 40, 300 * time.Millisecond
 	sim, cfg := slowFleet(t, n, latency)
-	e := newExporter(t, staticSource{cfg}, Options{MaxConcurrency: 2})
+	e := newExporter(t, staticSource(cfg), Options{MaxConcurrency: 2})
 	code, body, _ := e.get(t, "/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("/metrics answered %d", code)
@@ -143,7 +144,7 @@ func TestNoCallStartsAfterTheDeadline(t *testing.T) {
 func TestClientGoneStartsNothingNew(t *testing.T) {
 	const n, latency = 40, 200 * time.Millisecond
 	sim, cfg := slowFleet(t, n, latency)
-	e := newExporter(t, staticSource{cfg}, Options{MaxConcurrency: 2})
+	e := newExporter(t, staticSource(cfg), Options{MaxConcurrency: 2})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	time.AfterFunc(500*time.Millisecond, cancel)
@@ -170,11 +171,11 @@ func TestRemovedTenantStaysForgotten(t *testing.T) {
 	dir := t.TempDir()
 	path := dir + "/metastudio.yml"
 	writeConfigFile(t, path, threeTenantsYAML(sim.URL))
-	holder := config.NewHolder(path, func(string) (string, bool) { return "", false }, nil)
-	if err := holder.Reload(); err != nil {
+	set := tenants.New(path, tenants.Options{})
+	if err := set.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	e := newExporter(t, holder, Options{})
+	e := newExporter(t, set, Options{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -185,7 +186,7 @@ func TestRemovedTenantStaysForgotten(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	writeConfigFile(t, path, strings.Split(threeTenantsYAML(sim.URL), "  - {name: faulty")[0])
-	if err := holder.Reload(); err != nil {
+	if err := set.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	<-done

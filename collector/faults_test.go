@@ -47,7 +47,7 @@ const maxScrapeAlloc = 32 << 20
 // no goroutine outlives the case.
 func TestFaultMatrix(t *testing.T) {
 	sim := startSim(t)
-	baseline := newExporter(t, staticSource{threeTenants(t, sim.URL, sim.URL, "")}, Options{}).mustGet(t, "/metrics")
+	baseline := newExporter(t, staticSource(threeTenants(t, sim.URL, sim.URL, "")), Options{}).mustGet(t, "/metrics")
 	healthy := map[string][]string{"ok-a": tenantLines(baseline, "ok-a"), "ok-b": tenantLines(baseline, "ok-b")}
 	faultyUp := tenantLines(baseline, "faulty")
 	if len(healthy["ok-a"]) != 17 || len(healthy["ok-b"]) != 17 || len(faultyUp) != 17 {
@@ -69,7 +69,7 @@ func TestFaultMatrix(t *testing.T) {
 			if tc.upstream != nil {
 				endpoint, stop = tc.upstream(t, sim.URL)
 			}
-			e := newExporter(t, staticSource{threeTenants(t, sim.URL, endpoint, "")}, Options{})
+			e := newExporter(t, staticSource(threeTenants(t, sim.URL, endpoint, "")), Options{})
 
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
@@ -351,7 +351,7 @@ tenants:
   - {name: ok-a, project_id: %s, endpoint: %q, credentials: sim}
   - {name: faulty, project_id: %s, endpoint: %q, credentials: iam}
 `, simAK, simSK, iamURL, projectA, sim.URL, projectFaulty, sim.URL))
-			e := newExporter(t, staticSource{cfg}, Options{})
+			e := newExporter(t, staticSource(cfg), Options{})
 			body := e.mustGet(t, "/metrics")
 			if got, want := tenantLines(body, "faulty"), failedLines("faulty", projectFaulty, tc.reason, tc.code); !slices.Equal(got, want) {
 				t.Errorf("faulty shows\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -19,6 +19,7 @@ import (
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
+	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
 
 // The integration tests run the real client against the simulator, with the
@@ -83,21 +84,14 @@ func parseConfig(t *testing.T, yaml string) *config.Config {
 	return cfg
 }
 
-// configSource hands out the current config snapshot; *config.Holder is one.
-type configSource interface {
-	Config() *config.Config
-}
-
-// staticSource serves one config snapshot.
-type staticSource struct{ cfg *config.Config }
-
-func (s staticSource) Config() *config.Config { return s.cfg }
+// staticSource is a tenant set that serves cfg for good.
+func staticSource(cfg *config.Config) *tenants.Set { return tenants.NewStatic(cfg, tenants.Options{}) }
 
 // exporterUnderTest is a Scraper with a real client, its own transport and
 // request metrics, and a log, served over /metrics and /probe the way the
-// web layer (handlers.go in package main) serves it.
+// web layer (web/scrape.go) serves it.
 type exporterUnderTest struct {
-	source    configSource
+	source    *tenants.Set
 	scraper   *Scraper
 	exporter  prometheus.Gatherer
 	transport *http.Transport
@@ -105,7 +99,7 @@ type exporterUnderTest struct {
 	logs      *lockedBuffer
 }
 
-func newExporter(t *testing.T, src configSource, opts Options) *exporterUnderTest {
+func newExporter(t *testing.T, src *tenants.Set, opts Options) *exporterUnderTest {
 	t.Helper()
 	e := &exporterUnderTest{
 		source:    src,
@@ -120,9 +114,7 @@ func newExporter(t *testing.T, src configSource, opts Options) *exporterUnderTes
 	}
 	opts.Logger = logger
 	e.scraper = NewScraper(client, opts)
-	if h, ok := src.(*config.Holder); ok {
-		FollowTenants(h, e.scraper, e.requests) // as main wires it
-	}
+	FollowTenants(src, e.scraper, e.requests) // as main wires it
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(e.requests)
 	e.exporter = reg
@@ -161,7 +153,7 @@ func (e *exporterUnderTest) serve(t *testing.T, w http.ResponseWriter, req *http
 		ctx, cancel = context.WithTimeout(req.Context(), tenantsTimeout)
 	}
 	defer cancel()
-	cfg := e.source.Config()
+	cfg := e.source.Snapshot()
 	reg := prometheus.NewRegistry()
 	gatherers := prometheus.Gatherers{reg}
 	if name, ok := strings.CutPrefix(req.URL.RequestURI(), "/probe?tenant="); ok {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
 
 // reloadConfig is a config file whose tenants and policy tell which of the
@@ -99,11 +99,11 @@ func TestReloadUnderLoad(t *testing.T) {
 		strings.Replace(configs["two"], "secret_key_file: sk", "secret_key_file: missing-sk", 1),
 	}
 	writeConfigFile(t, path, configs["one"])
-	holder := config.NewHolder(path, func(string) (string, bool) { return "", false }, nil)
-	if err := holder.Reload(); err != nil {
+	set := tenants.New(path, tenants.Options{})
+	if err := set.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	e := newExporter(t, holder, Options{})
+	e := newExporter(t, set, Options{})
 
 	var (
 		stop    atomic.Bool
@@ -141,15 +141,15 @@ func TestReloadUnderLoad(t *testing.T) {
 			t.Errorf("only %d scrapes in %d rounds of reloads", scrapes.Load(), round)
 			break
 		}
-		if err := holder.Reload(); err != nil {
+		if err := set.Reload(); err != nil {
 			t.Fatalf("round %d: reloading %s: %v", round, current, err)
 		}
-		good := holder.Config()
+		good := set.Snapshot().File()
 		writeConfigFile(t, path, bad[round%len(bad)])
-		if err := holder.Reload(); err == nil {
+		if err := set.Reload(); err == nil {
 			t.Fatalf("round %d: a bad file was accepted", round)
 		}
-		if holder.Config() != good {
+		if set.Snapshot().File() != good {
 			t.Fatalf("round %d: the bad reload replaced the config", round)
 		}
 		if got := whichConfig(e.mustGet(t, "/metrics"), "shared", "only-"+current); got != current {
@@ -179,11 +179,11 @@ func TestReloadPicksUpRotatedSecret(t *testing.T) {
 	sk := filepath.Join(dir, "sk")
 	writeConfigFile(t, sk, simSK)
 	writeConfigFile(t, path, reloadConfig(sim.URL, "only-one", projectB, 1, ", max_cache_age: 1h"))
-	holder := config.NewHolder(path, func(string) (string, bool) { return "", false }, nil)
-	if err := holder.Reload(); err != nil {
+	set := tenants.New(path, tenants.Options{})
+	if err := set.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	e := newExporter(t, holder, Options{})
+	e := newExporter(t, set, Options{})
 	auth := failedLines("shared", projectA, "auth", "APIGW.0301")
 	auth = slices.DeleteFunc(auth, func(l string) bool { return strings.Contains(l, "max_live_duration") })
 	auth = append(auth, `metastudio_policy_max_live_duration_seconds{tenant="shared"} 3600`)
@@ -202,7 +202,7 @@ func TestReloadPicksUpRotatedSecret(t *testing.T) {
 	} {
 		writeConfigFile(t, sk, step.secret)
 		if step.reload {
-			if err := holder.Reload(); err != nil {
+			if err := set.Reload(); err != nil {
 				t.Fatal(err)
 			}
 		}

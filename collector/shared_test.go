@@ -235,7 +235,7 @@ tenants:
 func TestMetricsAndProbeShareCall(t *testing.T) {
 	sim := startSim(t)
 	cfg := oneTenant(t, sim.URL, "")
-	e := newExporter(t, staticSource{cfg}, Options{})
+	e := newExporter(t, staticSource(cfg), Options{})
 	g := newGate(e.scraper.fetcher)
 	e.scraper.fetcher = g
 	joined := joinSignal(e.scraper)
@@ -275,7 +275,7 @@ func TestMetricsAndProbeShareCall(t *testing.T) {
 func TestCacheSharedByMetricsAndProbe(t *testing.T) {
 	sim := startSim(t)
 	clock := newFakeClock()
-	e := newExporter(t, staticSource{oneTenant(t, sim.URL, ", max_cache_age: 1m")}, Options{Now: clock.Now})
+	e := newExporter(t, staticSource(oneTenant(t, sim.URL, ", max_cache_age: 1m")), Options{Now: clock.Now})
 	start := clock.Now()
 	for _, tc := range []struct {
 		at    time.Duration
@@ -315,7 +315,7 @@ func TestCacheSharedByMetricsAndProbe(t *testing.T) {
 func TestThrottledTenantAnswersWithoutCalling(t *testing.T) {
 	sim := startSim(t)
 	clock := newFakeClock()
-	e := newExporter(t, staticSource{threeTenants(t, sim.URL, sim.URL, "")}, Options{MaxConcurrency: 1, Now: clock.Now, Rand: func() float64 { return 0.5 }})
+	e := newExporter(t, staticSource(threeTenants(t, sim.URL, sim.URL, "")), Options{MaxConcurrency: 1, Now: clock.Now, Rand: func() float64 { return 0.5 }})
 	start := clock.Now()
 	throttledLines := failedLines("faulty", projectFaulty, "throttled", "APIGW.0308")
 	// check scrapes at +at; wantFaulty nil means faulty is up.
@@ -362,7 +362,7 @@ func TestThrottledTenantAnswersWithoutCalling(t *testing.T) {
 func TestProbeDuringBackoffMakesNoCall(t *testing.T) {
 	sim := startSim(t)
 	sim.Server.SetFault(projectA, simulator.Fault{Status: 429, RetryAfter: "3600"})
-	e := newExporter(t, staticSource{oneTenant(t, sim.URL, "")}, Options{})
+	e := newExporter(t, staticSource(oneTenant(t, sim.URL, "")), Options{})
 	for range 3 {
 		body := e.mustGet(t, "/probe?tenant=ok-a")
 		if !strings.Contains(body, `metastudio_scrape_error_info{error_code="APIGW.0308",reason="throttled",tenant="ok-a"} 1`) {

@@ -18,7 +18,7 @@ func TestStatus(t *testing.T) {
 	sim := startSim(t)
 	clock := newFakeClock()
 	cfg := threeTenants(t, sim.URL, sim.URL, ", max_cache_age: 1m")
-	e := newExporter(t, staticSource{cfg}, Options{Now: clock.Now, CallbackExternalURL: "https://hooks.example.com/"})
+	e := newExporter(t, staticSource(cfg), Options{Now: clock.Now, CallbackExternalURL: "https://hooks.example.com/"})
 	okA, _ := cfg.Tenant("ok-a")
 	faulty, _ := cfg.Tenant("faulty")
 	start := clock.Now()
@@ -66,12 +66,12 @@ func TestStatusRoutedHere(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Without the flag nothing is routed here, even a URL of this very form.
-	e := newExporter(t, staticSource{cfg}, Options{})
+	e := newExporter(t, staticSource(cfg), Options{})
 	e.mustGet(t, "/metrics")
 	if got := e.scraper.Status(okA); got.RoutedHere || !got.CallbackKnown {
 		t.Errorf("no external URL: %+v", got)
 	}
-	e = newExporter(t, staticSource{cfg}, Options{CallbackExternalURL: "https://Hooks.example.com"})
+	e = newExporter(t, staticSource(cfg), Options{CallbackExternalURL: "https://Hooks.example.com"})
 	e.mustGet(t, "/metrics")
 	if got := e.scraper.Status(okA); !got.RoutedHere || got.CallbackRoute != "https://hooks.example.com/callback/ok-a" {
 		t.Errorf("ok-a points here: %+v", got)

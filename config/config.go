@@ -1,4 +1,4 @@
-// Package config loads, validates and holds the exporter's tenants file.
+// Package config loads and validates the exporter's tenants file.
 //
 // Everything a tenant needs is resolved at load time — defaults applied,
 // endpoints derived from the region, secret files read, environment
@@ -41,11 +41,8 @@ type Policy struct {
 // Config is one loaded file. It is never modified after Parse returns, so it
 // can be shared between concurrent scrapes without locking.
 type Config struct {
-	file string
-	// tenants are the file's tenants, then discovered ones (WithDiscovered);
-	// fileTenants counts the former.
-	tenants     []*Tenant
-	fileTenants int
+	file        string
+	tenants     []*Tenant // file order
 	byName      map[string]*Tenant
 	credentials []credential // file order, for Summary and Redacted
 	defaults    effectiveDefaults
@@ -83,11 +80,11 @@ func Parse(data []byte, filename, baseDir string, lookupEnv func(string) (string
 		return nil, err
 	}
 	cfg.file = filename
-	cfg.fileTenants = len(cfg.tenants)
 	return cfg, nil
 }
 
-// Tenants returns the tenants in file order. The slice and the tenants are
+// Tenants returns the tenants written in the file, in file order (those
+// discovery finds are the tenant set's, not the file's). The slice and the tenants are
 // the snapshot's own and shared by every caller: read them, never change
 // them. A nil Config (none loaded yet) has none.
 func (c *Config) Tenants() []*Tenant {

@@ -28,13 +28,25 @@ var testEnv = envOf(map[string]string{EnvAccessKey: "ENV-AK", EnvSecretKey: "ENV
 func defaultPolicy() Policy { return Policy{MaxLiveDuration: 0, MaxExceptionWaiting: 30 * time.Minute} }
 
 // tenantOf builds an expected tenant the way the resolver does.
-func tenantOf(name, projectID, region, endpoint string, creds metastudio.Credentials, rest Tenant) *Tenant {
-	rest.Target = metastudio.Target{Name: name, ProjectID: projectID, Endpoint: endpoint, Credentials: creds}
-	rest.Region = region
+// tenantRest is what a test tenant holds besides its target and region.
+type tenantRest struct {
+	Timeout, MaxCacheAge time.Duration
+	Policy               Policy
+	Callback             Callback
+	CredentialsName      string
+	Source               *DiscoverySource
+}
+
+func tenantOf(name, projectID, region, endpoint string, creds metastudio.Credentials, rest tenantRest) *Tenant {
 	if rest.Callback == (Callback{}) {
 		rest.Callback = defaultCallback() // what a tenant without a callback section gets
 	}
-	return NewTenant(rest)
+	return NewTenant(Tenant{
+		Target:          metastudio.Target{Name: name, ProjectID: projectID, Endpoint: endpoint, Credentials: creds},
+		Settings:        Settings{Region: region, Timeout: rest.Timeout, MaxCacheAge: rest.MaxCacheAge, Policy: rest.Policy, Callback: rest.Callback},
+		CredentialsName: rest.CredentialsName,
+		Source:          rest.Source,
+	})
 }
 
 func TestLoadGood(t *testing.T) {
@@ -44,7 +56,7 @@ func TestLoadGood(t *testing.T) {
 			tenantOf("shop-a", "26f065244f754b3aa853b649a21aaf66", "cn-east-3", "https://metastudio.cn-east-3.myhuaweicloud.com",
 				// The secret file ends in "\n\n": trailing newlines are trimmed.
 				metastudio.Credentials{AccessKey: "AKMAIN000000", SecretKey: "SK-main-0123456789abcdef"},
-				Tenant{
+				tenantRest{
 					Timeout: 15 * time.Second, MaxCacheAge: 30 * time.Second,
 					Policy:          Policy{MaxLiveDuration: 72 * time.Hour, MaxExceptionWaiting: 10 * time.Minute},
 					CredentialsName: "main",
@@ -54,7 +66,7 @@ func TestLoadGood(t *testing.T) {
 					Domain: "acme", User: "monitor", Password: "ops-Passw0rd!",
 					Endpoint: "https://iam.ap-southeast-1.myhuaweicloud.com", // the tenant's region, not the default's
 				}},
-				Tenant{
+				tenantRest{
 					Timeout: 15 * time.Second, MaxCacheAge: 30 * time.Second,
 					// Only max_exception_waiting is overridden; max_live_duration stays the default's.
 					Policy:          Policy{MaxLiveDuration: 72 * time.Hour, MaxExceptionWaiting: 0},
@@ -62,7 +74,7 @@ func TestLoadGood(t *testing.T) {
 				}),
 			tenantOf("Shop-C", "proj_c", "cn-east-3", "https://metastudio.example.test:8443/proxy",
 				metastudio.Credentials{AccessKey: "AK-temp-FROMFILE", SecretKey: "inline-temp-SK-value", SecurityToken: "temporary-token-xyz"},
-				Tenant{
+				tenantRest{
 					Timeout: time.Minute, MaxCacheAge: 24 * time.Hour,
 					Policy:          Policy{MaxLiveDuration: 0, MaxExceptionWaiting: 10 * time.Minute},
 					CredentialsName: "temp",
@@ -70,19 +82,19 @@ func TestLoadGood(t *testing.T) {
 		},
 		"minimal.yml": {
 			tenantOf("solo", "p1", "cn-north-4", "https://metastudio.cn-north-4.myhuaweicloud.com", envCreds,
-				Tenant{Timeout: 10 * time.Second, Policy: defaultPolicy()}),
+				tenantRest{Timeout: 10 * time.Second, Policy: defaultPolicy()}),
 		},
 		"iam_endpoint.yml": {
 			tenantOf("a", "p1", "cn-north-4", "https://metastudio.cn-north-4.myhuaweicloud.com",
 				metastudio.Credentials{IAM: &metastudio.IAMPassword{
 					Domain: "acme", User: "12345", Password: "987654", Endpoint: "http://iam.internal:8080",
 				}},
-				Tenant{Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "ops"}),
+				tenantRest{Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "ops"}),
 		},
 		"callback_discovery.yml": {
 			tenantOf("relay", "p1", "cn-north-4", "https://metastudio.cn-north-4.myhuaweicloud.com",
 				metastudio.Credentials{AccessKey: "AKMAIN000000", SecretKey: "SK-main-0123456789abcdef"},
-				Tenant{
+				tenantRest{
 					Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "main",
 					// The key file and timeout come from defaults, the rest is the tenant's.
 					Callback: Callback{
@@ -93,7 +105,7 @@ func TestLoadGood(t *testing.T) {
 				}),
 			tenantOf("own-key", "p2", "cn-north-4", "https://metastudio.cn-north-4.myhuaweicloud.com",
 				metastudio.Credentials{AccessKey: "AKMAIN000000", SecretKey: "SK-main-0123456789abcdef"},
-				Tenant{
+				tenantRest{
 					Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "main",
 					// An inline key overrides the defaults' key_file.
 					Callback: Callback{Key: "inline-cb-key-value", ForwardTimeout: 10 * time.Second, AllowUnauthenticated: true},
@@ -101,9 +113,9 @@ func TestLoadGood(t *testing.T) {
 		},
 		"anchors.yml": {
 			tenantOf("one", "p1", "ap-southeast-1", "https://metastudio.ap-southeast-1.myhuaweicloud.com", envCreds,
-				Tenant{Timeout: 5 * time.Second, Policy: defaultPolicy()}),
+				tenantRest{Timeout: 5 * time.Second, Policy: defaultPolicy()}),
 			tenantOf("two", "p2", "ap-southeast-1", "https://metastudio.ap-southeast-1.myhuaweicloud.com", envCreds,
-				Tenant{Timeout: 7 * time.Second, Policy: defaultPolicy()}),
+				tenantRest{Timeout: 7 * time.Second, Policy: defaultPolicy()}),
 		},
 	}
 	files, err := filepath.Glob("testdata/good/*.yml")

@@ -1,21 +1,21 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/metastudio-exporter/metastudio_exporter/discovery"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
 // Defaults and bounds of a discovery entry.
 const (
 	DefaultIAMEndpoint       = metastudio.DefaultIAMEndpoint
-	DefaultDiscoveryEndpoint = discovery.DefaultEndpointTemplate
-	DefaultRefreshInterval   = discovery.DefaultRefreshInterval
+	DefaultDiscoveryEndpoint = "https://metastudio.{region}.myhuaweicloud.com"
+	DefaultRefreshInterval   = 10 * time.Minute
 	// MinRefreshInterval keeps a typo (1s for 1m) from spending the
 	// account's IAM quota.
 	MinRefreshInterval = 30 * time.Second
@@ -31,7 +31,10 @@ var (
 )
 
 // DiscoverySource is one entry of the discovery list: which account to list
-// projects of, which projects to keep and how to serve them as tenants.
+// projects of, which projects to keep and how to serve them as tenants. It
+// is the one form an entry has once parsed: discovery lists and filters
+// with it, the tenant set schedules it, and a discovered tenant points at
+// it.
 type DiscoverySource struct {
 	// Index is the entry's position in the list, the source label of the
 	// discovery metrics.
@@ -43,14 +46,64 @@ type DiscoverySource struct {
 	IAMEndpoint string
 	Regions     []string
 	NameRegex   *regexp.Regexp // anchored at both ends
-	NamePrefix  string
+	// NameRegexText is name_regex as written, for /config and the logs.
+	NameRegexText string
+	NamePrefix    string
 	// Endpoint is the MetaStudio endpoint of discovered tenants with
 	// "{region}" not yet replaced.
 	Endpoint        string
 	RefreshInterval time.Duration
 
-	nameRegex string      // as written, for /config
-	cred      *credential // for the tenants' credentials, per region
+	cred *credential // for the tenants' credentials, per region
+	key  string
+}
+
+// Key identifies the entry by what it says, not by where it stands: two
+// entries have the same key exactly when they list the same account at the
+// same IAM endpoint, keep the same projects, serve them at the same
+// endpoint and refresh as often. The credentials count by their values, so
+// a rotated secret makes another entry. The key is a digest: it holds no
+// secret.
+func (s *DiscoverySource) Key() string { return s.key }
+
+// identity computes the entry's key once it is resolved.
+func (s *DiscoverySource) identity() string {
+	b := appendCredentials(nil, &s.Credentials)
+	b = appendField(b, s.IAMEndpoint)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(s.Regions)))
+	for _, r := range s.Regions {
+		b = appendField(b, r)
+	}
+	b = appendField(b, s.NameRegexText)
+	b = appendField(b, s.NamePrefix)
+	b = appendField(b, s.Endpoint)
+	b = binary.BigEndian.AppendUint64(b, uint64(s.RefreshInterval))
+	// The tenants' own credentials are derived per region from the same
+	// entry of credentials; what differs from the listing's (the IAM
+	// endpoint of a password without one) follows from the fields above.
+	sum := sha256.Sum256(b)
+	return fmt.Sprintf("%x", sum[:16])
+}
+
+// EndpointFor is the MetaStudio endpoint of the entry's tenants in region.
+func (s *DiscoverySource) EndpointFor(region string) string {
+	template := s.Endpoint
+	if template == "" {
+		template = DefaultDiscoveryEndpoint
+	}
+	return strings.ReplaceAll(template, "{region}", region)
+}
+
+// CompileNameRegex compiles a name_regex fully anchored, as Prometheus
+// relabelling does: "shop.*" matches "cn-north-4_shop1" only if written
+// ".*shop.*".
+func CompileNameRegex(expr string) (*regexp.Regexp, error) {
+	// Compiled bare first so that an error quotes the expression as the
+	// user wrote it, not wrapped in the anchors.
+	if _, err := regexp.Compile(expr); err != nil {
+		return nil, err
+	}
+	return regexp.Compile("^(?s:" + expr + ")$")
 }
 
 // Discovery returns the discovery entries in file order. Like the tenants,
@@ -63,29 +116,27 @@ func (c *Config) Discovery() []DiscoverySource { return c.discovery }
 // name, project ID or region a static entry could not have; they come from
 // IAM and are shown, as they are no secrets.
 func (c *Config) DiscoveredTenant(src *DiscoverySource, name, projectID, region string) (*Tenant, error) {
-	switch {
-	case !tenantNameRE.MatchString(name):
-		return nil, fmt.Errorf("tenant name %s does not match %s", quoteBounded(name), tenantNameRE)
-	case !projectIDRE.MatchString(projectID):
-		return nil, fmt.Errorf("tenant %s: project ID %s does not match %s", name, quoteBounded(projectID), projectIDRE)
+	if err := CheckTenantName(name); err != nil {
+		return nil, err
+	}
+	switch err := CheckProjectID(projectID); {
+	case err != nil:
+		return nil, fmt.Errorf("tenant %s: %w", name, err)
 	case !regionRE.MatchString(region):
-		return nil, fmt.Errorf("tenant %s: region %s does not match %s", name, quoteBounded(region), regionRE)
+		return nil, fmt.Errorf("tenant %s: region %s does not match %s", name, QuoteBounded(region), regionRE)
 	case src.cred == nil:
 		return nil, fmt.Errorf("tenant %s: discovery entry %d was not loaded from a config file", name, src.Index)
 	}
-	d := c.defaults
+	settings := c.defaults.Settings
+	settings.Region = region
 	return NewTenant(Tenant{
 		Target: metastudio.Target{
 			Name:        name,
 			ProjectID:   projectID,
-			Endpoint:    strings.ReplaceAll(src.Endpoint, "{region}", region),
+			Endpoint:    src.EndpointFor(region),
 			Credentials: src.cred.forTenant(region),
 		},
-		Region:          region,
-		Timeout:         d.timeout,
-		MaxCacheAge:     d.maxCacheAge,
-		Policy:          d.policy,
-		Callback:        d.callback,
+		Settings:        settings,
 		CredentialsName: src.CredentialsName,
 		Source:          src,
 	}), nil
@@ -116,8 +167,8 @@ func (r *resolver) discovery(raw []*rawDiscovery, def effectiveDefaults, cfg *Co
 			s.Credentials.IAM.Endpoint = s.IAMEndpoint
 		}
 		r.discoveryRegions(rd, path, &s)
-		s.nameRegex = orDefault(rd.nameRegex.val, DefaultNameRegex)
-		s.NameRegex = r.nameRegex(s.nameRegex, rd.nameRegex.line, path+".name_regex")
+		s.NameRegexText = orDefault(rd.nameRegex.val, DefaultNameRegex)
+		s.NameRegex = r.nameRegex(s.NameRegexText, rd.nameRegex.line, path+".name_regex")
 		if !namePrefixRE.MatchString(s.NamePrefix) {
 			r.add(rd.namePrefix.line, path+".name_prefix", "must match %s, to keep tenant names valid", namePrefixRE)
 		}
@@ -128,6 +179,7 @@ func (r *resolver) discovery(raw []*rawDiscovery, def effectiveDefaults, cfg *Co
 				r.add(rd.refreshInterval.line, path+".refresh_interval", "must be at least %s", MinRefreshInterval)
 			}
 		}
+		s.key = s.identity()
 		out = append(out, s)
 	}
 	return out
@@ -193,7 +245,7 @@ func (r *resolver) discoveryRegions(rd *rawDiscovery, path string, s *DiscoveryS
 // both ends as Prometheus anchors relabel regexes. The expression is no
 // secret, and the error quotes the part of it that is wrong.
 func (r *resolver) nameRegex(expr string, line int, path string) *regexp.Regexp {
-	re, err := discovery.CompileNameRegex(expr)
+	re, err := CompileNameRegex(expr)
 	if err != nil {
 		r.add(line, path, "not a valid regular expression: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		return nil
@@ -212,16 +264,6 @@ func (r *resolver) endpointTemplate(s str, path string) string {
 		return ""
 	}
 	return strings.TrimRight(s.val, "/")
-}
-
-// quoteBounded quotes at most 64 bytes of a value from IAM, so that a
-// broken answer cannot fill a log line.
-func quoteBounded(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(s[:max]) + "…"
 }
 
 func orDefault(s, fallback string) string {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -81,7 +82,7 @@ func TestDiscoveredTenant(t *testing.T) {
 		metastudio.Credentials{IAM: &metastudio.IAMPassword{
 			Domain: "acme", User: "monitor", Password: "ops-Passw0rd!", Endpoint: "https://iam.cn-east-3.myhuaweicloud.com",
 		}},
-		Tenant{
+		tenantRest{
 			Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "ops",
 			Callback: Callback{Key: "cb-key-FROMFILE-0123", KeyFile: "../secrets/cb-key", ForwardTimeout: 3 * time.Second},
 			Source:   src,
@@ -174,5 +175,26 @@ func TestRedactURL(t *testing.T) {
 		if got := redactURL(in); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func mustCompile(t *testing.T, expr string) *regexp.Regexp {
+	t.Helper()
+	re, err := CompileNameRegex(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return re
+}
+
+func TestCompileNameRegex(t *testing.T) {
+	re := mustCompile(t, "shop.")
+	for name, want := range map[string]bool{"shop1": true, "shop12": false, "xshop1": false, "shop\n": true} {
+		if got := re.MatchString(name); got != want {
+			t.Errorf("%q: match = %v, want %v", name, got, want)
+		}
+	}
+	if _, err := CompileNameRegex("("); err == nil || err.Error() != "error parsing regexp: missing closing ): `(`" {
+		t.Fatalf("err = %v", err)
 	}
 }

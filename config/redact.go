@@ -30,13 +30,27 @@ type viewCallback struct {
 	AllowUnauthenticated bool           `yaml:"allow_unauthenticated"`
 }
 
-type viewDefaults struct {
-	Region      string         `yaml:"region"`
-	Timeout     model.Duration `yaml:"timeout"`
-	Credentials string         `yaml:"credentials,omitempty"`
+// viewSettings are the per-tenant keys after region, timeout and
+// credentials, shown alike under defaults and for each tenant.
+type viewSettings struct {
 	MaxCacheAge model.Duration `yaml:"max_cache_age"`
 	Policy      viewPolicy     `yaml:"policy"`
 	Callback    *viewCallback  `yaml:"callback,omitempty"`
+}
+
+func settingsView(s Settings) viewSettings {
+	return viewSettings{
+		MaxCacheAge: model.Duration(s.MaxCacheAge),
+		Policy:      policyView(s.Policy),
+		Callback:    callbackView(s.Callback),
+	}
+}
+
+type viewDefaults struct {
+	Region       string         `yaml:"region"`
+	Timeout      model.Duration `yaml:"timeout"`
+	Credentials  string         `yaml:"credentials,omitempty"`
+	viewSettings `yaml:",inline"`
 }
 
 type viewIAM struct {
@@ -59,15 +73,13 @@ type viewCredential struct {
 }
 
 type viewTenant struct {
-	Name        string         `yaml:"name"`
-	ProjectID   string         `yaml:"project_id"`
-	Region      string         `yaml:"region"`
-	Endpoint    string         `yaml:"endpoint"`
-	Credentials string         `yaml:"credentials,omitempty"` // absent: from the environment
-	Timeout     model.Duration `yaml:"timeout"`
-	MaxCacheAge model.Duration `yaml:"max_cache_age"`
-	Policy      viewPolicy     `yaml:"policy"`
-	Callback    *viewCallback  `yaml:"callback,omitempty"`
+	Name         string         `yaml:"name"`
+	ProjectID    string         `yaml:"project_id"`
+	Region       string         `yaml:"region"`
+	Endpoint     string         `yaml:"endpoint"`
+	Credentials  string         `yaml:"credentials,omitempty"` // absent: from the environment
+	Timeout      model.Duration `yaml:"timeout"`
+	viewSettings `yaml:",inline"`
 	// DiscoveredBy is the index of the discovery entry that found the
 	// tenant; absent for a tenant written in the file.
 	DiscoveredBy *int `yaml:"discovered_by,omitempty"`
@@ -114,16 +126,15 @@ func callbackView(c Callback) *viewCallback {
 	return v
 }
 
-// Redacted renders the effective config for GET /config.
-func (c *Config) Redacted() ([]byte, error) {
+// Redacted renders the effective config for GET /config: the file's
+// tenants, then discovered, those the tenant set serves besides them.
+func (c *Config) Redacted(discovered ...*Tenant) ([]byte, error) {
 	v := view{
 		Defaults: viewDefaults{
-			Region:      c.defaults.region,
-			Timeout:     model.Duration(c.defaults.timeout),
-			Credentials: c.defaults.credentials,
-			MaxCacheAge: model.Duration(c.defaults.maxCacheAge),
-			Policy:      policyView(c.defaults.policy),
-			Callback:    callbackView(c.defaults.callback),
+			Region:       c.defaults.Region,
+			Timeout:      model.Duration(c.defaults.Timeout),
+			Credentials:  c.defaults.credentials,
+			viewSettings: settingsView(c.defaults.Settings),
 		},
 		Tenants: make([]viewTenant, 0, len(c.tenants)),
 	}
@@ -132,7 +143,7 @@ func (c *Config) Redacted() ([]byte, error) {
 			Credentials:     d.CredentialsName,
 			IAMEndpoint:     d.IAMEndpoint,
 			Regions:         d.Regions,
-			NameRegex:       d.nameRegex,
+			NameRegex:       d.NameRegexText,
 			NamePrefix:      d.NamePrefix,
 			Endpoint:        d.Endpoint,
 			RefreshInterval: model.Duration(d.RefreshInterval),
@@ -170,7 +181,7 @@ func (c *Config) Redacted() ([]byte, error) {
 		}
 		v.Credentials[raw.name] = vc
 	}
-	for _, t := range c.tenants {
+	for _, t := range append(c.tenants[:len(c.tenants):len(c.tenants)], discovered...) {
 		var discoveredBy *int
 		if t.Source != nil {
 			discoveredBy = &t.Source.Index
@@ -182,9 +193,7 @@ func (c *Config) Redacted() ([]byte, error) {
 			Endpoint:     t.Endpoint,
 			Credentials:  t.CredentialsName,
 			Timeout:      model.Duration(t.Timeout),
-			MaxCacheAge:  model.Duration(t.MaxCacheAge),
-			Policy:       policyView(t.Policy),
-			Callback:     callbackView(t.Callback),
+			viewSettings: settingsView(t.Settings),
 			DiscoveredBy: discoveredBy,
 		})
 	}

@@ -17,19 +17,28 @@ type Tenant struct {
 	// Target is what the client calls: Name (the tenant label), Endpoint,
 	// ProjectID and Credentials.
 	metastudio.Target
-	Region          string
-	Timeout         time.Duration
-	MaxCacheAge     time.Duration
-	Policy          Policy
+	Settings
 	CredentialsName string // "" = taken from the environment
 	// Source is the discovery entry that found the tenant; nil for a
 	// tenant written in the file.
 	Source *DiscoverySource
+
+	key Key
+}
+
+// Settings are the keys a tenant shares with defaults: what a tenant does
+// not set it takes from defaults, and defaults from the built-in defaults.
+// A discovered tenant takes the defaults' (its region aside). Adding a
+// per-tenant key means a field here, its decoding (schema.go), its line in
+// resolver.settings and in settingsView, and the code that uses it.
+type Settings struct {
+	Region      string
+	Timeout     time.Duration
+	MaxCacheAge time.Duration
+	Policy      Policy
 	// Callback is for the live-event receiver; it does not change whose
 	// data a scrape fetches, so it is not part of the key.
 	Callback Callback
-
-	key Key
 }
 
 // Key identifies a tenant's state (its call in flight, cached answer and
@@ -58,9 +67,15 @@ func NewTenant(t Tenant) *Tenant {
 // tenant_test.go walks the struct so that a field added later cannot be
 // left out.
 func identityOf(target *metastudio.Target) [sha256.Size]byte {
-	c := &target.Credentials
 	b := appendField(nil, target.Endpoint)
 	b = appendField(b, target.ProjectID)
+	b = appendCredentials(b, &target.Credentials)
+	return sha256.Sum256(b)
+}
+
+// appendCredentials appends every value of c, secrets included: what is
+// appended only ever goes into a digest.
+func appendCredentials(b []byte, c *metastudio.Credentials) []byte {
 	b = appendField(b, c.AccessKey)
 	b = appendField(b, c.SecretKey.Reveal())
 	b = appendField(b, c.SecurityToken.Reveal())
@@ -71,7 +86,7 @@ func identityOf(target *metastudio.Target) [sha256.Size]byte {
 		b = appendField(b, c.IAM.User)
 		b = appendField(b, c.IAM.Password.Reveal())
 	}
-	return sha256.Sum256(b)
+	return b
 }
 
 // appendField length-prefixes s so that no two field lists hash alike.

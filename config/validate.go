@@ -21,13 +21,37 @@ var (
 	regionRE = regexp.MustCompile(`^[a-z0-9-]+$`)
 )
 
+// effectiveDefaults are the defaults section with the built-in defaults
+// applied: what a tenant that sets nothing gets.
 type effectiveDefaults struct {
-	region      string
-	timeout     time.Duration
-	maxCacheAge time.Duration
+	Settings
 	credentials string
-	policy      Policy
-	callback    Callback
+}
+
+// builtinSettings are what neither a tenant nor the defaults section sets.
+func builtinSettings() Settings {
+	return Settings{
+		Region:      DefaultRegion,
+		Timeout:     DefaultTimeout,
+		MaxCacheAge: DefaultMaxCacheAge,
+		Policy:      Policy{MaxLiveDuration: DefaultMaxLiveDuration, MaxExceptionWaiting: DefaultMaxExceptionWaiting},
+		Callback:    defaultCallback(),
+	}
+}
+
+// settings applies the keys raw sets over fallback, one by one; path is
+// where raw stands in the file ("defaults", "tenants[2]").
+func (r *resolver) settings(raw rawSettings, path string, fallback Settings) Settings {
+	return Settings{
+		Region:      r.region(raw.region, path+".region", fallback.Region),
+		Timeout:     r.timeout(raw.timeout, path+".timeout", fallback.Timeout),
+		MaxCacheAge: r.duration(raw.maxCacheAge, fallback.MaxCacheAge),
+		Policy: Policy{
+			MaxLiveDuration:     r.duration(raw.policy.maxLive, fallback.Policy.MaxLiveDuration),
+			MaxExceptionWaiting: r.duration(raw.policy.maxExceptionWaiting, fallback.Policy.MaxExceptionWaiting),
+		},
+		Callback: r.callback(raw.callback, path+".callback", fallback.Callback),
+	}
 }
 
 // resolver turns the decoded file into a Config, recording every problem.
@@ -50,16 +74,7 @@ func (r *resolver) resolve(raw *rawConfig) *Config {
 	}
 
 	d := raw.defaults
-	def := effectiveDefaults{
-		region:      r.region(d.region, "defaults.region", DefaultRegion),
-		timeout:     r.timeout(d.timeout, "defaults.timeout", DefaultTimeout),
-		maxCacheAge: r.duration(d.maxCacheAge, DefaultMaxCacheAge),
-		policy: Policy{
-			MaxLiveDuration:     r.duration(d.policy.maxLive, DefaultMaxLiveDuration),
-			MaxExceptionWaiting: r.duration(d.policy.maxExceptionWaiting, DefaultMaxExceptionWaiting),
-		},
-		callback: r.callback(d.callback, "defaults.callback", defaultCallback()),
-	}
+	def := effectiveDefaults{Settings: r.settings(d, "defaults", builtinSettings())}
 	if d.credentials.set() {
 		// Reported here once rather than on every tenant inheriting it.
 		r.credentialRef(d.credentials, "defaults.credentials")
@@ -92,15 +107,8 @@ func (r *resolver) resolve(raw *rawConfig) *Config {
 // of each name already taken, for the duplicate message.
 func (r *resolver) tenant(rt *rawTenant, path string, def effectiveDefaults, cfg *Config, firstIndex map[string]int) Tenant {
 	t := Tenant{
-		Target:      metastudio.Target{Name: rt.name.val, ProjectID: rt.projectID.val},
-		Region:      r.region(rt.region, path+".region", def.region),
-		Timeout:     r.timeout(rt.timeout, path+".timeout", def.timeout),
-		MaxCacheAge: r.duration(rt.maxCacheAge, def.maxCacheAge),
-		Policy: Policy{
-			MaxLiveDuration:     r.duration(rt.policy.maxLive, def.policy.MaxLiveDuration),
-			MaxExceptionWaiting: r.duration(rt.policy.maxExceptionWaiting, def.policy.MaxExceptionWaiting),
-		},
-		Callback: r.callback(rt.callback, path+".callback", def.callback),
+		Target:   metastudio.Target{Name: rt.name.val, ProjectID: rt.projectID.val},
+		Settings: r.settings(rt.rawSettings, path, def.Settings),
 	}
 	switch prev, dup := firstIndex[t.Name]; {
 	case rt.name.bad:

@@ -1,70 +1,33 @@
-// Package discovery turns the projects IAM lists into tenants: each source
-// (one entry of the config's discovery list, given here as plain values)
-// is refreshed in the background, filtered by region and name, and merged
-// with the other sources and the static tenants into one list.
+// Package discovery lists the projects an account sees in IAM and keeps
+// those a discovery entry asks for, as tenants to be. When to list, and how
+// the lists join the file's tenants, is the tenant set's business.
 package discovery
 
 import (
 	"cmp"
-	"fmt"
-	"regexp"
+	"context"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
-// Defaults for the zero values of Source.
-const (
-	DefaultEndpointTemplate = "https://metastudio.{region}.myhuaweicloud.com"
-	DefaultRefreshInterval  = 10 * time.Minute
-	DefaultTimeout          = 30 * time.Second
-	regionPlaceholder       = "{region}"
-)
+// Timeout bounds one listing.
+const Timeout = 30 * time.Second
 
-var (
-	// tenantNameRE and projectIDRE are the rules a configured tenant's
-	// name and project id follow; a discovered one follows the same.
-	tenantNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
-	projectIDRE  = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
-)
-
-// Source is one discovery source.
-type Source struct {
-	Index       int // position in the config's discovery list; the "source" label
-	Credentials metastudio.Credentials
-	IAMEndpoint string   // "" = metastudio.DefaultIAMEndpoint
-	Regions     []string // a project named R or R_suffix, for a listed R, is kept
-	// NameRegex must match the whole project name; build it with
-	// CompileNameRegex. nil keeps every name.
-	NameRegex       *regexp.Regexp
-	NamePrefix      string        // tenant name = NamePrefix + project name
-	Endpoint        string        // MetaStudio endpoint, "{region}" replaced; "" = DefaultEndpointTemplate
-	RefreshInterval time.Duration // 0 = DefaultRefreshInterval
-	Timeout         time.Duration // bound on one refresh; 0 = DefaultTimeout
+// Lister is the IAM call a listing makes; *metastudio.Client is one.
+type Lister interface {
+	ListProjects(ctx context.Context, iamEndpoint string, creds metastudio.Credentials) ([]metastudio.Project, error)
 }
 
-// CompileNameRegex compiles a name_regex fully anchored, as Prometheus
-// relabelling does: "shop.*" matches "cn-north-4_shop1" only if written
-// ".*shop.*".
-func CompileNameRegex(expr string) (*regexp.Regexp, error) {
-	// Compiled bare first so that an error quotes the expression as the
-	// user wrote it, not wrapped in the anchors.
-	if _, err := regexp.Compile(expr); err != nil {
-		return nil, err
-	}
-	return regexp.Compile("^(?s:" + expr + ")$")
-}
-
-// Project is a discovered project as a tenant.
+// Project is a discovered project as a tenant to be.
 type Project struct {
-	Source      int    // Source.Index of the source that found it
 	TenantName  string // NamePrefix + ProjectName
 	ProjectID   string
 	ProjectName string
 	Region      string // the listed region the project name starts with
-	Endpoint    string // the source's endpoint template for Region
 }
 
 // Skipped is a project that passed the filters but cannot be a tenant.
@@ -74,56 +37,68 @@ type Skipped struct {
 	Reason      string
 }
 
+// Listing is the outcome of one successful listing: how many projects IAM
+// listed, how many of them were enabled and how many the filters matched,
+// and of those the ones kept as tenants, sorted by tenant name.
+type Listing struct {
+	Listed, Enabled, Matched int
+	Projects                 []Project
+	Skipped                  []Skipped
+}
+
+// List lists the projects src's credentials see and selects them, within
+// Timeout. The error names no secret.
+func List(ctx context.Context, l Lister, src *config.DiscoverySource) (Listing, error) {
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	projects, err := l.ListProjects(ctx, src.IAMEndpoint, src.Credentials)
+	if err != nil {
+		return Listing{}, err
+	}
+	return Select(src, projects), nil
+}
+
 // Select keeps the enabled projects whose name is a listed region or
 // region_suffix and matches NameRegex, as tenants sorted by name. Projects
-// whose tenant name or id would not be valid in the config are returned as
-// Skipped; so is a second project of the same name (IAM names are unique,
-// so that would be an IAM bug), the lower id winning.
-func Select(src Source, projects []metastudio.Project) ([]Project, []Skipped) {
-	template := cmp.Or(src.Endpoint, DefaultEndpointTemplate)
+// whose tenant name or id would not be valid in the config are Skipped;
+// so is a second project of the same name (IAM names are unique, so that
+// would be an IAM bug), the lower id winning.
+func Select(src *config.DiscoverySource, projects []metastudio.Project) Listing {
+	out := Listing{Listed: len(projects)}
 	var kept []Project
-	var skipped []Skipped
 	for _, p := range projects {
 		if !p.Enabled {
 			continue
 		}
+		out.Enabled++
 		region := regionOf(p.Name, src.Regions)
 		if region == "" || src.NameRegex != nil && !src.NameRegex.MatchString(p.Name) {
 			continue
 		}
+		out.Matched++
 		name := src.NamePrefix + p.Name
-		switch {
-		case !tenantNameRE.MatchString(name):
-			skipped = append(skipped, Skipped{ProjectID: p.ID, ProjectName: p.Name,
-				Reason: fmt.Sprintf("tenant name %q does not match %s", name, tenantNameRE)})
-			continue
-		case !projectIDRE.MatchString(p.ID):
-			skipped = append(skipped, Skipped{ProjectID: p.ID, ProjectName: p.Name,
-				Reason: fmt.Sprintf("project id does not match %s", projectIDRE)})
+		if err := config.CheckTenantName(name); err != nil {
+			out.Skipped = append(out.Skipped, Skipped{ProjectID: p.ID, ProjectName: p.Name, Reason: err.Error()})
 			continue
 		}
-		kept = append(kept, Project{
-			Source:      src.Index,
-			TenantName:  name,
-			ProjectID:   p.ID,
-			ProjectName: p.Name,
-			Region:      region,
-			Endpoint:    strings.ReplaceAll(template, regionPlaceholder, region),
-		})
+		if err := config.CheckProjectID(p.ID); err != nil {
+			out.Skipped = append(out.Skipped, Skipped{ProjectID: p.ID, ProjectName: p.Name, Reason: err.Error()})
+			continue
+		}
+		kept = append(kept, Project{TenantName: name, ProjectID: p.ID, ProjectName: p.Name, Region: region})
 	}
 	slices.SortFunc(kept, func(a, b Project) int {
 		return cmp.Or(strings.Compare(a.TenantName, b.TenantName), strings.Compare(a.ProjectID, b.ProjectID))
 	})
-	out := kept[:0]
 	for i, p := range kept {
 		if i > 0 && p.TenantName == kept[i-1].TenantName {
-			skipped = append(skipped, Skipped{ProjectID: p.ProjectID, ProjectName: p.ProjectName,
+			out.Skipped = append(out.Skipped, Skipped{ProjectID: p.ProjectID, ProjectName: p.ProjectName,
 				Reason: "another project of this source has the same name"})
 			continue
 		}
-		out = append(out, p)
+		out.Projects = append(out.Projects, p)
 	}
-	return out, skipped
+	return out
 }
 
 // regionOf returns the listed region that name is, or is a subproject of

@@ -5,18 +5,10 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/discovery"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
-
-func mustRegex(t *testing.T, expr string) *regexp.Regexp {
-	t.Helper()
-	re, err := discovery.CompileNameRegex(expr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return re
-}
 
 func enabled(id, name string) metastudio.Project {
 	return metastudio.Project{ID: id, Name: name, Enabled: true}
@@ -38,13 +30,13 @@ func TestSelect(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name    string
-		src     discovery.Source
+		src     config.DiscoverySource
 		want    []string // tenant/project id/region/endpoint
 		skipped []discovery.Skipped
 	}{
 		{
 			name: "one region",
-			src:  discovery.Source{Index: 2, Regions: []string{"cn-north-4"}},
+			src:  config.DiscoverySource{Index: 2, Regions: []string{"cn-north-4"}},
 			want: []string{
 				"cn-north-4/id01/cn-north-4/https://metastudio.cn-north-4.myhuaweicloud.com",
 				"cn-north-4_shop1/id02/cn-north-4/https://metastudio.cn-north-4.myhuaweicloud.com",
@@ -52,12 +44,12 @@ func TestSelect(t *testing.T) {
 			},
 			skipped: []discovery.Skipped{
 				{ProjectID: "id10", ProjectName: "cn-north-4_a+b", Reason: `tenant name "cn-north-4_a+b" does not match ^[a-zA-Z0-9_.-]+$`},
-				{ProjectID: "bad/id", ProjectName: "cn-north-4_c", Reason: "project id does not match ^[a-zA-Z0-9_-]{1,64}$"},
+				{ProjectID: "bad/id", ProjectName: "cn-north-4_c", Reason: `project ID "bad/id" does not match ^[a-zA-Z0-9_-]{1,64}$`},
 			},
 		},
 		{
 			name: "two regions, anchored regex, prefix, endpoint template",
-			src: discovery.Source{Regions: []string{"cn-east-3", "cn-north-4"}, NameRegex: regexpFor("shop[0-9]+|.*_shop3"),
+			src: config.DiscoverySource{Regions: []string{"cn-east-3", "cn-north-4"}, NameRegex: regexpFor("shop[0-9]+|.*_shop3"),
 				NamePrefix: "acme.", Endpoint: "http://127.0.0.1:1/{region}/{region}"},
 			// "shop[0-9]+" alone matches no project name: the regex is
 			// anchored, so only the alternative written to match whole
@@ -66,7 +58,7 @@ func TestSelect(t *testing.T) {
 		},
 		{
 			name: "regex over the whole name",
-			src:  discovery.Source{Regions: []string{"cn-north-4"}, NameRegex: regexpFor(".*shop.*")},
+			src:  config.DiscoverySource{Regions: []string{"cn-north-4"}, NameRegex: regexpFor(".*shop.*")},
 			want: []string{
 				"cn-north-4_shop1/id02/cn-north-4/https://metastudio.cn-north-4.myhuaweicloud.com",
 				"cn-north-4_shop2/id03/cn-north-4/https://metastudio.cn-north-4.myhuaweicloud.com",
@@ -74,22 +66,23 @@ func TestSelect(t *testing.T) {
 		},
 		{
 			name: "a longer listed region wins",
-			src:  discovery.Source{Regions: []string{"cn-north-4", "cn-north-4_shop1"}, NameRegex: regexpFor("cn-north-4_shop1")},
+			src:  config.DiscoverySource{Regions: []string{"cn-north-4", "cn-north-4_shop1"}, NameRegex: regexpFor("cn-north-4_shop1")},
 			want: []string{"cn-north-4_shop1/id02/cn-north-4_shop1/https://metastudio.cn-north-4_shop1.myhuaweicloud.com"},
 		},
 		{
 			name: "no region matches",
-			src:  discovery.Source{Regions: []string{"la-south-2"}},
+			src:  config.DiscoverySource{Regions: []string{"la-south-2"}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, skipped := discovery.Select(tc.src, listed)
+			l := discovery.Select(&tc.src, listed)
+			got, skipped := l.Projects, l.Skipped
+			if l.Listed != len(listed) || l.Enabled != len(listed)-1 || l.Matched != len(got)+len(skipped) {
+				t.Errorf("listed %d, enabled %d, matched %d", l.Listed, l.Enabled, l.Matched)
+			}
 			var flat []string
 			for _, p := range got {
-				if p.Source != tc.src.Index {
-					t.Errorf("%s: Source = %d, want %d", p.TenantName, p.Source, tc.src.Index)
-				}
-				flat = append(flat, p.TenantName+"/"+p.ProjectID+"/"+p.Region+"/"+p.Endpoint)
+				flat = append(flat, p.TenantName+"/"+p.ProjectID+"/"+p.Region+"/"+tc.src.EndpointFor(p.Region))
 			}
 			if !reflect.DeepEqual(flat, tc.want) {
 				t.Errorf("kept = %q\nwant %q", flat, tc.want)
@@ -103,7 +96,7 @@ func TestSelect(t *testing.T) {
 
 // regexpFor compiles as CompileNameRegex does, for table entries.
 func regexpFor(expr string) *regexp.Regexp {
-	re, err := discovery.CompileNameRegex(expr)
+	re, err := config.CompileNameRegex(expr)
 	if err != nil {
 		panic(err)
 	}
@@ -111,25 +104,14 @@ func regexpFor(expr string) *regexp.Regexp {
 }
 
 func TestSelectDuplicateNames(t *testing.T) {
-	got, skipped := discovery.Select(discovery.Source{Regions: []string{"cn-north-4"}},
+	l := discovery.Select(&config.DiscoverySource{Regions: []string{"cn-north-4"}},
 		[]metastudio.Project{enabled("b2", "cn-north-4_x"), enabled("a1", "cn-north-4_x")})
+	got, skipped := l.Projects, l.Skipped
 	if len(got) != 1 || got[0].ProjectID != "a1" {
 		t.Fatalf("kept = %+v", got)
 	}
 	want := []discovery.Skipped{{ProjectID: "b2", ProjectName: "cn-north-4_x", Reason: "another project of this source has the same name"}}
 	if !reflect.DeepEqual(skipped, want) {
 		t.Fatalf("skipped = %+v", skipped)
-	}
-}
-
-func TestCompileNameRegex(t *testing.T) {
-	re := mustRegex(t, "shop.")
-	for name, want := range map[string]bool{"shop1": true, "shop12": false, "xshop1": false, "shop\n": true} {
-		if got := re.MatchString(name); got != want {
-			t.Errorf("%q: match = %v, want %v", name, got, want)
-		}
-	}
-	if _, err := discovery.CompileNameRegex("("); err == nil || err.Error() != "error parsing regexp: missing closing ): `(`" {
-		t.Fatalf("err = %v", err)
 	}
 }

@@ -6,6 +6,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -221,13 +222,23 @@ tenants:
 	sim.Server.SetFault("p-mssa-nokey", simulator.Fault{Status: 500})
 
 	// 4. Fix the risky tenant through the API, signed like a real client.
-	client := metastudio.NewClient(metastudio.ClientOptions{})
-	err = client.PutUserConfig(ctx, metastudio.Target{
-		Name: "demo-risky", Endpoint: sim.URL, ProjectID: riskyT.ProjectID,
-		Credentials: metastudio.Credentials{AccessKey: riskyT.AccessKey, SecretKey: secret.String(riskyT.SecretKey)},
-	}, []byte(safeConfig))
+	// The exporter itself only reads: the write is made here.
+	put, err := http.NewRequestWithContext(ctx, http.MethodPut, sim.URL+"/v1/"+riskyT.ProjectID+"/smart-live-configs/user-config", strings.NewReader(safeConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	put.Header.Set("X-Project-Id", riskyT.ProjectID)
+	put.Header.Set("Content-Type", "application/json")
+	if err := metastudio.SignRequest(put, []byte(safeConfig), riskyT.AccessKey, secret.String(riskyT.SecretKey), "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(put)
 	if err != nil {
 		t.Fatalf("PUT of safe settings: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT of safe settings: HTTP %d", resp.StatusCode)
 	}
 	var wantResolved []string
 	for _, n := range riskyAlerts {

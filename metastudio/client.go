@@ -26,10 +26,9 @@ const DefaultMaxBodyBytes = 1 << 20
 const OpGetUserConfig = "get user config"
 
 const (
-	opUpdateUserConfig = "update user config"
-	userConfigPath     = "/smart-live-configs/user-config"
-	headerRequestID    = "X-Request-Id"
-	headerAuthToken    = "X-Auth-Token"
+	userConfigPath  = "/smart-live-configs/user-config"
+	headerRequestID = "X-Request-Id"
+	headerAuthToken = "X-Auth-Token"
 	// maxErrorMsgBytes keeps a hostile or chatty upstream from filling log
 	// lines with its error_msg.
 	maxErrorMsgBytes = 512
@@ -128,16 +127,6 @@ func decodeUserConfig(body []byte) (*UserConfig, error) {
 		return nil, err
 	}
 	return uc, nil
-}
-
-// PutUserConfig calls UpdateSmartLiveUserConfig for t with a JSON body.
-func (c *Client) PutUserConfig(ctx context.Context, t Target, body []byte) error {
-	buf, _, err := c.callUserConfig(ctx, t, http.MethodPut, body, opUpdateUserConfig)
-	if err != nil {
-		return err
-	}
-	putBuffer(buf)
-	return nil
 }
 
 // callUserConfig authenticates and sends one user-config call. With an IAM

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio/iamapi"
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
@@ -127,35 +128,6 @@ func (c *Client) token(ctx context.Context, p *IAMPassword, scope tokenScope) (s
 	}
 }
 
-type iamAuthRequest struct {
-	Auth struct {
-		Identity struct {
-			Methods  []string `json:"methods"`
-			Password struct {
-				User struct {
-					Name     string `json:"name"`
-					Password string `json:"password"`
-					Domain   struct {
-						Name string `json:"name"`
-					} `json:"domain"`
-				} `json:"user"`
-			} `json:"password"`
-		} `json:"identity"`
-		Scope struct {
-			Project *iamScopeProject `json:"project,omitempty"`
-			Domain  *iamScopeDomain  `json:"domain,omitempty"`
-		} `json:"scope"`
-	} `json:"auth"`
-}
-
-type iamScopeProject struct {
-	ID string `json:"id"`
-}
-
-type iamScopeDomain struct {
-	Name string `json:"name"`
-}
-
 type iamTokenResponse struct {
 	Token struct {
 		ExpiresAt string `json:"expires_at"`
@@ -165,15 +137,15 @@ type iamTokenResponse struct {
 // fetchToken exchanges the password for a token of the given scope. IAM is
 // not a MetaStudio call, so it is not reported to the observer.
 func (c *Client) fetchToken(ctx context.Context, p *IAMPassword, scope tokenScope) (cachedToken, error) {
-	var ar iamAuthRequest
+	var ar iamapi.AuthRequest
 	ar.Auth.Identity.Methods = []string{"password"}
 	ar.Auth.Identity.Password.User.Name = p.User
 	ar.Auth.Identity.Password.User.Password = p.Password.Reveal()
 	ar.Auth.Identity.Password.User.Domain.Name = p.Domain
 	if scope.project != "" {
-		ar.Auth.Scope.Project = &iamScopeProject{ID: scope.project}
+		ar.Auth.Scope.Project = &iamapi.ScopeProject{ID: scope.project}
 	} else {
-		ar.Auth.Scope.Domain = &iamScopeDomain{Name: p.Domain}
+		ar.Auth.Scope.Domain = &iamapi.ScopeDomain{Name: p.Domain}
 	}
 	body, err := json.Marshal(&ar)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio/iamapi"
 )
 
 // iamTimeLayout is how IAM writes expires_at and issued_at.
@@ -20,31 +22,6 @@ type tokenGrant struct {
 	user    string // userKey(domain, user)
 	project string
 	expires time.Time
-}
-
-type tokenRequest struct {
-	Auth struct {
-		Identity struct {
-			Methods  []string `json:"methods"`
-			Password struct {
-				User struct {
-					Name     string `json:"name"`
-					Password string `json:"password"`
-					Domain   struct {
-						Name string `json:"name"`
-					} `json:"domain"`
-				} `json:"user"`
-			} `json:"password"`
-		} `json:"identity"`
-		Scope struct {
-			Project *struct {
-				ID string `json:"id"`
-			} `json:"project"`
-			Domain *struct {
-				Name string `json:"name"`
-			} `json:"domain"`
-		} `json:"scope"`
-	} `json:"auth"`
 }
 
 type tokenProject struct {
@@ -99,7 +76,7 @@ func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request) {
 		writeIAMError(w, apiErr.status, "The request body is invalid.")
 		return
 	}
-	var req tokenRequest
+	var req iamapi.AuthRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		writeIAMError(w, http.StatusBadRequest, "The request body is invalid.")
 		return

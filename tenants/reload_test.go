@@ -1,7 +1,6 @@
-package config
+package tenants
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,7 +11,15 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/metastudio-exporter/metastudio_exporter/config"
 )
+
+// testEnv is the environment the file's tenants without credentials see.
+func testEnv(name string) (string, bool) {
+	v, ok := map[string]string{config.EnvAccessKey: "ENV-AK", config.EnvSecretKey: "ENV-SK-secretvalue"}[name]
+	return v, ok
+}
 
 const (
 	goodConfigA = "credentials:\n  main:\n    access_key: AK\n    secret_key_file: sk\ntenants:\n  - name: a\n    project_id: pa\n    credentials: main\n"
@@ -43,39 +50,22 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newTestHolder(t *testing.T) (*Holder, string, *syncBuffer, *time.Time) {
+func newTestSet(t *testing.T) (*Set, string, *syncBuffer, *time.Time) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "metastudio.yml")
 	writeFile(t, filepath.Join(dir, "sk"), "first-secret-key\n")
 	writeFile(t, path, goodConfigA)
 	logs := &syncBuffer{}
-	h := NewHolder(path, testEnv, log.NewLogfmtLogger(logs))
 	now := time.Unix(1700000000, 0)
-	h.now = func() time.Time { return now }
+	h := New(path, Options{LookupEnv: testEnv, Logger: log.NewLogfmtLogger(logs), Now: func() time.Time { return now }})
+	t.Cleanup(h.Close)
 	return h, path, logs, &now
 }
 
-func TestHolderBeforeFirstLoad(t *testing.T) {
-	h, _, _, _ := newTestHolder(t)
-	if h.Config() != nil {
+func TestSetBeforeFirstLoad(t *testing.T) {
+	h, _, _, _ := newTestSet(t)
+	if h.Snapshot().File() != nil {
 		t.Error("Config() before the first load is not nil")
 	}
 	if err := testutil.CollectAndCompare(h, strings.NewReader(gaugeText("0", "0"))); err != nil {
@@ -83,12 +73,12 @@ func TestHolderBeforeFirstLoad(t *testing.T) {
 	}
 }
 
-func TestHolderReloadKeepsOldConfigOnFailure(t *testing.T) {
-	h, path, logs, now := newTestHolder(t)
+func TestSetReloadKeepsOldConfigOnFailure(t *testing.T) {
+	h, path, logs, now := newTestSet(t)
 	if err := h.Reload(); err != nil {
 		t.Fatalf("first Reload: %v", err)
 	}
-	first := h.Config()
+	first := h.Snapshot().File()
 	if got := first.Tenants()[0].Name; got != "a" {
 		t.Fatalf("tenant %q, want a", got)
 	}
@@ -99,7 +89,7 @@ func TestHolderReloadKeepsOldConfigOnFailure(t *testing.T) {
 	writeFile(t, path, badConfig)
 	*now = now.Add(time.Minute)
 	err := h.Reload()
-	var le *LoadError
+	var le *config.LoadError
 	if !errors.As(err, &le) {
 		t.Fatalf("Reload of a bad file: %v, want a *LoadError", err)
 	}
@@ -107,7 +97,7 @@ func TestHolderReloadKeepsOldConfigOnFailure(t *testing.T) {
 	if err.Error() != wantErr {
 		t.Errorf("Reload error %q, want %q", err, wantErr)
 	}
-	if h.Config() != first {
+	if h.Snapshot().File() != first {
 		t.Error("a failed reload replaced the config")
 	}
 	// Failure: 0, and the timestamp still that of the last success.
@@ -120,7 +110,7 @@ func TestHolderReloadKeepsOldConfigOnFailure(t *testing.T) {
 	if err := h.Reload(); err != nil {
 		t.Fatalf("Reload after fixing the file: %v", err)
 	}
-	if got := h.Config().Tenants()[0].Name; got != "b" {
+	if got := h.Snapshot().File().Tenants()[0].Name; got != "b" {
 		t.Errorf("tenant %q after bad->good, want b", got)
 	}
 	if err := testutil.CollectAndCompare(h, strings.NewReader(gaugeText("1", "1.70000012e+09"))); err != nil {
@@ -147,17 +137,17 @@ func TestHolderReloadKeepsOldConfigOnFailure(t *testing.T) {
 	}
 }
 
-func TestHolderReloadPicksUpRotatedSecretFile(t *testing.T) {
-	h, path, logs, _ := newTestHolder(t)
+func TestSetReloadPicksUpRotatedSecretFile(t *testing.T) {
+	h, path, logs, _ := newTestSet(t)
 	if err := h.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	old := h.Config()
+	old := h.Snapshot().File()
 	writeFile(t, filepath.Join(filepath.Dir(path), "sk"), "second-secret-key\n")
 	if err := h.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.Config().Tenants()[0].Credentials.SecretKey.Reveal(); got != "second-secret-key" {
+	if got := h.Snapshot().File().Tenants()[0].Credentials.SecretKey.Reveal(); got != "second-secret-key" {
 		t.Errorf("secret key after rotation %q, want second-secret-key", got)
 	}
 	if got := old.Tenants()[0].Credentials.SecretKey.Reveal(); got != "first-secret-key" {
@@ -170,8 +160,8 @@ func TestHolderReloadPicksUpRotatedSecretFile(t *testing.T) {
 	}
 }
 
-func TestHolderConcurrentReloadAndConfig(t *testing.T) {
-	h, path, _, _ := newTestHolder(t)
+func TestSetConcurrentReloadAndConfig(t *testing.T) {
+	h, path, _, _ := newTestSet(t)
 	if err := h.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +178,7 @@ func TestHolderConcurrentReloadAndConfig(t *testing.T) {
 				default:
 				}
 				// A snapshot is consistent: name and project always match.
-				for _, tn := range h.Config().Tenants() {
+				for _, tn := range h.Snapshot().File().Tenants() {
 					if tn.ProjectID != "p"+tn.Name {
 						t.Errorf("mixed snapshot: tenant %s with project %s", tn.Name, tn.ProjectID)
 						return
@@ -229,20 +219,20 @@ func TestHolderConcurrentReloadAndConfig(t *testing.T) {
 	wg.Wait()
 }
 
-func TestStaticHolder(t *testing.T) {
-	cfg, err := LoadWithEnv("testdata/good/minimal.yml", testEnv)
+func TestStaticSet(t *testing.T) {
+	cfg, err := config.LoadWithEnv("../config/testdata/good/minimal.yml", testEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := NewStaticHolder(cfg)
-	if h.Config() != cfg {
-		t.Error("Config() is not the static config")
+	h := NewStatic(cfg, Options{})
+	if h.Snapshot().File() != cfg || !h.Snapshot().Ready() {
+		t.Error("the static config is not served, or not ready")
 	}
 	err = h.Reload()
 	if !errors.Is(err, ErrNoConfigFile) || err.Error() != "demo mode has no config file to reload" {
 		t.Errorf("Reload() = %v", err)
 	}
-	if h.Config() != cfg {
+	if h.Snapshot().File() != cfg {
 		t.Error("Reload replaced the static config")
 	}
 	want := `# HELP metastudio_exporter_config_last_reload_successful Whether the last configuration reload attempt was successful.

@@ -1,4 +1,7 @@
-package main
+// Package web is the exporter's HTTP layer: the routes of the main
+// listener, /metrics with collect[], /probe, /sd, /config, the lifecycle
+// endpoints and the status page, and the server they are served by.
+package web
 
 import (
 	"errors"
@@ -7,6 +10,7 @@ import (
 	"net/http/pprof"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -14,31 +18,60 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
-	"github.com/metastudio-exporter/metastudio_exporter/config"
-	"github.com/metastudio-exporter/metastudio_exporter/receiver"
+	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
 
-// routes serves the fixed endpoints, the telemetry path (which
-// checkTelemetryPath has kept clear of them) and the status page.
-func routes(f *flags, holder *config.Holder, scraper *collector.Scraper, exporter *prometheus.Registry, live *receiver.Receiver, r *reloader, status http.Handler, logger log.Logger) *http.ServeMux {
+// Options are what the routes serve.
+type Options struct {
+	TelemetryPath string        // checked by CheckTelemetryPath
+	MaxRequests   int           // concurrent /metrics requests; 0 = no limit
+	TimeoutOffset time.Duration // subtracted from X-Prometheus-Scrape-Timeout-Seconds
+	Demo          bool          // the status page says the tenants are the simulator's
+
+	Tenants *tenants.Set
+	Scraper *collector.Scraper
+	// Exporter holds the exporter's own metrics; only /metrics shows them,
+	// and its requests are counted there.
+	Exporter *prometheus.Registry
+	// Streams are the live streams the receiver tracks, nil when it is
+	// off; only /metrics shows them.
+	Streams prometheus.Collector
+	// Reload reloads the config for POST /-/reload.
+	Reload func() error
+	// Receiver is what the status page shows of the live-event receiver;
+	// nil when it is off.
+	Receiver *ReceiverOptions
+	Logger   log.Logger
+}
+
+// ReceiverOptions are what the status page shows of a running receiver.
+type ReceiverOptions struct {
+	ListenAddress string // where it listens, a port the system chose included
+	ExternalURL   string // --callback.external-url; "" when not set
+	Callbacks     CallbackLog
+}
+
+// Handler serves the fixed endpoints, the telemetry path (which
+// CheckTelemetryPath has kept clear of them) and the status page.
+func Handler(o Options) http.Handler {
 	scrapes := &scrapeHandlers{
-		source:        holder,
-		scraper:       scraper,
-		exporter:      exporter,
-		live:          live,
-		timeoutOffset: f.timeoutOffset,
-		logger:        logger,
+		tenants:       o.Tenants,
+		scraper:       o.Scraper,
+		exporter:      o.Exporter,
+		streams:       o.Streams,
+		timeoutOffset: o.TimeoutOffset,
+		logger:        o.Logger,
 	}
 	mux := http.NewServeMux()
-	for _, route := range fixedRoutes(holder, scrapes, r, logger) {
+	for _, route := range fixedRoutes(o.Tenants, scrapes, o.Reload, o.Logger) {
 		mux.Handle(route.pattern, route.handler)
 	}
 	// As node_exporter: the bound counts every /metrics request, and the
 	// instrumentation counts the 503s it answers too.
-	mux.Handle(f.telemetryPath, promhttp.InstrumentMetricHandler(exporter,
-		getOnly(limitInFlight(f.maxRequests, scrapes.metrics()))))
-	if f.telemetryPath != "/" {
-		mux.Handle("/", getOnly(status))
+	mux.Handle(o.TelemetryPath, promhttp.InstrumentMetricHandler(o.Exporter,
+		getOnly(limitInFlight(o.MaxRequests, scrapes.metrics()))))
+	if o.TelemetryPath != "/" {
+		mux.Handle("/", getOnly(NewStatusPage((&statusSources{o}).page, o.Logger)))
 	}
 	return mux
 }
@@ -48,34 +81,33 @@ type route struct {
 	handler http.Handler
 }
 
-// fixedRoutes are the endpoints besides the telemetry path and the landing
+// fixedRoutes are the endpoints besides the telemetry path and the status
 // page. Building a handler must not touch the dependencies yet:
 // checkTelemetryPath reads the patterns with none.
-func fixedRoutes(holder *config.Holder, scrapes *scrapeHandlers, r *reloader, logger log.Logger) []route {
+func fixedRoutes(set *tenants.Set, scrapes *scrapeHandlers, reload func() error, logger log.Logger) []route {
 	return []route{
 		{"/probe", getOnly(scrapes.probe())},
-		{"/sd", getOnly(serviceDiscovery(holder))},
-		{"/config", getOnly(configHandler(holder, logger))},
-		{"/-/reload", reloadHandler(r)},
+		{"/sd", getOnly(serviceDiscovery(set))},
+		{"/config", getOnly(configHandler(set, logger))},
+		{"/-/reload", reloadHandler(reload)},
 		{"/-/healthy", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			fmt.Fprintln(w, "Healthy")
 		})},
 		{"/-/ready", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			if holder.Config() == nil {
+			snap := set.Snapshot()
+			if snap.File() == nil {
 				http.Error(w, "No config loaded", http.StatusServiceUnavailable)
 				return
 			}
 			// A replica that has not listed the projects yet would serve
 			// a partial tenant set.
-			select {
-			case <-r.fleet.initialized():
-			default:
+			if !snap.Ready() {
 				http.Error(w, "Project discovery has not listed the projects yet", http.StatusServiceUnavailable)
 				return
 			}
 			fmt.Fprintln(w, "Ready")
 		})},
-		// Profiles, as in node_exporter and Prometheus itself; the landing
+		// Profiles, as in node_exporter and Prometheus itself; the status
 		// page links to them, and --web.config.file guards them like
 		// everything else.
 		{"/debug/pprof/", http.HandlerFunc(pprof.Index)},
@@ -86,9 +118,9 @@ func fixedRoutes(holder *config.Holder, scrapes *scrapeHandlers, r *reloader, lo
 	}
 }
 
-// checkTelemetryPath rejects a --web.telemetry-path that http.ServeMux
+// CheckTelemetryPath rejects a --web.telemetry-path that http.ServeMux
 // would refuse (it panics) or that would hide another endpoint.
-func checkTelemetryPath(p string) error {
+func CheckTelemetryPath(p string) error {
 	if !strings.HasPrefix(p, "/") {
 		return errors.New("must start with /")
 	}
@@ -140,14 +172,14 @@ func limitInFlight(max int, h http.Handler) http.Handler {
 	})
 }
 
-func configHandler(holder *config.Holder, logger log.Logger) http.Handler {
+func configHandler(set *tenants.Set, logger log.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		cfg := holder.Config()
-		if cfg == nil {
+		snap := set.Snapshot()
+		if snap.File() == nil {
 			http.Error(w, "No config loaded", http.StatusServiceUnavailable)
 			return
 		}
-		out, err := cfg.Redacted()
+		out, err := snap.Redacted()
 		if err != nil {
 			_ = level.Error(logger).Log("msg", "Rendering config failed", "err", err)
 			http.Error(w, "rendering the config failed", http.StatusInternalServerError)
@@ -161,19 +193,18 @@ func configHandler(holder *config.Holder, logger log.Logger) http.Handler {
 // errMethod is the 405 answer of /-/reload.
 var errMethod = errors.New("only POST reloads the config")
 
-func reloadHandler(r *reloader) http.Handler {
+func reloadHandler(reload func() error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			http.Error(w, errMethod.Error(), http.StatusMethodNotAllowed)
 			return
 		}
-		var discoveryErr *discoveryError
-		if err := r.reload(); errors.Is(err, config.ErrNoConfigFile) {
+		if err := reload(); errors.Is(err, tenants.ErrNoConfigFile) {
 			http.Error(w, err.Error(), http.StatusConflict)
 			return
-		} else if errors.As(err, &discoveryErr) {
-			http.Error(w, "config reloaded, but project discovery did not restart; the projects found before stay served:\n"+err.Error(), http.StatusInternalServerError)
+		} else if errors.Is(err, tenants.ErrClosed) {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		} else if err != nil {
 			http.Error(w, "failed to reload config, the previous config is still in use:\n"+err.Error(), http.StatusInternalServerError)

@@ -1,8 +1,10 @@
-package main
+package web
 
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
 
 // targetGroup is one entry of Prometheus HTTP service discovery.
@@ -14,11 +16,11 @@ type targetGroup struct {
 // serviceDiscovery serves one target group per tenant, all pointing at this
 // exporter, so that Prometheus can scrape /probe per tenant. The target is
 // the host the caller reached us by, which is right behind proxies too.
-func serviceDiscovery(source configSource) http.Handler {
+func serviceDiscovery(set *tenants.Set) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		groups := []targetGroup{}
-		if cfg := source.Config(); cfg != nil {
-			for _, t := range cfg.Tenants() {
+		{
+			for _, t := range set.Snapshot().Tenants() {
 				groups = append(groups, targetGroup{
 					Targets: []string{r.Host},
 					Labels: map[string]string{

@@ -1,4 +1,4 @@
-package main
+package web
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -16,24 +15,19 @@ import (
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
-	"github.com/metastudio-exporter/metastudio_exporter/receiver"
+	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
-
-// configSource hands out the current config snapshot; *config.Holder is one.
-type configSource interface {
-	Config() *config.Config
-}
 
 // scrapeHandlers serves /metrics and /probe from one Scraper. The scraping
 // itself is the collector package's; this is only the HTTP around it.
 type scrapeHandlers struct {
-	source  configSource
+	tenants *tenants.Set
 	scraper *collector.Scraper
 	// exporter gathers the exporter's own metrics; only /metrics shows them.
 	exporter prometheus.Gatherer
-	// live is the live-event receiver, nil when it is off; only /metrics
-	// shows its stream series.
-	live *receiver.Receiver
+	// streams are the live streams the receiver tracks, nil when it is
+	// off; only /metrics shows them.
+	streams prometheus.Collector
 	// timeoutOffset is subtracted from X-Prometheus-Scrape-Timeout-Seconds.
 	timeoutOffset time.Duration
 	logger        log.Logger
@@ -51,11 +45,11 @@ func (h *scrapeHandlers) metrics() http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		cfg := h.source.Config()
+		cfg := h.tenants.Snapshot()
 		var extra prometheus.Gatherers
-		if parts.streams && h.live != nil {
+		if parts.streams && h.streams != nil {
 			streams := prometheus.NewRegistry()
-			streams.MustRegister(h.live.StreamCollector())
+			streams.MustRegister(h.streams)
 			extra = append(extra, streams)
 		}
 		if parts.exporter {
@@ -88,7 +82,7 @@ func collectFilter(names []string) (collectParts, error) {
 		case "exporter":
 			p.exporter = true
 		default:
-			return collectParts{}, fmt.Errorf("collect[]: unknown collector %s (known: exporter, streams, tenants)", quoteBounded(n))
+			return collectParts{}, fmt.Errorf("collect[]: unknown collector %s (known: exporter, streams, tenants)", config.QuoteBounded(n))
 		}
 	}
 	return p, nil
@@ -102,14 +96,14 @@ func (h *scrapeHandlers) probe() http.Handler {
 			http.Error(w, "tenant parameter is missing", http.StatusBadRequest)
 			return
 		}
-		cfg := h.source.Config()
-		if cfg == nil {
+		cfg := h.tenants.Snapshot()
+		if cfg.File() == nil {
 			http.Error(w, "no config loaded", http.StatusServiceUnavailable)
 			return
 		}
 		t, ok := cfg.Tenant(name)
 		if !ok {
-			http.Error(w, "unknown tenant "+quoteBounded(name), http.StatusBadRequest)
+			http.Error(w, "unknown tenant "+config.QuoteBounded(name), http.StatusBadRequest)
 			return
 		}
 		h.serve(w, r, nil, func(ctx context.Context) prometheus.Collector {
@@ -156,11 +150,11 @@ func scrapeContext(r *http.Request, offset time.Duration) (context.Context, cont
 	seconds, err := strconv.ParseFloat(v, 64)
 	switch {
 	case err != nil && !math.IsInf(seconds, 0):
-		return nil, nil, fmt.Errorf("%s: %s is not a number", timeoutHeader, quoteBounded(v))
+		return nil, nil, fmt.Errorf("%s: %s is not a number", timeoutHeader, config.QuoteBounded(v))
 	case math.IsNaN(seconds) || math.IsInf(seconds, 0):
-		return nil, nil, fmt.Errorf("%s: %s is not a finite number of seconds", timeoutHeader, quoteBounded(v))
+		return nil, nil, fmt.Errorf("%s: %s is not a finite number of seconds", timeoutHeader, config.QuoteBounded(v))
 	case seconds <= 0:
-		return nil, nil, fmt.Errorf("%s: %s is not a positive number of seconds", timeoutHeader, quoteBounded(v))
+		return nil, nil, fmt.Errorf("%s: %s is not a positive number of seconds", timeoutHeader, config.QuoteBounded(v))
 	case seconds >= maxTimeoutSeconds:
 		ctx, cancel := context.WithCancel(r.Context())
 		return ctx, cancel, nil
@@ -171,24 +165,6 @@ func scrapeContext(r *http.Request, offset time.Duration) (context.Context, cont
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	return ctx, cancel, nil
-}
-
-// maxEcho bounds how much of a request's own input an error answer quotes
-// back: enough to recognise it, not enough to make the answer (or a log
-// line) as large as the request.
-const maxEcho = 64
-
-// quoteBounded quotes at most the first maxEcho bytes of s, cut at a
-// character boundary, and marks a cut with "…".
-func quoteBounded(s string) string {
-	if len(s) <= maxEcho {
-		return strconv.Quote(s)
-	}
-	cut := maxEcho
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strconv.Quote(s[:cut]) + "…"
 }
 
 // promhttpLogger adapts go-kit to promhttp's Println logger.

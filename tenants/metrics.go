@@ -1,0 +1,65 @@
+package tenants
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+var (
+	reloadSuccessDesc = prometheus.NewDesc(
+		"metastudio_exporter_config_last_reload_successful",
+		"Whether the last configuration reload attempt was successful.",
+		nil, nil,
+	)
+	reloadTimestampDesc = prometheus.NewDesc(
+		"metastudio_exporter_config_last_reload_success_timestamp_seconds",
+		"Timestamp of the last successful configuration reload.",
+		nil, nil,
+	)
+	discoveryTenantsDesc = prometheus.NewDesc("metastudio_exporter_discovery_tenants",
+		"Tenants this discovery source serves now; names held by a configured tenant or an earlier source are not counted.",
+		[]string{"source"}, nil)
+	discoveryLastSuccessDesc = prometheus.NewDesc("metastudio_exporter_discovery_last_success_timestamp_seconds",
+		"Unix time of the last successful project list of this discovery source; 0 if none yet.",
+		[]string{"source"}, nil)
+	discoveryErrorsDesc = prometheus.NewDesc("metastudio_exporter_discovery_errors_total",
+		"Failed project list refreshes of this discovery source.",
+		[]string{"source"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (s *Set) Describe(ch chan<- *prometheus.Desc) {
+	ch <- reloadSuccessDesc
+	ch <- reloadTimestampDesc
+	ch <- discoveryTenantsDesc
+	ch <- discoveryLastSuccessDesc
+	ch <- discoveryErrorsDesc
+}
+
+// Collect sends the reload gauges and, per discovery entry of the current
+// file labelled with its index, the discovery metrics.
+func (s *Set) Collect(ch chan<- prometheus.Metric) {
+	type sample struct {
+		label              string
+		served, last, errs float64
+	}
+	s.mu.Lock()
+	ok, last := s.lastOK, s.lastSuccess
+	samples := make([]sample, len(s.entries))
+	for i, e := range s.entries {
+		samples[i] = sample{label: strconv.Itoa(e.src.Index), served: float64(e.served), errs: s.errors[e.src.Index], last: seconds(e.lastSuccess)}
+	}
+	s.mu.Unlock()
+	success := 0.0
+	if ok {
+		success = 1
+	}
+	ch <- prometheus.MustNewConstMetric(reloadSuccessDesc, prometheus.GaugeValue, success)
+	ch <- prometheus.MustNewConstMetric(reloadTimestampDesc, prometheus.GaugeValue, seconds(last))
+	for _, x := range samples {
+		ch <- prometheus.MustNewConstMetric(discoveryTenantsDesc, prometheus.GaugeValue, x.served, x.label)
+		ch <- prometheus.MustNewConstMetric(discoveryLastSuccessDesc, prometheus.GaugeValue, x.last, x.label)
+		ch <- prometheus.MustNewConstMetric(discoveryErrorsDesc, prometheus.CounterValue, x.errs, x.label)
+	}
+}
