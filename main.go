@@ -89,10 +89,11 @@ func checkConfig(file string, stdout, stderr io.Writer) int {
 func serve(ctx context.Context, f *flags, logs loggers) error {
 	logger := logs.main
 	requests := collector.NewRequestMetrics()
-	client := metastudio.NewClient(metastudio.ClientOptions{
-		Transport: metastudio.NewTransport(f.maxConcurrency),
-		Observe:   requests.Observe,
-	})
+	transport := metastudio.NewTransport(f.maxConcurrency)
+	// Deferred first, so it runs last: a dial that a cancelled call started
+	// can still land in the idle pool after everything else has stopped.
+	defer transport.CloseIdleConnections()
+	client := metastudio.NewClient(metastudio.ClientOptions{Transport: transport, Observe: requests.Observe})
 	setOpts := tenants.Options{Lister: client, LookupEnv: os.LookupEnv, Logger: logger}
 	var set *tenants.Set
 	var sample *demo.Demo
