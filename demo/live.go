@@ -71,11 +71,15 @@ const (
 // ends and returns nil. Failed deliveries are not retried: the next event
 // carries the stream on.
 func (d *Demo) RunLiveJobs(ctx context.Context, receiverBaseURL string) error {
-	return d.runLiveJobs(ctx, receiverBaseURL, 1)
+	return d.runLiveJobs(ctx, receiverBaseURL, 1, nil)
 }
 
-// runLiveJobs runs the jobs with every duration multiplied by scale.
-func (d *Demo) runLiveJobs(ctx context.Context, receiverBaseURL string, scale float64) error {
+// deliveryReport is told the outcome of every event sent for a tenant.
+type deliveryReport func(tenant string, d simulator.Delivery, err error)
+
+// runLiveJobs runs the jobs with every duration multiplied by scale, and
+// tells report, if set, how each delivery went.
+func (d *Demo) runLiveJobs(ctx context.Context, receiverBaseURL string, scale float64, report deliveryReport) error {
 	u, err := url.Parse(receiverBaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("demo live jobs: receiver URL %q is not http(s)://host:port", receiverBaseURL)
@@ -97,7 +101,7 @@ func (d *Demo) runLiveJobs(ctx context.Context, receiverBaseURL string, scale fl
 	var wg sync.WaitGroup
 	for _, j := range liveJobs {
 		wg.Go(func() {
-			p := &player{ctx: ctx, sender: sender, cb: callbacks[j.project], job: j, scale: scale}
+			p := &player{ctx: ctx, sender: sender, cb: callbacks[j.project], job: j, scale: scale, report: report}
 			p.play()
 		})
 	}
@@ -112,6 +116,7 @@ type player struct {
 	cb        simulator.Callback
 	job       liveJob
 	scale     float64
+	report    deliveryReport // nil = none
 	paragraph int
 	ticks     int
 }
@@ -167,13 +172,16 @@ func (p *player) state(s string) {
 		OutputURL: p.job.output + p.job.streamKey, StreamKey: p.job.streamKey, State: s})
 }
 
-// send delivers an event the tenant subscribes to. The answer does not
-// matter: a refused event is what the receiver's metrics are there to show.
+// send delivers an event the tenant subscribes to. A refused event is
+// not retried: that is what the receiver's metrics are there to show.
 func (p *player) send(ev simulator.LiveEvent) {
 	if !p.cb.Subscribes(ev.EventType()) {
 		return
 	}
-	_, _ = p.sender.Send(p.ctx, p.cb, ev)
+	d, err := p.sender.Send(p.ctx, p.cb, ev)
+	if p.report != nil && p.ctx.Err() == nil {
+		p.report(p.job.tenant, d, err)
+	}
 }
 
 func (p *player) sleep(d time.Duration) bool {
