@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
@@ -87,6 +89,7 @@ func TestSimulateBusyPort(t *testing.T) {
 // TestSimulate runs the command as a user would, points the exporter's own
 // client at what it prints, and receives its live events.
 func TestSimulate(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	rc := &testReceiver{}
 	receiver := httptest.NewServer(rc)
 	defer receiver.Close()
