@@ -30,9 +30,13 @@ type liveJob struct {
 // alerts are for: a steady stream whose rare, short drops recover before
 // anything fires, a flaky one that drops every minute
 // (MetaStudioLiveStreamFlapping within three minutes) and one whose drops
-// outlast a minute (MetaStudioLiveStreamDisconnected, then resolved). The
-// steady and outage cycles are longer than 7.5 minutes, so that neither
-// reconnects 3 times in the 15 minutes Flapping counts.
+// last three minutes (MetaStudioLiveStreamDisconnected, then resolved). A
+// `for: 1m` alert seen through 15 s scrapes and evaluations can take 105 s
+// to fire, and Alertmanager waits 30 s (group_wait) before it notifies: a
+// drop of 100 s, as this one once was, resolved before the notification
+// about half the time. The steady and outage cycles are longer than 7.5
+// minutes, so that neither reconnects 3 times in the 15 minutes Flapping
+// counts.
 // demo-risky subscribes to SHOOT_SCRIPT_SWITCH only, so its streams stay
 // invisible, which is the risk its settings alert names. demo-rejected's
 // settings cannot be fetched, so the receiver answers its events 503.
@@ -45,7 +49,7 @@ var liveJobs = []liveJob{
 		firstUp: 20 * time.Second, up: 45 * time.Second, down: 10 * time.Second},
 	{tenant: safeTenant, project: safeProject, room: "room-night-stream", job: "job-outage",
 		output: "rtmp://push.example.net/app/", streamKey: "demo-stream-key-outage",
-		firstUp: 10 * time.Second, up: 7 * time.Minute, down: 100 * time.Second},
+		firstUp: 10 * time.Second, up: 7 * time.Minute, down: 3 * time.Minute},
 	{tenant: riskyTenant, project: riskyProject, room: "room-risky", job: "job-risky",
 		output: "rtmp://live-push.example.com/live/", streamKey: "demo-stream-key-risky",
 		firstUp: 30 * time.Second, up: time.Minute, down: 20 * time.Second},
