@@ -62,8 +62,9 @@ func absPath(t *testing.T, rel string) string {
 // startSimulation runs `simulate`, sending live events to the exporter's
 // receiver, and the exporter on examples/simulated.yml as the file's own
 // comment says to, at exporterListen. It returns once the exporter is
-// ready, that is once discovery has listed the simulator's projects.
-func startSimulation(ctx context.Context, t *testing.T, dir, bin, exporterListen string) time.Time {
+// ready, that is once discovery has listed the simulator's projects, with
+// the simulator's process and when it was started.
+func startSimulation(ctx context.Context, t *testing.T, dir, bin, exporterListen string) (*process, time.Time) {
 	t.Helper()
 	requireFree(t, simulatorAddr, simulatedConfig)
 	receiverAddr := freeAddr(t)
@@ -78,7 +79,7 @@ func startSimulation(ctx context.Context, t *testing.T, dir, bin, exporterListen
 	if err := waitReady(ctx, exporter, "http://"+exporterListen+"/-/ready"); err != nil {
 		t.Fatal(err)
 	}
-	return began
+	return sim, began
 }
 
 // waitListening waits until addr accepts connections.
@@ -107,7 +108,7 @@ func TestSimulatedExample(t *testing.T) {
 	dir := t.TempDir()
 	bin := buildExporter(ctx, t, dir)
 	addr := freeAddr(t)
-	startSimulation(ctx, t, dir, bin, addr)
+	sim, _ := startSimulation(ctx, t, dir, bin, addr)
 
 	want := []string{
 		`metastudio_up{tenant="demo-safe"} 1`,
@@ -149,6 +150,15 @@ func TestSimulatedExample(t *testing.T) {
 			t.Errorf("/metrics has %s, which discovery must not serve", never)
 		}
 	}
+
+	// SIGTERM stops the simulator cleanly: exit 0 within the grace period,
+	// saying so.
+	stopped := time.Now()
+	sim.stop()
+	logs, _ := os.ReadFile(sim.log)
+	if sim.err != nil || time.Since(stopped) > 4*time.Second || !strings.Contains(string(logs), `level=info msg="Shutting down"`) {
+		t.Errorf("simulate on SIGTERM: %v after %s:\n%s", sim.err, time.Since(stopped), logs)
+	}
 }
 
 // TestLocalAlertingExample starts Prometheus and Alertmanager with
@@ -170,7 +180,7 @@ func TestLocalAlertingExample(t *testing.T) {
 	requireFree(t, exporterAddr, localPrometheus)
 	requireFree(t, alertmanagerAddr, localPrometheus)
 	hook := newWebhookOn(t, listenOn(t, webhookAddr, localAlertmanager))
-	began := startSimulation(ctx, t, dir, bin, exporterAddr)
+	_, began := startSimulation(ctx, t, dir, bin, exporterAddr)
 
 	am := start(t, dir, "alertmanager", amBin, "--config.file="+absPath(t, localAlertmanager),
 		"--storage.path="+filepath.Join(dir, "am-data"), "--web.listen-address="+alertmanagerAddr,
