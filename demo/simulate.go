@@ -121,20 +121,20 @@ func Simulate(ctx context.Context, program string, args []string, stdout, stderr
 	defer d.Close()
 	printBanner(stdout, program, d.URL, f.eventsTo)
 
+	// The live jobs end with ctx, and are waited for before the simulator
+	// closes, so that no event is sent for a project that is gone.
 	var jobs sync.WaitGroup
-	liveCtx, stopLive := context.WithCancel(ctx)
+	defer jobs.Wait()
 	if f.eventsTo != "" {
 		deliveries := &deliveryLog{logger: logger, last: map[string]string{}}
 		jobs.Go(func() {
-			if err := d.runLiveJobs(liveCtx, f.eventsTo, 1, deliveries.report); err != nil {
+			if err := d.runLiveJobs(ctx, f.eventsTo, 1, deliveries.report); err != nil {
 				_ = level.Error(logger).Log("msg", "Live events not started", "err", err)
 			}
 		})
 	}
 	<-ctx.Done()
 	_ = level.Info(logger).Log("msg", "Shutting down")
-	stopLive()
-	jobs.Wait()
 	return 0
 }
 
