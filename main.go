@@ -51,7 +51,11 @@ func main() {
 // run is main without the exit, so that tests can drive the whole program;
 // cancelling ctx shuts the server down gracefully.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	app := kingpin.New(exporterName, "Prometheus exporter for Huawei Cloud MetaStudio live-streaming settings.")
+	if len(args) > 0 && args[0] == "simulate" {
+		return demo.Simulate(ctx, exporterName, args[1:], stdout, stderr)
+	}
+	app := kingpin.New(exporterName, "Prometheus exporter for Huawei Cloud MetaStudio live-streaming settings.\n\n"+
+		"Try it without an account: --demo for a tour, or `"+exporterName+" simulate` (see simulate --help) to run the built-in MetaStudio simulator for a config of your own.")
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
 	f, err := parseFlags(app, args)
@@ -97,13 +101,14 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	setOpts := tenants.Options{Lister: client, LookupEnv: os.LookupEnv, Logger: logger}
 	var set *tenants.Set
 	var sample *demo.Demo
+	var expectedFailure func(tenant string) bool
 	if f.demo {
 		d, err := demo.Start()
 		if err != nil {
 			return fmt.Errorf("starting the demo: %w", err)
 		}
 		defer d.Close()
-		sample = d
+		sample, expectedFailure = d, d.ExpectedFailure
 		_ = level.Info(logger).Log("msg", "DEMO MODE: serving sample tenants from the built-in MetaStudio simulator, not the real cloud; to monitor real tenants run: metastudio_exporter --config.file=metastudio.yml", "simulator", d.URL)
 		set = tenants.NewStatic(d.Config, setOpts)
 		// The demo shows live events too: its receiver listens unless told
@@ -135,6 +140,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		MaxConcurrency:      f.maxConcurrency,
 		Logger:              logger,
 		CallbackExternalURL: f.callback.externalURL,
+		ExpectedFailure:     expectedFailure,
 	})
 	collector.FollowTenants(set, scraper, requests)
 	var streams prometheus.Collector

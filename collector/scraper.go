@@ -37,6 +37,9 @@ type Options struct {
 	// (--callback.external-url); when set, every tenant gets
 	// metastudio_live_event_callback_routed_here.
 	CallbackExternalURL string
+	// ExpectedFailure names the tenants whose failures are expected (the
+	// demo's tenant with a wrong key): they log at debug only. nil = none.
+	ExpectedFailure func(tenant string) bool
 }
 
 // Scraper fetches tenants' settings for /metrics and /probe. One Scraper
@@ -50,6 +53,8 @@ type Scraper struct {
 	now     func() time.Time
 	rand    func() float64
 	states  stateTable
+	// expected is Options.ExpectedFailure.
+	expected func(tenant string) bool
 	// receiverRoute is CallbackRoute(CallbackExternalURL) + "/callback/",
 	// resolved once; "" without an external URL.
 	receiverRoute string
@@ -73,11 +78,12 @@ func NewScraper(f Fetcher, opts Options) *Scraper {
 		opts.Rand = rand.Float64
 	}
 	s := &Scraper{
-		fetcher: f,
-		slots:   make(chan struct{}, opts.MaxConcurrency),
-		logger:  opts.Logger,
-		now:     opts.Now,
-		rand:    opts.Rand,
+		fetcher:  f,
+		slots:    make(chan struct{}, opts.MaxConcurrency),
+		logger:   opts.Logger,
+		now:      opts.Now,
+		rand:     opts.Rand,
+		expected: opts.ExpectedFailure,
 	}
 	if route := strings.TrimSuffix(metastudio.CallbackRoute(opts.CallbackExternalURL), "/"); route != "" {
 		s.receiverRoute = route + "/callback/"
@@ -311,8 +317,15 @@ func (s *Scraper) run(startCtx, callCtx context.Context, cancel context.CancelFu
 	st.mu.Lock()
 	st.flight = nil
 	var window time.Duration
+	var notice failNotice
 	if !notReached(f.err) {
-		window = st.record(t, f, s.now(), r)
+		now := s.now()
+		window = st.record(t, f, now, r)
+		if f.err != nil {
+			notice = st.fails.failed(metastudio.ReasonOf(f.err), now)
+		} else {
+			notice = st.fails.succeeded(now)
+		}
 	}
 	st.mu.Unlock()
 	// Logged before the waiters wake, so that a scrape's failure is in the
@@ -321,9 +334,9 @@ func (s *Scraper) run(startCtx, callCtx context.Context, cancel context.CancelFu
 	case notReached(f.err):
 		// The scrape's summary line counts it.
 	case f.err != nil:
-		s.logFailure(t, f.err, window)
+		s.logFailure(t.Name, f.err, window, notice)
 	default:
-		_ = level.Debug(s.logger).Log("msg", "Fetched tenant config", "tenant", t.Name, "config_hash", f.settings.Hash)
+		s.logSuccess(t.Name, f.settings.Hash, notice)
 	}
 	close(f.done)
 }
@@ -366,15 +379,4 @@ func notStartable(startCtx, callCtx context.Context) error {
 		return noSlotErr
 	}
 	return nil
-}
-
-// logFailure is the one place a failed call is logged; window is the
-// backoff it opened, if any.
-func (s *Scraper) logFailure(t *config.Tenant, err error, window time.Duration) {
-	kv := metastudio.AppendLogFields([]any{"msg", "Fetching tenant config failed", "tenant", t.Name}, err)
-	if window > 0 {
-		kv = append(kv, "backoff", window.Round(time.Second))
-	}
-	kv = append(kv, "err", err)
-	_ = level.Warn(s.logger).Log(kv...)
 }

@@ -61,6 +61,8 @@ type tenantState struct {
 	throttles    int       // consecutive throttled calls
 	backoffUntil time.Time // no call before this
 	throttleErr  *metastudio.Error
+
+	fails failLog // how loudly its failures are logged
 }
 
 type goodAnswer struct {

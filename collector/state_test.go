@@ -257,8 +257,11 @@ func TestBackoffSkipsCallsUntilWindowEnds(t *testing.T) {
 			t.Errorf("%d log lines with %s, want %d:\n%s", n, want, count, logs)
 		}
 	}
-	if n := countLines(logs.String(), "level=warn"); n != 5 {
-		t.Errorf("%d warnings for 5 failed calls:\n%s", n, logs)
+	// One warning per streak or change of reason (faillog.go): the second
+	// throttle in a row is at debug; the server error and the throttle
+	// after it change the reason.
+	if n := countLines(logs.String(), "level=warn"); n != 4 {
+		t.Errorf("%d warnings for 5 failed calls, want 4:\n%s", n, logs)
 	}
 }
 

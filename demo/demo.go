@@ -35,6 +35,12 @@ const (
 	safeTenant     = "demo-safe"
 	riskyTenant    = "demo-risky"
 	rejectedTenant = "demo-rejected"
+
+	// The projects' names in IAM's project list, where real projects are
+	// named after their region (a region's default project) or region_name.
+	safeProjectName     = "cn-north-4_" + safeTenant
+	riskyProjectName    = "ap-southeast-1_" + riskyTenant
+	rejectedProjectName = "cn-north-4_" + rejectedTenant
 )
 
 // CallbackExternalURL is the public base URL the sample tenants' callbacks
@@ -76,10 +82,11 @@ const riskyConfig = `{
 // so that the demo sends both.
 func Tenants() []simulator.Tenant {
 	return []simulator.Tenant{
-		{ProjectID: safeProject, AccessKey: demoAccessKey, SecretKey: demoSecretKey,
+		{ProjectID: safeProject, ProjectName: safeProjectName, AccessKey: demoAccessKey, SecretKey: demoSecretKey,
 			Config: fmt.Appendf(nil, safeConfig, CallbackExternalURL+"/callback/"+safeTenant, simulator.AuthMSSA)},
-		{ProjectID: riskyProject, AccessKey: demoAccessKey, SecretKey: demoSecretKey, Config: []byte(riskyConfig)},
-		{ProjectID: rejectedProject, AccessKey: demoAccessKey, SecretKey: demoSecretKey,
+		{ProjectID: riskyProject, ProjectName: riskyProjectName, AccessKey: demoAccessKey, SecretKey: demoSecretKey,
+			Config: []byte(riskyConfig)},
+		{ProjectID: rejectedProject, ProjectName: rejectedProjectName, AccessKey: demoAccessKey, SecretKey: demoSecretKey,
 			Config: fmt.Appendf(nil, safeConfig, CallbackExternalURL+"/callback/"+rejectedTenant, simulator.AuthMSSAHead)},
 	}
 }
@@ -128,6 +135,12 @@ func Start() (*Demo, error) {
 	}
 	return &Demo{URL: run.URL, Config: cfg, run: run}, nil
 }
+
+// ExpectedFailure reports whether tenant is the sample tenant that fails on
+// purpose (demo-rejected, configured with a wrong secret key), so that its
+// failures log at debug: a warning nobody can act on teaches users to
+// ignore warnings.
+func (d *Demo) ExpectedFailure(tenant string) bool { return tenant == rejectedTenant }
 
 // noEnv keeps the demo independent of HUAWEICLOUD_SDK_* in the environment.
 func noEnv(string) (string, bool) { return "", false }

@@ -30,9 +30,13 @@ type liveJob struct {
 // alerts are for: a steady stream whose rare, short drops recover before
 // anything fires, a flaky one that drops every minute
 // (MetaStudioLiveStreamFlapping within three minutes) and one whose drops
-// outlast a minute (MetaStudioLiveStreamDisconnected, then resolved). The
-// steady and outage cycles are longer than 7.5 minutes, so that neither
-// reconnects 3 times in the 15 minutes Flapping counts.
+// last three minutes (MetaStudioLiveStreamDisconnected, then resolved). A
+// `for: 1m` alert seen through 15 s scrapes and evaluations can take 105 s
+// to fire, and Alertmanager waits 30 s (group_wait) before it notifies: a
+// drop of 100 s, as this one once was, resolved before the notification
+// about half the time. The steady and outage cycles are longer than 7.5
+// minutes, so that neither reconnects 3 times in the 15 minutes Flapping
+// counts.
 // demo-risky subscribes to SHOOT_SCRIPT_SWITCH only, so its streams stay
 // invisible, which is the risk its settings alert names. demo-rejected's
 // settings cannot be fetched, so the receiver answers its events 503.
@@ -45,7 +49,7 @@ var liveJobs = []liveJob{
 		firstUp: 20 * time.Second, up: 45 * time.Second, down: 10 * time.Second},
 	{tenant: safeTenant, project: safeProject, room: "room-night-stream", job: "job-outage",
 		output: "rtmp://push.example.net/app/", streamKey: "demo-stream-key-outage",
-		firstUp: 10 * time.Second, up: 7 * time.Minute, down: 100 * time.Second},
+		firstUp: 10 * time.Second, up: 7 * time.Minute, down: 3 * time.Minute},
 	{tenant: riskyTenant, project: riskyProject, room: "room-risky", job: "job-risky",
 		output: "rtmp://live-push.example.com/live/", streamKey: "demo-stream-key-risky",
 		firstUp: 30 * time.Second, up: time.Minute, down: 20 * time.Second},
@@ -71,11 +75,15 @@ const (
 // ends and returns nil. Failed deliveries are not retried: the next event
 // carries the stream on.
 func (d *Demo) RunLiveJobs(ctx context.Context, receiverBaseURL string) error {
-	return d.runLiveJobs(ctx, receiverBaseURL, 1)
+	return d.runLiveJobs(ctx, receiverBaseURL, 1, nil)
 }
 
-// runLiveJobs runs the jobs with every duration multiplied by scale.
-func (d *Demo) runLiveJobs(ctx context.Context, receiverBaseURL string, scale float64) error {
+// deliveryReport is told the outcome of every event sent for a tenant.
+type deliveryReport func(tenant string, d simulator.Delivery, err error)
+
+// runLiveJobs runs the jobs with every duration multiplied by scale, and
+// tells report, if set, how each delivery went.
+func (d *Demo) runLiveJobs(ctx context.Context, receiverBaseURL string, scale float64, report deliveryReport) error {
 	u, err := url.Parse(receiverBaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("demo live jobs: receiver URL %q is not http(s)://host:port", receiverBaseURL)
@@ -97,7 +105,7 @@ func (d *Demo) runLiveJobs(ctx context.Context, receiverBaseURL string, scale fl
 	var wg sync.WaitGroup
 	for _, j := range liveJobs {
 		wg.Go(func() {
-			p := &player{ctx: ctx, sender: sender, cb: callbacks[j.project], job: j, scale: scale}
+			p := &player{ctx: ctx, sender: sender, cb: callbacks[j.project], job: j, scale: scale, report: report}
 			p.play()
 		})
 	}
@@ -112,6 +120,7 @@ type player struct {
 	cb        simulator.Callback
 	job       liveJob
 	scale     float64
+	report    deliveryReport // nil = none
 	paragraph int
 	ticks     int
 }
@@ -167,13 +176,16 @@ func (p *player) state(s string) {
 		OutputURL: p.job.output + p.job.streamKey, StreamKey: p.job.streamKey, State: s})
 }
 
-// send delivers an event the tenant subscribes to. The answer does not
-// matter: a refused event is what the receiver's metrics are there to show.
+// send delivers an event the tenant subscribes to. A refused event is
+// not retried: that is what the receiver's metrics are there to show.
 func (p *player) send(ev simulator.LiveEvent) {
 	if !p.cb.Subscribes(ev.EventType()) {
 		return
 	}
-	_, _ = p.sender.Send(p.ctx, p.cb, ev)
+	d, err := p.sender.Send(p.ctx, p.cb, ev)
+	if p.report != nil && p.ctx.Err() == nil {
+		p.report(p.job.tenant, d, err)
+	}
 }
 
 func (p *player) sleep(d time.Duration) bool {

@@ -135,7 +135,7 @@ func TestRunLiveJobs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	// A hundredth of real time: a 55 s flap cycle takes 0.55 s.
-	go func() { done <- d.runLiveJobs(ctx, srv.URL, 0.01) }()
+	go func() { done <- d.runLiveJobs(ctx, srv.URL, 0.01, nil) }()
 
 	// Run until every job has been through a drop and the steady job has
 	// finished a reply; the deadline is only there to end a broken run.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -31,13 +32,18 @@ type webhook struct {
 
 	mu     sync.Mutex
 	latest map[string]webhookAlert
+	paths  map[string]string // the URL path each alert's latest notification came to
 	errs   []string
 }
 
-func newWebhook(t *testing.T) *webhook {
+func newWebhook(t *testing.T) *webhook { return newWebhookOn(t, nil) }
+
+// newWebhookOn serves the webhook on ln, or on a port of its own if ln is
+// nil.
+func newWebhookOn(t *testing.T, ln net.Listener) *webhook {
 	t.Helper()
-	h := &webhook{latest: map[string]webhookAlert{}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := &webhook{latest: map[string]webhookAlert{}, paths: map[string]string{}}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var msg struct {
 			Version string         `json:"version"`
 			Alerts  []webhookAlert `json:"alerts"`
@@ -51,9 +57,15 @@ func newWebhook(t *testing.T) *webhook {
 			return
 		}
 		for _, a := range msg.Alerts {
-			h.latest[a.Labels["alertname"]+"/"+a.Labels["tenant"]] = a
+			key := a.Labels["alertname"] + "/" + a.Labels["tenant"]
+			h.latest[key], h.paths[key] = a, r.URL.Path
 		}
 	}))
+	if ln != nil {
+		_ = srv.Listener.Close()
+		srv.Listener = ln
+	}
+	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		h.mu.Lock()
@@ -85,6 +97,13 @@ func (h *webhook) last(key string) webhookAlert {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.latest[key]
+}
+
+// path returns the URL path the alert's latest notification came to.
+func (h *webhook) path(key string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.paths[key]
 }
 
 // promAPI is the slice of the Prometheus HTTP API the test needs.

@@ -136,8 +136,9 @@
 //
 // # Serving
 //
-// Start listens on 127.0.0.1:0 with net/http's error log discarded (aborted
-// connections are what some faults are for), and Close drops connections
+// Start listens on 127.0.0.1:0 (Listen on a given address, for
+// `metastudio_exporter simulate`) with net/http's error log discarded
+// (aborted connections are what some faults are for), and Close drops connections
 // and waits for running handlers, hung ones included. Tenant lookup takes a
 // read lock only; per-tenant config, fault and counters are atomics; delays
 // use a timer in the request's own goroutine.

@@ -20,13 +20,19 @@ type Running struct {
 
 // Start listens on 127.0.0.1:0 and serves a new Server with the tenants.
 func Start(opts Options, tenants ...Tenant) (*Running, error) {
+	return Listen("127.0.0.1:0", opts, tenants...)
+}
+
+// Listen is Start on the address addr (host:port), for a simulator that
+// users point their own config at.
+func Listen(addr string, opts Options, tenants ...Tenant) (*Running, error) {
 	s := New(opts)
 	for _, t := range tenants {
 		if err := s.AddTenant(t); err != nil {
 			return nil, err
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("simulator: listen: %w", err)
 	}

@@ -1,0 +1,211 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
+	"github.com/metastudio-exporter/metastudio_exporter/secret"
+)
+
+// lockedBuffer is an output both the command and the test touch.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestSimulateCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		args       []string
+		code       int
+		stdout     []string
+		stderrLine string
+	}{
+		{args: []string{"--help"}, code: 0, stdout: []string{
+			"usage: metastudio_exporter simulate [<flags>]\n",
+			`--listen-address="127.0.0.1:10038"`,
+			`--events.to=""`,
+		}},
+		{args: []string{"-h", "--events.to=bogus"}, code: 0, stdout: []string{"usage: metastudio_exporter simulate [<flags>]\n"}},
+		{args: []string{"--bogus"}, code: 2,
+			stderrLine: "metastudio_exporter simulate: error: unknown long flag '--bogus', try --help\n"},
+		{args: []string{"--events.to=127.0.0.1:10037"}, code: 2,
+			stderrLine: `metastudio_exporter simulate: error: --events.to="127.0.0.1:10037": must be a receiver's base URL, such as http://127.0.0.1:10037, try --help` + "\n"},
+		{args: []string{"--events.to=http://127.0.0.1:10037/callback/demo-safe"}, code: 2,
+			stderrLine: `metastudio_exporter simulate: error: --events.to="http://127.0.0.1:10037/callback/demo-safe": must be a receiver's base URL, such as http://127.0.0.1:10037, try --help` + "\n"},
+		{args: []string{"extra"}, code: 2, stderrLine: "metastudio_exporter simulate: error: unexpected extra, try --help\n"},
+	} {
+		var stdout, stderr lockedBuffer
+		code := Simulate(context.Background(), "metastudio_exporter", tc.args, &stdout, &stderr)
+		if code != tc.code {
+			t.Errorf("%v: exit %d, want %d; stderr %s", tc.args, code, tc.code, stderr.String())
+		}
+		for _, want := range tc.stdout {
+			if !strings.Contains(stdout.String(), want) {
+				t.Errorf("%v: stdout lacks %q:\n%s", tc.args, want, stdout.String())
+			}
+		}
+		if stderr.String() != tc.stderrLine {
+			t.Errorf("%v: stderr %q, want %q", tc.args, stderr.String(), tc.stderrLine)
+		}
+	}
+}
+
+func TestSimulateBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var stdout, stderr lockedBuffer
+	code := Simulate(context.Background(), "metastudio_exporter", []string{"--listen-address=" + ln.Addr().String()}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), `level=error msg="The simulator did not start" err="--listen-address: simulator: listen: listen tcp `+ln.Addr().String()) {
+		t.Errorf("exit %d, stderr %s", code, stderr.String())
+	}
+}
+
+// TestSimulate runs the command as a user would, points the exporter's own
+// client at what it prints, and receives its live events.
+func TestSimulate(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	rc := &testReceiver{}
+	receiver := httptest.NewServer(rc)
+	defer receiver.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr lockedBuffer
+	exited := make(chan int, 1)
+	go func() {
+		exited <- Simulate(ctx, "metastudio_exporter", []string{"--listen-address=127.0.0.1:0", "--events.to=" + receiver.URL}, &stdout, &stderr)
+	}()
+	urlLine := regexp.MustCompile(`(?m)^MetaStudio simulator listening on (http://127\.0\.0\.1:\d+) `)
+	deadline := time.Now().Add(10 * time.Second)
+	for urlLine.FindStringSubmatch(stdout.String()) == nil {
+		select {
+		case code := <-exited:
+			t.Fatalf("exited %d before serving: %s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no URL printed within 10s: %s", stdout.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	base := urlLine.FindStringSubmatch(stdout.String())[1]
+	for _, want := range []string{
+		"  endpoint, iam_endpoint  " + base + "\n",
+		"  access_key              DEMOACCESSKEY0000001\n",
+		"  secret_key              demo-secret-key-not-a-real-one\n",
+		"  iam_password            domain demo, user demo-monitor, password demo-password-not-a-real-one\n",
+		"  cn-north-4_shop-closed     e5d4c3b2a1f04e9d8c7b6a5948372615  disabled\n",
+		"Live events: the sample tenants' live jobs send to " + receiver.URL + "/callback/{tenant}\n",
+		"Try it: metastudio_exporter --config.file=examples/simulated.yml --callback.listen-address=127.0.0.1:10037\n",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, stdout.String())
+		}
+	}
+
+	client := metastudio.NewClient(metastudio.ClientOptions{})
+	aksk := metastudio.Credentials{AccessKey: "DEMOACCESSKEY0000001", SecretKey: secret.String("demo-secret-key-not-a-real-one")}
+	iam := metastudio.Credentials{IAM: &metastudio.IAMPassword{Endpoint: base, Domain: "demo", User: "demo-monitor",
+		Password: secret.String("demo-password-not-a-real-one")}}
+
+	// IAM lists every project by name, signed or with a token.
+	want := []string{
+		"ap-southeast-1_demo-risky enabled", "cn-east-3_shop enabled", "cn-north-4 enabled",
+		"cn-north-4_demo-rejected enabled", "cn-north-4_demo-safe enabled", "cn-north-4_shop enabled",
+		"cn-north-4_shop-closed disabled",
+	}
+	for name, creds := range map[string]metastudio.Credentials{"AK/SK": aksk, "IAM password": iam} {
+		projects, err := client.ListProjects(ctx, base, creds)
+		if err != nil {
+			t.Fatalf("%s: listing projects: %v", name, err)
+		}
+		var got []string
+		for _, p := range projects {
+			state := "enabled"
+			if !p.Enabled {
+				state = "disabled"
+			}
+			got = append(got, p.Name+" "+state)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: projects\n%v\nwant\n%v", name, got, want)
+		}
+	}
+
+	// The user-config API answers both kinds of credentials.
+	for name, creds := range map[string]metastudio.Credentials{"AK/SK": aksk, "IAM password": iam} {
+		uc, err := client.GetUserConfig(ctx, metastudio.Target{Name: "cn-north-4_shop", Endpoint: base,
+			ProjectID: "7a6b5c4d3e2f40a9b8c7d6e5f4a3b2c1", Credentials: creds})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := uc.CallbackAuth().URL; got != "https://mon.example.com:10037/callback/cn-north-4_shop" {
+			t.Errorf("%s: cn-north-4_shop's callback URL %q", name, got)
+		}
+	}
+
+	// Signed live events arrive for the sample tenants, and their answers
+	// are logged once per change, not once per event.
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		events, errs, _ := rc.snapshot()
+		if len(errs) > 0 {
+			t.Fatalf("events that do not verify: %v", errs)
+		}
+		tenants := map[string]bool{}
+		for _, e := range events {
+			tenants[e.tenant] = true
+		}
+		if tenants["demo-safe"] && tenants["demo-rejected"] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no events from demo-safe and demo-rejected within 10s: %v", tenants)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case code := <-exited:
+		if code != 0 {
+			t.Errorf("exit %d after the context ended", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("simulate did not stop within 10s of the context ending")
+	}
+	logs := stderr.String()
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^ts=\S+ level=info msg="Live events answered" tenant=demo-safe status=200 body=\S*$`),
+		regexp.MustCompile(`(?m)^ts=\S+ level=info msg="Live events answered" tenant=demo-rejected status=503 body=\S*$`),
+		regexp.MustCompile(`(?m)^ts=\S+ level=info msg="Shutting down"$`),
+	} {
+		if len(want.FindAllString(logs, -1)) != 1 {
+			t.Errorf("logs do not hold exactly one line matching %s:\n%s", want, logs)
+		}
+	}
+}

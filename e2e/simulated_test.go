@@ -1,0 +1,252 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The files a user runs as they are. Their fixed ports (the simulator's
+// 10038, the exporter's 10036, Alertmanager's 9093, the webhook's 5001)
+// are the ports these tests use: a busy one fails the test, it never skips.
+const (
+	simulatedConfig   = "../examples/simulated.yml"
+	localPrometheus   = "../examples/prometheus.yml"
+	localAlertmanager = "../examples/alertmanager.yml"
+
+	simulatorAddr    = "127.0.0.1:10038"
+	exporterAddr     = "127.0.0.1:10036"
+	alertmanagerAddr = "127.0.0.1:9093"
+	webhookAddr      = "127.0.0.1:5001"
+)
+
+// listenOn takes a port a committed example names, or fails saying who
+// needs it.
+func listenOn(t *testing.T, addr, who string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("%s is busy (%v): %s names it, so the test needs it; stop what listens there", addr, err, who)
+	}
+	return ln
+}
+
+// requireFree fails the test if addr is taken.
+func requireFree(t *testing.T, addr, who string) {
+	t.Helper()
+	if err := listenOn(t, addr, who).Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func absPath(t *testing.T, rel string) string {
+	t.Helper()
+	p, err := filepath.Abs(rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// startSimulation runs `simulate`, sending live events to the exporter's
+// receiver, and the exporter on examples/simulated.yml as the file's own
+// comment says to, at exporterListen. It returns once the exporter is
+// ready, that is once discovery has listed the simulator's projects, with
+// the simulator's process and when it was started.
+func startSimulation(ctx context.Context, t *testing.T, dir, bin, exporterListen string) (*process, time.Time) {
+	t.Helper()
+	requireFree(t, simulatorAddr, simulatedConfig)
+	receiverAddr := freeAddr(t)
+	began := time.Now()
+	sim := start(t, dir, "simulate", bin, "simulate", "--events.to=http://"+receiverAddr)
+	if err := waitListening(ctx, sim, simulatorAddr); err != nil {
+		t.Fatal(err)
+	}
+	exporter := start(t, dir, "exporter", bin, "--config.file="+absPath(t, simulatedConfig),
+		"--web.listen-address="+exporterListen,
+		"--callback.listen-address="+receiverAddr, "--callback.external-url=https://mon.example.com:10037")
+	if err := waitReady(ctx, exporter, "http://"+exporterListen+"/-/ready"); err != nil {
+		t.Fatal(err)
+	}
+	return sim, began
+}
+
+// waitListening waits until addr accepts connections.
+func waitListening(ctx context.Context, p *process, addr string) error {
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			return c.Close()
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before listening on %s: %v", p.name, addr, p.err)
+		case <-ctx.Done():
+			return fmt.Errorf("%s not listening on %s: %v", p.name, addr, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// TestSimulatedExample runs examples/simulated.yml against `simulate`:
+// every sample tenant up or down as it should be, the discovered tenants,
+// and live events arriving at the receiver.
+func TestSimulatedExample(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bin := buildExporter(ctx, t, dir)
+	addr := freeAddr(t)
+	sim, _ := startSimulation(ctx, t, dir, bin, addr)
+
+	want := []string{
+		`metastudio_up{tenant="demo-safe"} 1`,
+		`metastudio_up{tenant="demo-risky"} 1`,
+		`metastudio_up{tenant="demo-rejected"} 0`,
+		`metastudio_scrape_error_info{error_code="APIGW.0301",reason="auth",tenant="demo-rejected"} 1`,
+		// Discovered: the region's default project and the shop; not the
+		// disabled project, the other region's or the samples again.
+		`metastudio_up{tenant="cn-north-4"} 1`,
+		`metastudio_up{tenant="cn-north-4_shop"} 1`,
+		`metastudio_tenant_info{project_id="7a6b5c4d3e2f40a9b8c7d6e5f4a3b2c1",region="cn-north-4",tenant="cn-north-4_shop"} 1`,
+		`metastudio_exporter_discovery_tenants{source="0"} 2`,
+		`metastudio_live_event_callback_routed_here{tenant="demo-safe"} 1`,
+		`metastudio_live_event_callback_routed_here{tenant="cn-north-4_shop"} 1`,
+	}
+	events := regexp.MustCompile(`(?m)^metastudio_live_events_total\{event_type="RTMP_STREAM_STATE_CHANGE",tenant="demo-safe"\} (\d+)$`)
+	var body string
+	waitUntil(ctx, t, "every tenant and live events on /metrics", func() (bool, string) {
+		body = get(t, "http://"+addr+"/metrics")
+		var missing []string
+		for _, w := range want {
+			if !strings.Contains(body, w+"\n") {
+				missing = append(missing, w)
+			}
+		}
+		if m := events.FindStringSubmatch(body); m == nil || m[1] == "0" {
+			missing = append(missing, "metastudio_live_events_total of demo-safe's stream states above 0")
+		}
+		for _, stream := range []string{`metastudio_live_stream_state{job_id="job-steady",output_host="live-push.example.com",room_id="room-morning-show",state="`,
+			`metastudio_exporter_callback_requests_total{result="settings_unavailable",tenant="demo-rejected"} `} {
+			if !strings.Contains(body, stream) {
+				missing = append(missing, stream)
+			}
+		}
+		return len(missing) == 0, fmt.Sprintf("missing %q", missing)
+	})
+	for _, never := range []string{`tenant="cn-north-4_shop-closed"`, `tenant="cn-east-3_shop"`, `tenant="cn-north-4_demo-safe"`, `tenant="cn-north-4_demo-rejected"`} {
+		if strings.Contains(body, never) {
+			t.Errorf("/metrics has %s, which discovery must not serve", never)
+		}
+	}
+
+	// SIGTERM stops the simulator cleanly: exit 0 within the grace period,
+	// saying so.
+	stopped := time.Now()
+	sim.stop()
+	logs, _ := os.ReadFile(sim.log)
+	if sim.err != nil || time.Since(stopped) > 4*time.Second || !strings.Contains(string(logs), `level=info msg="Shutting down"`) {
+		t.Errorf("simulate on SIGTERM: %v after %s:\n%s", sim.err, time.Since(stopped), logs)
+	}
+}
+
+// TestLocalAlertingExample starts Prometheus and Alertmanager with
+// examples/prometheus.yml and examples/alertmanager.yml exactly as
+// committed (only their storage paths and Prometheus' own listen address
+// are chosen here), next to the exporter on `simulate` with
+// examples/simulated.yml, and waits for the first alert to reach the
+// webhook the example names, with the bundled rules as they are.
+func TestLocalAlertingExample(t *testing.T) {
+	promBin := requireBinary(t, "prometheus", "prometheus")
+	amBin := requireBinary(t, "prometheus-alertmanager", "prometheus-alertmanager", "alertmanager")
+	// The stream alerts fire within about 3 minutes of the simulator's start
+	// (docs/simulator.md); the rest is margin for a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 7*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bin := buildExporter(ctx, t, dir)
+
+	requireFree(t, exporterAddr, localPrometheus)
+	requireFree(t, alertmanagerAddr, localPrometheus)
+	hook := newWebhookOn(t, listenOn(t, webhookAddr, localAlertmanager))
+	_, began := startSimulation(ctx, t, dir, bin, exporterAddr)
+
+	am := start(t, dir, "alertmanager", amBin, "--config.file="+absPath(t, localAlertmanager),
+		"--storage.path="+filepath.Join(dir, "am-data"), "--web.listen-address="+alertmanagerAddr,
+		"--cluster.listen-address=")
+	promAddr := freeAddr(t)
+	prom := start(t, dir, "prometheus", promBin, "--config.file="+absPath(t, localPrometheus),
+		"--storage.tsdb.path="+filepath.Join(dir, "prom-data"), "--web.listen-address="+promAddr)
+	for _, w := range []struct {
+		p   *process
+		url string
+	}{{am, "http://" + alertmanagerAddr + "/-/ready"}, {prom, "http://" + promAddr + "/-/ready"}} {
+		if err := waitReady(ctx, w.p, w.url); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Alertmanager 0.25 warns at start about a repeat_interval longer than
+	// its data retention; the example must not make it.
+	if b, _ := os.ReadFile(am.log); strings.Contains(string(b), "level=warn") {
+		t.Errorf("Alertmanager warned at start:\n%s", b)
+	}
+
+	// Prometheus found the bundled rules through the example's relative path.
+	api := &promAPI{base: "http://" + promAddr}
+	var rules struct {
+		Groups []struct {
+			Name  string `json:"name"`
+			Rules []any  `json:"rules"`
+		} `json:"groups"`
+	}
+	if err := api.get(ctx, "/api/v1/rules", nil, &rules); err != nil {
+		t.Fatal(err)
+	}
+	if len(rules.Groups) != 1 || rules.Groups[0].Name != "metastudio" || len(rules.Groups[0].Rules) < 20 {
+		t.Fatalf("Prometheus did not load the bundled rules through examples/prometheus.yml: %+v", rules)
+	}
+
+	var first string
+	waitUntil(ctx, t, "an alert to reach the webhook of examples/alertmanager.yml", func() (bool, string) {
+		firing := hook.keys("firing")
+		if len(firing) == 0 {
+			return false, "no notification yet"
+		}
+		first = firing[0]
+		return true, ""
+	})
+	took := time.Since(began).Round(time.Second)
+	a := hook.last(first)
+	t.Logf("first alert at the webhook %s after simulate started: %s (severity %s) on %s", took, first, a.Labels["severity"], hook.path(first))
+	wantPath := map[string]string{"critical": "/oncall", "warning": "/team", "info": "/info"}[a.Labels["severity"]]
+	if !strings.HasPrefix(a.Labels["alertname"], "MetaStudio") || a.Labels["tenant"] == "" || a.Annotations["summary"] == "" ||
+		wantPath == "" || hook.path(first) != wantPath {
+		t.Errorf("first notification %s came to %s: %+v", first, hook.path(first), a)
+	}
+}
+
+// get returns the body of a 200 answer to url.
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v\n%s", url, resp.StatusCode, err, b)
+	}
+	return string(b)
+}
