@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"html/template"
 	"net/http"
 	"slices"
@@ -45,30 +46,11 @@ type TenantStatus struct {
 	Discovered     bool
 	DiscoveryEntry int
 
-	// Called is false until a call of the tenant has finished; Up and the
-	// rest are the outcome of its last call.
-	Called bool
-	Up     bool
-	// Reason and ErrorCode are the labels of metastudio_scrape_error_info;
-	// Error says the same in words.
-	Reason    string
-	ErrorCode string
-	Error     string
-	// LastSuccess is when a call last succeeded; zero if none has.
-	LastSuccess time.Time
+	// The outcome of the tenant's last call, as its scrapes left it.
+	collector.TenantStatus
 	// MaxCacheAge is the tenant's max_cache_age; with one, Cached says a
 	// scrape now is served an answer CacheAge old.
 	MaxCacheAge time.Duration
-	Cached      bool
-	CacheAge    time.Duration
-
-	// CallbackKnown says the settings of a good answer are known, and
-	// CallbackRoute is where their callback URL points: scheme, host and
-	// path only ("" for none). RoutedHere says that is this exporter's
-	// receiver (metastudio_live_event_callback_routed_here).
-	CallbackKnown bool
-	CallbackRoute string
-	RoutedHere    bool
 	// LastEvent is when the receiver last accepted an event of the tenant.
 	LastEvent time.Time
 }

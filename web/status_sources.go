@@ -60,23 +60,12 @@ func (s *statusSources) page(context.Context) StatusPage {
 }
 
 func (s *statusSources) tenant(t *config.Tenant) TenantStatus {
-	st := s.o.Scraper.Status(t)
 	out := TenantStatus{
-		Name:          t.Name,
-		ProjectID:     t.ProjectID,
-		Region:        t.Region,
-		Called:        st.Called,
-		Up:            st.Up,
-		Reason:        st.Reason,
-		ErrorCode:     st.ErrorCode,
-		Error:         st.Error,
-		LastSuccess:   st.LastSuccess,
-		MaxCacheAge:   t.MaxCacheAge,
-		Cached:        st.Cached,
-		CacheAge:      st.CacheAge,
-		CallbackKnown: st.CallbackKnown,
-		CallbackRoute: st.CallbackRoute,
-		RoutedHere:    st.RoutedHere,
+		Name:         t.Name,
+		ProjectID:    t.ProjectID,
+		Region:       t.Region,
+		TenantStatus: s.o.Scraper.Status(t),
+		MaxCacheAge:  t.MaxCacheAge,
 	}
 	if t.Source != nil {
 		out.Discovered, out.DiscoveryEntry = true, t.Source.Index

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -24,15 +25,18 @@ func samplePage() StatusPage {
 		Version: "1.2.3",
 		Now:     now,
 		Tenants: []TenantStatus{
-			{Name: "shop-a", ProjectID: "p-a", Region: "cn-north-4", Called: true, Up: true, LastSuccess: now.Add(-12 * time.Second),
-				CallbackKnown: true, CallbackRoute: "https://mon.example.com:10037/callback/shop-a", RoutedHere: true, LastEvent: now.Add(-3 * time.Second)},
-			{Name: "shop-b", ProjectID: "p-b", Region: "cn-north-4", Called: true, Up: true, LastSuccess: now.Add(-100 * time.Second),
-				MaxCacheAge: 5 * time.Minute, Cached: true, CacheAge: 100 * time.Second, CallbackKnown: true, CallbackRoute: "https://elsewhere.example.com/hook"},
-			{Name: "broken", ProjectID: "p-x", Region: "cn-east-3", Called: true, Reason: "auth", ErrorCode: "APIGW.0301",
-				Error: "get user config: HTTP 401 APIGW.0301: Incorrect IAM authentication information", LastSuccess: now.Add(-2 * time.Hour)},
+			{Name: "shop-a", ProjectID: "p-a", Region: "cn-north-4",
+				TenantStatus: collector.TenantStatus{Called: true, Up: true, LastSuccess: now.Add(-12 * time.Second),
+					CallbackKnown: true, CallbackRoute: "https://mon.example.com:10037/callback/shop-a", RoutedHere: true}, LastEvent: now.Add(-3 * time.Second)},
+			{Name: "shop-b", ProjectID: "p-b", Region: "cn-north-4",
+				TenantStatus: collector.TenantStatus{Called: true, Up: true, LastSuccess: now.Add(-100 * time.Second), Cached: true, CacheAge: 100 * time.Second,
+					CallbackKnown: true, CallbackRoute: "https://elsewhere.example.com/hook"}, MaxCacheAge: 5 * time.Minute},
+			{Name: "broken", ProjectID: "p-x", Region: "cn-east-3",
+				TenantStatus: collector.TenantStatus{Called: true, Reason: "auth", ErrorCode: "APIGW.0301",
+					Error: "get user config: HTTP 401 APIGW.0301: Incorrect IAM authentication information", LastSuccess: now.Add(-2 * time.Hour)}},
 			{Name: "new", ProjectID: "p-n", Region: "cn-north-4"},
-			{Name: "cn-north-4_found", ProjectID: "p-f", Region: "cn-north-4", Discovered: true, DiscoveryEntry: 1, Called: true, Up: true,
-				LastSuccess: now.Add(-time.Second), CallbackKnown: true},
+			{Name: "cn-north-4_found", ProjectID: "p-f", Region: "cn-north-4",
+				TenantStatus: collector.TenantStatus{Called: true, Up: true, LastSuccess: now.Add(-time.Second), CallbackKnown: true}, Discovered: true, DiscoveryEntry: 1},
 		},
 		Discovery: []DiscoveryStatus{
 			{Index: 0, Errors: 3, LastError: "list IAM projects: HTTP 503 APIGW.0202: Backend unavailable"},
