@@ -1,7 +1,6 @@
 package receiver
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -21,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 )
 
 // Secrets the tests plant; none may show up in any answer, metric, log line
@@ -174,22 +175,8 @@ type harness struct {
 	logBuf *syncBuffer
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+// syncBuffer collects output written from several goroutines.
+type syncBuffer = lockedbuffer.Buffer
 
 // newHarness builds a receiver over testTenants with a debug logger into a
 // buffer and a fake clock.

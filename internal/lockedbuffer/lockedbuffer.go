@@ -1,0 +1,28 @@
+// Package lockedbuffer is a bytes.Buffer that goroutines may share: tests
+// hand one to a program as its log or output and read it while the program
+// still writes.
+package lockedbuffer
+
+import (
+	"bytes"
+	"sync"
+)
+
+// Buffer is safe for concurrent use; the zero value is empty and ready.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
