@@ -65,7 +65,7 @@ const demoCallbackAddress = ":10037"
 // faces the cloud, while /metrics stays internal. It returns the address it
 // listens on (a port the system chose included) and stop, which closes the
 // listener and writes the state file a last time.
-func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, logs loggers) (*receiver.Receiver, string, func(), error) {
+func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, expectedFailure func(string) bool, logs loggers) (*receiver.Receiver, string, func(), error) {
 	logger := log.With(logs.main, "component", "receiver")
 	cb := &f.callback
 	rc, err := receiver.New(receiver.Options{
@@ -74,7 +74,9 @@ func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, logs 
 		EndRetention:   cb.endRetention,
 		StateFile:      cb.stateFile,
 		SettingsMaxAge: cb.settingsMaxAge,
-		Logger:         logger,
+		// The demo's tenant with a wrong key is rejected on purpose.
+		ExpectedFailure: expectedFailure,
+		Logger:          logger,
 	}, receiverSettings{set: set, scraper: scraper})
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("starting the live-event receiver: %w", err)

@@ -147,7 +147,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	var live *web.ReceiverOptions
 	var addr string
 	if f.callback.listenAddress != "" {
-		rc, a, stop, err := startReceiver(f, set, scraper, logs)
+		rc, a, stop, err := startReceiver(f, set, scraper, expectedFailure, logs)
 		if err != nil {
 			return err
 		}

@@ -28,6 +28,10 @@ type Options struct {
 	// SettingsMaxAge is the oldest tenant settings a verification may use;
 	// older ones are refetched first. Default 5m.
 	SettingsMaxAge time.Duration
+	// ExpectedFailure names the tenants whose callbacks are expected to be
+	// rejected (the demo's tenant with a wrong key): their rejections log
+	// at debug only. nil = none.
+	ExpectedFailure func(tenant string) bool
 
 	Logger     log.Logger       // default: none
 	Now        func() time.Time // default time.Now
@@ -51,6 +55,8 @@ type Receiver struct {
 	client *http.Client
 	skew   time.Duration
 	maxAge time.Duration
+	// expectedFailure is Options.ExpectedFailure.
+	expectedFailure func(tenant string) bool
 
 	limiter   refetchLimiter
 	refetches singleflight.Group
@@ -121,6 +127,8 @@ func New(opts Options, source SettingsSource) (*Receiver, error) {
 		skew:   opts.MaxClockSkew,
 		maxAge: opts.SettingsMaxAge,
 		table:  newTable(opts.MaxStreams, opts.EndRetention),
+
+		expectedFailure: opts.ExpectedFailure,
 
 		rejections:    newRateLog(level.Warn(opts.Logger), opts.Now),
 		relayFailures: newRateLog(level.Warn(opts.Logger), opts.Now),
