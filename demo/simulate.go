@@ -186,10 +186,10 @@ func checkReceiverURL(s string) error {
 
 // printBanner tells the user what to put in a config: the endpoints, the
 // demo credentials (made up, and printed for that reason) and the projects.
-func printBanner(w io.Writer, program, url, eventsTo string) {
-	fmt.Fprintf(w, "MetaStudio simulator listening on %s (not the real cloud; every key below is made up)\n\n", url)
+func printBanner(w io.Writer, program, simulatorURL, eventsTo string) {
+	fmt.Fprintf(w, "MetaStudio simulator listening on %s (not the real cloud; every key below is made up)\n\n", simulatorURL)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  endpoint, iam_endpoint\t%s\n", url)
+	fmt.Fprintf(tw, "  endpoint, iam_endpoint\t%s\n", simulatorURL)
 	fmt.Fprintf(tw, "  access_key\t%s\n", demoAccessKey)
 	fmt.Fprintf(tw, "  secret_key\t%s\n", demoSecretKey)
 	fmt.Fprintf(tw, "  iam_password\tdomain %s, user %s, password %s\n", demoIAMDomain, demoIAMUser, demoIAMPassword)
@@ -204,7 +204,21 @@ func printBanner(w io.Writer, program, url, eventsTo string) {
 	} else {
 		fmt.Fprintf(w, "\nLive events: the sample tenants' live jobs send to %s/callback/{tenant}\n", strings.TrimSuffix(eventsTo, "/"))
 	}
-	fmt.Fprintf(w, "\nTry it: %s --config.file=examples/simulated.yml --callback.listen-address=127.0.0.1:10037\n\n", program)
+	// The command the README gives, with the receiver where the events go:
+	// without --callback.external-url the status page would show no
+	// callback URL and the sample tenants could not be checked for
+	// pointing at the receiver.
+	listen := "127.0.0.1:10037"
+	if u, err := url.Parse(eventsTo); err == nil && u.Host != "" {
+		listen = u.Host
+	}
+	fmt.Fprintf(w, "\nTry it: %s --config.file=examples/simulated.yml --callback.listen-address=%s --callback.external-url=%s\n",
+		program, listen, CallbackExternalURL)
+	if simulatorURL != "http://"+DefaultSimulateAddress {
+		fmt.Fprintf(w, "  examples/simulated.yml expects the simulator at http://%s: change its endpoint and iam_endpoint to %s\n",
+			DefaultSimulateAddress, simulatorURL)
+	}
+	fmt.Fprintln(w)
 }
 
 // deliveryLog logs how a tenant's live events are received when that

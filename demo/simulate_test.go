@@ -70,6 +70,20 @@ func TestSimulateBusyPort(t *testing.T) {
 	}
 }
 
+// TestSimulateBannerDefaults: on its default address and without
+// --events.to, the banner's command is the README's, word for word, and
+// says nothing about changing examples/simulated.yml.
+func TestSimulateBannerDefaults(t *testing.T) {
+	var out strings.Builder
+	printBanner(&out, "metastudio_exporter", "http://127.0.0.1:10038", "")
+	want := "\nLive events: off (--events.to=http://127.0.0.1:10037 sends them to a receiver)\n\n" +
+		"Try it: metastudio_exporter --config.file=examples/simulated.yml --callback.listen-address=127.0.0.1:10037 " +
+		"--callback.external-url=https://mon.example.com:10037\n\n"
+	if !strings.HasSuffix(out.String(), want) {
+		t.Errorf("banner ends\n%s\nwant it to end\n%s", out.String(), want)
+	}
+}
+
 // TestSimulate runs the command as a user would, points the exporter's own
 // client at what it prints, and receives its live events.
 func TestSimulate(t *testing.T) {
@@ -105,7 +119,9 @@ func TestSimulate(t *testing.T) {
 		"  iam_password            domain demo, user demo-monitor, password demo-password-not-a-real-one\n",
 		"  cn-north-4_shop-closed     e5d4c3b2a1f04e9d8c7b6a5948372615  disabled\n",
 		"Live events: the sample tenants' live jobs send to " + receiver.URL + "/callback/{tenant}\n",
-		"Try it: metastudio_exporter --config.file=examples/simulated.yml --callback.listen-address=127.0.0.1:10037\n",
+		"Try it: metastudio_exporter --config.file=examples/simulated.yml --callback.listen-address=" +
+			strings.TrimPrefix(receiver.URL, "http://") + " --callback.external-url=https://mon.example.com:10037\n" +
+			"  examples/simulated.yml expects the simulator at http://127.0.0.1:10038: change its endpoint and iam_endpoint to " + base + "\n",
 	} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, stdout.String())
