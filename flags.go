@@ -19,6 +19,7 @@ import (
 // and defaults are part of the interface.
 type flags struct {
 	configFile     string
+	configFileSet  bool // --config.file was given
 	configCheck    bool
 	demo           bool
 	telemetryPath  string
@@ -61,8 +62,7 @@ func (e errExit) Error() string { return fmt.Sprintf("exit %d", e.code) }
 // exit there, and the program must do nothing else.
 func parseFlags(app *kingpin.Application, args []string) (f *flags, err error) {
 	f = &flags{}
-	var configFileSet bool
-	app.Flag("config.file", "Tenants config file.").Default("metastudio.yml").IsSetByUser(&configFileSet).StringVar(&f.configFile)
+	app.Flag("config.file", "Tenants config file.").Default("metastudio.yml").IsSetByUser(&f.configFileSet).StringVar(&f.configFile)
 	app.Flag("config.check", "Validate the config file (secret files included), print a summary and exit: 0 if it is valid, 1 if not.").BoolVar(&f.configCheck)
 	app.Flag("demo", "Serve sample tenants from the built-in MetaStudio simulator; needs no config file or credentials.").BoolVar(&f.demo)
 	app.Flag("web.telemetry-path", "Path under which to expose every tenant's and the exporter's own metrics.").Default("/metrics").PlaceHolder(`"/metrics"`).
@@ -122,7 +122,7 @@ func parseFlags(app *kingpin.Application, args []string) (f *flags, err error) {
 	if _, err := app.Parse(args); err != nil {
 		return nil, err
 	}
-	if f.demo && configFileSet {
+	if f.demo && f.configFileSet {
 		return nil, errors.New("--demo serves built-in sample tenants and reads no config file; drop --config.file, or --demo to use the file")
 	}
 	if f.demo && f.configCheck {

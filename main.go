@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	stdlog "log"
 	"os"
 	"os/signal"
@@ -123,6 +124,12 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		_ = level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info(), "config", f.configFile)
 		set = tenants.New(f.configFile, setOpts)
 		if err := set.Reload(); err != nil {
+			// Someone who runs the binary bare, as people do first, is
+			// told where a config comes from rather than only that
+			// metastudio.yml is missing.
+			if !f.configFileSet && errors.Is(err, fs.ErrNotExist) {
+				_ = level.Info(logger).Log("msg", "No "+f.configFile+" here (the default --config.file): copy metastudio.example.yml to start one, or run with --demo to try the exporter without one")
+			}
 			return errLogged
 		}
 	}

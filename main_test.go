@@ -217,6 +217,21 @@ tenants:
 	}
 }
 
+// TestBareStartWithoutConfigSaysWhatToDo: run bare where there is no
+// metastudio.yml, the exporter says how to get one or to try --demo; a
+// --config.file given by name gets only the error, as above.
+func TestBareStartWithoutConfigSaysWhatToDo(t *testing.T) {
+	t.Chdir(t.TempDir())
+	code, _, stderr := runWithin(t, "--web.listen-address="+freeAddress(t))
+	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	want := `level=info msg="No metastudio.yml here (the default --config.file): copy metastudio.example.yml to start one, or run with --demo to try the exporter without one"`
+	if code != 1 || len(lines) != 3 ||
+		!strings.HasSuffix(lines[1], `err="reading config file: open metastudio.yml: no such file or directory"`) ||
+		!strings.HasSuffix(lines[2], want) {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 1, the error, then a line ending in\n%s", code, stderr, want)
+	}
+}
+
 func TestBusyPortExits(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
