@@ -107,7 +107,7 @@ discovery:
 		"shop | up | | AGE ago | fetched at every scrape | config file | p-shop cn-north-4 | probe",
 		"broken | down | auth (APIGW.0301) get user config: HTTP 401 APIGW.0301: Incorrect IAM authentication information: signature mismatch | never | none: up is 0 | config file | p-broken cn-north-4 | probe",
 		"cn-north-4_found | up | | AGE ago | fetched at every scrape | discovery entry 0 | p-found cn-north-4 | probe",
-		"discovery entry 0 | listing | AGE ago | 1 | 1 | 1 | 0 |",
+		"discovery entry 0 | ok | AGE ago | 1 | 1 | 1 | 0 |",
 		"shop | https://mon.example.com/callback/shop | yes | AGE ago",
 		"broken | https://mon.example.com/callback/broken | unknown: its settings could not be fetched | never",
 		"cn-north-4_found | https://mon.example.com/callback/cn-north-4_found | no: no callback URL is set | never",

@@ -93,7 +93,7 @@ func TestStatusPageRows(t *testing.T) {
 		"cn-north-4_found | up | | 1s ago | fetched at every scrape | discovery entry 1 | p-f cn-north-4 | probe",
 		"entry | state | last success | projects listed | matched | served | failed listings | last error",
 		"discovery entry 0 | failing | never | 0 | 0 | 0 | 3 | list IAM projects: HTTP 503 APIGW.0202: Backend unavailable",
-		"discovery entry 1 | listing | 1m30s ago | 8 | 3 | 2 | 0 |",
+		"discovery entry 1 | ok | 1m30s ago | 8 | 3 | 2 | 0 |",
 		"tenant | callback URL for the MetaStudio console | settings point here | last event",
 		"shop-a | https://mon.example.com:10037/callback/shop-a | yes | 3s ago",
 		"shop-b | https://mon.example.com:10037/callback/shop-b | no: it points to https://elsewhere.example.com/hook | never",
