@@ -92,6 +92,17 @@ func checkConfig(file string, stdout, stderr io.Writer) int {
 }
 
 func serve(ctx context.Context, f *flags, logs loggers) error {
+	// Both web configs are checked before anything listens: the receiver
+	// serves in the background, and one whose file it cannot use would
+	// hold its port open and leave every event unanswered.
+	for _, wc := range []struct{ flag, file string }{
+		{"--web.config.file", *f.web.WebConfigFile},
+		{"--callback.web-config.file", f.callback.webConfigFile},
+	} {
+		if err := toolkit.Validate(wc.file); err != nil {
+			return fmt.Errorf("%s=%s: %w", wc.flag, wc.file, err)
+		}
+	}
 	logger := logs.main
 	requests := collector.NewRequestMetrics()
 	transport := metastudio.NewTransport(f.maxConcurrency)

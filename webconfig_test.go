@@ -205,3 +205,28 @@ func TestWebConfigRejectsUntrustedClients(t *testing.T) {
 		t.Errorf("the handshake error is not a logfmt line of ours: %q\nlog:\n%s", handshake, e.logs)
 	}
 }
+
+// TestBrokenWebConfigStopsTheStart: a web config that cannot be used stops
+// the exporter before anything listens, with one line naming the flag, the
+// file and the problem. The receiver serves in the background: started
+// with such a file it would hold its port open and answer nothing.
+func TestBrokenWebConfigStopsTheStart(t *testing.T) {
+	dir := t.TempDir()
+	missingCert := writeFile(t, dir, "missing-cert.yml", "tls_server_config:\n  cert_file: "+filepath.Join(dir, "none.crt")+"\n  key_file: "+filepath.Join(dir, "none.key")+"\n")
+	typo := writeFile(t, dir, "typo.yml", "tls_server_confg: {}\n")
+	for _, tc := range []struct{ flag, file, want string }{
+		{"--callback.web-config.file", missingCert, `msg=Exiting err="--callback.web-config.file=` + missingCert +
+			`: failed to read cert_file (` + filepath.Join(dir, "none.crt") + `): open ` + filepath.Join(dir, "none.crt") + `: no such file or directory"`},
+		{"--web.config.file", typo, `msg=Exiting err="--web.config.file=` + typo +
+			`: yaml: unmarshal errors:\n  line 1: field tls_server_confg not found in type web.Config"`},
+	} {
+		web, cb := freeAddress(t), freeAddress(t)
+		code, _, stderr := runWithin(t, "--demo", "--web.listen-address="+web, "--callback.listen-address="+cb, tc.flag+"="+tc.file)
+		if code != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr:\n%s\nwant exit 1 and\n%s", tc.flag, code, stderr, tc.want)
+		}
+		if strings.Contains(stderr, "Receiving live events") || strings.Contains(stderr, "Listening on") {
+			t.Errorf("%s: something listened before the web config was checked:\n%s", tc.flag, stderr)
+		}
+	}
+}
