@@ -130,7 +130,7 @@ func TestDiscoveryWithoutTenants(t *testing.T) {
 		}
 	}
 	_, err := Parse([]byte("credentials:\n  main: {access_key: AK, secret_key: SK}\ndiscovery: []\n"), "m.yml", ".", envOf(nil))
-	if want := "m.yml:1: tenants: at least one tenant is required"; err == nil || err.Error() != want {
+	if want := "m.yml:1: tenants: at least one tenant is required, or a discovery entry to find them"; err == nil || err.Error() != want {
 		t.Errorf("empty discovery, no tenants: error %v, want %q", err, want)
 	}
 }

@@ -99,9 +99,9 @@ testdata/bad/negative_duration.yml:3: defaults.policy.max_live_duration: must no
 testdata/bad/negative_duration.yml:7: tenants[0].timeout: must be greater than 0
 testdata/bad/negative_duration.yml:8: tenants[0].max_cache_age: must not be negative`,
 		"no_tenants.yml": `
-testdata/bad/no_tenants.yml:3: tenants: at least one tenant is required`,
+testdata/bad/no_tenants.yml:3: tenants: at least one tenant is required, or a discovery entry to find them`,
 		"no_tenants_key.yml": `
-testdata/bad/no_tenants_key.yml:1: tenants: at least one tenant is required`,
+testdata/bad/no_tenants_key.yml:1: tenants: at least one tenant is required, or a discovery entry to find them`,
 		"not_mapping.yml": `
 testdata/bad/not_mapping.yml:1: the file must be a YAML mapping`,
 		"secret_in_wrong_type.yml": `
@@ -212,7 +212,7 @@ func TestParseSyntaxErrors(t *testing.T) {
 		{"tenants:\n  - name: a\n    project_id: p1: x\n", "m.yml:3: YAML syntax error: mapping values are not allowed in this context"},
 		{"tenants: [a, b\n", "m.yml:2: YAML syntax error: did not find expected ',' or ']'"},
 		{"a: b: c\n", "m.yml:1: YAML syntax error: mapping values are not allowed in this context"},
-		{"", "m.yml:1: tenants: at least one tenant is required"},
+		{"", "m.yml:1: tenants: at least one tenant is required, or a discovery entry to find them"},
 	} {
 		_, err := Parse([]byte(tc.data), "m.yml", ".", testEnv)
 		if err == nil || err.Error() != tc.want {

@@ -89,7 +89,7 @@ func (r *resolver) resolve(raw *rawConfig) *Config {
 		if line == 0 {
 			line = raw.rootLine
 		}
-		r.add(line, "tenants", "at least one tenant is required")
+		r.add(line, "tenants", "at least one tenant is required, or a discovery entry to find them")
 	}
 	firstIndex := map[string]int{}
 	for i, rt := range raw.tenants {
