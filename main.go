@@ -155,7 +155,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		addr = a
 		exporterRegistry.MustRegister(rc.ReceiverCollector())
 		streams = rc.StreamCollector()
-		live = &web.ReceiverOptions{ListenAddress: addr, ExternalURL: f.callback.externalURL, Callbacks: web.ReceiverLog(rc)}
+		live = &web.ReceiverOptions{ListenAddress: addr, ExternalURL: f.callback.externalURL, Callbacks: rc}
 	}
 	if sample != nil && addr != "" {
 		stopLive := startDemoJobs(ctx, sample, f, addr, logger)
