@@ -42,9 +42,6 @@ type simProject struct {
 // cn-north-4_shop; cn-east-3_shop is another region's, and
 // cn-north-4_shop-closed is disabled, so that discovery skips both.
 func simulatedProjects() []simProject {
-	signed := func(tenant string) []byte {
-		return fmt.Appendf(nil, safeConfig, CallbackExternalURL+"/callback/"+tenant, simulator.AuthMSSA)
-	}
 	samples := Tenants()
 	out := []simProject{
 		{tenant: samples[0], about: "safe settings, signed https callback (MSS_A); live events"},
@@ -52,9 +49,9 @@ func simulatedProjects() []simProject {
 		{tenant: samples[2], about: "safe settings; examples/simulated.yml gives it a wrong secret key"},
 		{tenant: simulator.Tenant{ProjectID: "9d3c2b1a0f9e4d7c8b5a493827161504", ProjectName: "cn-north-4", Config: []byte("{}")},
 			about: "the region's default project, never configured"},
-		{tenant: simulator.Tenant{ProjectID: "7a6b5c4d3e2f40a9b8c7d6e5f4a3b2c1", ProjectName: "cn-north-4_shop", Config: signed("cn-north-4_shop")},
+		{tenant: simulator.Tenant{ProjectID: "7a6b5c4d3e2f40a9b8c7d6e5f4a3b2c1", ProjectName: "cn-north-4_shop", Config: signedConfig("cn-north-4_shop", simulator.AuthMSSA)},
 			about: "safe settings"},
-		{tenant: simulator.Tenant{ProjectID: "3c4d5e6f708142a3b4c5d6e7f8091a2b", ProjectName: "cn-east-3_shop", Config: signed("cn-east-3_shop")},
+		{tenant: simulator.Tenant{ProjectID: "3c4d5e6f708142a3b4c5d6e7f8091a2b", ProjectName: "cn-east-3_shop", Config: signedConfig("cn-east-3_shop", simulator.AuthMSSA)},
 			about: "safe settings, another region"},
 		{tenant: simulator.Tenant{ProjectID: "e5d4c3b2a1f04e9d8c7b6a5948372615", ProjectName: "cn-north-4_shop-closed"},
 			listOnly: true, about: "disabled"},
