@@ -35,7 +35,7 @@ const exporterName = "metastudio_exporter"
 
 func init() {
 	// A plain `go build` or `go run` sets no -ldflags; say so rather than
-	// showing an empty version on the landing page and in build_info.
+	// showing an empty version on the status page and in build_info.
 	if version.Version == "" {
 		version.Version = "dev"
 	}

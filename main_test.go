@@ -297,7 +297,7 @@ func TestDemo(t *testing.T) {
 	code, body = e.get(t, "/")
 	for _, want := range []string{"DEMO MODE", "demo-safe", "demo-risky", "demo-rejected", `href="/probe?tenant=demo-risky"`} {
 		if code != 200 || !strings.Contains(body, want) {
-			t.Errorf("landing page (%d) lacks %q", code, want)
+			t.Errorf("status page (%d) lacks %q", code, want)
 		}
 	}
 	// demo-rejected fails on purpose, when scraped and when its live events
@@ -328,7 +328,7 @@ func TestProbeAndLifecycleAnswers(t *testing.T) {
 			t.Errorf("%s %s: %d %q, want %d %q", tc.method, tc.path, code, body, tc.code, tc.body)
 		}
 	}
-	// The landing page links to the heap profile; the link must work.
+	// The status page links to the heap profile; the link must work.
 	code, body := e.get(t, "/debug/pprof/heap?debug=1")
 	if code != 200 || !strings.HasPrefix(body, "heap profile: ") {
 		t.Errorf("/debug/pprof/heap: %d %.40q", code, body)

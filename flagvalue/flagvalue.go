@@ -42,18 +42,36 @@ func (v *named) Set(s string) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("--%s=%s: %w", v.name, config.QuoteBounded(withoutPassword(s)), err)
+	return fmt.Errorf("--%s=%s: %w", v.name, config.QuoteBounded(withoutSecrets(s)), err)
 }
 
-// withoutPassword hides the password of a URL with user info, so that a
-// refused flag value never repeats one.
-func withoutPassword(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		if _, set := u.User.Password(); set {
-			return u.Redacted()
-		}
+// withoutSecrets hides the password and the query values of a URL, so that
+// a refused flag value never repeats a credential: a URL may carry one in
+// either place.
+func withoutSecrets(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return s
 	}
-	return s
+	changed := false
+	if _, set := u.User.Password(); set {
+		u.User, changed = url.UserPassword(u.User.Username(), "xxxxx"), true
+	}
+	if u.RawQuery != "" {
+		params := strings.Split(u.RawQuery, "&")
+		for i, p := range params {
+			if key, _, ok := strings.Cut(p, "="); ok {
+				params[i] = key + "=xxxxx"
+			} else {
+				params[i] = "xxxxx" // a bare value may be the token itself
+			}
+		}
+		u.RawQuery, changed = strings.Join(params, "&"), true
+	}
+	if !changed {
+		return s
+	}
+	return u.String()
 }
 
 func (v *named) IsBoolFlag() bool {
