@@ -35,10 +35,8 @@ func (s *statusSources) page(context.Context) StatusPage {
 		page.Description = "DEMO MODE: these tenants live in the built-in MetaStudio simulator, not the real cloud. " +
 			"To monitor real tenants, run metastudio_exporter --config.file=metastudio.yml"
 	}
-	if snap := o.Tenants.Snapshot(); snap != nil {
-		for _, t := range snap.Tenants() {
-			page.Tenants = append(page.Tenants, s.tenant(t))
-		}
+	for _, t := range o.Tenants.Snapshot().Tenants() {
+		page.Tenants = append(page.Tenants, s.tenant(t))
 	}
 	for _, e := range o.Tenants.Entries() {
 		page.Discovery = append(page.Discovery, DiscoveryStatus{e})
