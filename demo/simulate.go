@@ -75,7 +75,7 @@ func startSimulated(addr string) (*Demo, error) {
 	}
 	run, err := simulator.Listen(addr, simulator.Options{Latency: 30 * time.Millisecond}, tenants...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--listen-address: %w", err)
 	}
 	for _, p := range projects {
 		if !p.listOnly {
@@ -86,7 +86,7 @@ func startSimulated(addr string) (*Demo, error) {
 			AccessKey: t.AccessKey, SecretKey: t.SecretKey, IAMDomain: t.IAMDomain, IAMUser: t.IAMUser, IAMPassword: t.IAMPassword})
 		if err != nil {
 			_ = run.Close()
-			return nil, err
+			return nil, fmt.Errorf("adding the list-only project %s: %w", t.ProjectName, err)
 		}
 	}
 	return &Demo{URL: run.URL, run: run}, nil
@@ -112,7 +112,7 @@ func Simulate(ctx context.Context, program string, args []string, stdout, stderr
 		level.AllowInfo())
 	d, err := startSimulated(f.listenAddress)
 	if err != nil {
-		_ = level.Error(logger).Log("msg", "The simulator did not start", "err", fmt.Errorf("--listen-address: %w", err))
+		_ = level.Error(logger).Log("msg", "The simulator did not start", "err", err)
 		return 1
 	}
 	defer d.Close()
