@@ -45,33 +45,18 @@ func (v *named) Set(s string) error {
 	return fmt.Errorf("--%s=%s: %w", v.name, config.QuoteBounded(withoutSecrets(s)), err)
 }
 
-// withoutSecrets hides the password and the query values of a URL, so that
-// a refused flag value never repeats a credential: a URL may carry one in
-// either place.
+// withoutSecrets shows an absolute URL as config.RedactURL does, so that a
+// refused flag value never repeats a password or a query, where a callback
+// URL may carry its token. Any other value is shown as given.
 func withoutSecrets(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
 		return s
 	}
-	changed := false
-	if _, set := u.User.Password(); set {
-		u.User, changed = url.UserPassword(u.User.Username(), "xxxxx"), true
-	}
-	if u.RawQuery != "" {
-		params := strings.Split(u.RawQuery, "&")
-		for i, p := range params {
-			if key, _, ok := strings.Cut(p, "="); ok {
-				params[i] = key + "=xxxxx"
-			} else {
-				params[i] = "xxxxx" // a bare value may be the token itself
-			}
-		}
-		u.RawQuery, changed = strings.Join(params, "&"), true
-	}
-	if !changed {
+	if _, password := u.User.Password(); !password && u.RawQuery == "" && !u.ForceQuery {
 		return s
 	}
-	return u.String()
+	return config.RedactURL(s)
 }
 
 func (v *named) IsBoolFlag() bool {
