@@ -36,7 +36,7 @@ const exporterName = "metastudio_exporter"
 
 func init() {
 	// A plain `go build` or `go run` sets no -ldflags; say so rather than
-	// showing an empty version on the landing page and in build_info.
+	// showing an empty version on the status page and in build_info.
 	if version.Version == "" {
 		version.Version = "dev"
 	}
@@ -173,7 +173,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		addr = a
 		exporterRegistry.MustRegister(rc.ReceiverCollector())
 		streams = rc.StreamCollector()
-		live = &web.ReceiverOptions{ListenAddress: addr, ExternalURL: f.callback.externalURL, Callbacks: web.ReceiverLog(rc)}
+		live = &web.ReceiverOptions{ListenAddress: addr, ExternalURL: f.callback.externalURL, Callbacks: rc}
 	}
 	if sample != nil && addr != "" {
 		stopLive := startDemoJobs(ctx, sample, f, addr, logger)

@@ -9,129 +9,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
-
-// syncBuffer collects output written from several goroutines.
-type syncBuffer = lockedbuffer.Buffer
-
-func freeAddress(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// exporter is the whole program, running in-process on a loopback port.
-type exporter struct {
-	url  string
-	logs *syncBuffer
-}
-
-func startExporter(t *testing.T, args ...string) *exporter {
-	t.Helper()
-	args = withTestReceiver(args)
-	addr := freeAddress(t)
-	e := &exporter{url: "http://" + addr, logs: &syncBuffer{}}
-	runUntilCleanup(t, append(args, "--web.listen-address="+addr), e.logs, func() bool {
-		resp, err := http.Get(e.url + "/-/healthy")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return true
-	})
-	return e
-}
-
-// withTestReceiver gives a --demo run, whose receiver would take :10037,
-// a port of its own unless args say where the receiver listens.
-func withTestReceiver(args []string) []string {
-	demo, set := false, false
-	for _, a := range args {
-		demo = demo || a == "--demo"
-		set = set || strings.HasPrefix(a, "--callback.listen-address")
-	}
-	if demo && !set {
-		return append(args, "--callback.listen-address=127.0.0.1:0")
-	}
-	return args
-}
-
-// runUntilCleanup runs the whole program in-process until the test ends,
-// and returns once ready reports that it serves.
-func runUntilCleanup(t *testing.T, args []string, logs *syncBuffer, ready func() bool) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	go func() { exited <- run(ctx, args, io.Discard, logs) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			t.Error("exporter did not shut down within 10s")
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for !ready() {
-		select {
-		case code := <-exited:
-			t.Fatalf("exporter exited with %d before serving:\n%s", code, logs)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("exporter did not serve within 10s:\n%s", logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// get returns status and body of a request to the exporter.
-func (e *exporter) do(t *testing.T, method, path string, header http.Header) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, e.url+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
-}
-
-func (e *exporter) get(t *testing.T, path string) (int, string) {
-	t.Helper()
-	return e.do(t, http.MethodGet, path, nil)
-}
-
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 func TestConfigCheck(t *testing.T) {
 	dir := t.TempDir()
@@ -312,7 +196,7 @@ func TestDemo(t *testing.T) {
 	code, body = e.get(t, "/")
 	for _, want := range []string{"DEMO MODE", "demo-safe", "demo-risky", "demo-rejected", `href="/probe?tenant=demo-risky"`} {
 		if code != 200 || !strings.Contains(body, want) {
-			t.Errorf("landing page (%d) lacks %q", code, want)
+			t.Errorf("status page (%d) lacks %q", code, want)
 		}
 	}
 	// demo-rejected fails on purpose, when scraped and when its live events
@@ -343,7 +227,7 @@ func TestProbeAndLifecycleAnswers(t *testing.T) {
 			t.Errorf("%s %s: %d %q, want %d %q", tc.method, tc.path, code, body, tc.code, tc.body)
 		}
 	}
-	// The landing page links to the heap profile; the link must work.
+	// The status page links to the heap profile; the link must work.
 	code, body := e.get(t, "/debug/pprof/heap?debug=1")
 	if code != 200 || !strings.HasPrefix(body, "heap profile: ") {
 		t.Errorf("/debug/pprof/heap: %d %.40q", code, body)

@@ -325,7 +325,7 @@ func TestServiceDiscovery(t *testing.T) {
 	}
 }
 
-// TestCustomTelemetryPath: metrics move to the path given, and the landing
+// TestCustomTelemetryPath: metrics move to the path given, and the status
 // page links there.
 func TestCustomTelemetryPath(t *testing.T) {
 	e := startExporter(t, "--demo", "--web.telemetry-path=/exporter/metrics")
@@ -334,6 +334,6 @@ func TestCustomTelemetryPath(t *testing.T) {
 		t.Errorf("/exporter/metrics: %d\n%s", code, body)
 	}
 	if code, body := e.get(t, "/"); code != http.StatusOK || !strings.Contains(body, `href="/exporter/metrics"`) {
-		t.Errorf("the landing page (%d) does not link to the metrics:\n%s", code, body)
+		t.Errorf("the status page (%d) does not link to the metrics:\n%s", code, body)
 	}
 }

@@ -108,12 +108,16 @@ func emitTenant(ch chan<- prometheus.Metric, t *config.Tenant, r *result, receiv
 	e.enumSet(callbackEventDesc, metastudio.KnownCallbackEvents, s.CallbackEvents)
 	e.enumSet(notifyEventDesc, metastudio.KnownNotifyEvents, s.NotifyEvents)
 	if receiverRoute != "" {
-		// The route and the tenant's name compared in place: no string
-		// is built per tenant per scrape.
-		routed := strings.HasPrefix(s.CallbackRoute, receiverRoute) && s.CallbackRoute[len(receiverRoute):] == t.Name
-		e.gauge(callbackRoutedHereDesc, boolValue(routed))
+		e.gauge(callbackRoutedHereDesc, boolValue(routedHere(s.CallbackRoute, receiverRoute, t.Name)))
 	}
 	e.gauge(configHashDesc, float64(s.Hash))
+}
+
+// routedHere reports whether a callback route is receiverRoute followed by
+// tenant: the tenant's events come to this exporter. The two are compared
+// in place, so that no string is built per tenant per scrape.
+func routedHere(route, receiverRoute, tenant string) bool {
+	return receiverRoute != "" && strings.HasPrefix(route, receiverRoute) && route[len(receiverRoute):] == tenant
 }
 
 // tenantEmitter sends one tenant's gauges; every series starts with the

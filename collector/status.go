@@ -73,7 +73,7 @@ func (s *Scraper) Status(t *config.Tenant) TenantStatus {
 		// leaves this function.
 		status.CallbackRoute = metastudio.CallbackRoute(auth.URL.Reveal())
 		status.CallbackKnown = true
-		status.RoutedHere = s.receiverRoute != "" && status.CallbackRoute == s.receiverRoute+t.Name
+		status.RoutedHere = routedHere(status.CallbackRoute, s.receiverRoute, t.Name)
 	}
 	return status
 }

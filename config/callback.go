@@ -89,16 +89,17 @@ func checkForwardURL(s string) string {
 	return ""
 }
 
-// redactURL shows where a URL points and hides its query, which may hold
-// credentials.
-func redactURL(s string) string {
+// RedactURL shows where a URL points and hides what may hold credentials:
+// the password of its user info (as xxxxx) and its query. It is the one way
+// the exporter shows a URL that may carry a secret.
+func RedactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
 		return secret.Redacted
 	}
 	if u.RawQuery == "" && !u.ForceQuery {
-		return u.String()
+		return u.Redacted()
 	}
 	u.RawQuery, u.ForceQuery = "", false
-	return u.String() + "?" + secret.Redacted
+	return u.Redacted() + "?" + secret.Redacted
 }

@@ -171,9 +171,10 @@ func TestRedactURL(t *testing.T) {
 		"http://10.0.0.1:8080/e?a=1&b=2":            "http://10.0.0.1:8080/e?<secret>",
 		"https://app.example.test/?":                "https://app.example.test/?<secret>",
 		"https://app.example.test/x%zz?token=abc":   "<secret>",
+		"https://u:pw@app.example.test/e?token=abc": "https://u:xxxxx@app.example.test/e?<secret>",
 	} {
-		if got := redactURL(in); got != want {
-			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -121,7 +121,7 @@ func callbackView(c Callback) *viewCallback {
 		v.Key = c.Key
 	}
 	if c.ForwardURL.IsSet() {
-		v.ForwardURL = redactURL(c.ForwardURL.Reveal())
+		v.ForwardURL = RedactURL(c.ForwardURL.Reveal())
 	}
 	return v
 }

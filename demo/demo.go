@@ -83,12 +83,18 @@ const riskyConfig = `{
 func Tenants() []simulator.Tenant {
 	return []simulator.Tenant{
 		{ProjectID: safeProject, ProjectName: safeProjectName, AccessKey: demoAccessKey, SecretKey: demoSecretKey,
-			Config: fmt.Appendf(nil, safeConfig, CallbackExternalURL+"/callback/"+safeTenant, simulator.AuthMSSA)},
+			Config: signedConfig(safeTenant, simulator.AuthMSSA)},
 		{ProjectID: riskyProject, ProjectName: riskyProjectName, AccessKey: demoAccessKey, SecretKey: demoSecretKey,
 			Config: []byte(riskyConfig)},
 		{ProjectID: rejectedProject, ProjectName: rejectedProjectName, AccessKey: demoAccessKey, SecretKey: demoSecretKey,
-			Config: fmt.Appendf(nil, safeConfig, CallbackExternalURL+"/callback/"+rejectedTenant, simulator.AuthMSSAHead)},
+			Config: signedConfig(rejectedTenant, simulator.AuthMSSAHead)},
 	}
+}
+
+// signedConfig is safe settings whose signed callbacks (authType) go to
+// tenant's URL at CallbackExternalURL.
+func signedConfig(tenant, authType string) []byte {
+	return fmt.Appendf(nil, safeConfig, CallbackExternalURL+"/callback/"+tenant, authType)
 }
 
 // configYAML is the exporter side of the sample tenants; %[1]s is the

@@ -42,9 +42,6 @@ type simProject struct {
 // cn-north-4_shop; cn-east-3_shop is another region's, and
 // cn-north-4_shop-closed is disabled, so that discovery skips both.
 func simulatedProjects() []simProject {
-	signed := func(tenant string) []byte {
-		return fmt.Appendf(nil, safeConfig, CallbackExternalURL+"/callback/"+tenant, simulator.AuthMSSA)
-	}
 	samples := Tenants()
 	out := []simProject{
 		{tenant: samples[0], about: "safe settings, signed https callback (MSS_A); live events"},
@@ -52,9 +49,9 @@ func simulatedProjects() []simProject {
 		{tenant: samples[2], about: "safe settings; examples/simulated.yml gives it a wrong secret key"},
 		{tenant: simulator.Tenant{ProjectID: "9d3c2b1a0f9e4d7c8b5a493827161504", ProjectName: "cn-north-4", Config: []byte("{}")},
 			about: "the region's default project, never configured"},
-		{tenant: simulator.Tenant{ProjectID: "7a6b5c4d3e2f40a9b8c7d6e5f4a3b2c1", ProjectName: "cn-north-4_shop", Config: signed("cn-north-4_shop")},
+		{tenant: simulator.Tenant{ProjectID: "7a6b5c4d3e2f40a9b8c7d6e5f4a3b2c1", ProjectName: "cn-north-4_shop", Config: signedConfig("cn-north-4_shop", simulator.AuthMSSA)},
 			about: "safe settings"},
-		{tenant: simulator.Tenant{ProjectID: "3c4d5e6f708142a3b4c5d6e7f8091a2b", ProjectName: "cn-east-3_shop", Config: signed("cn-east-3_shop")},
+		{tenant: simulator.Tenant{ProjectID: "3c4d5e6f708142a3b4c5d6e7f8091a2b", ProjectName: "cn-east-3_shop", Config: signedConfig("cn-east-3_shop", simulator.AuthMSSA)},
 			about: "safe settings, another region"},
 		{tenant: simulator.Tenant{ProjectID: "e5d4c3b2a1f04e9d8c7b6a5948372615", ProjectName: "cn-north-4_shop-closed"},
 			listOnly: true, about: "disabled"},
@@ -78,7 +75,7 @@ func startSimulated(addr string) (*Demo, error) {
 	}
 	run, err := simulator.Listen(addr, simulator.Options{Latency: 30 * time.Millisecond}, tenants...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--listen-address: %w", err)
 	}
 	for _, p := range projects {
 		if !p.listOnly {
@@ -89,7 +86,7 @@ func startSimulated(addr string) (*Demo, error) {
 			AccessKey: t.AccessKey, SecretKey: t.SecretKey, IAMDomain: t.IAMDomain, IAMUser: t.IAMUser, IAMPassword: t.IAMPassword})
 		if err != nil {
 			_ = run.Close()
-			return nil, err
+			return nil, fmt.Errorf("adding the list-only project %s: %w", t.ProjectName, err)
 		}
 	}
 	return &Demo{URL: run.URL, run: run}, nil
@@ -115,7 +112,7 @@ func Simulate(ctx context.Context, program string, args []string, stdout, stderr
 		level.AllowInfo())
 	d, err := startSimulated(f.listenAddress)
 	if err != nil {
-		_ = level.Error(logger).Log("msg", "The simulator did not start", "err", fmt.Errorf("--listen-address: %w", err))
+		_ = level.Error(logger).Log("msg", "The simulator did not start", "err", err)
 		return 1
 	}
 	defer d.Close()

@@ -42,18 +42,21 @@ func (v *named) Set(s string) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("--%s=%s: %w", v.name, config.QuoteBounded(withoutPassword(s)), err)
+	return fmt.Errorf("--%s=%s: %w", v.name, config.QuoteBounded(withoutSecrets(s)), err)
 }
 
-// withoutPassword hides the password of a URL with user info, so that a
-// refused flag value never repeats one.
-func withoutPassword(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		if _, set := u.User.Password(); set {
-			return u.Redacted()
-		}
+// withoutSecrets shows an absolute URL as config.RedactURL does, so that a
+// refused flag value never repeats a password or a query, where a callback
+// URL may carry its token. Any other value is shown as given.
+func withoutSecrets(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return s
 	}
-	return s
+	if _, password := u.User.Password(); !password && u.RawQuery == "" && !u.ForceQuery {
+		return s
+	}
+	return config.RedactURL(s)
 }
 
 func (v *named) IsBoolFlag() bool {

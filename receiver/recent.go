@@ -1,6 +1,9 @@
 package receiver
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // recentCallbacks is how many callbacks Recent keeps.
 const recentCallbacks = 100
@@ -13,6 +16,10 @@ type CallbackRecord struct {
 	EventType string // a known event type, "other", or "" when the body was not read
 	Result    string // as in metastudio_exporter_callback_requests_total
 }
+
+// Accepted says the callback was answered 200: the event was taken, now or
+// by an earlier copy.
+func (c CallbackRecord) Accepted() bool { return result(c.Result).status() == http.StatusOK }
 
 // recentRing is the last recentCallbacks callbacks; Receiver.mu guards it.
 type recentRing struct {

@@ -70,3 +70,16 @@ func TestRecentRing(t *testing.T) {
 		t.Errorf("%d records, %s..%s; want 100, 249..150", len(got), got[0].Tenant, got[99].Tenant)
 	}
 }
+
+// TestCallbackRecordAccepted: the status page marks as taken exactly the
+// results answered 200.
+func TestCallbackRecordAccepted(t *testing.T) {
+	for res, want := range map[result]bool{
+		resultAccepted: true, resultDuplicate: true,
+		resultBadSignature: false, resultUnknownTenant: false, resultForwardFailed: false, "no_such_result": false,
+	} {
+		if got := (CallbackRecord{Result: string(res)}).Accepted(); got != want {
+			t.Errorf("CallbackRecord{Result: %q}.Accepted() = %v, want %v", res, got, want)
+		}
+	}
+}

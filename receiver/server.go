@@ -1,8 +1,10 @@
 package receiver
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	stdlog "log"
 	"log/slog"
 	"net"
@@ -57,13 +59,14 @@ type Server struct {
 // makes a busy port an error of the start that leaves nothing behind.
 func (rc *Receiver) Listen(opts ServerOptions) (*Server, error) {
 	if opts.MaxConnections < 0 || opts.ReadHeaderTimeout < 0 || opts.ReadTimeout < 0 || opts.IdleTimeout < 0 || opts.MaxHeaderBytes < 0 {
-		return nil, errors.New("receiver: connection limits and timeouts must not be negative")
+		return nil, fmt.Errorf("receiver: max connections (%d), read header timeout (%s), read timeout (%s), idle timeout (%s) and max header bytes (%d) must not be negative",
+			opts.MaxConnections, opts.ReadHeaderTimeout, opts.ReadTimeout, opts.IdleTimeout, opts.MaxHeaderBytes)
 	}
-	opts.MaxConnections = cmpOr(opts.MaxConnections, DefaultMaxConnections)
-	opts.ReadHeaderTimeout = cmpOr(opts.ReadHeaderTimeout, DefaultReadHeaderTimeout)
-	opts.ReadTimeout = cmpOr(opts.ReadTimeout, DefaultReadTimeout)
-	opts.IdleTimeout = cmpOr(opts.IdleTimeout, DefaultIdleTimeout)
-	opts.MaxHeaderBytes = cmpOr(opts.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	opts.MaxConnections = cmp.Or(opts.MaxConnections, DefaultMaxConnections)
+	opts.ReadHeaderTimeout = cmp.Or(opts.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	opts.ReadTimeout = cmp.Or(opts.ReadTimeout, DefaultReadTimeout)
+	opts.IdleTimeout = cmp.Or(opts.IdleTimeout, DefaultIdleTimeout)
+	opts.MaxHeaderBytes = cmp.Or(opts.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	if opts.ToolkitLogger == nil {
 		opts.ToolkitLogger = slog.New(slog.DiscardHandler)
 	}
@@ -107,13 +110,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = serr
 	}
 	return err
-}
-
-func cmpOr[T int | time.Duration](v, def T) T {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // httpErrorLog takes net/http's error lines. go-kit's StdlibAdapter would

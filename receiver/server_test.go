@@ -144,3 +144,14 @@ func TestListenBusyPort(t *testing.T) {
 		t.Errorf("second Listen on %s: %v", s.Addr(), err)
 	}
 }
+
+// TestListenRefusesNegativeLimits: the error names every limit and its
+// value, and nothing is left listening.
+func TestListenRefusesNegativeLimits(t *testing.T) {
+	h := newHarness(t, Options{})
+	_, err := h.rc.Listen(ServerOptions{Address: "127.0.0.1:0", ReadTimeout: -time.Second})
+	const want = "receiver: max connections (0), read header timeout (0s), read timeout (-1s), idle timeout (0s) and max header bytes (0) must not be negative"
+	if err == nil || err.Error() != want {
+		t.Errorf("Listen error = %v\nwant %s", err, want)
+	}
+}

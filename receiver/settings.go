@@ -3,6 +3,7 @@ package receiver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -106,7 +107,7 @@ func (l *refetchLimiter) retain(keep map[string]bool) {
 }
 
 // errRefetchNotNow is a refetch the tenant's slot did not allow.
-var errRefetchNotNow = errors.New("settings were refetched less than 30s ago")
+var errRefetchNotNow = fmt.Errorf("settings were refetched less than %s ago", refetchInterval)
 
 // refetchTimeout bounds a refetch shared by several requests: it must not
 // end with the request that happened to start it.

@@ -1,7 +1,6 @@
 package tenants
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/metastudio-exporter/metastudio_exporter/discovery"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
@@ -89,32 +89,14 @@ func startSim(t *testing.T) (*simulator.Server, string) {
 }
 
 // syncBuffer collects log lines from concurrent goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer struct{ lockedbuffer.Buffer }
 
 var requestIDRE = regexp.MustCompile(`request_id=[0-9a-f]{32}`)
 
 // Lines returns the log lines so far with request ids replaced by RID, and
 // forgets them.
 func (b *syncBuffer) Lines() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := requestIDRE.ReplaceAllString(b.buf.String(), "request_id=RID")
-	b.buf.Reset()
+	s := requestIDRE.ReplaceAllString(b.Take(), "request_id=RID")
 	if s == "" {
 		return nil
 	}

@@ -1,7 +1,7 @@
 package tenants
 
 import (
-	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -48,7 +48,7 @@ func (s *Set) Collect(ch chan<- prometheus.Metric) {
 	ok, last := s.lastOK, s.lastSuccess
 	samples := make([]sample, len(s.entries))
 	for i, e := range s.entries {
-		samples[i] = sample{label: strconv.Itoa(e.src.Index), served: float64(e.served), errs: s.errors[e.src.Index], last: seconds(e.lastSuccess)}
+		samples[i] = sample{label: e.label(), served: float64(e.served), errs: s.errors[e.src.Index], last: seconds(e.lastSuccess)}
 	}
 	s.mu.Unlock()
 	success := 0.0
@@ -62,4 +62,12 @@ func (s *Set) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(discoveryLastSuccessDesc, prometheus.GaugeValue, x.last, x.label)
 		ch <- prometheus.MustNewConstMetric(discoveryErrorsDesc, prometheus.CounterValue, x.errs, x.label)
 	}
+}
+
+// seconds is t as a Unix timestamp gauge: 0 for never.
+func seconds(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
 }

@@ -42,10 +42,3 @@ func (s *Set) Entries() []EntryStatus {
 	}
 	return out
 }
-
-func seconds(t time.Time) float64 {
-	if t.IsZero() {
-		return 0
-	}
-	return float64(t.UnixNano()) / 1e9
-}

@@ -58,9 +58,15 @@ func Handler(o Options) http.Handler {
 		tenants:       o.Tenants,
 		scraper:       o.Scraper,
 		exporter:      o.Exporter,
-		streams:       o.Streams,
 		timeoutOffset: o.TimeoutOffset,
 		logger:        o.Logger,
+	}
+	if o.Streams != nil {
+		// Registered once, not per scrape: a registry gathers concurrently,
+		// and the streams collector's descriptors never change.
+		streams := prometheus.NewRegistry()
+		streams.MustRegister(o.Streams)
+		scrapes.streams = streams
 	}
 	mux := http.NewServeMux()
 	for _, route := range fixedRoutes(o.Tenants, scrapes, o.Reload, o.Logger) {

@@ -25,9 +25,9 @@ type scrapeHandlers struct {
 	scraper *collector.Scraper
 	// exporter gathers the exporter's own metrics; only /metrics shows them.
 	exporter prometheus.Gatherer
-	// streams are the live streams the receiver tracks, nil when it is
-	// off; only /metrics shows them.
-	streams prometheus.Collector
+	// streams gathers the live streams the receiver tracks, nil when it
+	// is off; only /metrics shows them.
+	streams prometheus.Gatherer
 	// timeoutOffset is subtracted from X-Prometheus-Scrape-Timeout-Seconds.
 	timeoutOffset time.Duration
 	logger        log.Logger
@@ -45,21 +45,19 @@ func (h *scrapeHandlers) metrics() http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		cfg := h.tenants.Snapshot()
+		snap := h.tenants.Snapshot()
 		var extra prometheus.Gatherers
 		if parts.streams && h.streams != nil {
-			streams := prometheus.NewRegistry()
-			streams.MustRegister(h.streams)
-			extra = append(extra, streams)
+			extra = append(extra, h.streams)
 		}
 		if parts.exporter {
 			extra = append(extra, h.exporter)
 		}
 		h.serve(w, r, extra, func(ctx context.Context) prometheus.Collector {
-			if cfg == nil || !parts.tenants {
+			if !parts.tenants {
 				return h.scraper.Collector(ctx)
 			}
-			return h.scraper.Collector(ctx, cfg.Tenants()...)
+			return h.scraper.Collector(ctx, snap.Tenants()...)
 		})
 	})
 }
@@ -96,12 +94,12 @@ func (h *scrapeHandlers) probe() http.Handler {
 			http.Error(w, "tenant parameter is missing", http.StatusBadRequest)
 			return
 		}
-		cfg := h.tenants.Snapshot()
-		if cfg.File() == nil {
+		snap := h.tenants.Snapshot()
+		if snap.File() == nil {
 			http.Error(w, "no config loaded", http.StatusServiceUnavailable)
 			return
 		}
-		t, ok := cfg.Tenant(name)
+		t, ok := snap.Tenant(name)
 		if !ok {
 			http.Error(w, "unknown tenant "+config.QuoteBounded(name), http.StatusBadRequest)
 			return

@@ -19,18 +19,16 @@ type targetGroup struct {
 func serviceDiscovery(set *tenants.Set) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		groups := []targetGroup{}
-		{
-			for _, t := range set.Snapshot().Tenants() {
-				groups = append(groups, targetGroup{
-					Targets: []string{r.Host},
-					Labels: map[string]string{
-						"__param_tenant":               t.Name,
-						"__meta_metastudio_tenant":     t.Name,
-						"__meta_metastudio_project_id": t.ProjectID,
-						"__meta_metastudio_region":     t.Region,
-					},
-				})
-			}
+		for _, t := range set.Snapshot().Tenants() {
+			groups = append(groups, targetGroup{
+				Targets: []string{r.Host},
+				Labels: map[string]string{
+					"__param_tenant":               t.Name,
+					"__meta_metastudio_tenant":     t.Name,
+					"__meta_metastudio_project_id": t.ProjectID,
+					"__meta_metastudio_region":     t.Region,
+				},
+			})
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(groups)

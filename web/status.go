@@ -1,11 +1,9 @@
-// Package web serves the exporter's HTTP pages.
 package web
 
 import (
 	"bytes"
 	"context"
 	_ "embed"
-	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"html/template"
 	"net/http"
 	"slices"
@@ -13,6 +11,10 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+
+	"github.com/metastudio-exporter/metastudio_exporter/collector"
+	"github.com/metastudio-exporter/metastudio_exporter/receiver"
+	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
 
 // MaxRecentCallbacks is how many callbacks the status page lists.
@@ -31,7 +33,7 @@ type StatusPage struct {
 	Receiver    *ReceiverStatus // nil while the receiver is off
 	// Recent are the last callbacks the receiver answered; the page sorts
 	// them newest first and lists MaxRecentCallbacks at most.
-	Recent []CallbackStatus
+	Recent []receiver.CallbackRecord
 	Links  []Link
 }
 
@@ -55,16 +57,9 @@ type TenantStatus struct {
 	LastEvent time.Time
 }
 
-// DiscoveryStatus is one entry of the config's discovery list.
-type DiscoveryStatus struct {
-	Index       int
-	LastSuccess time.Time // zero until a listing succeeds
-	Listed      int       // projects IAM listed the last time
-	Matched     int       // of those, enabled and passing the entry's filters
-	Served      int       // of those, served under their name
-	Errors      int       // failed listings so far
-	LastError   string    // why the last listing failed; "" once one succeeds
-}
+// DiscoveryStatus is one entry of the config's discovery list, as the tenant
+// set reports it.
+type DiscoveryStatus struct{ tenants.EntryStatus }
 
 // ReceiverStatus is the live-event receiver, when it is on.
 type ReceiverStatus struct {
@@ -74,19 +69,11 @@ type ReceiverStatus struct {
 	ExternalURL string
 }
 
-// CallbackStatus is one callback request the receiver answered.
-type CallbackStatus struct {
-	Time      time.Time
-	Tenant    string // "" when the request named no known tenant
-	EventType string // "" when the body was not read or not understood
-	Result    string // the answer's result, e.g. accepted or bad_signature
-}
-
-// CallbackLog is what the page reads of the live-event receiver: the last
-// callbacks it answered, newest first, and when it last accepted an event
-// of a tenant (zero if never).
+// CallbackLog is what the page reads of the live-event receiver
+// (*receiver.Receiver is one): the last callbacks it answered, newest
+// first, and when it last accepted an event of a tenant (zero if never).
 type CallbackLog interface {
-	Recent() []CallbackStatus
+	Recent() []receiver.CallbackRecord
 	LastEvent(tenant string) time.Time
 }
 
@@ -133,8 +120,8 @@ func (h *statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // newestFirst sorts callbacks newest first (those of the same time keep
 // their order) and keeps MaxRecentCallbacks of them.
-func newestFirst(calls []CallbackStatus) []CallbackStatus {
+func newestFirst(calls []receiver.CallbackRecord) []receiver.CallbackRecord {
 	calls = slices.Clone(calls)
-	slices.SortStableFunc(calls, func(a, b CallbackStatus) int { return b.Time.Compare(a.Time) })
+	slices.SortStableFunc(calls, func(a, b receiver.CallbackRecord) int { return b.Time.Compare(a.Time) })
 	return calls[:min(len(calls), MaxRecentCallbacks)]
 }

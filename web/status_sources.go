@@ -7,7 +7,6 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
-	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 )
 
 // docsURL is where the reference documentation lives.
@@ -36,21 +35,11 @@ func (s *statusSources) page(context.Context) StatusPage {
 		page.Description = "DEMO MODE: these tenants live in the built-in MetaStudio simulator, not the real cloud. " +
 			"To monitor real tenants, run metastudio_exporter --config.file=metastudio.yml"
 	}
-	if snap := o.Tenants.Snapshot(); snap != nil {
-		for _, t := range snap.Tenants() {
-			page.Tenants = append(page.Tenants, s.tenant(t))
-		}
+	for _, t := range o.Tenants.Snapshot().Tenants() {
+		page.Tenants = append(page.Tenants, s.tenant(t))
 	}
 	for _, e := range o.Tenants.Entries() {
-		page.Discovery = append(page.Discovery, DiscoveryStatus{
-			Index:       e.Index,
-			LastSuccess: e.LastSuccess,
-			Listed:      e.Listed,
-			Matched:     e.Matched,
-			Served:      e.Served,
-			Errors:      e.Errors,
-			LastError:   e.LastError,
-		})
+		page.Discovery = append(page.Discovery, DiscoveryStatus{e})
 	}
 	if r := o.Receiver; r != nil {
 		page.Receiver = &ReceiverStatus{ListenAddress: r.ListenAddress, ExternalURL: r.ExternalURL}
@@ -75,20 +64,3 @@ func (s *statusSources) tenant(t *config.Tenant) TenantStatus {
 	}
 	return out
 }
-
-// ReceiverLog is the receiver's record of recent callbacks as the status
-// page reads it.
-func ReceiverLog(rc *receiver.Receiver) CallbackLog { return receiverLog{rc} }
-
-type receiverLog struct{ rc *receiver.Receiver }
-
-func (l receiverLog) Recent() []CallbackStatus {
-	recs := l.rc.Recent()
-	out := make([]CallbackStatus, len(recs))
-	for i, r := range recs {
-		out[i] = CallbackStatus(r)
-	}
-	return out
-}
-
-func (l receiverLog) LastEvent(tenant string) time.Time { return l.rc.LastEvent(tenant) }

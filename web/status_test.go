@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +12,10 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+
+	"github.com/metastudio-exporter/metastudio_exporter/collector"
+	"github.com/metastudio-exporter/metastudio_exporter/receiver"
+	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
 
 var now = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -39,11 +42,11 @@ func samplePage() StatusPage {
 				TenantStatus: collector.TenantStatus{Called: true, Up: true, LastSuccess: now.Add(-time.Second), CallbackKnown: true}, Discovered: true, DiscoveryEntry: 1},
 		},
 		Discovery: []DiscoveryStatus{
-			{Index: 0, Errors: 3, LastError: "list IAM projects: HTTP 503 APIGW.0202: Backend unavailable"},
-			{Index: 1, LastSuccess: now.Add(-90 * time.Second), Listed: 8, Matched: 3, Served: 2},
+			{tenants.EntryStatus{Index: 0, Errors: 3, LastError: "list IAM projects: HTTP 503 APIGW.0202: Backend unavailable"}},
+			{tenants.EntryStatus{Index: 1, LastSuccess: now.Add(-90 * time.Second), Listed: 8, Matched: 3, Served: 2}},
 		},
 		Receiver: &ReceiverStatus{ListenAddress: "[::]:10037", ExternalURL: "https://mon.example.com:10037/"},
-		Recent: []CallbackStatus{
+		Recent: []receiver.CallbackRecord{
 			{Time: now.Add(-3 * time.Second), Tenant: "shop-a", EventType: "RTMP_STREAM_STATE_CHANGE", Result: "accepted"},
 			{Time: now.Add(-2 * time.Second), Tenant: "shop-b", EventType: "", Result: "bad_signature"},
 			{Time: now.Add(-4 * time.Second), Result: "unknown_tenant"},
@@ -188,7 +191,7 @@ func TestStatusPageRecentCap(t *testing.T) {
 	page := samplePage()
 	page.Recent = nil
 	for i := range 150 { // oldest first, the wrong way round
-		page.Recent = append(page.Recent, CallbackStatus{Time: now.Add(time.Duration(i-150) * time.Second), Tenant: fmt.Sprintf("t%03d", i), Result: "accepted"})
+		page.Recent = append(page.Recent, receiver.CallbackRecord{Time: now.Add(time.Duration(i-150) * time.Second), Tenant: fmt.Sprintf("t%03d", i), Result: "accepted"})
 	}
 	_, html := render(t, page, "/")
 	var listed []string

@@ -110,9 +110,6 @@ func (r *ReceiverStatus) Routing(t TenantStatus) Verdict {
 	return Verdict{"no: it points to " + t.CallbackRoute, "down"}
 }
 
-// Accepted says a callback's result is a success.
-func (c *CallbackStatus) Accepted() bool { return c.Result == "accepted" || c.Result == "duplicate" }
-
 // State is the word for a discovery entry's state, also its CSS class.
 func (d *DiscoveryStatus) State() string {
 	switch {
