@@ -62,10 +62,11 @@ func (s receiverSettings) Serves(name string) bool {
 const demoCallbackAddress = ":10037"
 
 // startReceiver starts the live-event receiver on its own listener: it
-// faces the cloud, while /metrics stays internal. It returns the address it
-// listens on (a port the system chose included) and stop, which closes the
-// listener and writes the state file a last time.
-func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, expectedFailure func(string) bool, logs loggers) (*receiver.Receiver, string, func(), error) {
+// faces the cloud, while /metrics stays internal. It returns the server
+// (its address, a port the system chose included, and whether it still
+// serves) and stop, which closes the listener and writes the state file a
+// last time.
+func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, expectedFailure func(string) bool, logs loggers) (*receiver.Receiver, *receiver.Server, func(), error) {
 	logger := log.With(logs.main, "component", "receiver")
 	cb := &f.callback
 	rc, err := receiver.New(receiver.Options{
@@ -79,7 +80,7 @@ func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, expec
 		Logger:          logger,
 	}, receiverSettings{set: set, scraper: scraper})
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("starting the live-event receiver: %w", err)
+		return nil, nil, nil, fmt.Errorf("starting the live-event receiver: %w", err)
 	}
 	// Listening before anything follows the tenant set makes a busy port
 	// an error of the start that leaves nothing behind: a silent half-start
@@ -95,7 +96,7 @@ func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, expec
 	})
 	if err != nil {
 		_ = rc.Close()
-		return nil, "", nil, fmt.Errorf("--callback.listen-address: %w", err)
+		return nil, nil, nil, fmt.Errorf("--callback.listen-address: %w", err)
 	}
 	// Streams of tenants that leave the tenant set go too, but only those
 	// absent from an authoritative set: streams read from the state file
@@ -113,7 +114,7 @@ func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, expec
 			_ = level.Error(logger).Log("msg", "Writing the stream state file at shutdown failed", "err", err)
 		}
 	}
-	return rc, srv.Addr(), stop, nil
+	return rc, srv, stop, nil
 }
 
 // localURL turns a listen address into the URL this process reaches it by.

@@ -164,13 +164,15 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	var streams prometheus.Collector
 	var live *web.ReceiverOptions
 	var addr string
+	var receiverDone <-chan struct{} // nil, so never ready, while the receiver is off
+	var receiverErr func() error
 	if f.callback.listenAddress != "" {
-		rc, a, stop, err := startReceiver(f, set, scraper, expectedFailure, logs)
+		rc, srv, stop, err := startReceiver(f, set, scraper, expectedFailure, logs)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		addr = a
+		addr, receiverDone, receiverErr = srv.Addr(), srv.Done(), srv.Err
 		exporterRegistry.MustRegister(rc.ReceiverCollector())
 		streams = rc.StreamCollector()
 		live = &web.ReceiverOptions{ListenAddress: addr, ExternalURL: f.callback.externalURL, Callbacks: rc}
@@ -217,6 +219,10 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	select {
 	case err := <-served:
 		return fmt.Errorf("serving HTTP: %w", err)
+	case <-receiverDone:
+		_ = server.Close()
+		<-served
+		return fmt.Errorf("serving live events: %w", receiverErr())
 	case <-ctx.Done():
 		_ = level.Info(logger).Log("msg", "Shutting down")
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -49,9 +49,11 @@ type ServerOptions struct {
 
 // Server is the receiver's listener, serving Handler.
 type Server struct {
-	srv    *http.Server
-	addr   string
-	served chan error
+	srv  *http.Server
+	ln   net.Listener
+	addr string
+	done chan struct{} // closed once serving ended, at Shutdown or on failure
+	err  error         // why serving ended; set before done is closed
 }
 
 // Listen listens on opts.Address and serves the receiver there in the
@@ -88,25 +90,43 @@ func (rc *Receiver) Listen(opts ServerOptions) (*Server, error) {
 			ErrorLog: stdlog.New(httpErrorLog{newRateLog(level.Warn(rc.logger), rc.now)}, "", 0),
 		},
 		addr:   ln.Addr().String(),
-		served: make(chan error, 1),
+		ln:   ln,
+		done: make(chan struct{}),
 	}
 	_ = level.Info(rc.logger).Log("msg", "Receiving live events", "address", s.addr, "tls", opts.WebConfigFile != "",
 		"max_connections", opts.MaxConnections)
 	webConfig := opts.WebConfigFile
 	flagConfig := &web.FlagConfig{WebConfigFile: &webConfig}
 	limited := netutil.LimitListener(ln, opts.MaxConnections)
-	go func() { s.served <- web.Serve(limited, s.srv, flagConfig, opts.ToolkitLogger) }()
+	go func() {
+		s.err = web.Serve(limited, s.srv, flagConfig, opts.ToolkitLogger)
+		close(s.done)
+	}()
 	return s, nil
 }
 
 // Addr is the address listened on, a port the system chose included.
 func (s *Server) Addr() string { return s.addr }
 
+// Done is closed once the server stops serving: at Shutdown, or because
+// serving failed (a web config that cannot be used, the listener lost), so
+// that the program stops instead of running on with a deaf receiver.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Err says why serving stopped once Done is closed: nil after Shutdown.
+func (s *Server) Err() error {
+	<-s.done
+	if errors.Is(s.err, http.ErrServerClosed) {
+		return nil
+	}
+	return s.err
+}
+
 // Shutdown stops accepting, waits for requests in flight until ctx ends,
 // and closes the listener.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.Shutdown(ctx)
-	if serr := <-s.served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+	if serr := s.Err(); serr != nil && err == nil {
 		err = serr
 	}
 	return err

@@ -155,3 +155,44 @@ func TestListenRefusesNegativeLimits(t *testing.T) {
 		t.Errorf("Listen error = %v\nwant %s", err, want)
 	}
 }
+
+// TestServeFailureIsReported: a listener that fails after start closes
+// Done and says why, so that the program can stop rather than run on with
+// a receiver that answers nothing.
+func TestServeFailureIsReported(t *testing.T) {
+	h := newHarness(t, Options{})
+	s, err := h.rc.Listen(ServerOptions{Address: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.Done():
+		t.Fatalf("Done before anything failed: %v", s.Err())
+	default:
+	}
+	_ = s.ln.Close()
+	select {
+	case <-s.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Done not closed 5s after the listener failed")
+	}
+	if err := s.Err(); err == nil || !strings.Contains(err.Error(), "use of closed network connection") {
+		t.Errorf("Err() = %v, want the listener's error", err)
+	}
+}
+
+// TestShutdownIsNotAFailure: after Shutdown, Done is closed and Err is nil.
+func TestShutdownIsNotAFailure(t *testing.T) {
+	h := newHarness(t, Options{})
+	s, err := h.rc.Listen(ServerOptions{Address: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	<-s.Done()
+	if err := s.Err(); err != nil {
+		t.Errorf("Err() after Shutdown = %v, want nil", err)
+	}
+}
