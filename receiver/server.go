@@ -89,7 +89,7 @@ func (rc *Receiver) Listen(opts ServerOptions) (*Server, error) {
 			// once a minute per kind.
 			ErrorLog: stdlog.New(httpErrorLog{newRateLog(level.Warn(rc.logger), rc.now)}, "", 0),
 		},
-		addr:   ln.Addr().String(),
+		addr: ln.Addr().String(),
 		ln:   ln,
 		done: make(chan struct{}),
 	}
