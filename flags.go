@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/metastudio-exporter/metastudio_exporter/flagvalue"
+	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 	"github.com/metastudio-exporter/metastudio_exporter/web"
 )
 
@@ -30,6 +31,10 @@ type flags struct {
 	logFormat      string
 	web            *toolkit.FlagConfig
 	callback       callbackFlags
+	// discoveryRetryBase is the first wait after a failed listing: a
+	// hidden flag, so that a whole-program test of the retry need not wait
+	// the real 10 s.
+	discoveryRetryBase time.Duration
 }
 
 // callbackFlags configure the live-event receiver; it is off unless
@@ -103,6 +108,8 @@ func parseFlags(app *kingpin.Application, args []string) (f *flags, err error) {
 		SetValue(&flagvalue.Duration{P: &cb.readTimeout, Positive: true})
 	app.Flag("callback.idle-timeout", "Time a keep-alive connection to the receiver may wait for its next request.").Hidden().Default("60s").
 		SetValue(&flagvalue.Duration{P: &cb.idleTimeout, Positive: true})
+	app.Flag("discovery.retry-base", "Wait before the first retry of a failed project listing; it doubles with every failure in a row, up to the entry's refresh_interval.").Hidden().
+		Default(tenants.DefaultRetryBase.String()).SetValue(&flagvalue.Duration{P: &f.discoveryRetryBase, Positive: true})
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
 	flagvalue.NameErrors(app)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/alecthomas/kingpin/v2"
 )
 
 // TestMain lets a test run the compiled test binary as the program itself,
@@ -161,6 +164,8 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--callback.read-header-timeout=0"}, `--callback.read-header-timeout="0": must be positive`},
 		{[]string{"--callback.read-timeout=0"}, `--callback.read-timeout="0": must be positive`},
 		{[]string{"--callback.idle-timeout=-1s"}, `--callback.idle-timeout="-1s": must be positive`},
+		{[]string{"--discovery.retry-base=0"}, `--discovery.retry-base="0": must be positive`},
+		{[]string{"--discovery.retry-base=soon"}, `--discovery.retry-base="soon": not a duration (such as 500ms or 1s)`},
 		{[]string{"--bogus"}, `unknown long flag '--bogus'`},
 	} {
 		addr := freeAddress(t)
@@ -169,6 +174,41 @@ func TestFlagErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q, stdout %.80q; want exit 2 and stderr %q", tc.args, code, stderr, stdout, want)
 		}
 		assertNotListening(t, addr)
+	}
+}
+
+// TestHiddenFlagDefaults: the hidden flags that let tests shorten a wait
+// default to the waits the product has, so that leaving them alone is
+// production behaviour; --help (TestHelpListsEveryFlag) does not show them.
+func TestHiddenFlagDefaults(t *testing.T) {
+	app := kingpin.New(exporterName, "")
+	f, err := parseFlags(app, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]time.Duration{
+		"discovery.retry-base":         f.discoveryRetryBase,
+		"callback.read-header-timeout": f.callback.readHeaderTimeout,
+		"callback.read-timeout":        f.callback.readTimeout,
+		"callback.idle-timeout":        f.callback.idleTimeout,
+	}
+	want := map[string]time.Duration{
+		"discovery.retry-base":         10 * time.Second,
+		"callback.read-header-timeout": 10 * time.Second,
+		"callback.read-timeout":        30 * time.Second,
+		"callback.idle-timeout":        60 * time.Second,
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("defaults %v, want %v", got, want)
+	}
+	for _, m := range app.Model().Flags {
+		if _, ok := want[m.Name]; ok && !m.Hidden {
+			t.Errorf("--%s is not hidden", m.Name)
+		}
+	}
+	f, err = parseFlags(kingpin.New(exporterName, ""), []string{"--discovery.retry-base=250ms"})
+	if err != nil || f.discoveryRetryBase != 250*time.Millisecond {
+		t.Errorf("--discovery.retry-base=250ms: %v, %v", f, err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,19 +24,23 @@ func TestDemoRunLeavesNothingBehind(t *testing.T) {
 		exited <- run(ctx, []string{"--demo", "--web.listen-address=" + addr, "--callback.listen-address=127.0.0.1:0"}, io.Discard, logs)
 	}()
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	deadline := time.Now().Add(10 * time.Second)
+	// Until the live jobs' first event has been taken: the run stops with
+	// its jobs, receiver and settings lookups all having worked.
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := client.Get("http://" + addr + "/metrics")
+		resp, err := client.Get("http://" + addr + "/metrics?collect[]=streams")
 		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			break
+			if strings.Contains(string(body), "metastudio_live_stream_state{") {
+				break
+			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the demo did not serve within 10s:\n%s", logs)
+			t.Fatalf("no live stream of the demo within 30s:\n%s", logs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(200 * time.Millisecond) // let the live jobs send
 	cancel()
 	select {
 	case code := <-exited:

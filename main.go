@@ -110,7 +110,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	// can still land in the idle pool after everything else has stopped.
 	defer transport.CloseIdleConnections()
 	client := metastudio.NewClient(metastudio.ClientOptions{Transport: transport, Observe: requests.Observe})
-	setOpts := tenants.Options{Lister: client, LookupEnv: os.LookupEnv, Logger: logger}
+	setOpts := tenants.Options{Lister: client, LookupEnv: os.LookupEnv, Logger: logger, RetryBase: f.discoveryRetryBase}
 	var set *tenants.Set
 	var sample *demo.Demo
 	var expectedFailure func(tenant string) bool

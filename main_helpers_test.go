@@ -80,7 +80,7 @@ func runUntilCleanup(t *testing.T, args []string, logs *syncBuffer, ready func()
 			t.Error("exporter did not shut down within 10s")
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !ready() {
 		select {
 		case code := <-exited:
@@ -88,7 +88,7 @@ func runUntilCleanup(t *testing.T, args []string, logs *syncBuffer, ready func()
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("exporter did not serve within 10s:\n%s", logs)
+			t.Fatalf("exporter did not serve within 30s:\n%s", logs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -278,9 +278,12 @@ tenants:
 	start := time.Now()
 	code, body := e.do(t, "GET", "/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"2"}})
 	elapsed := time.Since(start)
-	// The deadline is 2s - 0.5s; the margin is for a loaded machine.
-	if elapsed > 4*time.Second {
-		t.Errorf("scrape took %s, past the 2s scrape timeout", elapsed)
+	// The deadline is 2s - 0.5s. Only a scrape that waited for the hanging
+	// tenant's own 1m timeout instead could take half of that, however
+	// busy the machine.
+	t.Logf("the scrape answered after %s", elapsed)
+	if elapsed > 30*time.Second {
+		t.Errorf("scrape took %s: it waited for the hanging tenant, not for the 2s scrape timeout", elapsed)
 	}
 	for _, want := range []string{
 		`metastudio_up{tenant="ok"} 1`,

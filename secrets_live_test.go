@@ -137,7 +137,7 @@ discovery:
 	}
 	// The state file is written at most once a second; wait for it.
 	var state []byte
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if state, _ = os.ReadFile(stateFile); strings.Contains(string(state), "job-1") {
 			break
 		}

@@ -19,7 +19,8 @@ import (
 // TestStatusPageInBrowser loads / from the whole program in headless
 // Chromium and checks what a person sees: each tenant's state and reason,
 // the callback URL to paste per tenant, the recent callbacks, and no
-// secret anywhere on the page. It leaves a screenshot behind.
+// secret anywhere on the page. It takes a screenshot, kept with
+// go test -artifacts (see T.ArtifactDir).
 func TestStatusPageInBrowser(t *testing.T) {
 	browser := findChromium(t)
 	const (
@@ -96,12 +97,11 @@ discovery:
 	text := browse(t, ctx, chromedp.Text("body"))
 	html := browse(t, ctx, chromedp.OuterHTML("html"))
 	shot := browse(t, ctx, chromedp.FullScreenshot(100))
-	path := filepath.Join(t.TempDir(), "status-page.png")
+	path := filepath.Join(t.ArtifactDir(), "status-page.png")
 	if err := os.WriteFile(path, shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", path)
-	_ = os.WriteFile(filepath.Join(os.TempDir(), "status-page.png"), shot, 0o644) // for a person to look at; the test does not depend on it
 
 	for _, want := range []string{
 		"shop | up | | AGE ago | fetched at every scrape | config file | p-shop cn-north-4 | probe",
@@ -161,10 +161,16 @@ func findChromium(t *testing.T) string {
 
 // newBrowser starts headless Chromium for the test's duration. The flags
 // keep it off the network (it only talks to 127.0.0.1) and let it run as
-// root in a container.
+// root in a container. Everything it writes stays in the test's temporary
+// directory: its profile, and through HOME, XDG_* and TMPDIR its crash
+// reports, caches and singleton socket, which would otherwise land in the
+// user's home and in /tmp and outlive the test.
 func newBrowser(t *testing.T, path string) context.Context {
 	t.Helper()
+	home := t.TempDir()
 	opts := []chromedp.ExecAllocatorOption{
+		chromedp.Env("HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+			"XDG_CACHE_HOME="+filepath.Join(home, ".cache"), "XDG_RUNTIME_DIR="+home, "TMPDIR="+home),
 		chromedp.ExecPath(path),
 		chromedp.Headless,
 		chromedp.DisableGPU,

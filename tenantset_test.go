@@ -12,7 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,12 +27,13 @@ import (
 // TestFirstListingFailsThenSucceeds: an IAM failure at start neither
 // empties the exporter nor wipes its memory. The file's tenants are served,
 // the replica is not ready, the streams read from the state file for the
-// discovered tenants are kept; the listing is retried (after 10 s) and
-// once it succeeds the set is whole.
+// discovered tenants are kept; the listing is retried (after
+// --discovery.retry-base, 10 s unless a test shortens it) and once it
+// succeeds the set is whole.
 func TestFirstListingFailsThenSucceeds(t *testing.T) {
 	body := []byte(`{"live_exit_config":{"max_live_duration":2}}`)
 	a := startRecordingSim(t,
-		simulator.Tenant{ProjectID: "pstatic", AccessKey: akA, SecretKey: skA, Config: body},
+		simulator.Tenant{ProjectID: "pstatic", AccessKey: akA, SecretKey: skA, Config: signedCallbackConfig("static")},
 		simulator.Tenant{ProjectID: "pshop1", ProjectName: "cn-north-4_shop1", AccessKey: akA, SecretKey: skA, Config: body})
 	a.sim.SetProjectsFault(simulator.Fault{Status: 403})
 	dir := t.TempDir()
@@ -45,11 +46,16 @@ tenants:
 discovery:
   - {credentials: a, iam_endpoint: %q, endpoint: %q, regions: [cn-north-4]}
 `, akA, skA, a.URL, a.URL, a.URL))
-	e := startExporter(t, "--config.file="+cfg, "--callback.listen-address=127.0.0.1:0", "--callback.state-file="+state)
+	callbackAddr := freeAddress(t)
+	e := startExporter(t, "--config.file="+cfg, "--callback.listen-address="+callbackAddr, "--callback.state-file="+state,
+		"--discovery.retry-base=100ms")
+	static := &liveEvents{receiver: callbackAddr, tenant: "static"}
 
+	// The retries come 100 ms apart and more: one failure or several.
+	failures := regexp.MustCompile(`(?m)^metastudio_exporter_discovery_errors_total\{source="0"\} [1-9]\d*$`)
 	waitUntil(t, e, "the failed listing", func() bool {
 		_, m := e.get(t, "/metrics?collect[]=exporter")
-		return strings.Contains(m, `metastudio_exporter_discovery_errors_total{source="0"} 1`+"\n")
+		return failures.MatchString(m)
 	})
 	if code, body := e.get(t, "/-/ready"); code != http.StatusServiceUnavailable || body != "Project discovery has not listed the projects yet\n" {
 		t.Fatalf("/-/ready after a failed first listing: %d %q", code, body)
@@ -59,19 +65,32 @@ discovery:
 		!strings.Contains(metrics, `metastudio_exporter_discovery_last_success_timestamp_seconds{source="0"} 0`+"\n") {
 		t.Fatalf("/metrics while the listing fails:\n%s", metrics)
 	}
-	if logs := e.logs.String(); !strings.Contains(logs, `reason=forbidden status=403`) || !strings.Contains(logs, "retry_in=10s") {
+	if logs := e.logs.String(); !strings.Contains(logs, `reason=forbidden status=403`) || !strings.Contains(logs, "retry_in=100ms") {
 		t.Fatalf("the failure does not say why or when it is retried:\n%s", logs)
 	}
-	wantStateStays(t, state, "cn-north-4_shop1", "static")
+	wantStateKept(t, state, static, "cn-north-4_shop1", "static")
 
 	a.sim.SetProjectsFault(simulator.Fault{})
-	waitUntil(t, e, "readiness after IAM came back", func() bool { return e.ready(t) })
-	wantTenants(t, "/sd", e.sdTenants(t), "cn-north-4_shop1", "static")
-	_, streams := e.get(t, "/metrics?collect[]=streams")
-	if !strings.Contains(streams, `tenant="cn-north-4_shop1"`) {
-		t.Fatalf("the kept stream is not exposed once its tenant is served:\n%s", streams)
+	// The set's metrics are read under the lock its subscribers are told
+	// under: once they show the success, the receiver has followed it.
+	listed := regexp.MustCompile(`(?m)^metastudio_exporter_discovery_last_success_timestamp_seconds\{source="0"\} [1-9]`)
+	waitUntil(t, e, "the listing after IAM came back", func() bool {
+		_, m := e.get(t, "/metrics?collect[]=exporter")
+		return listed.MatchString(m)
+	})
+	if !e.ready(t) {
+		t.Fatal("not ready after the entry listed")
 	}
-	wantStateStays(t, state, "cn-north-4_shop1", "static")
+	wantTenants(t, "/sd", e.sdTenants(t), "cn-north-4_shop1", "static")
+	// The kept stream is exposed now that its tenant is served, and the
+	// success dropped no stream from the table the state file is written
+	// from.
+	_, streams := e.get(t, "/metrics?collect[]=streams")
+	for _, tenant := range []string{"cn-north-4_shop1", "static"} {
+		if !strings.Contains(streams, `room_id="room",state="CONNECTED",tenant="`+tenant+`"} 1`) {
+			t.Errorf("the stream of %s read from the state file is not exposed once the entry listed:\n%s", tenant, streams)
+		}
+	}
 	a.wantOnlyAccount(t, akA, "pstatic", "pshop1")
 }
 
@@ -82,7 +101,7 @@ discovery:
 func TestReloadNeverServesAnotherAccountsProjects(t *testing.T) {
 	body := []byte(`{"live_exit_config":{"max_live_duration":2}}`)
 	a := startRecordingSim(t,
-		simulator.Tenant{ProjectID: "pstatica", AccessKey: akA, SecretKey: skA, Config: body},
+		simulator.Tenant{ProjectID: "pstatica", AccessKey: akA, SecretKey: skA, Config: signedCallbackConfig("static-a")},
 		simulator.Tenant{ProjectID: "pa1", ProjectName: "cn-north-4_a1", AccessKey: akA, SecretKey: skA, Config: body})
 	b := startRecordingSim(t,
 		simulator.Tenant{ProjectID: "pb1", ProjectName: "cn-north-4_b1", AccessKey: akB, SecretKey: skB, Config: body})
@@ -103,7 +122,9 @@ discovery:
 `, akA, skA, akB, skB, a.URL) + strings.Join(entries, "")
 	}
 	cfg := writeFile(t, dir, "metastudio.yml", config(entryA, entryB("")))
-	e := startExporter(t, "--config.file="+cfg, "--callback.listen-address=127.0.0.1:0", "--callback.state-file="+state)
+	callbackAddr := freeAddress(t)
+	e := startExporter(t, "--config.file="+cfg, "--callback.listen-address="+callbackAddr, "--callback.state-file="+state)
+	staticA := &liveEvents{receiver: callbackAddr, tenant: "static-a"}
 	waitUntil(t, e, "readiness", func() bool { return e.ready(t) })
 	wantTenants(t, "/sd", e.sdTenants(t), "cn-north-4_a1", "cn-north-4_b1", "static-a")
 	e.get(t, "/metrics")
@@ -114,11 +135,11 @@ discovery:
 			t.Fatalf("reload: %d %s", code, body)
 		}
 	}
-	// From here every listing takes a while: what is served meanwhile is
-	// what a reload installed in its one step.
-	a.sim.SetProjectsFault(simulator.Fault{Latency: 1500 * time.Millisecond})
-	b.sim.SetProjectsFault(simulator.Fault{Latency: 1500 * time.Millisecond})
-	listingsB := b.sim.ProjectListCalls()
+	// From here every listing waits until the test lets it answer: what
+	// is served meanwhile is what a reload installed in its one step.
+	releaseA := a.hold(t, projectListPath)
+	releaseB := b.hold(t, projectListPath)
+	listingsB := b.callsUnder(projectListPath)
 
 	// Entry A removed, entry B moved to index 0, unchanged.
 	writeFile(t, dir, "metastudio.yml", config(entryB("")))
@@ -138,27 +159,26 @@ discovery:
 		t.Error("a reload that changed no surviving entry made the replica unready")
 	}
 	wantState(t, state, "cn-north-4_b1", "static-a")
-	if n := b.sim.ProjectListCalls(); n != listingsB {
+	if n := b.callsUnder(projectListPath); n != listingsB {
 		t.Errorf("the unchanged entry listed %d times on reload", n-listingsB)
 	}
 
 	// Entry B changed (a prefix) and entry A back behind it: both list;
 	// until then neither serves anything, the replica is not ready, and no
 	// stream is dropped for being unlisted.
-	a.sim.SetProjectsFault(simulator.Fault{Latency: 3 * time.Second})
-	b.sim.SetProjectsFault(simulator.Fault{Latency: 3 * time.Second})
+	listingsA := a.callsUnder(projectListPath)
 	writeFile(t, dir, "metastudio.yml", config(entryB("name_prefix: b-, "), entryA))
 	reload()
-	reloaded := time.Now()
+	a.waitCalls(t, projectListPath, listingsA+1)
+	b.waitCalls(t, projectListPath, listingsB+1)
 	wantTenants(t, "/sd", e.sdTenants(t), "static-a")
 	if code, _ := e.get(t, "/-/ready"); code != http.StatusServiceUnavailable {
 		t.Errorf("/-/ready before the changed entries listed: %d", code)
 	}
 	e.get(t, "/metrics")
-	time.Sleep(time.Until(reloaded.Add(1500 * time.Millisecond))) // past a state file write
-	if got := stateTenants(t, state); !slices.Equal(got, []string{"cn-north-4_b1", "static-a"}) {
-		t.Errorf("before the changed entry listed, the state file holds streams of %q", got)
-	}
+	wantStateKept(t, state, staticA, "cn-north-4_b1", "static-a")
+	releaseA()
+	releaseB()
 	waitUntil(t, e, "readiness after the changed entries listed", func() bool { return e.ready(t) })
 	wantTenants(t, "/sd", e.sdTenants(t), "b-cn-north-4_b1", "cn-north-4_a1", "static-a")
 	_, metrics = e.get(t, "/metrics")
@@ -183,14 +203,9 @@ discovery:
 // nothing of the tenant is served or kept: no series, no request counter,
 // no stream in the state file.
 func TestTenantRemovedWhileInFlight(t *testing.T) {
-	const key = "inflight-SECRET-key"
-	userConfig := func(tenant string) []byte {
-		return []byte(`{"live_event_callback_config":{"live_event_type_callback_url":"https://mon.example.com/callback/` + tenant +
-			`","auth_type":"MSS_A","key":"` + key + `","callback_event_type":["RTMP_STREAM_STATE_CHANGE"]}}`)
-	}
 	a := startRecordingSim(t,
-		simulator.Tenant{ProjectID: "pkeep", AccessKey: akA, SecretKey: skA, Config: userConfig("keep")},
-		simulator.Tenant{ProjectID: "pgone", AccessKey: akA, SecretKey: skA, Config: userConfig("gone")})
+		simulator.Tenant{ProjectID: "pkeep", AccessKey: akA, SecretKey: skA, Config: signedCallbackConfig("keep")},
+		simulator.Tenant{ProjectID: "pgone", AccessKey: akA, SecretKey: skA, Config: signedCallbackConfig("gone")})
 	dir := t.TempDir()
 	state := filepath.Join(dir, "streams.json")
 	seedState(t, state, "gone", "keep")
@@ -206,14 +221,19 @@ func TestTenantRemovedWhileInFlight(t *testing.T) {
 	e := startExporter(t, "--config.file="+cfg, "--callback.listen-address="+callbackAddr, "--callback.state-file="+state)
 	waitUntil(t, e, "readiness", func() bool { return e.ready(t) })
 
-	a.sim.SetFault("pgone", simulator.Fault{Latency: 1500 * time.Millisecond})
+	// The tenant's API answers only once the reload is done. The callback
+	// comes first: its lookup of the tenant's settings is the tenant's
+	// first call, so that call's arrival says the callback got past the
+	// tenant check and waits. The scrape's call for the other tenant says
+	// the scrape took the set with both tenants; for this one it waits on
+	// the call in flight, whether it joins it or makes its own.
+	release := a.hold(t, "/v1/pgone/")
 	var inFlight sync.WaitGroup
 	var scrape string
 	var delivered simulator.Delivery
-	inFlight.Go(func() { _, scrape = e.get(t, "/metrics") })
 	inFlight.Go(func() {
 		sender := &simulator.Sender{Origin: "http://" + callbackAddr}
-		cb := simulator.Callback{URL: "https://mon.example.com/callback/gone", AuthType: "MSS_A", Key: key}
+		cb := simulator.Callback{URL: "https://mon.example.com/callback/gone", AuthType: "MSS_A", Key: callbackKey}
 		d, err := sender.Send(context.Background(), cb, simulator.RTMPStreamStateChange{
 			RoomID: "room2", JobID: "job2", OutputURL: "rtmp://push.example.com/live", State: "CONNECTED"})
 		if err != nil {
@@ -221,18 +241,15 @@ func TestTenantRemovedWhileInFlight(t *testing.T) {
 		}
 		delivered = d
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for a.userConfigCalls("pgone") == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no call for the tenant within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	time.Sleep(300 * time.Millisecond) // the callback joins the call, 1.2 s from its answer
+	a.waitCalls(t, "/v1/pgone/", 1)
+	keepCalls := a.userConfigCalls("pkeep")
+	inFlight.Go(func() { _, scrape = e.get(t, "/metrics") })
+	a.waitCalls(t, "/v1/pkeep/", keepCalls+1)
 	writeFile(t, dir, "metastudio.yml", config("keep"))
 	if code, body := e.do(t, http.MethodPost, "/-/reload", nil); code != http.StatusOK {
 		t.Fatalf("reload: %d %s", code, body)
 	}
+	release()
 	inFlight.Wait()
 	if !strings.Contains(scrape, `metastudio_up{tenant="keep"} 1`+"\n") {
 		t.Errorf("the scrape in flight lost the tenant that stays:\n%s", scrape)
@@ -262,7 +279,7 @@ func TestTenantRemovedWhileInFlight(t *testing.T) {
 	if strings.Contains(metrics, `tenant="gone"`) {
 		t.Errorf("/metrics serves the removed tenant after its callback finished:\n%s", grepLines(metrics, `tenant="gone"`))
 	}
-	wantStateStays(t, state, "keep")
+	wantStateKept(t, state, &liveEvents{receiver: callbackAddr, tenant: "keep"}, "keep")
 }
 
 // TestListingThatMatchesNothingWarns: an entry whose filters keep nothing
@@ -326,8 +343,14 @@ discovery:
 		})
 		var reloading sync.WaitGroup
 		stop := make(chan struct{})
+		// The stop lands after a few reloads, more each round, while
+		// others follow and the listings they started are in flight.
+		underway := make(chan struct{})
 		reloading.Go(func() {
 			for i := 0; ; i++ {
+				if i == 2*round+1 {
+					close(underway)
+				}
 				select {
 				case <-stop:
 					return
@@ -340,7 +363,11 @@ discovery:
 				}
 			}
 		})
-		time.Sleep(time.Duration(50+round*40) * time.Millisecond)
+		select {
+		case <-underway:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("round %d: %d reloads did not happen within 30s:\n%s", round, 2*round+1, logs)
+		}
 		cancel()
 		select {
 		case code := <-exited:

@@ -5,15 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // webhookAlert is one alert of an Alertmanager webhook notification.
@@ -28,7 +31,8 @@ type webhookAlert struct {
 // webhook records what Alertmanager notifies, keyed alertname/tenant, the
 // latest notification of each alert winning.
 type webhook struct {
-	URL string
+	URL  string
+	addr string // host:port
 
 	mu     sync.Mutex
 	latest map[string]webhookAlert
@@ -36,14 +40,11 @@ type webhook struct {
 	errs   []string
 }
 
-func newWebhook(t *testing.T) *webhook { return newWebhookOn(t, nil) }
-
-// newWebhookOn serves the webhook on ln, or on a port of its own if ln is
-// nil.
-func newWebhookOn(t *testing.T, ln net.Listener) *webhook {
+// newWebhook serves the webhook on a free loopback port.
+func newWebhook(t *testing.T) *webhook {
 	t.Helper()
 	h := &webhook{latest: map[string]webhookAlert{}, paths: map[string]string{}}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var msg struct {
 			Version string         `json:"version"`
 			Alerts  []webhookAlert `json:"alerts"`
@@ -61,11 +62,6 @@ func newWebhookOn(t *testing.T, ln net.Listener) *webhook {
 			h.latest[key], h.paths[key] = a, r.URL.Path
 		}
 	}))
-	if ln != nil {
-		_ = srv.Listener.Close()
-		srv.Listener = ln
-	}
-	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		h.mu.Lock()
@@ -74,7 +70,7 @@ func newWebhookOn(t *testing.T, ln net.Listener) *webhook {
 			t.Error(e)
 		}
 	})
-	h.URL = srv.URL + "/alerts"
+	h.URL, h.addr = srv.URL+"/alerts", srv.Listener.Addr().String()
 	return h
 }
 
@@ -200,4 +196,78 @@ func keysOf(as []promAlert) []string {
 	}
 	sort.Strings(out)
 	return slices.Compact(out)
+}
+
+// promRounds is how far Prometheus has got: how often it scraped the
+// target it scraped least, and how many rule group evaluations it ran in
+// all (groups is how many rule groups it has).
+type promRounds struct {
+	scrapes, evaluations float64
+	groups               int
+}
+
+func (p *promAPI) rounds(ctx context.Context) (promRounds, error) {
+	var r promRounds
+	var d struct {
+		Result []struct {
+			Value [2]any `json:"value"`
+		} `json:"result"`
+	}
+	if err := p.get(ctx, "/api/v1/query", url.Values{"query": {"min(count_over_time(up[1h]))"}}, &d); err != nil {
+		return r, err
+	}
+	if len(d.Result) == 1 {
+		s, _ := d.Result[0].Value[1].(string)
+		n, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return r, fmt.Errorf("count of scrapes %q: %w", s, err)
+		}
+		r.scrapes = n
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base+"/metrics", nil)
+	if err != nil {
+		return r, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return r, err
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return r, fmt.Errorf("Prometheus' own metrics: %w", err)
+	}
+	sum := func(name string) float64 {
+		var total float64
+		for _, m := range families[name].GetMetric() {
+			total += m.GetCounter().GetValue()
+		}
+		return total
+	}
+	// Scheduled evaluations less those a busy Prometheus skipped.
+	r.groups = len(families["prometheus_rule_group_iterations_total"].GetMetric())
+	r.evaluations = sum("prometheus_rule_group_iterations_total") - sum("prometheus_rule_group_iterations_missed_total")
+	return r, nil
+}
+
+// waitRounds waits until Prometheus has scraped every target, and run each
+// of its rule groups, n more times: the time a late alert or a stray series
+// needs to show, counted in Prometheus' own rounds, which a busy machine
+// slows down as much as anything else, instead of in seconds.
+func (p *promAPI) waitRounds(ctx context.Context, t *testing.T, n int) {
+	t.Helper()
+	from, err := p.rounds(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(ctx, t, fmt.Sprintf("%d more rounds of scrapes and rule evaluations", n), func() (bool, string) {
+		now, err := p.rounds(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		scrapes, evaluations := now.scrapes-from.scrapes, now.evaluations-from.evaluations
+		return scrapes >= float64(n) && evaluations >= float64(n*now.groups),
+			fmt.Sprintf("%v more scrapes of every target, %v more evaluations of %d rule groups", scrapes, evaluations, now.groups)
+	})
 }

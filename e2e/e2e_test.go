@@ -198,9 +198,11 @@ tenants:
 		checkAlert(t, rules, a, name, tenant)
 	}
 
-	// 2. Nothing else fires, the safe tenant least of all. Several evaluation
-	// rounds pass first, so a late alert would have had its chance.
-	time.Sleep(4 * time.Second)
+	// 2. Nothing else fires, the safe tenant least of all. Several rounds
+	// of scrapes and evaluations pass first, so that a late alert would have
+	// had its chance: with every `for` at 2s, an alert pending now fires
+	// within them.
+	api.waitRounds(ctx, t, 4)
 	firing, pending := api.alerts(ctx, t)
 	if got := keysOf(firing); !slices.Equal(got, want) {
 		t.Errorf("Prometheus firing alerts:\n got %v\nwant %v", got, want)
@@ -277,7 +279,9 @@ tenants:
 	waitUntil(ctx, t, "MetaStudioTenantDown for the failing tenant", func() (bool, string) {
 		return slices.Contains(hook.keys("firing"), "MetaStudioTenantDown/mssa-nokey"), fmt.Sprintf("firing: %v", hook.keys("firing"))
 	})
-	time.Sleep(3 * time.Second)
+	// The outage goes on through more evaluations, each a chance for the
+	// missing data to resolve the settings alert.
+	api.waitRounds(ctx, t, 3)
 	if n, err := api.query(ctx, `metastudio_live_event_callback_key_configured{tenant="mssa-nokey"}`); err != nil || n != 0 {
 		t.Errorf("settings series of the failing tenant: %d series, %v; want none, or the hold is not being tested", n, err)
 	}

