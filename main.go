@@ -55,8 +55,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "simulate" {
 		return demo.Simulate(ctx, exporterName, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "callback-test" {
+		return callbackTest(ctx, args[1:], stdout, stderr)
+	}
 	app := kingpin.New(exporterName, "Prometheus exporter for Huawei Cloud MetaStudio live-streaming settings.\n\n"+
-		"Try it without an account: --demo for a tour, or `"+exporterName+" simulate` (see simulate --help) to run the built-in MetaStudio simulator for a config of your own.")
+		"Try it without an account: --demo for a tour, or `"+exporterName+" simulate` (see simulate --help) to run the built-in MetaStudio simulator for a config of your own.\n\n"+
+		"Check a tenant's live event callback end to end: `"+exporterName+" callback-test --tenant NAME` (see callback-test --help).")
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
 	f, err := parseFlags(app, args)

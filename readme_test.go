@@ -183,11 +183,12 @@ func helpFlags(t *testing.T, args ...string) []string {
 }
 
 // TestFlagsDocumented: docs/flags.md has a row for every flag the program
-// and its simulate command print in their help, and documents no flag
-// they do not have; the README and docs mention only real flags.
+// and its simulate and callback-test commands print in their help, and
+// documents no flag they do not have; the README and docs mention only
+// real flags.
 func TestFlagsDocumented(t *testing.T) {
 	known := map[string]bool{}
-	for _, args := range [][]string{{"--help"}, {"simulate", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"simulate", "--help"}, {"callback-test", "--help"}} {
 		for _, name := range helpFlags(t, args...) {
 			known[name] = true
 		}

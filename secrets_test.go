@@ -104,12 +104,13 @@ tenants:
 	}
 	record("POST", "/-/reload")
 	record("GET", "/metrics")
+	record("GET", "/") // the page's banner shows the reload's error
 
 	out := seen.String()
 	for _, want := range []string{
 		`metastudio_up{tenant="temp"} 1`, `metastudio_up{tenant="iam"} 1`, `metastudio_up{tenant="rejected"} 0`,
 		`metastudio_live_event_callback_key_configured{tenant="iam"} 1`,
-		"POST /-/reload -> 500", "metastudio_exporter_config_last_reload_successful 0",
+		"POST /-/reload -> 500", "metastudio_exporter_config_last_reload_successful 0", "The last config reload failed",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q; the test would prove nothing:\n%s", want, out)

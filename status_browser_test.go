@@ -3,23 +3,29 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/prometheus/common/version"
 
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
 // TestStatusPageInBrowser loads / from the whole program in headless
-// Chromium and checks what a person sees: each tenant's state and reason,
-// the callback URL to paste per tenant, the recent callbacks, and no
-// secret anywhere on the page. It takes a screenshot, kept with
+// Chromium and checks what a person sees: each tenant's state, reason and
+// findings (a risky tenant's in red and amber, a safe one's "no findings"
+// in green), the callback URL to paste per tenant, the streams and recent
+// callbacks, the version line, a failed reload's banner at the top, and
+// no secret anywhere on the page. It takes a screenshot, kept with
 // go test -artifacts (see T.ArtifactDir).
 func TestStatusPageInBrowser(t *testing.T) {
 	browser := findChromium(t)
@@ -36,8 +42,15 @@ func TestStatusPageInBrowser(t *testing.T) {
 		return "https://mon.example.com/callback/" + tenant + "?token=" + urlToken
 	}
 	sim, err := simulator.Start(simulator.Options{},
+		// shop is safe; risky meets most of the bundled alerts' conditions.
 		simulator.Tenant{ProjectID: "p-shop", AccessKey: ak, SecretKey: goodSK, Config: []byte(
-			`{"live_event_callback_config":{"live_event_type_callback_url":"` + callbackURL("shop") + `","auth_type":"MSS_A","key":"` + key + `"}}`)},
+			`{"live_exit_config":{"max_live_duration":12,"max_exception_waiting_duration":5},` +
+				`"live_event_callback_config":{"live_event_type_callback_url":"` + callbackURL("shop") + `","auth_type":"MSS_A","key":"` + key +
+				`","callback_event_type":["RTMP_STREAM_STATE_CHANGE"]},"live_notify_config":{"notify_events":["AUTO_EXIT"]}}`)},
+		simulator.Tenant{ProjectID: "p-risky", AccessKey: ak, SecretKey: goodSK, Config: []byte(
+			`{"live_exit_config":{"max_live_duration":0,"max_exception_waiting_duration":0},` +
+				`"live_event_callback_config":{"live_event_type_callback_url":"http://mon.example.com/callback/risky?token=` + urlToken +
+				`","auth_type":"NONE","callback_event_type":["SHOOT_SCRIPT_SWITCH"]}}`)},
 		simulator.Tenant{ProjectID: "p-broken", AccessKey: ak, SecretKey: goodSK},
 		simulator.Tenant{ProjectID: "p-found", ProjectName: "cn-north-4_found", AccessKey: discAK, SecretKey: discSK})
 	if err != nil {
@@ -53,6 +66,7 @@ func TestStatusPageInBrowser(t *testing.T) {
   disc: {access_key: %[2]s, secret_key_file: disc-sk}
 tenants:
   - {name: shop, project_id: p-shop, endpoint: %[4]q, credentials: good}
+  - {name: risky, project_id: p-risky, endpoint: %[4]q, credentials: good}
   - {name: broken, project_id: p-broken, endpoint: %[4]q, credentials: wrong}
 discovery:
   - {credentials: disc, iam_endpoint: %[4]q, endpoint: %[4]q, regions: [cn-north-4]}
@@ -60,14 +74,7 @@ discovery:
 	callbackAddr := freeAddress(t)
 	e := startExporter(t, "--config.file="+cfg, "--callback.listen-address="+callbackAddr,
 		"--callback.external-url=https://mon.example.com")
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if code, _ := e.get(t, "/-/ready"); code == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready within 10s:\n%s", e.logs)
-		}
-	}
+	waitReady(t, e)
 	e.get(t, "/metrics") // every tenant gets an outcome
 
 	sender := &simulator.Sender{Origin: "http://" + callbackAddr}
@@ -85,14 +92,119 @@ discovery:
 	send("nobody", key, 404)
 
 	ctx := newBrowser(t, browser)
-	if err := chromedp.Do(ctx, chromedp.Navigate(e.url+"/"), chromedp.WaitVisible("#callbacks")); err != nil {
+	secrets := []string{urlToken, key, streamKey, goodSK, discSK, forgedKey, "SECRET"}
+	rows, text := loadStatusPage(t, ctx, e.url, secrets)
+	for _, want := range []string{
+		"shop | up | no findings | | AGE ago | fetched at every scrape | config file | p-shop cn-north-4 | probe",
+		"risky | up | 2 critical, 5 warning | | AGE ago | fetched at every scrape | config file | p-risky cn-north-4 | probe",
+		"broken | down | unknown: its settings could not be fetched | auth (APIGW.0301) get user config: HTTP 401 APIGW.0301: Incorrect IAM authentication information: signature mismatch | never | none: up is 0 | config file | p-broken cn-north-4 | probe",
+		"cn-north-4_found | up | 2 warning, 1 info | | AGE ago | fetched at every scrape | discovery entry 0 | p-found cn-north-4 | probe",
+		"shop | no findings",
+		"broken | unknown: its settings could not be fetched",
+		"discovery entry 0 | ok | AGE ago | 1 | 1 | 1 | 0 |",
+		"shop | https://mon.example.com/callback/shop | yes | AGE ago",
+		"risky | https://mon.example.com/callback/risky | no: it points to http://mon.example.com/callback/risky | never",
+		"broken | https://mon.example.com/callback/broken | unknown: its settings could not be fetched | never",
+		"cn-north-4_found | https://mon.example.com/callback/cn-north-4_found | no: no callback URL is set | never",
+		"shop | room-1 | job-1 | push.example.com | CONNECTED | DATE (AGE ago)",
+	} {
+		if !contains(rows, want) {
+			t.Errorf("no row %q", want)
+		}
+	}
+	// The callbacks, newest first; their times are the test's own.
+	var recent []string
+	for _, r := range rows {
+		if rest, ok := strings.CutPrefix(r, "DATE (AGE ago) | "); ok {
+			recent = append(recent, rest)
+		}
+	}
+	if got, want := strings.Join(recent, "\n"), "unknown | | unknown_tenant\nshop | | bad_signature\nshop | RTMP_STREAM_STATE_CHANGE | accepted"; got != want {
+		t.Errorf("recent callbacks:\n%s\nwant:\n%s", got, want)
+	}
+	for _, want := range []string{"Tenants: 3 of 4 up", "Listening on " + callbackAddr + "; MetaStudio reaches it at https://mon.example.com."} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the page does not say %q", want)
+		}
+	}
+
+	// A risky tenant's findings read red (critical) and amber (warning),
+	// as its row's summary does; a safe tenant's "no findings" green.
+	const red, amber, blue, green = "rgb(199, 0, 11)", "rgb(161, 92, 0)", "rgb(47, 95, 143)", "rgb(26, 127, 55)"
+	const redBack, amberBack, blueBack = "rgb(253, 236, 234)", "rgb(255, 244, 224)", "rgb(238, 243, 249)"
+	findings := browse(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("tr[id^=findings-] li")).map(li =>
+		[li.closest("tr").cells[0].innerText, li.dataset.alert, li.querySelector(".severity").innerText,
+		 getComputedStyle(li.querySelector(".severity")).color, getComputedStyle(li).backgroundColor].join(" | "))`))
+	critical := func(tenant, alert string) string {
+		return tenant + " | " + alert + " | CRITICAL | " + red + " | " + redBack
+	}
+	warning := func(tenant, alert string) string {
+		return tenant + " | " + alert + " | WARNING | " + amber + " | " + amberBack
+	}
+	wantFindings := []string{
+		critical("risky", "MetaStudioExceptionWaitingUnlimited"), critical("risky", "MetaStudioCallbackNotHTTPS"),
+		warning("risky", "MetaStudioLiveDurationUnlimited"), warning("risky", "MetaStudioCallbackUnsigned"),
+		warning("risky", "MetaStudioStreamStateEventsDisabled"), warning("risky", "MetaStudioInterruptionNotifyDisabled"),
+		warning("risky", "MetaStudioCallbackNotRoutedHere"),
+		warning("cn-north-4_found", "MetaStudioLiveDurationUnlimited"), warning("cn-north-4_found", "MetaStudioInterruptionNotifyDisabled"),
+		"cn-north-4_found | MetaStudioEventCallbackMissing | INFO | " + blue + " | " + blueBack,
+	}
+	if got := strings.Join(findings, "\n"); got != strings.Join(wantFindings, "\n") {
+		t.Errorf("findings as shown:\n%s\nwant:\n%s", got, strings.Join(wantFindings, "\n"))
+	}
+	colours := browse(t, ctx, chromedp.Evaluate[[]string](`[
+		document.querySelector("#findings-shop td:nth-child(2) span").innerText, getComputedStyle(document.querySelector("#findings-shop td:nth-child(2) span")).color,
+		getComputedStyle(document.querySelector("a[href='#findings-risky']")).color]`))
+	if want := []string{"no findings", green, red}; !slices.Equal(colours, want) {
+		t.Errorf("shop's no findings and risky's summary: %q, want %q", colours, want)
+	}
+	wantBuild := "version dev, "
+	if rev := version.GetRevision(); rev != "unknown" {
+		wantBuild += "revision " + rev + ", "
+	}
+	wantBuild += runtime.Version() + " · page built "
+	if build := browse(t, ctx, chromedp.Evaluate[string](`document.querySelector("#build").innerText`)); !strings.HasPrefix(build, wantBuild) {
+		t.Errorf("version line %q, want it to start %q", build, wantBuild)
+	}
+	if strings.Contains(text, "reload failed") || strings.Contains(text, "branch") {
+		t.Errorf("the page shows a reload failure or an empty branch:\n%s", text)
+	}
+
+	// A reload that fails puts its error at the top of the page, in red.
+	writeFile(t, dir, "metastudio.yml", "tenants:\n  - {name: shop, projectid: p-shop}\n")
+	code, body := e.do(t, http.MethodPost, "/-/reload", nil)
+	reloadErr, ok := strings.CutPrefix(strings.TrimSpace(body), "failed to reload config, the previous config is still in use:\n")
+	if code != http.StatusInternalServerError || !ok || !strings.Contains(reloadErr, cfg+":2: tenants[0].projectid: unknown key") {
+		t.Fatalf("POST /-/reload of a bad file: %d %s", code, body)
+	}
+	_, text = loadStatusPage(t, ctx, e.url, secrets)
+	banner := browse(t, ctx, chromedp.Evaluate[[]string](`(() => { const b = document.querySelector("main").firstElementChild;
+		return [b.id, b.innerText, getComputedStyle(b).borderLeftColor, String(b.getBoundingClientRect().top < 200)]; })()`))
+	wantText := "The last config reload failed AGE ago (DATE): the exporter keeps serving the config it loaded before. Fix the file and reload again (SIGHUP or POST /-/reload).\n" +
+		reloadErr
+	if len(banner) != 4 {
+		t.Fatalf("banner: %q", banner)
+	}
+	if got := ageRE.ReplaceAllString(dateRE.ReplaceAllString(banner[1], "DATE"), "AGE ago"); banner[0] != "reload-failed" || got != wantText || banner[2] != red || banner[3] != "true" {
+		t.Errorf("the top of the page: %q, text:\n%s\nwant #reload-failed at the top, in red, saying:\n%s", banner, got, wantText)
+	}
+	if !strings.Contains(text, "Tenants: 3 of 4 up") {
+		t.Error("after the failed reload the page does not show the tenants still served")
+	}
+}
+
+// loadStatusPage loads / in the browser and returns what a person reads:
+// each table row's cells as rendered (ages and dates made fixed), and the
+// page's text; no secret may be in it, nor in its markup. It leaves a
+// screenshot behind.
+func loadStatusPage(t *testing.T, ctx context.Context, base string, secrets []string) ([]string, string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible("#tenants")); err != nil {
 		t.Fatal(err)
 	}
-	// What a person reads: each table row's cells as rendered, then the
-	// whole page's text and markup, where no secret may be.
 	rows := browse(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("tr")).map(r => Array.from(r.cells).map(c => c.innerText.replace(/\s+/g, " ").trim()).join(" | "))`))
 	for i, r := range rows { // ages depend on the machine's speed
-		rows[i] = strings.Join(strings.Fields(ageRE.ReplaceAllString(r, "AGE ago")), " ")
+		rows[i] = strings.Join(strings.Fields(ageRE.ReplaceAllString(dateRE.ReplaceAllString(r, "DATE"), "AGE ago")), " ")
 	}
 	text := browse(t, ctx, chromedp.Text("body"))
 	html := browse(t, ctx, chromedp.OuterHTML("html"))
@@ -102,36 +214,7 @@ discovery:
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", path)
-
-	for _, want := range []string{
-		"shop | up | | AGE ago | fetched at every scrape | config file | p-shop cn-north-4 | probe",
-		"broken | down | auth (APIGW.0301) get user config: HTTP 401 APIGW.0301: Incorrect IAM authentication information: signature mismatch | never | none: up is 0 | config file | p-broken cn-north-4 | probe",
-		"cn-north-4_found | up | | AGE ago | fetched at every scrape | discovery entry 0 | p-found cn-north-4 | probe",
-		"discovery entry 0 | ok | AGE ago | 1 | 1 | 1 | 0 |",
-		"shop | https://mon.example.com/callback/shop | yes | AGE ago",
-		"broken | https://mon.example.com/callback/broken | unknown: its settings could not be fetched | never",
-		"cn-north-4_found | https://mon.example.com/callback/cn-north-4_found | no: no callback URL is set | never",
-	} {
-		if !contains(rows, want) {
-			t.Errorf("no row %q", want)
-		}
-	}
-	// The callbacks, newest first; their times are the test's own.
-	var recent []string
-	for _, r := range rows {
-		if _, rest, ok := strings.Cut(r, "(AGE ago) | "); ok {
-			recent = append(recent, rest)
-		}
-	}
-	if got, want := strings.Join(recent, "\n"), "unknown | | unknown_tenant\nshop | | bad_signature\nshop | RTMP_STREAM_STATE_CHANGE | accepted"; got != want {
-		t.Errorf("recent callbacks:\n%s\nwant:\n%s", got, want)
-	}
-	for _, want := range []string{"Tenants: 2 of 3 up", "Listening on " + callbackAddr + "; MetaStudio reaches it at https://mon.example.com."} {
-		if !strings.Contains(text, want) {
-			t.Errorf("the page does not say %q", want)
-		}
-	}
-	for _, secret := range []string{urlToken, key, streamKey, goodSK, discSK, forgedKey, "SECRET"} {
+	for _, secret := range secrets {
 		if strings.Contains(html, secret) || strings.Contains(text, secret) {
 			t.Errorf("the page shows the secret %q", secret)
 		}
@@ -139,7 +222,10 @@ discovery:
 	if t.Failed() {
 		t.Logf("rows:\n%s", strings.Join(rows, "\n"))
 	}
+	return rows, text
 }
+
+var dateRE = regexp.MustCompile(`\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ`)
 
 var ageRE = regexp.MustCompile(`\b[0-9][0-9smhd]* ago`)
 

@@ -48,6 +48,9 @@ type tenantState struct {
 	// fresh call only when they fail or are missing.
 	auth   *metastudio.CallbackAuth
 	authAt time.Time // when the call that brought auth ended
+	// settings are the effective settings of that same answer, for the
+	// status page's findings.
+	settings *metastudio.Settings
 	// failed and failedAt are the last call's error while it failed: the
 	// receiver is answered with it for a while instead of calling again,
 	// so that requests for a tenant whose settings cannot be had cannot
@@ -122,7 +125,7 @@ func (st *tenantState) record(t *config.Tenant, f *flight, at time.Time, r float
 		if t.MaxCacheAge > 0 {
 			st.good = &goodAnswer{settings: f.settings, at: at}
 		}
-		st.auth, st.authAt = &f.auth, at
+		st.auth, st.authAt, st.settings = &f.auth, at, &f.settings
 		st.failed, st.succeededAt = nil, at
 		return 0
 	}

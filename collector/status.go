@@ -39,6 +39,10 @@ type TenantStatus struct {
 	// CallbackKnown is set.
 	RoutedHere    bool
 	CallbackKnown bool
+	// Settings are the effective settings of the last good answer,
+	// whatever its age, as the settings series last showed them; nil
+	// while no call has succeeded. Shared: read, never change.
+	Settings *metastudio.Settings
 }
 
 // Status returns t's status at the Scraper's now. A tenant no scrape has
@@ -52,7 +56,7 @@ func (s *Scraper) Status(t *config.Tenant) TenantStatus {
 	}
 	now := s.now()
 	st.mu.Lock()
-	failed, succeededAt, auth := st.failed, st.succeededAt, st.auth
+	failed, succeededAt, auth, settings := st.failed, st.succeededAt, st.auth, st.settings
 	_, cacheAge, cached := st.cached(t, now)
 	st.mu.Unlock()
 
@@ -62,6 +66,7 @@ func (s *Scraper) Status(t *config.Tenant) TenantStatus {
 		LastSuccess: succeededAt,
 		Cached:      cached,
 		CacheAge:    cacheAge,
+		Settings:    settings,
 	}
 	if failed != nil {
 		status.Reason = string(metastudio.ReasonOf(failed))

@@ -29,12 +29,21 @@ func TestStatus(t *testing.T) {
 	e.mustGet(t, "/metrics")
 	clock.Set(start.Add(40 * time.Second))
 	wantA := TenantStatus{Called: true, Up: true, LastSuccess: start, CallbackRoute: "https://hooks.example.com/cb", CallbackKnown: true}
-	if got := e.scraper.Status(okA); got != wantA {
-		t.Errorf("ok-a:\n got %+v\nwant %+v", got, wantA)
+	gotA := e.scraper.Status(okA)
+	if gotA.Settings == nil || gotA.Settings.MaxLiveDurationHours != 12 || gotA.Settings.CallbackAuthType != "MSS_A" || !gotA.Settings.CallbackKeyConfigured {
+		t.Errorf("ok-a: settings %+v, want those of its answer (12 h, MSS_A with a key)", gotA.Settings)
+	}
+	if gotA.Settings = nil; gotA != wantA {
+		t.Errorf("ok-a:\n got %+v\nwant %+v", gotA, wantA)
 	}
 	wantFaulty := TenantStatus{Called: true, Up: true, LastSuccess: start, Cached: true, CacheAge: 40 * time.Second, CallbackKnown: true}
-	if got := e.scraper.Status(faulty); got != wantFaulty {
-		t.Errorf("faulty, cached:\n got %+v\nwant %+v", got, wantFaulty)
+	gotFaulty := e.scraper.Status(faulty)
+	good := gotFaulty.Settings
+	if good == nil || good.MaxLiveDurationHours != 6 {
+		t.Errorf("faulty, cached: settings %+v, want those of its answer (6 h)", good)
+	}
+	if gotFaulty.Settings = nil; gotFaulty != wantFaulty {
+		t.Errorf("faulty, cached:\n got %+v\nwant %+v", gotFaulty, wantFaulty)
 	}
 
 	// Past its max_cache_age the next scrape calls, and the call fails.
@@ -42,7 +51,9 @@ func TestStatus(t *testing.T) {
 	clock.Set(start.Add(2 * time.Minute))
 	e.mustGet(t, "/metrics")
 	got := e.scraper.Status(faulty)
-	wantFaulty = TenantStatus{Called: true, Reason: "forbidden", ErrorCode: "MSS.00000003", Error: got.Error, LastSuccess: start, CallbackKnown: true}
+	// The failed call leaves the settings of the last good answer in view,
+	// as last_over_time keeps the settings alerts.
+	wantFaulty = TenantStatus{Called: true, Reason: "forbidden", ErrorCode: "MSS.00000003", Error: got.Error, LastSuccess: start, CallbackKnown: true, Settings: good}
 	if got != wantFaulty || !strings.Contains(got.Error, "HTTP 403 MSS.00000003: no permission") {
 		t.Errorf("faulty, failing:\n got %+v\nwant %+v", got, wantFaulty)
 	}

@@ -85,6 +85,9 @@ func TestSetReloadKeepsOldConfigOnFailure(t *testing.T) {
 	if err := testutil.CollectAndCompare(h, strings.NewReader(gaugeText("1", "1.7e+09"))); err != nil {
 		t.Error(err)
 	}
+	if at, err := h.LastReloadFailure(); err != nil || !at.IsZero() {
+		t.Errorf("LastReloadFailure after a good load: %v at %v, want none", err, at)
+	}
 
 	writeFile(t, path, badConfig)
 	*now = now.Add(time.Minute)
@@ -104,6 +107,9 @@ func TestSetReloadKeepsOldConfigOnFailure(t *testing.T) {
 	if err := testutil.CollectAndCompare(h, strings.NewReader(gaugeText("0", "1.7e+09"))); err != nil {
 		t.Error(err)
 	}
+	if at, failure := h.LastReloadFailure(); failure != err || !at.Equal(*now) {
+		t.Errorf("LastReloadFailure: %v at %v, want the reload's error at %v", failure, at, *now)
+	}
 
 	writeFile(t, path, goodConfigB)
 	*now = now.Add(time.Minute)
@@ -112,6 +118,9 @@ func TestSetReloadKeepsOldConfigOnFailure(t *testing.T) {
 	}
 	if got := h.Snapshot().File().Tenants()[0].Name; got != "b" {
 		t.Errorf("tenant %q after bad->good, want b", got)
+	}
+	if _, err := h.LastReloadFailure(); err != nil {
+		t.Errorf("LastReloadFailure after a good reload: %v, want none", err)
 	}
 	if err := testutil.CollectAndCompare(h, strings.NewReader(gaugeText("1", "1.70000012e+09"))); err != nil {
 		t.Error(err)

@@ -76,6 +76,10 @@ type Set struct {
 	dupLogged   map[string]bool // name+"\x00"+source logged as served by an earlier entry
 	lastOK      bool
 	lastSuccess time.Time
+	// reloadErr and reloadFailed are the last reload's error and time
+	// while it failed; nil once one succeeds.
+	reloadErr    error
+	reloadFailed time.Time
 }
 
 // New returns the set of the file at path. It holds nothing until the
@@ -163,7 +167,7 @@ func (s *Set) Reload() error {
 		return ErrClosed
 	}
 	if err != nil {
-		s.lastOK = false
+		s.lastOK, s.reloadErr, s.reloadFailed = false, err, s.now()
 		msg := "Error reloading config"
 		if s.file == nil {
 			msg = "Error loading config" // at start-up nothing is being reloaded
@@ -172,7 +176,7 @@ func (s *Set) Reload() error {
 		return err
 	}
 	_ = level.Info(s.logger).Log("msg", "Loaded config file", "file", s.path, "summary", file.Summary())
-	s.lastOK, s.lastSuccess = true, s.now()
+	s.lastOK, s.lastSuccess, s.reloadErr = true, s.now(), nil
 	s.installLocked(file)
 	return nil
 }

@@ -42,3 +42,13 @@ func (s *Set) Entries() []EntryStatus {
 	}
 	return out
 }
+
+// LastReloadFailure returns when the last reload failed and its error,
+// while the set serves an older file because of it; a nil error once a
+// reload succeeds. The error names files, lines and keys, never a secret's
+// value.
+func (s *Set) LastReloadFailure() (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reloadFailed, s.reloadErr
+}

@@ -26,11 +26,14 @@ const MaxRecentCallbacks = 100
 type StatusPage struct {
 	Name        string // the exporter's name, the page's title
 	Description string // one line under the title, such as the demo's notice
-	Version     string
+	Build       BuildInfo
 	Now         time.Time // what the ages on the page are measured from
-	Tenants     []TenantStatus
-	Discovery   []DiscoveryStatus
-	Receiver    *ReceiverStatus // nil while the receiver is off
+	// ReloadFailure is the last reload's, while it failed; nil after a
+	// successful one.
+	ReloadFailure *ReloadFailure
+	Tenants       []TenantStatus
+	Discovery     []DiscoveryStatus
+	Receiver      *ReceiverStatus // nil while the receiver is off
 	// Recent are the last callbacks the receiver answered; the page sorts
 	// them newest first and lists MaxRecentCallbacks at most.
 	Recent []receiver.CallbackRecord
@@ -55,6 +58,24 @@ type TenantStatus struct {
 	MaxCacheAge time.Duration
 	// LastEvent is when the receiver last accepted an event of the tenant.
 	LastEvent time.Time
+	// Findings are the bundled alert conditions the settings of its last
+	// good answer meet, most severe first.
+	Findings []Finding
+	// Streams are the live streams the receiver tracks for the tenant.
+	Streams []receiver.StreamStatus
+}
+
+// BuildInfo is what is known of the running binary; a plain `go build`
+// leaves most of it empty, and the page omits what is.
+type BuildInfo struct {
+	Version, Revision, Branch, BuildDate, GoVersion string
+}
+
+// ReloadFailure is a failed config reload: the exporter serves the config
+// it loaded before.
+type ReloadFailure struct {
+	At    time.Time
+	Error string // names file, line and key, never a secret's value
 }
 
 // DiscoveryStatus is one entry of the config's discovery list, as the tenant
@@ -71,10 +92,12 @@ type ReceiverStatus struct {
 
 // CallbackLog is what the page reads of the live-event receiver
 // (*receiver.Receiver is one): the last callbacks it answered, newest
-// first, and when it last accepted an event of a tenant (zero if never).
+// first, when it last accepted an event of a tenant (zero if never), and
+// the streams it tracks by tenant.
 type CallbackLog interface {
 	Recent() []receiver.CallbackRecord
 	LastEvent(tenant string) time.Time
+	Streams() map[string][]receiver.StreamStatus
 }
 
 // Link is an entry of the page's list of endpoints.
@@ -87,7 +110,7 @@ type Link struct {
 //go:embed status.html
 var statusHTML string
 
-var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap{"clock": Clock}).Parse(statusHTML))
+var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap{"clock": Clock, "streamClass": streamStateClass}).Parse(statusHTML))
 
 // NewStatusPage serves the status page at "/" (any other path is 404),
 // built by source for each request; template errors are logged to logger.

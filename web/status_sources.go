@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 )
 
 // docsURL is where the reference documentation lives.
@@ -21,7 +22,7 @@ func (s *statusSources) page(context.Context) StatusPage {
 	page := StatusPage{
 		Name:        "metastudio_exporter",
 		Description: "Prometheus exporter for Huawei Cloud MetaStudio live-streaming settings",
-		Version:     version.Info(),
+		Build:       buildInfo(),
 		Now:         time.Now(),
 		Links: []Link{
 			{Address: o.TelemetryPath, Text: "Metrics", Description: "every tenant and the exporter's own metrics"},
@@ -35,32 +36,57 @@ func (s *statusSources) page(context.Context) StatusPage {
 		page.Description = "DEMO MODE: these tenants live in the built-in MetaStudio simulator, not the real cloud. " +
 			"To monitor real tenants, run metastudio_exporter --config.file=metastudio.yml"
 	}
+	if at, err := o.Tenants.LastReloadFailure(); err != nil {
+		page.ReloadFailure = &ReloadFailure{At: at, Error: err.Error()}
+	}
+	var streams map[string][]receiver.StreamStatus
+	if r := o.Receiver; r != nil {
+		page.Receiver = &ReceiverStatus{ListenAddress: r.ListenAddress, ExternalURL: r.ExternalURL}
+		page.Recent = r.Callbacks.Recent()
+		streams = r.Callbacks.Streams()
+	}
 	for _, t := range o.Tenants.Snapshot().Tenants() {
-		page.Tenants = append(page.Tenants, s.tenant(t))
+		page.Tenants = append(page.Tenants, s.tenant(t, streams[t.Name]))
 	}
 	for _, e := range o.Tenants.Entries() {
 		page.Discovery = append(page.Discovery, DiscoveryStatus{e})
 	}
-	if r := o.Receiver; r != nil {
-		page.Receiver = &ReceiverStatus{ListenAddress: r.ListenAddress, ExternalURL: r.ExternalURL}
-		page.Recent = r.Callbacks.Recent()
-	}
 	return page
 }
 
-func (s *statusSources) tenant(t *config.Tenant) TenantStatus {
+func (s *statusSources) tenant(t *config.Tenant, streams []receiver.StreamStatus) TenantStatus {
 	out := TenantStatus{
 		Name:         t.Name,
 		ProjectID:    t.ProjectID,
 		Region:       t.Region,
 		TenantStatus: s.o.Scraper.Status(t),
 		MaxCacheAge:  t.MaxCacheAge,
+		Streams:      streams,
 	}
 	if t.Source != nil {
 		out.Discovered, out.DiscoveryEntry = true, t.Source.Index
 	}
-	if s.o.Receiver != nil {
-		out.LastEvent = s.o.Receiver.Callbacks.LastEvent(t.Name)
+	in := FindingInput{Settings: out.Settings, Policy: t.Policy, RoutedHere: out.RoutedHere}
+	if r := s.o.Receiver; r != nil {
+		out.LastEvent = r.Callbacks.LastEvent(t.Name)
+		in.ExternalURL = r.ExternalURL
 	}
+	out.Findings = Findings(in)
 	return out
+}
+
+// buildInfo is what the binary knows of its build. A revision Go could not
+// read from version control is "unknown": as good as empty.
+func buildInfo() BuildInfo {
+	b := BuildInfo{
+		Version:   version.Version,
+		Revision:  version.GetRevision(),
+		Branch:    version.Branch,
+		BuildDate: version.BuildDate,
+		GoVersion: version.GoVersion,
+	}
+	if b.Revision == "unknown" {
+		b.Revision = ""
+	}
+	return b
 }

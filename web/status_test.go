@@ -14,6 +14,7 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
@@ -22,24 +23,41 @@ var now = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // samplePage has a tenant of each kind: up and fetched at every scrape,
 // up from its cache, down with a reason, not scraped yet, and discovered.
+// Its findings are set by hand: rendering shows what it is given, and
+// status_findings_test.go tests how they are found.
 func samplePage() StatusPage {
 	return StatusPage{
-		Name:    "metastudio_exporter",
-		Version: "1.2.3",
-		Now:     now,
+		Name:  "metastudio_exporter",
+		Build: BuildInfo{Version: "1.2.3", Revision: "0123abc", GoVersion: "go1.26.0"},
+		Now:   now,
 		Tenants: []TenantStatus{
 			{Name: "shop-a", ProjectID: "p-a", Region: "cn-north-4",
 				TenantStatus: collector.TenantStatus{Called: true, Up: true, LastSuccess: now.Add(-12 * time.Second),
-					CallbackKnown: true, CallbackRoute: "https://mon.example.com:10037/callback/shop-a", RoutedHere: true}, LastEvent: now.Add(-3 * time.Second)},
+					CallbackKnown: true, CallbackRoute: "https://mon.example.com:10037/callback/shop-a", RoutedHere: true, Settings: &metastudio.Settings{}},
+				LastEvent: now.Add(-3 * time.Second),
+				Streams: []receiver.StreamStatus{
+					{RoomID: "room-1", JobID: "job-1", OutputHost: "push.example.com", State: "CONNECTED", Since: now.Add(-90 * time.Second)},
+					{RoomID: "room-2", JobID: "job-7", OutputHost: "push.example.net:1935", State: "DISCONNECTED", Since: now.Add(-5 * time.Second)},
+				}},
 			{Name: "shop-b", ProjectID: "p-b", Region: "cn-north-4",
 				TenantStatus: collector.TenantStatus{Called: true, Up: true, LastSuccess: now.Add(-100 * time.Second), Cached: true, CacheAge: 100 * time.Second,
-					CallbackKnown: true, CallbackRoute: "https://elsewhere.example.com/hook"}, MaxCacheAge: 5 * time.Minute},
+					CallbackKnown: true, CallbackRoute: "https://elsewhere.example.com/hook", Settings: &metastudio.Settings{}}, MaxCacheAge: 5 * time.Minute,
+				Findings: []Finding{
+					{Alert: "MetaStudioExceptionWaitingUnlimited", Severity: "critical", Text: "waits forever."},
+					{Alert: "MetaStudioCallbackNotRoutedHere", Severity: "warning", Text: "points elsewhere."},
+					{Alert: "MetaStudioInterruptionNotifyDisabled", Severity: "warning", Text: "nobody is told."},
+				}},
 			{Name: "broken", ProjectID: "p-x", Region: "cn-east-3",
 				TenantStatus: collector.TenantStatus{Called: true, Reason: "auth", ErrorCode: "APIGW.0301",
-					Error: "get user config: HTTP 401 APIGW.0301: Incorrect IAM authentication information", LastSuccess: now.Add(-2 * time.Hour)}},
+					Error: "get user config: HTTP 401 APIGW.0301: Incorrect IAM authentication information", LastSuccess: now.Add(-2 * time.Hour), Settings: &metastudio.Settings{}},
+				Findings: []Finding{{Alert: "MetaStudioCallbackUnsigned", Severity: "warning", Text: "unsigned."}}},
+			{Name: "locked", ProjectID: "p-l", Region: "cn-north-4",
+				TenantStatus: collector.TenantStatus{Called: true, Reason: "forbidden", ErrorCode: "MSS.00000003", Error: "get user config: HTTP 403 MSS.00000003: no permission"}},
 			{Name: "new", ProjectID: "p-n", Region: "cn-north-4"},
 			{Name: "cn-north-4_found", ProjectID: "p-f", Region: "cn-north-4",
-				TenantStatus: collector.TenantStatus{Called: true, Up: true, LastSuccess: now.Add(-time.Second), CallbackKnown: true}, Discovered: true, DiscoveryEntry: 1},
+				TenantStatus: collector.TenantStatus{Called: true, Up: true, LastSuccess: now.Add(-time.Second), CallbackKnown: true, Settings: &metastudio.Settings{}},
+				Findings:     []Finding{{Alert: "MetaStudioEventCallbackMissing", Severity: "info", Text: "no callback."}},
+				Discovered:   true, DiscoveryEntry: 1},
 		},
 		Discovery: []DiscoveryStatus{
 			{tenants.EntryStatus{Index: 0, Errors: 3, LastError: "list IAM projects: HTTP 503 APIGW.0202: Backend unavailable"}},
@@ -88,12 +106,20 @@ func TestStatusPageRows(t *testing.T) {
 	}
 	got := strings.Join(rows(html), "\n")
 	want := strings.Join([]string{
-		"tenant | state | reason | last successful fetch | data served | from | project / region |",
-		"shop-a | up | | 12s ago | fetched at every scrape | config file | p-a cn-north-4 | probe",
-		"shop-b | up | | 1m40s ago | 1m40s old (max_cache_age 5m) | config file | p-b cn-north-4 | probe",
-		"broken | down | auth (APIGW.0301) get user config: HTTP 401 APIGW.0301: Incorrect IAM authentication information | 2h ago | none: up is 0 | config file | p-x cn-east-3 | probe",
-		"new | not scraped yet | | never | | config file | p-n cn-north-4 | probe",
-		"cn-north-4_found | up | | 1s ago | fetched at every scrape | discovery entry 1 | p-f cn-north-4 | probe",
+		"tenant | state | findings | reason | last successful fetch | data served | from | project / region |",
+		"shop-a | up | no findings | | 12s ago | fetched at every scrape | config file | p-a cn-north-4 | probe",
+		"shop-b | up | 1 critical, 2 warning | | 1m40s ago | 1m40s old (max_cache_age 5m) | config file | p-b cn-north-4 | probe",
+		"broken | down | 1 warning | auth (APIGW.0301) get user config: HTTP 401 APIGW.0301: Incorrect IAM authentication information | 2h ago | none: up is 0 | config file | p-x cn-east-3 | probe",
+		"locked | down | unknown: its settings could not be fetched | forbidden (MSS.00000003) get user config: HTTP 403 MSS.00000003: no permission | never | none: up is 0 | config file | p-l cn-north-4 | probe",
+		"new | not scraped yet | not known until its settings are fetched | | never | | config file | p-n cn-north-4 | probe",
+		"cn-north-4_found | up | 1 info | | 1s ago | fetched at every scrape | discovery entry 1 | p-f cn-north-4 | probe",
+		"tenant | bundled alert conditions its settings meet now",
+		"shop-a | no findings",
+		"shop-b | critical MetaStudioExceptionWaitingUnlimited: waits forever. warning MetaStudioCallbackNotRoutedHere: points elsewhere. warning MetaStudioInterruptionNotifyDisabled: nobody is told.",
+		"broken | warning MetaStudioCallbackUnsigned: unsigned. From its last good answer, 2h ago.",
+		"locked | unknown: its settings could not be fetched",
+		"new | not known until its settings are fetched",
+		"cn-north-4_found | info MetaStudioEventCallbackMissing: no callback.",
 		"entry | state | last success | projects listed | matched | served | failed listings | last error",
 		"discovery entry 0 | failing | never | 0 | 0 | 0 | 3 | list IAM projects: HTTP 503 APIGW.0202: Backend unavailable",
 		"discovery entry 1 | ok | 1m30s ago | 8 | 3 | 2 | 0 |",
@@ -101,8 +127,12 @@ func TestStatusPageRows(t *testing.T) {
 		"shop-a | https://mon.example.com:10037/callback/shop-a | yes | 3s ago",
 		"shop-b | https://mon.example.com:10037/callback/shop-b | no: it points to https://elsewhere.example.com/hook | never",
 		"broken | https://mon.example.com:10037/callback/broken | unknown: its settings could not be fetched | never",
+		"locked | https://mon.example.com:10037/callback/locked | unknown: its settings could not be fetched | never",
 		"new | https://mon.example.com:10037/callback/new | not known until its settings are fetched | never",
 		"cn-north-4_found | https://mon.example.com:10037/callback/cn-north-4_found | no: no callback URL is set | never",
+		"tenant | room | job | output host | state | since",
+		"shop-a | room-1 | job-1 | push.example.com | CONNECTED | 2030-01-02 03:02:35Z (1m30s ago)",
+		"shop-a | room-2 | job-7 | push.example.net:1935 | DISCONNECTED | 2030-01-02 03:04:00Z (5s ago)",
 		"time | tenant | event type | result",
 		"2030-01-02 03:04:03Z (2s ago) | shop-b | | bad_signature",
 		"2030-01-02 03:04:02Z (3s ago) | shop-a | RTMP_STREAM_STATE_CHANGE | accepted",
@@ -112,13 +142,20 @@ func TestStatusPageRows(t *testing.T) {
 		t.Errorf("rows:\n%s\nwant:\n%s", got, want)
 	}
 	for _, s := range []string{
-		"Tenants: 3 of 5 up",
+		"Tenants: 3 of 6 up",
 		`<td class="down">down</td>`,
 		`<td class="up">accepted</td>`,
 		`<a href="/probe?tenant=cn-north-4_found">probe</a>`,
 		`<a href="/metrics">Metrics</a>: every tenant`,
-		"Version 1.2.3",
+		`<p id="build">version 1.2.3, revision 0123abc, go1.26.0 &middot; page built 2030-01-02 03:04:05Z</p>`,
 		"Listening on <code>[::]:10037</code>",
+		// The summary links to the tenant's findings, coloured by the most
+		// severe; each finding is coloured by its own severity.
+		`<td class="critical"><a class="critical" href="#findings-shop-b">1 critical, 2 warning</a></td>`,
+		`<tr id="findings-shop-b" class="critical">`,
+		`<li class="warning" data-alert="MetaStudioCallbackNotRoutedHere"><span class="severity">warning</span> <strong>MetaStudioCallbackNotRoutedHere</strong>: points elsewhere.</li>`,
+		`<tr id="findings-shop-a" class="up">`,
+		`<td class="down">DISCONNECTED</td>`,
 	} {
 		if !strings.Contains(html, s) {
 			t.Errorf("the page lacks %q", s)
@@ -126,6 +163,9 @@ func TestStatusPageRows(t *testing.T) {
 	}
 	if strings.Contains(html, "<script") {
 		t.Error("the page has a script; it must read without JavaScript")
+	}
+	if strings.Contains(html, "reload failed") {
+		t.Error("the page shows a reload failure, and there was none")
 	}
 }
 
@@ -149,7 +189,7 @@ func TestStatusPageReceiverOff(t *testing.T) {
 	page := samplePage()
 	page.Receiver, page.Discovery = nil, nil
 	_, html := render(t, page, "/")
-	for _, absent := range []string{"callback URL for the MetaStudio console", "Recent callbacks", "Project discovery"} {
+	for _, absent := range []string{"callback URL for the MetaStudio console", "Recent callbacks", "Project discovery", "Live streams"} {
 		if strings.Contains(html, absent) {
 			t.Errorf("the page shows %q", absent)
 		}
@@ -208,6 +248,57 @@ func TestStatusPageRecentCap(t *testing.T) {
 	}
 	if len(page.Recent) != 150 || page.Recent[0].Tenant != "t000" {
 		t.Error("rendering changed the caller's slice")
+	}
+}
+
+// TestStatusPageReloadFailure: a failed reload is a banner above
+// everything else, with when and the whole error, escaped.
+func TestStatusPageReloadFailure(t *testing.T) {
+	page := samplePage()
+	page.ReloadFailure = &ReloadFailure{At: now.Add(-90 * time.Second),
+		Error: "metastudio.yml:2: tenants[0].project_id: required\nmetastudio.yml:3: tenants[0].<b>: unknown key"}
+	_, html := render(t, page, "/")
+	want := `<main>
+<div class="banner" id="reload-failed" role="alert">
+<strong>The last config reload failed</strong> 1m30s ago (2030-01-02 03:02:35Z): the exporter keeps serving the config it loaded before. Fix the file and reload again (SIGHUP or <code>POST /-/reload</code>).
+<pre>metastudio.yml:2: tenants[0].project_id: required
+metastudio.yml:3: tenants[0].&lt;b&gt;: unknown key</pre>
+</div>
+<p id="build">`
+	if !strings.Contains(html, want) {
+		t.Errorf("the page does not open with the banner:\n%s", html)
+	}
+}
+
+// TestStatusPageNoStreams: with the receiver on and nothing tracked, the
+// page says when streams appear.
+func TestStatusPageNoStreams(t *testing.T) {
+	page := samplePage()
+	page.Tenants[0].Streams = nil
+	_, html := render(t, page, "/")
+	if want := "No stream is tracked: streams appear with their first <code>RTMP_STREAM_STATE_CHANGE</code> event."; !strings.Contains(html, want) {
+		t.Errorf("the page lacks %q", want)
+	}
+	if strings.Contains(html, "<th>output host</th>") {
+		t.Error("the page shows an empty streams table")
+	}
+}
+
+// TestBuildLine: the version line shows what is known and leaves out what
+// a plain go build did not set, instead of "branch=," and "unknown".
+func TestBuildLine(t *testing.T) {
+	for _, tc := range []struct {
+		b    BuildInfo
+		want string
+	}{
+		{BuildInfo{Version: "dev", GoVersion: "go1.26.0"}, "version dev, go1.26.0"},
+		{BuildInfo{Version: "dev", Revision: "0123abc-modified", GoVersion: "go1.26.0"}, "version dev, revision 0123abc-modified, go1.26.0"},
+		{BuildInfo{Version: "1.4.0", Revision: "0123abc", Branch: "main", BuildDate: "20260301-10:00:00", GoVersion: "go1.26.0"},
+			"version 1.4.0, revision 0123abc, branch main, built 20260301-10:00:00, go1.26.0"},
+	} {
+		if got := tc.b.Line(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.b, got, tc.want)
+		}
 	}
 }
 

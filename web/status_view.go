@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"net/url"
 	"strconv"
 	"strings"
@@ -119,4 +120,70 @@ func (d *DiscoveryStatus) State() string {
 		return "pending"
 	}
 	return "up"
+}
+
+// Line is the build as one line, with what is known only: "version 1.2.0,
+// revision 1a2b3c4, branch main, built 20260101-12:00:00, go1.26.0".
+func (b BuildInfo) Line() string {
+	var parts []string
+	for _, p := range []struct{ name, value string }{
+		{"version ", b.Version}, {"revision ", b.Revision}, {"branch ", b.Branch}, {"built ", b.BuildDate}, {"", b.GoVersion},
+	} {
+		if p.value != "" {
+			parts = append(parts, p.name+p.value)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// FindingsSummary counts the tenant's findings by severity for its row,
+// classed by the most severe; without settings it says why there are none.
+func (t *TenantStatus) FindingsSummary() Verdict {
+	switch {
+	case t.Settings == nil && t.Called && !t.Up:
+		return Verdict{"unknown: its settings could not be fetched", "pending"}
+	case t.Settings == nil:
+		return Verdict{"not known until its settings are fetched", "pending"}
+	case len(t.Findings) == 0:
+		return Verdict{"no findings", "up"}
+	}
+	var parts []string
+	class := ""
+	for _, sev := range severities {
+		n := 0
+		for _, f := range t.Findings {
+			if f.Severity == sev {
+				n++
+			}
+		}
+		if n > 0 {
+			parts = append(parts, strconv.Itoa(n)+" "+sev)
+			class = cmp.Or(class, sev)
+		}
+	}
+	return Verdict{strings.Join(parts, ", "), class}
+}
+
+// streamStateClass is the CSS class of a stream's state: a push that is up,
+// one that is down, one on its way up, and one that is over.
+func streamStateClass(state string) string {
+	switch state {
+	case "CONNECTED":
+		return "up"
+	case "DISCONNECTED", "RECONNECTING":
+		return "down"
+	case "CONNECTING":
+		return "warning"
+	}
+	return "pending"
+}
+
+// StreamCount is how many streams the receiver tracks for the page's
+// tenants.
+func (p *StatusPage) StreamCount() int {
+	n := 0
+	for _, t := range p.Tenants {
+		n += len(t.Streams)
+	}
+	return n
 }
