@@ -138,6 +138,9 @@ var lintCases = []lintCase{
 		set(statQuery, "expr", `up{job="node",instance=~"$instance"} and on (instance) up{job=~"$job",instance=~"$instance"}`)},
 		want: []string{`panel "Up" query A: selector up{instance=~"$instance",job="node"} does not filter on job=~"$job"`}},
 
+	{rule: "target-job-rule", name: "on the default datasource", edits: []edit{drop(statPanel, "datasource"), set(statQuery, "expr", `up`)},
+		want: []string{`panel "Up" query A: selector up does not filter on job=~"$job"`}},
+
 	{rule: "target-instance-rule", name: "no instance matcher", edits: []edit{set(statQuery, "expr", `up{job=~"$job"}`)},
 		want: []string{`panel "Up" query A: selector up{job=~"$job"} does not filter on instance=~"$instance"`}},
 

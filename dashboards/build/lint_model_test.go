@@ -185,7 +185,9 @@ func (d *lintDashboard) datasourceVariable(ds lintDatasource) *lintVariable {
 }
 
 // plugin is the datasource plugin a target queries: its own datasource's,
-// else its panel's, read through the datasource variable it names.
+// else its panel's, read through the datasource variable it names. With
+// neither, Grafana's default datasource answers, which is taken to be the
+// kind the dashboard's datasource variable picks, as the linter does.
 func (d *lintDashboard) plugin(p *lintPanel, t *lintTarget) string {
 	ds := t.Datasource
 	if ds == (lintDatasource{}) {
@@ -193,6 +195,9 @@ func (d *lintDashboard) plugin(p *lintPanel, t *lintTarget) string {
 	}
 	if v := d.datasourceVariable(ds); v != nil {
 		return string(v.Query)
+	}
+	if ds == (lintDatasource{}) && d.queriesPrometheus() {
+		return "prometheus"
 	}
 	return ds.Type
 }
