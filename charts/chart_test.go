@@ -55,7 +55,7 @@ func TestEveryValueSetRendersStrictlyDecodableObjects(t *testing.T) {
 	}
 	// One ConfigMap per dashboard.
 	for _, name := range baseNames(t, "../dashboards/*.json") {
-		want["everything"] = append(want["everything"], "ConfigMap/"+fullname+"-"+strings.TrimSuffix(name, ".json"))
+		want["everything"] = append(want["everything"], "ConfigMap/"+dashboardConfigMap(fullname, name))
 	}
 	if len(want["everything"]) < 9 {
 		t.Fatal("no ../dashboards/*.json")

@@ -68,7 +68,9 @@ func TestKubernetesDocValues(t *testing.T) {
 	}
 
 	o = renderRelease(t, "metastudio", webTLS)
-	if ep := o.ServiceMonitor.Spec.Endpoints[0]; ep.Scheme == nil || ep.TLSConfig == nil {
-		t.Errorf("the web TLS example's ServiceMonitor endpoint %+v", ep)
+	for _, ep := range o.ServiceMonitor.Spec.Endpoints {
+		if ep.Scheme == nil || ep.TLSConfig == nil {
+			t.Errorf("the web TLS example's ServiceMonitor endpoint %+v", ep)
+		}
 	}
 }

@@ -14,43 +14,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-func TestServiceMonitor(t *testing.T) {
-	for _, tc := range []struct {
-		name, values              string
-		interval, timeout, labels string
-	}{
-		{"defaults", "serviceMonitor: {enabled: true}", "60s", "30s", ""},
-		{"own timing", "serviceMonitor: {enabled: true, interval: 2m, scrapeTimeout: 50s, labels: {release: prom}}", "2m", "50s", "prom"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			o := render(t, tc.values)
-			sm := o.ServiceMonitor
-			if sm == nil {
-				t.Fatal("no ServiceMonitor")
-			}
-			if len(sm.Spec.Endpoints) != 1 {
-				t.Fatalf("endpoints %+v", sm.Spec.Endpoints)
-			}
-			ep := sm.Spec.Endpoints[0]
-			if ep.Port != "metrics" || ep.Path != "/metrics" {
-				t.Errorf("endpoint port %q path %q, want metrics /metrics", ep.Port, ep.Path)
-			}
-			if ep.Interval != monitoringv1.Duration(tc.interval) || ep.ScrapeTimeout != monitoringv1.Duration(tc.timeout) {
-				t.Errorf("interval %q scrapeTimeout %q, want %s %s", ep.Interval, ep.ScrapeTimeout, tc.interval, tc.timeout)
-			}
-			if sm.Labels["release"] != tc.labels {
-				t.Errorf("release label %q, want %q", sm.Labels["release"], tc.labels)
-			}
-			if !selects(sm.Spec.Selector.MatchLabels, o.Service.Labels) {
-				t.Errorf("selector %v does not select the Service (%v)", sm.Spec.Selector.MatchLabels, o.Service.Labels)
-			}
-			if got := sm.Spec.NamespaceSelector.MatchNames; len(got) != 1 || got[0] != namespace {
-				t.Errorf("namespaceSelector %v", got)
-			}
-		})
-	}
-}
-
 // sourceRuleGroups parses the repository's alerts/*.rules.yml strictly
 // into the operator's types, concatenated in file name order, as the chart
 // renders them.
@@ -123,6 +86,13 @@ func TestPrometheusRuleHoldsTheAlertGroups(t *testing.T) {
 	}
 }
 
+// dashboardConfigMap is the name of the ConfigMap holding a dashboard
+// file: metastudio-live.json of release mon in
+// mon-metastudio-exporter-dashboard-live.
+func dashboardConfigMap(fullname, file string) string {
+	return fullname + "-dashboard-" + strings.TrimPrefix(strings.TrimSuffix(file, ".json"), "metastudio-")
+}
+
 func TestDashboardConfigMapsHoldTheJSONUnchanged(t *testing.T) {
 	o := render(t, "dashboards: {enabled: true, labels: {team: live}, annotations: {grafana_folder: MetaStudio}}")
 	files, err := filepath.Glob("../dashboards/*.json")
@@ -132,7 +102,7 @@ func TestDashboardConfigMapsHoldTheJSONUnchanged(t *testing.T) {
 	seen := 0
 	for _, f := range files {
 		base := filepath.Base(f)
-		name := fullname + "-" + strings.TrimSuffix(base, ".json")
+		name := dashboardConfigMap(fullname, base)
 		cm := o.ConfigMaps[name]
 		if cm == nil {
 			t.Errorf("no ConfigMap %s for %s", name, f)
@@ -190,7 +160,7 @@ func TestDashboardLiteralBlocksKeepEveryEnding(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	for name, body := range want {
-		cm := o.ConfigMaps[fullname+"-"+strings.TrimSuffix(name, ".json")]
+		cm := o.ConfigMaps[dashboardConfigMap(fullname, name)]
 		if cm == nil {
 			t.Errorf("no ConfigMap for %s", name)
 			continue
@@ -335,10 +305,12 @@ func TestNotes(t *testing.T) {
 		), []string{"ServiceMonitor", "Service port \"callback\""}},
 		{"receiver with URL", "existingSecret: s\nserviceMonitor: {enabled: true}\ncallback: {enabled: true, externalURL: 'https://mon.example.com/'}",
 			append(slices.Clone(metrics),
-				"A ServiceMonitor scrapes port \"metrics\" every 60s (timeout 30s).",
+				"A ServiceMonitor scrapes port \"metrics\" every 60s (timeout 30s), and the live\nstreams and jobs every 15s.",
 				"The live-event receiver listens on Service port \"callback\" (10037).",
 				"  https://mon.example.com/callback/<tenant>\n",
 			), []string{"WARNING", "Set callback.externalURL"}},
+		{"one scrape", "existingSecret: s\nserviceMonitor: {enabled: true, fastInterval: ''}",
+			[]string{"A ServiceMonitor scrapes port \"metrics\" every 60s (timeout 30s).\n"}, []string{"live\nstreams"}},
 		{"receiver without URL", "existingSecret: s\ncallback: {enabled: true}",
 			[]string{"  https://<your public host>/callback/<tenant>\nSet callback.externalURL to that public base URL"}, nil},
 	} {

@@ -13,27 +13,35 @@ import (
 func TestTLSOnTheMetricsPort(t *testing.T) {
 	o := render(t, webTLSValues)
 	checkProbes(t, o.container(t), corev1.URISchemeHTTPS)
-	ep := o.ServiceMonitor.Spec.Endpoints[0]
-	if ep.Scheme == nil || ep.Scheme.String() != "https" {
-		t.Errorf("ServiceMonitor scheme %v, want https", ep.Scheme)
+	if len(o.ServiceMonitor.Spec.Endpoints) != 2 {
+		t.Fatalf("endpoints %+v, want the settings' and the live streams'", o.ServiceMonitor.Spec.Endpoints)
 	}
-	tls := ep.TLSConfig
-	if tls == nil || tls.ServerName == nil || *tls.ServerName != "metastudio.observability.svc" ||
-		tls.CA.Secret == nil || tls.CA.Secret.Name != "metastudio-web" || tls.CA.Secret.Key != "ca.crt" {
-		t.Errorf("ServiceMonitor tlsConfig %+v, want serviceMonitor.tlsConfig", tls)
+	for i, ep := range o.ServiceMonitor.Spec.Endpoints {
+		if ep.Scheme == nil || ep.Scheme.String() != "https" {
+			t.Errorf("ServiceMonitor endpoint %d: scheme %v, want https", i, ep.Scheme)
+		}
+		tls := ep.TLSConfig
+		if tls == nil || tls.ServerName == nil || *tls.ServerName != "metastudio.observability.svc" ||
+			tls.CA.Secret == nil || tls.CA.Secret.Name != "metastudio-web" || tls.CA.Secret.Key != "ca.crt" {
+			t.Errorf("ServiceMonitor endpoint %d: tlsConfig %+v, want serviceMonitor.tlsConfig", i, tls)
+		}
 	}
 
 	o = render(t, "serviceMonitor: {enabled: true}")
 	checkProbes(t, o.container(t), corev1.URISchemeHTTP)
-	if ep := o.ServiceMonitor.Spec.Endpoints[0]; ep.Scheme != nil && *ep.Scheme != "http" || ep.TLSConfig != nil {
-		t.Errorf("without web.tls: scheme %v tlsConfig %+v, want plain HTTP", ep.Scheme, ep.TLSConfig)
+	for i, ep := range o.ServiceMonitor.Spec.Endpoints {
+		if ep.Scheme != nil && *ep.Scheme != "http" || ep.TLSConfig != nil {
+			t.Errorf("without web.tls, endpoint %d: scheme %v tlsConfig %+v, want plain HTTP", i, ep.Scheme, ep.TLSConfig)
+		}
 	}
 
 	// The operator also takes a CA from a ConfigMap and skips verification
 	// on request; the chart passes tlsConfig through as it is.
 	o = render(t, "web: {tls: {enabled: true}}\nserviceMonitor: {enabled: true, tlsConfig: {insecureSkipVerify: true}}")
-	if tls := o.ServiceMonitor.Spec.Endpoints[0].TLSConfig; tls == nil || tls.InsecureSkipVerify == nil || !*tls.InsecureSkipVerify {
-		t.Errorf("tlsConfig %+v, want insecureSkipVerify", tls)
+	for i, ep := range o.ServiceMonitor.Spec.Endpoints {
+		if tls := ep.TLSConfig; tls == nil || tls.InsecureSkipVerify == nil || !*tls.InsecureSkipVerify {
+			t.Errorf("endpoint %d: tlsConfig %+v, want insecureSkipVerify", i, tls)
+		}
 	}
 
 	_, err := helmTemplate(t, "serviceMonitor: {enabled: true, tlsConfig: {insecureSkipVerify: true}}")

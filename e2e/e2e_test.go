@@ -79,7 +79,7 @@ const (
 var riskyAlerts = []string{
 	"MetaStudioLiveDurationUnlimited",
 	"MetaStudioExceptionWaitingUnlimited",
-	"MetaStudioCallbackNotHTTPS",
+	"MetaStudioCallbackNotHttps",
 	"MetaStudioCallbackUnsigned",
 	"MetaStudioStreamStateEventsDisabled",
 	"MetaStudioInterruptionNotifyDisabled",

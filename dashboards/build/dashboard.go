@@ -34,7 +34,7 @@ var all = []spec{
 // carrying the time range and variables along.
 func newDashboard(uid, title, description string, tags []string, from, refresh string) *dashboard.DashboardBuilder {
 	return dashboard.NewDashboardBuilder(title).Uid(uid).Description(description).Tags(tags).
-		Editable().Tooltip(dashboard.DashboardCursorSyncCrosshair).Timezone("").WeekStart("").
+		Readonly().Tooltip(dashboard.DashboardCursorSyncCrosshair).Timezone("").WeekStart("").
 		Time(from, "now").Refresh(refresh).FiscalYearStartMonth(0).LiveNow(false).Version(1).
 		Link(dashboard.NewDashboardLinkBuilder("MetaStudio dashboards").Type(dashboard.DashboardLinkTypeDashboards).
 			Tags([]string{"metastudio"}).AsDropdown(true).IncludeVars(true).KeepTime(true).
@@ -44,14 +44,17 @@ func newDashboard(uid, title, description string, tags []string, from, refresh s
 			Enable(true).Hide(true).IconColor("rgba(0, 211, 255, 1)")).
 		WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").Label("Data source").Type("prometheus").
 			Hide(dashboard.VariableHideDontHide).Regex("").Multi(false).IncludeAll(false)).
-		WithVariable(labelVariable("job", "Job", "metastudio_up")).
-		WithVariable(labelVariable("tenant", "Tenant", `metastudio_up{job=~"$job"}`))
+		WithVariable(labelVariable("job", "Job", "metastudio_up", ".+")).
+		WithVariable(labelVariable("tenant", "Tenant", `metastudio_up{job=~"$job"}`, ".*"))
 }
 
 // labelVariable offers the values of one label of the selected series,
-// several at once or All. All is the regexp .*, not the list of values, so
-// it also matches series without the label and any number of tenants.
-func labelVariable(name, label, selector string) *dashboard.QueryVariableBuilder {
+// several at once or All. All is a regexp, not the list of values, so that
+// it matches any number of values. For job it is .+: every series has a
+// job. For tenant it is .*, which also matches the series without a
+// tenant (the exporter's own, their alerts) and the callbacks of unknown
+// tenants (tenant="").
+func labelVariable(name, label, selector, all string) *dashboard.QueryVariableBuilder {
 	query := fmt.Sprintf("label_values(%s, %s)", selector, name)
 	return dashboard.NewQueryVariableBuilder(name).Label(label).Datasource(promDS).
 		Definition(query).
@@ -59,7 +62,7 @@ func labelVariable(name, label, selector string) *dashboard.QueryVariableBuilder
 			"qryType": 1, "query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery",
 		}}).
 		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).Sort(dashboard.VariableSortAlphabeticalAsc).
-		Multi(true).IncludeAll(true).AllValue(".*").
+		Multi(true).IncludeAll(true).AllValue(all).
 		Current(dashboard.VariableOption{Selected: cog.ToPtr(true),
 			Text:  dashboard.StringOrArrayOfString{ArrayOfString: []string{"All"}},
 			Value: dashboard.StringOrArrayOfString{ArrayOfString: []string{"$__all"}}}).

@@ -43,6 +43,20 @@ The scheme of port metrics, for the probes and the ServiceMonitor: HTTPS once
 {{- ternary "HTTPS" "HTTP" .Values.web.tls.enabled }}
 {{- end }}
 
+{{/*
+A ServiceMonitor endpoint's scheme and tlsConfig: HTTPS with
+serviceMonitor.tlsConfig once web.tls.enabled says port metrics serves TLS.
+*/}}
+{{- define "metastudio-exporter.serviceMonitorScheme" -}}
+{{- if .Values.web.tls.enabled -}}
+scheme: https
+{{- with .Values.serviceMonitor.tlsConfig }}
+tlsConfig:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{- define "metastudio-exporter.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
