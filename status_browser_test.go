@@ -142,7 +142,7 @@ discovery:
 		return tenant + " | " + alert + " | WARNING | " + amber + " | " + amberBack
 	}
 	wantFindings := []string{
-		critical("risky", "MetaStudioExceptionWaitingUnlimited"), critical("risky", "MetaStudioCallbackNotHTTPS"),
+		critical("risky", "MetaStudioExceptionWaitingUnlimited"), critical("risky", "MetaStudioCallbackNotHttps"),
 		warning("risky", "MetaStudioLiveDurationUnlimited"), warning("risky", "MetaStudioCallbackUnsigned"),
 		warning("risky", "MetaStudioStreamStateEventsDisabled"), warning("risky", "MetaStudioInterruptionNotifyDisabled"),
 		warning("risky", "MetaStudioCallbackNotRoutedHere"),

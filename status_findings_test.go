@@ -105,7 +105,7 @@ func TestFindingsMatchTheRules(t *testing.T) {
 	t.Logf("the demo's findings: %v", got)
 	want := map[string][]string{
 		"demo-safe": nil,
-		"demo-risky": {"MetaStudioExceptionWaitingUnlimited", "MetaStudioCallbackNotHTTPS", "MetaStudioLiveDurationUnlimited",
+		"demo-risky": {"MetaStudioExceptionWaitingUnlimited", "MetaStudioCallbackNotHttps", "MetaStudioLiveDurationUnlimited",
 			"MetaStudioCallbackUnsigned", "MetaStudioStreamStateEventsDisabled", "MetaStudioInterruptionNotifyDisabled",
 			"MetaStudioCallbackNotRoutedHere"},
 		"demo-rejected": nil,

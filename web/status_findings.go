@@ -60,7 +60,7 @@ var findingRules = []findingRule{
 		return "a broken live stream stays open up to " + Age(wait) + ", above the policy's " + Age(in.Policy.MaxExceptionWaiting) + ".",
 			abovePolicy(wait, in.Policy.MaxExceptionWaiting)
 	}},
-	{"MetaStudioCallbackNotHTTPS", "critical", func(in *FindingInput) (string, bool) {
+	{"MetaStudioCallbackNotHttps", "critical", func(in *FindingInput) (string, bool) {
 		return "the live event callback URL is not https: events, and any credentials in the URL, travel in clear text.",
 			in.Settings.CallbackConfigured && !in.Settings.CallbackHTTPS
 	}},

@@ -39,7 +39,7 @@ func TestFindings(t *testing.T) {
 		{"unlimited exception waiting", func(in *FindingInput) { in.Settings.MaxExceptionWaitingMinutes = 0 }, []string{"MetaStudioExceptionWaitingUnlimited"}},
 		{"exception waiting at the policy", func(in *FindingInput) { in.Settings.MaxExceptionWaitingMinutes = 30 }, nil},
 		{"exception waiting above the policy", func(in *FindingInput) { in.Settings.MaxExceptionWaitingMinutes = 31 }, []string{"MetaStudioExceptionWaitingAbovePolicy"}},
-		{"plain http", func(in *FindingInput) { in.Settings.CallbackHTTPS = false }, []string{"MetaStudioCallbackNotHTTPS"}},
+		{"plain http", func(in *FindingInput) { in.Settings.CallbackHTTPS = false }, []string{"MetaStudioCallbackNotHttps"}},
 		{"unsigned", func(in *FindingInput) { in.Settings.CallbackAuthType = "NONE" }, []string{"MetaStudioCallbackUnsigned"}},
 		{"MSS_A_HEAD without a key", func(in *FindingInput) {
 			in.Settings.CallbackAuthType, in.Settings.CallbackKeyConfigured = "MSS_A_HEAD", false
@@ -65,7 +65,7 @@ func TestFindings(t *testing.T) {
 			*in.Settings = metastudio.Settings{CallbackConfigured: true, CallbackAuthType: "MSS_A", CallbackRoute: "http://elsewhere.example.com/hook"}
 			in.ExternalURL = "https://mon.example.com"
 		}, []string{
-			"MetaStudioExceptionWaitingUnlimited", "MetaStudioCallbackNotHTTPS", "MetaStudioCallbackKeyMissing",
+			"MetaStudioExceptionWaitingUnlimited", "MetaStudioCallbackNotHttps", "MetaStudioCallbackKeyMissing",
 			"MetaStudioLiveDurationUnlimited", "MetaStudioStreamStateEventsDisabled", "MetaStudioInterruptionNotifyDisabled", "MetaStudioCallbackNotRoutedHere",
 		}},
 	} {
