@@ -107,19 +107,23 @@ func sampleRooms(now time.Time) []sampleRoom {
 }
 
 // addRooms adds rooms and their jobs, the played ones included, to the
-// simulator, as of now.
+// simulator, as of now. A played job's room pushes where its events say:
+// its output URL and stream key.
 func addRooms(sim *simulator.Server, now time.Time, rooms []sampleRoom) error {
 	for _, r := range rooms {
 		r.room.CreateTime = now.Add(-30 * 24 * time.Hour)
+		var played []simulator.LiveJob
+		for _, j := range liveJobs {
+			if j.project == r.project && j.room == r.room.ID {
+				r.room.OutputURLs, r.room.StreamKeys = []string{j.output}, []string{j.streamKey}
+				played = append(played, simulator.LiveJob{ID: j.job, RoomID: j.room, StartTime: now.Add(-j.started), UsedResourceType: simulator.ResourcePeriod})
+			}
+		}
 		if err := sim.AddRoom(r.project, r.room); err != nil {
 			return err
 		}
-		for _, j := range liveJobs {
-			if j.project != r.project || j.room != r.room.ID {
-				continue
-			}
-			played := simulator.LiveJob{ID: j.job, RoomID: j.room, StartTime: now.Add(-j.started), UsedResourceType: simulator.ResourcePeriod}
-			if err := sim.AddLiveJob(j.project, played); err != nil {
+		for _, j := range played {
+			if err := sim.AddLiveJob(r.project, j); err != nil {
 				return err
 			}
 		}
