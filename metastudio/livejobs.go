@@ -10,12 +10,8 @@ import (
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
-// Op of the errors of the rooms and live jobs calls.
-const (
-	OpListLiveJobs = "list live jobs"
-	OpListRooms    = "list rooms"
-	OpShowRoom     = "show room"
-)
+// OpListLiveJobs is the Op of every error from ListLiveJobs.
+const OpListLiveJobs = "list live jobs"
 
 // DefaultMaxJobs is how many live jobs ListLiveJobs keeps when the query
 // leaves Max 0.

@@ -12,7 +12,13 @@ import (
 	"strings"
 )
 
-// DefaultMaxRooms is how many rooms ListRooms keeps when max is 0.
+// Op of the errors from ListRooms and GetRoom.
+const (
+	OpListRooms = "list rooms"
+	OpShowRoom  = "show room"
+)
+
+// DefaultMaxRooms is how many rooms ListRooms keeps when maxRooms is 0.
 const DefaultMaxRooms = 500
 
 const (

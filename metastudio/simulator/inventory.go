@@ -124,7 +124,7 @@ func (s *Server) AddRoom(projectID string, r Room) error {
 	if len(r.StreamKeys) > len(r.OutputURLs) {
 		return fmt.Errorf("simulator: room %q: %d stream keys for %d output URLs", r.ID, len(r.StreamKeys), len(r.OutputURLs))
 	}
-	sr := &storedRoom{Room: r}
+	sr := &storedRoom{Room: r.clone()}
 	sr.Type = cmp.Or(sr.Type, RoomNormal)
 	sr.State = cmp.Or(sr.State, RoomEnable)
 	if sr.CreateTime.IsZero() {
@@ -154,6 +154,7 @@ func (s *Server) AddLiveJob(projectID string, j LiveJob) error {
 		return err
 	}
 	sj := &storedJob{LiveJob: j}
+	sj.Callback = j.Callback.clone()
 	sj.State = cmp.Or(sj.State, JobProcessing)
 	switch {
 	case sj.State == JobWaiting && !sj.StartTime.IsZero():
@@ -205,6 +206,37 @@ func (s *Server) AddLiveJob(projectID string, j LiveJob) error {
 	})
 	inv.jobs = slices.Insert(inv.jobs, at, sj)
 	return nil
+}
+
+// clone copies what r points to, so that the caller's values can change
+// without a lock while the room is served.
+func (r Room) clone() Room {
+	r.RepeatCount = clonePtr(r.RepeatCount)
+	if r.Exit != nil {
+		e := LiveExit{MaxLiveDuration: clonePtr(r.Exit.MaxLiveDuration), AutoStopMode: clonePtr(r.Exit.AutoStopMode),
+			MaxExceptionWaitingDuration: clonePtr(r.Exit.MaxExceptionWaitingDuration)}
+		r.Exit = &e
+	}
+	r.Callback = r.Callback.clone()
+	r.OutputURLs, r.StreamKeys = slices.Clone(r.OutputURLs), slices.Clone(r.StreamKeys)
+	return r
+}
+
+func (c *Callback) clone() *Callback {
+	if c == nil {
+		return nil
+	}
+	cp := *c
+	cp.EventTypes = slices.Clone(c.EventTypes)
+	return &cp
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // SetJobStreaming says whether a running job's RTMP push is up: while it
