@@ -134,6 +134,11 @@ func Start() (*Demo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the simulator: %w", err)
 	}
+	now := time.Now()
+	if err := addRooms(run.Server, now, sampleRooms(now)); err != nil {
+		_ = run.Close()
+		return nil, fmt.Errorf("adding the sample rooms: %w", err)
+	}
 	cfg, err := config.Parse([]byte(fmt.Sprintf(configYAML, run.URL)), "demo.yml", "", noEnv)
 	if err != nil {
 		_ = run.Close()

@@ -24,6 +24,8 @@ type liveJob struct {
 	streamKey       string
 	firstUp, up     time.Duration
 	down            time.Duration
+	// started is how long before the simulator starts the job went live.
+	started time.Duration
 }
 
 // liveJobs are the demo's jobs. demo-safe's three cover what the stream
@@ -43,19 +45,95 @@ type liveJob struct {
 var liveJobs = []liveJob{
 	{tenant: safeTenant, project: safeProject, room: "room-morning-show", job: "job-steady",
 		output: "rtmp://live-push.example.com/live/", streamKey: "demo-stream-key-steady",
-		firstUp: 40 * time.Second, up: 8 * time.Minute, down: 12 * time.Second},
+		firstUp: 40 * time.Second, up: 8 * time.Minute, down: 12 * time.Second, started: 3 * time.Hour},
 	{tenant: safeTenant, project: safeProject, room: "room-flash-sale", job: "job-flaky",
 		output: "rtmp://live-push.example.com/live/", streamKey: "demo-stream-key-flaky",
-		firstUp: 20 * time.Second, up: 45 * time.Second, down: 10 * time.Second},
+		firstUp: 20 * time.Second, up: 45 * time.Second, down: 10 * time.Second, started: 5 * time.Minute},
 	{tenant: safeTenant, project: safeProject, room: "room-night-stream", job: "job-outage",
 		output: "rtmp://push.example.net/app/", streamKey: "demo-stream-key-outage",
-		firstUp: 10 * time.Second, up: 7 * time.Minute, down: 3 * time.Minute},
+		firstUp: 10 * time.Second, up: 7 * time.Minute, down: 3 * time.Minute, started: 50 * time.Minute},
 	{tenant: riskyTenant, project: riskyProject, room: "room-risky", job: "job-risky",
 		output: "rtmp://live-push.example.com/live/", streamKey: "demo-stream-key-risky",
-		firstUp: 30 * time.Second, up: time.Minute, down: 20 * time.Second},
+		firstUp: 30 * time.Second, up: time.Minute, down: 20 * time.Second, started: 26 * time.Hour},
 	{tenant: rejectedTenant, project: rejectedProject, room: "room-rejected", job: "job-rejected",
 		output: "rtmp://live-push.example.com/live/", streamKey: "demo-stream-key-rejected",
-		firstUp: 30 * time.Second, up: 2 * time.Minute, down: 15 * time.Second},
+		firstUp: 30 * time.Second, up: 2 * time.Minute, down: 15 * time.Second, started: time.Hour},
+}
+
+// sampleRoom is a room of a sample project in the simulator, with the jobs
+// that run in it besides the played ones (liveJobs), which are added to
+// their rooms with the same ids as their events.
+type sampleRoom struct {
+	project string
+	room    simulator.Room
+	jobs    []simulator.LiveJob
+}
+
+// Ids of the jobs that are not played, for the docs and the tests.
+const (
+	jobNearLimit = "job-marathon"     // ends at its room's 2 h limit, 25 min after the start
+	jobFailed    = "job-flash-sale-1" // failed 6 min before the start
+	jobOwnKey    = "job-own-app"      // runs in a room that signs its callbacks with a key of its own
+	ownRoomKey   = "demo-room-own-signing-key"
+)
+
+// sampleRooms are the rooms and jobs of the three sample projects at now,
+// the moment the simulator starts. Besides the played jobs: demo-risky's
+// room repeats until stopped and sets no limit, under a tenant with none
+// (it runs forever); demo-safe has a job 25 minutes from its room's 2 h
+// limit, a job that failed a few minutes ago, and a room whose callbacks
+// are signed with a key of its own (MSS_A_HEAD), whose job is not played:
+// the receiver would reject its events until it knows job keys.
+func sampleRooms(now time.Time) []sampleRoom {
+	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	return []sampleRoom{
+		{project: safeProject, room: simulator.Room{ID: "room-morning-show", Name: "Morning show", RepeatCount: new(0)}},
+		{project: safeProject, room: simulator.Room{ID: "room-flash-sale", Name: "Flash sale"}, jobs: []simulator.LiveJob{
+			{ID: jobFailed, RoomID: "room-flash-sale", State: simulator.JobFailed, StartTime: ago(12 * time.Minute), EndTime: ago(6 * time.Minute),
+				ErrorCode: "MSS.00000201", ErrorMsg: "The RTMP push to the live platform failed", UsedResourceType: simulator.ResourceOnDemand},
+		}},
+		{project: safeProject, room: simulator.Room{ID: "room-night-stream", Name: "Night stream"}},
+		{project: safeProject, room: simulator.Room{ID: "room-marathon", Name: "Marathon", RepeatCount: new(simulator.RepeatUntilStopped),
+			Exit: &simulator.LiveExit{MaxLiveDuration: new(2), AutoStopMode: new("SCENE_END")}}, jobs: []simulator.LiveJob{
+			{ID: jobNearLimit, RoomID: "room-marathon", StartTime: ago(95 * time.Minute), UsedResourceType: simulator.ResourcePeriod},
+		}},
+		{project: safeProject, room: simulator.Room{ID: "room-own-app", Name: "Own app",
+			Callback: &simulator.Callback{URL: CallbackExternalURL + "/callback/" + safeTenant, AuthType: simulator.AuthMSSAHead, Key: ownRoomKey,
+				EventTypes: []string{simulator.EventShootScriptSwitch, simulator.EventRTMPStreamStateChange, simulator.EventReplyCommandFinish}}},
+			jobs: []simulator.LiveJob{{ID: jobOwnKey, RoomID: "room-own-app", StartTime: ago(20 * time.Minute), UsedResourceType: simulator.ResourcePeriod}}},
+		{project: riskyProject, room: simulator.Room{ID: "room-risky", Name: "Round the clock", RepeatCount: new(simulator.RepeatUntilStopped)}},
+		{project: rejectedProject, room: simulator.Room{ID: "room-rejected", Name: "Rejected"}},
+	}
+}
+
+// addRooms adds rooms and their jobs, the played ones included, to the
+// simulator, as of now. A played job's room pushes where its events say:
+// its output URL and stream key.
+func addRooms(sim *simulator.Server, now time.Time, rooms []sampleRoom) error {
+	for _, r := range rooms {
+		r.room.CreateTime = now.Add(-30 * 24 * time.Hour)
+		var played []simulator.LiveJob
+		for _, j := range liveJobs {
+			if j.project == r.project && j.room == r.room.ID {
+				r.room.OutputURLs, r.room.StreamKeys = []string{j.output}, []string{j.streamKey}
+				played = append(played, simulator.LiveJob{ID: j.job, RoomID: j.room, StartTime: now.Add(-j.started), UsedResourceType: simulator.ResourcePeriod})
+			}
+		}
+		if err := sim.AddRoom(r.project, r.room); err != nil {
+			return err
+		}
+		for _, j := range played {
+			if err := sim.AddLiveJob(r.project, j); err != nil {
+				return err
+			}
+		}
+		for _, j := range r.jobs {
+			if err := sim.AddLiveJob(r.project, j); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Pace of the events while a stream is up.
@@ -100,12 +178,16 @@ func (d *Demo) runLiveJobs(ctx context.Context, receiverBaseURL string, scale fl
 			return fmt.Errorf("demo live jobs: %w", err)
 		}
 		callbacks[j.project] = cb
+		// Each stream starts by connecting: its push is down until then.
+		if err := d.run.Server.SetJobStreaming(j.project, j.job, false); err != nil {
+			return fmt.Errorf("demo live jobs: %w", err)
+		}
 	}
 	defer sender.Client.CloseIdleConnections()
 	var wg sync.WaitGroup
 	for _, j := range liveJobs {
 		wg.Go(func() {
-			p := &player{ctx: ctx, sender: sender, cb: callbacks[j.project], job: j, scale: scale, report: report}
+			p := &player{ctx: ctx, sender: sender, sim: d.run.Server, cb: callbacks[j.project], job: j, scale: scale, report: report}
 			p.play()
 		})
 	}
@@ -117,6 +199,7 @@ func (d *Demo) runLiveJobs(ctx context.Context, receiverBaseURL string, scale fl
 type player struct {
 	ctx       context.Context
 	sender    *simulator.Sender
+	sim       *simulator.Server // where the job's stream_duration grows while its push is up
 	cb        simulator.Callback
 	job       liveJob
 	scale     float64
@@ -172,6 +255,8 @@ func (p *player) stayUp(d time.Duration) bool {
 }
 
 func (p *player) state(s string) {
+	// The job was checked when the players started; it cannot be missing.
+	_ = p.sim.SetJobStreaming(p.job.project, p.job.job, s == simulator.StreamConnected)
 	p.send(simulator.RTMPStreamStateChange{RoomID: p.job.room, JobID: p.job.job,
 		OutputURL: p.job.output + p.job.streamKey, StreamKey: p.job.streamKey, State: s})
 }

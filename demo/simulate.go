@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -33,6 +34,28 @@ type simProject struct {
 	tenant   simulator.Tenant // list-only projects have no Config
 	listOnly bool             // disabled: listed, serves no user config
 	about    string
+	// roomsAbout says what is special about its rooms and jobs, if anything.
+	roomsAbout string
+}
+
+// Projects that simulate adds for discovery to find.
+const (
+	regionDefaultProject = "9d3c2b1a0f9e4d7c8b5a493827161504"
+	shopProject          = "7a6b5c4d3e2f40a9b8c7d6e5f4a3b2c1"
+	eastShopProject      = "3c4d5e6f708142a3b4c5d6e7f8091a2b"
+)
+
+// simulatedRooms are the rooms and jobs of the projects for discovery, at
+// now.
+func simulatedRooms(now time.Time) []sampleRoom {
+	return []sampleRoom{
+		{project: shopProject, room: simulator.Room{ID: "room-shop-daily", Name: "Daily deals", RepeatCount: new(3)}, jobs: []simulator.LiveJob{
+			{ID: "job-shop-daily", RoomID: "room-shop-daily", StartTime: now.Add(-40 * time.Minute), UsedResourceType: simulator.ResourceOnDemand},
+		}},
+		{project: shopProject, room: simulator.Room{ID: "room-shop-template", Name: "Template", Type: simulator.RoomTemplate}},
+		{project: eastShopProject, room: simulator.Room{ID: "room-east-weekend", Name: "Weekend", Exit: &simulator.LiveExit{MaxLiveDuration: new(4)}},
+			jobs: []simulator.LiveJob{{ID: "job-east-weekend", RoomID: "room-east-weekend", State: simulator.JobWaiting}}},
+	}
 }
 
 // simulatedProjects are the demo's sample tenants plus projects for
@@ -44,14 +67,16 @@ type simProject struct {
 func simulatedProjects() []simProject {
 	samples := Tenants()
 	out := []simProject{
-		{tenant: samples[0], about: "safe settings, signed https callback (MSS_A); live events"},
-		{tenant: samples[1], about: "risky: no limits, unsigned http callback, no stream events"},
+		{tenant: samples[0], about: "safe settings, signed https callback (MSS_A); live events",
+			roomsAbout: "a job 25 min from its room's 2 h limit, one failed 6 min before the start, a room with a callback key of its own"},
+		{tenant: samples[1], about: "risky: no limits, unsigned http callback, no stream events",
+			roomsAbout: "a room that repeats until stopped with no limit: it runs forever"},
 		{tenant: samples[2], about: "safe settings; examples/simulated.yml gives it a wrong secret key"},
-		{tenant: simulator.Tenant{ProjectID: "9d3c2b1a0f9e4d7c8b5a493827161504", ProjectName: "cn-north-4", Config: []byte("{}")},
+		{tenant: simulator.Tenant{ProjectID: regionDefaultProject, ProjectName: "cn-north-4", Config: []byte("{}")},
 			about: "the region's default project, never configured"},
-		{tenant: simulator.Tenant{ProjectID: "7a6b5c4d3e2f40a9b8c7d6e5f4a3b2c1", ProjectName: "cn-north-4_shop", Config: signedConfig("cn-north-4_shop", simulator.AuthMSSA)},
+		{tenant: simulator.Tenant{ProjectID: shopProject, ProjectName: "cn-north-4_shop", Config: signedConfig("cn-north-4_shop", simulator.AuthMSSA)},
 			about: "safe settings"},
-		{tenant: simulator.Tenant{ProjectID: "3c4d5e6f708142a3b4c5d6e7f8091a2b", ProjectName: "cn-east-3_shop", Config: signedConfig("cn-east-3_shop", simulator.AuthMSSA)},
+		{tenant: simulator.Tenant{ProjectID: eastShopProject, ProjectName: "cn-east-3_shop", Config: signedConfig("cn-east-3_shop", simulator.AuthMSSA)},
 			about: "safe settings, another region"},
 		{tenant: simulator.Tenant{ProjectID: "e5d4c3b2a1f04e9d8c7b6a5948372615", ProjectName: "cn-north-4_shop-closed"},
 			listOnly: true, about: "disabled"},
@@ -76,6 +101,11 @@ func startSimulated(addr string) (*Demo, error) {
 	run, err := simulator.Listen(addr, simulator.Options{Latency: 30 * time.Millisecond}, tenants...)
 	if err != nil {
 		return nil, fmt.Errorf("--listen-address: %w", err)
+	}
+	now := time.Now()
+	if err := addRooms(run.Server, now, append(sampleRooms(now), simulatedRooms(now)...)); err != nil {
+		_ = run.Close()
+		return nil, fmt.Errorf("adding the sample rooms: %w", err)
 	}
 	for _, p := range projects {
 		if !p.listOnly {
@@ -196,6 +226,20 @@ func printBanner(w io.Writer, program, simulatorURL, eventsTo string) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", p.tenant.ProjectName, p.tenant.ProjectID, p.about)
 	}
 	_ = tw.Flush()
+	fmt.Fprintf(w, "\nRooms and live jobs (GET /v1/{project_id}/smart-live-rooms, /smart-live-jobs):\n")
+	now := time.Now()
+	rooms := append(sampleRooms(now), simulatedRooms(now)...)
+	for _, p := range simulatedProjects() {
+		summary := roomSummary(p.tenant.ProjectID, rooms)
+		switch {
+		case summary == "":
+		case p.roomsAbout == "":
+			fmt.Fprintf(tw, "  %s\t%s\n", p.tenant.ProjectName, summary)
+		default:
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", p.tenant.ProjectName, summary, p.roomsAbout)
+		}
+	}
+	_ = tw.Flush()
 	if eventsTo == "" {
 		fmt.Fprintf(w, "\nLive events: off (--events.to=http://127.0.0.1:10037 sends them to a receiver)\n")
 	} else {
@@ -216,6 +260,44 @@ func printBanner(w io.Writer, program, simulatorURL, eventsTo string) {
 			DefaultSimulateAddress, simulatorURL)
 	}
 	fmt.Fprintln(w)
+}
+
+// roomSummary counts a project's rooms and its jobs by state, the played
+// jobs included: "5 rooms; jobs: 5 PROCESSING, 1 FAILED".
+func roomSummary(project string, rooms []sampleRoom) string {
+	var n int
+	states := map[string]int{}
+	for _, r := range rooms {
+		if r.project != project {
+			continue
+		}
+		n++
+		for _, j := range r.jobs {
+			states[cmp.Or(j.State, simulator.JobProcessing)]++
+		}
+		for _, j := range liveJobs {
+			if j.project == project && j.room == r.room.ID {
+				states[simulator.JobProcessing]++
+			}
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	out := strconv.Itoa(n) + " room"
+	if n > 1 {
+		out += "s"
+	}
+	var counts []string
+	for _, state := range []string{simulator.JobWaiting, simulator.JobProcessing, simulator.JobSucceed, simulator.JobFailed, simulator.JobBlocked} {
+		if states[state] > 0 {
+			counts = append(counts, strconv.Itoa(states[state])+" "+state)
+		}
+	}
+	if len(counts) > 0 {
+		out += "; jobs: " + strings.Join(counts, ", ")
+	}
+	return out
 }
 
 // deliveryLog logs how a tenant's live events are received when that

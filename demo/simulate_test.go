@@ -118,6 +118,10 @@ func TestSimulate(t *testing.T) {
 		"  secret_key              demo-secret-key-not-a-real-one\n",
 		"  iam_password            domain demo, user demo-monitor, password demo-password-not-a-real-one\n",
 		"  cn-north-4_shop-closed     e5d4c3b2a1f04e9d8c7b6a5948372615  disabled\n",
+		"\nRooms and live jobs (GET /v1/{project_id}/smart-live-rooms, /smart-live-jobs):\n" +
+			"  cn-north-4_demo-safe       5 rooms; jobs: 5 PROCESSING, 1 FAILED  a job 25 min from its room's 2 h limit, " +
+			"one failed 6 min before the start, a room with a callback key of its own\n",
+		"  cn-east-3_shop             1 room; jobs: 1 WAITING\n",
 		"Live events: the sample tenants' live jobs send to " + receiver.URL + "/callback/{tenant}\n",
 		"Try it: metastudio_exporter --config.file=examples/simulated.yml --callback.listen-address=" +
 			strings.TrimPrefix(receiver.URL, "http://") + " --callback.external-url=https://mon.example.com:10037\n" +
@@ -167,6 +171,17 @@ func TestSimulate(t *testing.T) {
 		if got := uc.CallbackAuth().URL; got != "https://mon.example.com:10037/callback/cn-north-4_shop" {
 			t.Errorf("%s: cn-north-4_shop's callback URL %q", name, got)
 		}
+	}
+
+	// The projects for discovery have rooms and jobs too.
+	shop := metastudio.Target{Name: "cn-north-4_shop", Endpoint: base, ProjectID: "7a6b5c4d3e2f40a9b8c7d6e5f4a3b2c1", Credentials: aksk}
+	rooms, total, err := client.ListRooms(ctx, shop, 0)
+	if err != nil || total != 2 || rooms[0].RoomID != "room-shop-daily" || rooms[1].RoomType != "TEMPLATE" {
+		t.Errorf("cn-north-4_shop's rooms: %+v (%d), %v", rooms, total, err)
+	}
+	jobs, _, err := client.ListLiveJobs(ctx, shop, metastudio.JobQuery{States: []string{"PROCESSING"}})
+	if err != nil || len(jobs) != 1 || jobs[0].JobID != "job-shop-daily" {
+		t.Errorf("cn-north-4_shop's jobs: %+v, %v", jobs, err)
 	}
 
 	// Signed live events arrive for the sample tenants, and their answers

@@ -46,9 +46,12 @@ type Client struct {
 	// a thousand tenants per scrape that showed in the allocation profile.
 	rt      http.RoundTripper
 	maxBody int64
-	observe Observer
-	now     func() time.Time
-	tokens  tokenCache
+	// maxProjectList bounds IAM's project list, which is streamed rather
+	// than read into a buffer: MaxProjectListBytes but in tests.
+	maxProjectList int64
+	observe        Observer
+	now            func() time.Time
+	tokens         tokenCache
 	// onTokenWait, when set by a test, runs when a caller starts waiting
 	// for a shared token fetch, so tests can line callers up without sleeps.
 	onTokenWait func()
@@ -68,9 +71,10 @@ func NewClient(opts ClientOptions) *Client {
 			// the API never redirects, so a 3xx is reported as it is.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		maxBody: opts.MaxBodyBytes,
-		observe: opts.Observe,
-		now:     opts.Now,
+		maxBody:        opts.MaxBodyBytes,
+		maxProjectList: MaxProjectListBytes,
+		observe:        opts.Observe,
+		now:            opts.Now,
 	}
 	if c.maxBody <= 0 {
 		c.maxBody = DefaultMaxBodyBytes
@@ -101,7 +105,7 @@ func NewTransport(maxConnsPerHost int) *http.Transport {
 
 // GetUserConfig calls ShowSmartLiveUserConfig for t.
 func (c *Client) GetUserConfig(ctx context.Context, t Target) (*UserConfig, error) {
-	buf, requestID, err := c.callUserConfig(ctx, t, http.MethodGet, nil, OpGetUserConfig)
+	buf, requestID, err := c.callProject(ctx, t, http.MethodGet, userConfigPath, "", nil, OpGetUserConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -129,15 +133,19 @@ func decodeUserConfig(body []byte) (*UserConfig, error) {
 	return uc, nil
 }
 
-// callUserConfig authenticates and sends one user-config call. With an IAM
-// token a 401 may mean the token was revoked before its expiry, so the token
-// is dropped, fetched again and the call repeated once.
-func (c *Client) callUserConfig(ctx context.Context, t Target, method string, body []byte, op string) (*bytes.Buffer, string, error) {
+// callProject authenticates and sends one call to a route of t's project:
+// {endpoint}/v1/{project_id}{suffix}?{rawQuery}. With an IAM token a 401
+// may mean the token was revoked before its expiry, so the token is
+// dropped, fetched again and the call repeated once.
+func (c *Client) callProject(ctx context.Context, t Target, method, suffix, rawQuery string, body []byte, op string) (*bytes.Buffer, string, error) {
 	creds := t.Credentials
 	if creds.IAM == nil && (creds.AccessKey == "" || !creds.SecretKey.IsSet()) {
 		return nil, "", &Error{Reason: ReasonCredentials, Op: op, Err: errNoCredentials}
 	}
-	target := strings.TrimRight(t.Endpoint, "/") + "/v1/" + url.PathEscape(t.ProjectID) + userConfigPath
+	target := strings.TrimRight(t.Endpoint, "/") + "/v1/" + url.PathEscape(t.ProjectID) + suffix
+	if rawQuery != "" {
+		target += "?" + rawQuery
+	}
 	if creds.IAM == nil {
 		return c.send(ctx, t, method, target, body, "", op)
 	}

@@ -50,7 +50,9 @@ var fuzzTarget = Target{
 }
 
 func fuzzClient(c canned) *Client {
-	return NewClient(ClientOptions{Transport: c, MaxBodyBytes: fuzzBodyLimit})
+	cl := NewClient(ClientOptions{Transport: c, MaxBodyBytes: fuzzBodyLimit})
+	cl.maxProjectList = fuzzBodyLimit
+	return cl
 }
 
 // FuzzDecodeUserConfig feeds any 200 body to the client's decode path and

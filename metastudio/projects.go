@@ -1,9 +1,7 @@
 package metastudio
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -30,24 +28,10 @@ type Project struct {
 	DomainID string
 }
 
-type projectList struct {
-	Projects *[]struct {
-		ID       string `json:"id"`
-		Name     string `json:"name"`
-		Enabled  *bool  `json:"enabled"`
-		DomainID string `json:"domain_id"`
-	} `json:"projects"`
-}
-
-var (
-	errNoProjectsField = errors.New(`response has no "projects" list`)
-	errProjectNoID     = errors.New("a project in the list has no id")
-)
-
 // ListProjects calls IAM's KeystoneListAuthProjects (GET /v3/auth/projects):
 // the projects the credentials' user may access, in every region. The API
-// has no pagination; one answer holds the whole list, read through the
-// client's body limit.
+// has no pagination: one answer holds the whole list, up to
+// MaxProjectListBytes, decoded as it arrives.
 //
 // AK/SK requests are signed without X-Project-Id: IAM is a global service
 // and the signature must not name a project. IAM password credentials use a
@@ -108,45 +92,20 @@ func (c *Client) listProjects(ctx context.Context, target string, creds Credenti
 	if err != nil {
 		return nil, transportError(opListProjects, err)
 	}
-	buf, readErr := readLimited(resp.Body, c.maxBody)
 	requestID := resp.Header.Get(headerRequestID)
-	if readErr != nil {
-		return nil, readErr.withOp(opListProjects, requestID)
-	}
-	defer putBuffer(buf)
 	if resp.StatusCode != http.StatusOK {
+		buf, readErr := readLimited(resp.Body, c.maxBody)
+		if readErr != nil {
+			return nil, readErr.withOp(opListProjects, requestID)
+		}
+		defer putBuffer(buf)
 		return nil, statusError(opListProjects, resp, buf.Bytes(), c.now())
 	}
-	projects, err := decodeProjects(buf.Bytes())
-	if err != nil {
-		return nil, &Error{Reason: ReasonDecode, Op: opListProjects, RequestID: requestID, Err: err}
+	defer resp.Body.Close()
+	projects, decodeErr := decodeProjectStream(resp.Body, c.maxProjectList)
+	if decodeErr != nil {
+		decodeErr.Op, decodeErr.RequestID = opListProjects, requestID
+		return nil, decodeErr
 	}
 	return projects, nil
-}
-
-// decodeProjects is strict about the list itself, lenient about each
-// entry: a body without "projects" must not read as "no projects", which
-// would drop every discovered tenant, while unknown fields are ignored.
-func decodeProjects(body []byte) ([]Project, error) {
-	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) > 0 && b[0] != '{' {
-		return nil, errNotObject
-	}
-	var pl projectList
-	if err := json.Unmarshal(body, &pl); err != nil {
-		return nil, err
-	}
-	if pl.Projects == nil {
-		return nil, errNoProjectsField
-	}
-	out := make([]Project, 0, len(*pl.Projects))
-	for _, p := range *pl.Projects {
-		if p.ID == "" {
-			return nil, errProjectNoID
-		}
-		// Keystone always sends "enabled"; were it absent, its own
-		// default (enabled) applies.
-		enabled := p.Enabled == nil || *p.Enabled
-		out = append(out, Project{ID: p.ID, Name: p.Name, Enabled: enabled, DomainID: p.DomainID})
-	}
-	return out, nil
 }

@@ -134,6 +134,7 @@ func TestListProjectsErrors(t *testing.T) {
 	sim, url := startProjectSimulator(t)
 	tr := &tokenRecorder{}
 	c := metastudio.NewClient(metastudio.ClientOptions{Transport: tr, MaxBodyBytes: 4096})
+	metastudio.SetProjectListLimit(c, 4096)
 	ctx := context.Background()
 	ak := metastudio.Credentials{AccessKey: "AKSIMPLAIN", SecretKey: simSK}
 	for _, tc := range []struct {

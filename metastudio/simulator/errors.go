@@ -5,7 +5,7 @@ import (
 	"net/http"
 )
 
-// Error codes the simulator answers with; doc.go says when.
+// Error codes the simulator answers with; docs/simulator.md says when.
 const (
 	CodeAPINotFound     = "APIGW.0101"   // 404: no such route or method
 	CodeBodyTooLarge    = "APIGW.0201"   // 413: request body over 64 KiB
@@ -16,8 +16,9 @@ const (
 	CodeTokenInvalid    = "APIGW.0307"   // 401: X-Auth-Token unknown, revoked or expired
 	CodeThrottled       = "APIGW.0308"   // 429
 	CodeInternal        = "MSS.00000001" // 500
-	CodeBadParameter    = "MSS.00000003" // 400: PUT body invalid
+	CodeBadParameter    = "MSS.00000003" // 400: PUT body or list query invalid
 	CodeProjectNotFound = "MSS.00000004" // 404: project unknown to the simulator
+	CodeRoomNotFound    = "MSS.00000004" // 404: no such room in the project (another message)
 )
 
 // Message prefixes of the gateway errors; a short reason follows after ": ".

@@ -157,22 +157,14 @@ func (s *Server) Callback(projectID string) (Callback, error) {
 	if t == nil {
 		return Callback{}, fmt.Errorf("simulator: unknown project %q", projectID)
 	}
-	var c userConfig
-	if err := json.Unmarshal(*t.config.Load(), &c); err != nil {
-		return Callback{}, fmt.Errorf("simulator: project %q: stored config does not decode: %w", projectID, err)
+	cb, err := decodeCallback(*t.config.Load())
+	if errors.Is(err, errNoCallbackURL) {
+		return Callback{}, fmt.Errorf("simulator: project %q %w", projectID, err)
 	}
-	cb := c.LiveEventCallbackConfig
-	if cb == nil || cb.LiveEventTypeCallbackURL == nil || *cb.LiveEventTypeCallbackURL == "" {
-		return Callback{}, fmt.Errorf("simulator: project %q has no live event callback URL", projectID)
+	if err != nil {
+		return Callback{}, fmt.Errorf("simulator: project %q: %w", projectID, err)
 	}
-	out := Callback{URL: *cb.LiveEventTypeCallbackURL, AuthType: AuthNone, EventTypes: cb.CallbackEventType}
-	if cb.AuthType != nil {
-		out.AuthType = *cb.AuthType
-	}
-	if cb.Key != nil {
-		out.Key = *cb.Key
-	}
-	return out, nil
+	return cb, nil
 }
 
 // HWTime is hwTime: the Unix time in seconds, lower-case hex.

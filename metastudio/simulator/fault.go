@@ -8,10 +8,12 @@ import (
 	"time"
 )
 
-// Fault makes a project's user-config GETs misbehave. It applies after
-// authentication, as a failing backend behind a healthy gateway would. The
-// steps run in field order: Latency, Hang, RetryAfter, then the first of
-// Status, ResetMidBody, Body, BodySize that is set.
+// Fault makes a route misbehave. It applies after authentication (and, on
+// the list routes, after the query is validated), as a failing backend
+// behind a healthy gateway would. The steps run in field order: Latency,
+// Hang, RetryAfter, then the first of Status, ResetMidBody, Body, BodySize
+// that is set. Count, RepeatFirstPage and IgnoreLimit change the page the
+// list routes answer with and apply to them only.
 type Fault struct {
 	Latency      time.Duration // delay before answering, honouring request cancellation
 	Hang         bool          // never answer until the client goes away
@@ -22,11 +24,16 @@ type Fault struct {
 	Body         []byte // raw 200 body instead of the stored config (malformed JSON, wrong types)
 	BodySize     int64  // stream a 200 body of this many bytes (valid JSON start, padded), without holding it in memory
 	ResetMidBody bool   // send headers and part of the body, then hijack and close the connection abruptly
+
+	Count           int64 // non-zero: the count a list answers with, whatever it holds (one that never ends)
+	RepeatFirstPage bool  // answer every page as the first, whatever the offset (endless pages)
+	IgnoreLimit     bool  // answer every entry from the offset on in one page, however many limit allows
 }
 
 func (f *Fault) isZero() bool {
 	return f.Latency == 0 && !f.Hang && f.Status == 0 && f.ErrorCode == "" && f.ErrorMsg == "" &&
-		f.RetryAfter == "" && f.Body == nil && f.BodySize == 0 && !f.ResetMidBody
+		f.RetryAfter == "" && f.Body == nil && f.BodySize == 0 && !f.ResetMidBody &&
+		f.Count == 0 && !f.RepeatFirstPage && !f.IgnoreLimit
 }
 
 // sleepCtx waits d unless the request is cancelled first; it reports

@@ -1,9 +1,12 @@
 package simulator
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -213,30 +216,60 @@ func (s *Server) serveProjects(w http.ResponseWriter, r *http.Request) {
 		base = "https://" + r.Host
 	}
 	s.mu.RLock()
-	entries := make([]projectEntry, 0, len(s.listed))
+	visibleList := make([]listedProject, 0, len(s.listed))
 	for _, p := range s.listed {
-		if !visible(p) {
-			continue
+		if visible(p) {
+			visibleList = append(visibleList, listedProject{id: p.id, name: p.name, disabled: p.disabled, domain: p.domain})
 		}
-		e := projectEntry{DomainID: domainID(p.domain), ParentID: domainID(p.domain), Name: p.name, ID: p.id, Enabled: !p.disabled}
-		e.Links.Self = base + "/v3/projects/" + p.id
-		entries = append(entries, e)
 	}
 	s.mu.RUnlock()
-	slices.SortFunc(entries, func(a, b projectEntry) int {
-		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
+	slices.SortFunc(visibleList, func(a, b listedProject) int {
+		return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.id, b.id))
 	})
-	out, err := json.Marshal(struct {
-		Links    projectLinks   `json:"links"`
-		Projects []projectEntry `json:"projects"`
-	}{projectLinks{Self: base + authProjectsPath}, entries})
-	if err != nil {
-		writeIAMError(w, http.StatusInternalServerError, "Internal error")
-		return
-	}
 	if f := s.projectsFault.Load(); f != nil {
-		serveFault(w, r, f, out)
+		var out bytes.Buffer
+		if err := writeProjectList(&out, base, visibleList); err != nil {
+			writeIAMError(w, http.StatusInternalServerError, "Internal error")
+			return
+		}
+		serveFault(w, r, f, out.Bytes())
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	// Streamed, so that a list of a few hundred thousand projects is never
+	// held whole; its length is not known up front.
+	w.Header()["Content-Type"] = []string{contentTypeJSON}
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	if writeProjectList(bw, base, visibleList) == nil {
+		_ = bw.Flush() // a client that went away is not the simulator's problem
+	}
+}
+
+// writeProjectList writes {"links":{…},"projects":[…]} as IAM does.
+func writeProjectList(w io.Writer, base string, list []listedProject) error {
+	links, err := json.Marshal(projectLinks{Self: base + authProjectsPath})
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(w, `{"links":%s,"projects":[`, links); err != nil {
+		return err
+	}
+	for i, p := range list {
+		e := projectEntry{DomainID: domainID(p.domain), ParentID: domainID(p.domain), Name: p.name, ID: p.id, Enabled: !p.disabled}
+		e.Links.Self = base + "/v3/projects/" + p.id
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			if _, err := io.WriteString(w, ","); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	_, err = io.WriteString(w, "]}")
+	return err
 }

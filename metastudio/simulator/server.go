@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,8 +69,9 @@ type tenant struct {
 	accessKey string // "" = no AK/SK access
 	userKey   string // "" = no password login
 	config    atomic.Pointer[[]byte]
-	fault     atomic.Pointer[Fault]
-	calls     atomic.Int64
+	faults    [numRoutes]atomic.Pointer[Fault]
+	calls     [numRoutes]atomic.Int64
+	inventory inventory
 }
 
 type accessKey struct {
@@ -85,11 +85,9 @@ type iamUser struct {
 }
 
 const (
-	userConfigPrefix = "/v1/"
-	userConfigSuffix = "/smart-live-configs/user-config"
-	tokensPath       = "/v3/auth/tokens"
-	maxRequestBody   = 64 << 10
-	contentTypeJSON  = "application/json;charset=UTF-8"
+	tokensPath      = "/v3/auth/tokens"
+	maxRequestBody  = 64 << 10
+	contentTypeJSON = "application/json;charset=UTF-8"
 )
 
 // New returns a Server with no tenants.
@@ -188,23 +186,31 @@ func (s *Server) Config(projectID string) ([]byte, error) {
 
 // SetFault makes the project's user-config GETs misbehave; a zero Fault
 // clears it. Unknown projects are ignored.
-func (s *Server) SetFault(projectID string, f Fault) {
+func (s *Server) SetFault(projectID string, f Fault) { s.SetRouteFault(projectID, RouteUserConfig, f) }
+
+// SetRouteFault makes one route of a project misbehave; a zero Fault clears
+// it. Unknown projects and routes are ignored.
+func (s *Server) SetRouteFault(projectID string, route Route, f Fault) {
 	t := s.tenant(projectID)
-	if t == nil {
+	if t == nil || !route.valid() {
 		return
 	}
 	if f.isZero() {
-		t.fault.Store(nil)
+		t.faults[route].Store(nil)
 		return
 	}
-	t.fault.Store(&f)
+	t.faults[route].Store(&f)
 }
 
 // Calls returns how many user-config GETs the project received, counted
 // before authentication and faults.
-func (s *Server) Calls(projectID string) int64 {
-	if t := s.tenant(projectID); t != nil {
-		return t.calls.Load()
+func (s *Server) Calls(projectID string) int64 { return s.RouteCalls(projectID, RouteUserConfig) }
+
+// RouteCalls returns how many GETs of one route the project received,
+// counted before authentication and faults.
+func (s *Server) RouteCalls(projectID string, route Route) int64 {
+	if t := s.tenant(projectID); t != nil && route.valid() {
+		return t.calls[route].Load()
 	}
 	return 0
 }
@@ -216,8 +222,7 @@ func (s *Server) tenant(projectID string) *tenant {
 	return t
 }
 
-// ServeHTTP serves the MetaStudio user-config routes and IAM's
-// /v3/auth/tokens on one handler.
+// ServeHTTP serves the MetaStudio routes and IAM's on one handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header()["X-Request-Id"] = []string{s.requestID()}
 	switch r.URL.Path {
@@ -228,14 +233,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveProjects(w, r)
 		return
 	}
-	project, ok := userConfigProject(r.URL.Path)
-	if !ok || (r.Method != http.MethodGet && r.Method != http.MethodPut) {
+	route, project, roomID, ok := parseRoute(r.URL.EscapedPath())
+	if !ok || !route.allows(r.Method) {
 		writeError(w, apiNotFound())
 		return
 	}
 	t := s.tenant(project)
 	if t != nil && r.Method == http.MethodGet {
-		t.calls.Add(1)
+		t.calls[route].Add(1)
 	}
 	if s.latency > 0 && !sleepCtx(r, s.latency) {
 		return
@@ -249,15 +254,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if r.Method == http.MethodPut {
+	switch {
+	case r.Method == http.MethodPut:
 		s.servePut(w, t, body)
-		return
+	case route == RouteUserConfig:
+		if f := t.faults[route].Load(); f != nil {
+			serveFault(w, r, f, *t.config.Load())
+			return
+		}
+		writeJSON(w, http.StatusOK, *t.config.Load())
+	default:
+		s.serveInventory(w, r, t, route, roomID)
 	}
-	if f := t.fault.Load(); f != nil {
-		serveFault(w, r, f, *t.config.Load())
-		return
-	}
-	writeJSON(w, http.StatusOK, *t.config.Load())
 }
 
 // authenticate checks the credentials first and the project second, as the
@@ -301,20 +309,6 @@ func (s *Server) servePut(w http.ResponseWriter, t *tenant, body []byte) {
 	}
 	t.config.Store(&stored)
 	writeJSON(w, http.StatusOK, stored)
-}
-
-// userConfigProject extracts the project id from
-// /v1/{project_id}/smart-live-configs/user-config.
-func userConfigProject(path string) (string, bool) {
-	rest, ok := strings.CutPrefix(path, userConfigPrefix)
-	if !ok {
-		return "", false
-	}
-	project, ok := strings.CutSuffix(rest, userConfigSuffix)
-	if !ok || project == "" || strings.Contains(project, "/") {
-		return "", false
-	}
-	return project, true
 }
 
 func readBody(r *http.Request) ([]byte, *apiError) {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package metastudio_test
+
+const raceEnabled = false
