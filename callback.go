@@ -10,6 +10,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
+	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
@@ -75,6 +76,7 @@ func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, expec
 		EndRetention:   cb.endRetention,
 		StateFile:      cb.stateFile,
 		SettingsMaxAge: cb.settingsMaxAge,
+		ForwardTimeout: config.DefaultForwardTimeout,
 		// The demo's tenant with a wrong key is rejected on purpose.
 		ExpectedFailure: expectedFailure,
 		Logger:          logger,

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 var liveFamilies = []string{
@@ -229,9 +231,7 @@ func TestStateFileSaveError(t *testing.T) {
 	}
 	h.postNone(rtmpBody("r", "j", "h", "CONNECTED"))
 	saveErrors := func() int {
-		h.rc.mu.Lock()
-		defer h.rc.mu.Unlock()
-		return int(h.rc.counters.stateErrors[stateOpSave])
+		return int(testutil.ToFloat64(h.rc.counters.stateErrors.WithLabelValues(stateOpSave)))
 	}
 	waitFor(t, "three failed writes", func() bool { return saveErrors() >= 3 })
 	if n := strings.Count(h.logBuf.String(), "Cannot write the callback state file"); n != 1 {
