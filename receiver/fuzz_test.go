@@ -24,7 +24,7 @@ var allResults = []result{
 
 var allDetails = []string{
 	"", detailNoKey, detailMissingQuery, detailMissingHead, detailBadTime, detailBadSecret, detailMismatch,
-	detailExpired, detailNoURLCreds, detailURLCreds, detailUnsupported, detailTooLarge, detailReadFailed,
+	detailExpired, detailDecimalTime, detailNoURLCreds, detailURLCreds, detailUnsupported, detailTooLarge, detailReadFailed,
 	detailUnknownTenant, detailNoSettings, detailForward, detailMethod,
 	problemNotJSON, problemNoEventType, problemMessage, problemRoomOrJobIDs,
 }
