@@ -49,10 +49,11 @@ func FuzzCallbackRequest(f *testing.F) {
 	src := newSource(testTenants())
 	src.failing["down"] = true
 	clock := newClock()
-	rc, err := New(Options{MaxStreams: 20, Now: clock.Now}, src)
+	rc, err := New(Options{MaxStreams: 20, Now: clock.Now, AfterFunc: clock.AfterFunc}, src)
 	if err != nil {
 		f.Fatal(err)
 	}
+	f.Cleanup(func() { _ = rc.Close() })
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(rc.StreamCollector(), rc.ReceiverCollector())
 	handler := rc.Handler()

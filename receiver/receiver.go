@@ -37,9 +37,13 @@ type Options struct {
 	// at debug only. nil = none.
 	ExpectedFailure func(tenant string) bool
 
-	Logger     log.Logger       // default: none
-	Now        func() time.Time // default time.Now
-	HTTPClient *http.Client     // for relays; default: one that follows no redirect
+	Logger log.Logger       // default: none
+	Now    func() time.Time // default time.Now
+	// AfterFunc is time.AfterFunc, returning the timer's Stop: the timer
+	// that writes the per-minute warn lines' counts. Tests pass a fake
+	// clock's. Default time.AfterFunc.
+	AfterFunc  func(d time.Duration, f func()) (stop func() bool)
+	HTTPClient *http.Client // for relays; default: one that follows no redirect
 }
 
 // Defaults of Options.
@@ -57,6 +61,7 @@ type Receiver struct {
 	source SettingsSource
 	logger log.Logger
 	now    func() time.Time
+	after  afterFunc
 	client *http.Client
 	skew   time.Duration
 	maxAge time.Duration
@@ -108,6 +113,9 @@ func New(opts Options, source SettingsSource) (*Receiver, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.AfterFunc == nil {
+		opts.AfterFunc = timeAfterFunc
+	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = newRelayClient()
 	}
@@ -115,6 +123,7 @@ func New(opts Options, source SettingsSource) (*Receiver, error) {
 		source: source,
 		logger: opts.Logger,
 		now:    opts.Now,
+		after:  opts.AfterFunc,
 		client: opts.HTTPClient,
 		skew:   opts.MaxClockSkew,
 		maxAge: opts.SettingsMaxAge,
@@ -124,8 +133,8 @@ func New(opts Options, source SettingsSource) (*Receiver, error) {
 
 		expectedFailure: opts.ExpectedFailure,
 
-		rejections:    newRateLog(level.Warn(opts.Logger), opts.Now),
-		relayFailures: newRateLog(level.Warn(opts.Logger), opts.Now),
+		rejections:    newRateLog(level.Warn(opts.Logger), opts.Now, opts.AfterFunc),
+		relayFailures: newRateLog(level.Warn(opts.Logger), opts.Now, opts.AfterFunc),
 		lastEvent:     map[string]time.Time{},
 		counters:      newCounters(),
 	}
@@ -218,9 +227,13 @@ func (rc *Receiver) Retain(tenants []string) {
 }
 
 // Close writes the state file one last time if the table changed, and stops
-// its writer. Requests served after Close are recorded but not written.
+// its writer; it stops the timer of the per-minute warn lines and writes the
+// counts they hold. Requests served after Close are recorded but not
+// written.
 func (rc *Receiver) Close() error {
 	rc.closeOnce.Do(func() {
+		rc.rejections.close()
+		rc.relayFailures.close()
 		if rc.state != nil {
 			rc.closeErr = rc.state.stop()
 		}

@@ -54,6 +54,8 @@ type Server struct {
 	addr string
 	done chan struct{} // closed once serving ended, at Shutdown or on failure
 	err  error         // why serving ended; set before done is closed
+	// errLines are net/http's complaints, once a minute per kind.
+	errLines *rateLog
 }
 
 // Listen listens on opts.Address and serves the receiver there in the
@@ -77,7 +79,9 @@ func (rc *Receiver) Listen(opts ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	errLines := newRateLog(level.Warn(rc.logger), rc.now, rc.after)
 	s := &Server{
+		errLines: errLines,
 		srv: &http.Server{
 			Handler:           rc.Handler(),
 			ReadHeaderTimeout: opts.ReadHeaderTimeout,
@@ -87,7 +91,7 @@ func (rc *Receiver) Listen(opts ServerOptions) (*Server, error) {
 			// net/http's own complaints (TLS handshake errors from scanners
 			// and plain-HTTP clients) go through the receiver's logger,
 			// once a minute per kind.
-			ErrorLog: stdlog.New(httpErrorLog{newRateLog(level.Warn(rc.logger), rc.now)}, "", 0),
+			ErrorLog: stdlog.New(httpErrorLog{errLines}, "", 0),
 		},
 		addr: ln.Addr().String(),
 		ln:   ln,
@@ -126,6 +130,7 @@ func (s *Server) Err() error {
 // and closes the listener.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.Shutdown(ctx)
+	s.errLines.close()
 	if serr := s.Err(); serr != nil && err == nil {
 		err = serr
 	}

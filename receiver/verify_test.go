@@ -153,10 +153,12 @@ func TestRefetchFailureKeepsVerdict(t *testing.T) {
 		return testTenants()["mss"], nil
 	})
 	var logs syncBuffer
-	rc, err := New(Options{Now: newClock().Now, Logger: log.NewLogfmtLogger(&logs)}, src)
+	clock := newClock()
+	rc, err := New(Options{Now: clock.Now, AfterFunc: clock.AfterFunc, Logger: log.NewLogfmtLogger(&logs)}, src)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = rc.Close() })
 	h := &harness{rc: rc}
 	a := h.do(request{path: "/callback/mss", query: signedQuery(rotatedKey, mssURL, t0), body: switchBody("r", "j", 1)})
 	if a.status != 401 || a.body != answerJSON("bad_signature", detailMismatch) || fresh != 1 {
