@@ -139,14 +139,12 @@ func New(opts Options, source SettingsSource) (*Receiver, error) {
 		counters:      newCounters(),
 	}
 	if opts.StateFile != "" {
-		rc.state = newStateWriter(opts.StateFile, rc)
-		if rc.load(opts.StateFile) {
+		if file, writable := rc.load(opts.StateFile); writable {
+			rc.state = newStateWriter(file, rc)
 			rc.state.start()
 			if rc.dirty {
 				rc.state.kick()
 			}
-		} else {
-			rc.state = nil
 		}
 	}
 	return rc, nil
