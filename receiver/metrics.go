@@ -68,6 +68,34 @@ func newCounters() counters {
 	return c
 }
 
+// connMetrics are the receiver's listener's series; Listen feeds them.
+type connMetrics struct {
+	open   prometheus.Gauge
+	max    prometheus.Gauge
+	closed *prometheus.CounterVec // reason
+}
+
+func newConnMetrics() connMetrics {
+	m := connMetrics{
+		open: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "metastudio_exporter_callback_open_connections",
+			Help: "Connections the receiver holds now.",
+		}),
+		max: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "metastudio_exporter_callback_max_connections",
+			Help: "Connections the receiver holds at most (--callback.max-connections); at it, the longest-idle keep-alive connection is closed to admit a new one.",
+		}),
+		closed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "metastudio_exporter_callback_connections_closed_total",
+			Help: "Connections the receiver closed: idle_at_capacity (the longest idle, to admit a new one at max connections), timeout (header, request or idle timeout) or header_too_large (answered 431).",
+		}, []string{"reason"}),
+	}
+	for _, r := range closedReasons {
+		m.closed.WithLabelValues(r)
+	}
+	return m
+}
+
 // count adds one to vec's series of tenant and the other label values. The
 // caller holds Receiver.mu.
 func (c *counters) count(vec *prometheus.CounterVec, tenant string, lvs ...string) {
@@ -160,6 +188,9 @@ func (c receiverCollector) Describe(ch chan<- *prometheus.Desc) {
 	c.rc.counters.requests.Describe(ch)
 	c.rc.counters.forwards.Describe(ch)
 	c.rc.counters.stateErrors.Describe(ch)
+	c.rc.conns.open.Describe(ch)
+	c.rc.conns.max.Describe(ch)
+	c.rc.conns.closed.Describe(ch)
 }
 
 func (c receiverCollector) Collect(ch chan<- prometheus.Metric) {
@@ -176,6 +207,9 @@ func (c receiverCollector) Collect(ch chan<- prometheus.Metric) {
 	rc.counters.requests.Collect(ch)
 	rc.counters.forwards.Collect(ch)
 	rc.counters.stateErrors.Collect(ch)
+	rc.conns.open.Collect(ch)
+	rc.conns.max.Collect(ch)
+	rc.conns.closed.Collect(ch)
 }
 
 func boolValue(b bool) float64 {

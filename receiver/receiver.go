@@ -78,6 +78,8 @@ type Receiver struct {
 	// kind, what debug says per request.
 	rejections, relayFailures *rateLog
 
+	conns connMetrics // the listener's, once Listen is called
+
 	mu        sync.Mutex
 	table     *table
 	counters  counters
@@ -137,6 +139,7 @@ func New(opts Options, source SettingsSource) (*Receiver, error) {
 		relayFailures: newRateLog(level.Warn(opts.Logger), opts.Now, opts.AfterFunc),
 		lastEvent:     map[string]time.Time{},
 		counters:      newCounters(),
+		conns:         newConnMetrics(),
 	}
 	if opts.StateFile != "" {
 		if file, writable := rc.load(opts.StateFile); writable {
