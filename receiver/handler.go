@@ -276,7 +276,7 @@ func (rc *Receiver) answer(w http.ResponseWriter, tenant, eventType string, res 
 		kv = append(kv, "reason", detail)
 	}
 	_ = level.Debug(rc.logger).Log(kv...)
-	if res.rejected() && (rc.expectedFailure == nil || !rc.expectedFailure(tenant)) {
+	if res.rejected() {
 		rc.rejections.log(tenant+rateKeySep+string(res),
 			"msg", "Callbacks rejected", "tenant", tenant, "result", res, "reason", detail)
 	}

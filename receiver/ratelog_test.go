@@ -143,25 +143,6 @@ func checkWarnLines(t *testing.T, when, logs, msg string, want []string) {
 	}
 }
 
-// TestExpectedRejectionsLogAtDebug: the rejections of a tenant whose
-// failures are expected (the demo's) log at debug only; another tenant's
-// still warn.
-func TestExpectedRejectionsLogAtDebug(t *testing.T) {
-	h := newHarness(t, Options{ExpectedFailure: func(tenant string) bool { return tenant == "mss" }})
-	for range 3 {
-		h.do(request{path: "/callback/mss", query: signedQuery("forged", mssURL, h.clock.Now()), body: switchBody("r", "j", 1)})
-		h.do(request{path: "/callback/open", body: switchBody("r", "j", 1)})
-	}
-	logs := h.logBuf.String()
-	if n := strings.Count(logs, `level=debug msg=Callback result=bad_signature tenant=mss`); n != 3 {
-		t.Errorf("%d debug lines for the expected tenant's rejections, want 3", n)
-	}
-	want := `level=warn msg="Callbacks rejected" tenant=open result=unauthenticated reason="the tenant's callback URL carries no credentials in its query (no parameter with a value)" count=1`
-	if got := warnLines(logs, "Callbacks rejected"); len(got) != 1 || got[0] != want {
-		t.Errorf("warn lines:\n%s\nwant only\n%s", strings.Join(got, "\n"), want)
-	}
-}
-
 // TestRelayFailuresWarnOncePerMinute: a down app logs one warn line a minute
 // per tenant and code, with the count.
 func TestRelayFailuresWarnOncePerMinute(t *testing.T) {

@@ -32,10 +32,6 @@ type Options struct {
 	// ForwardTimeout bounds a relay whose tenant's settings carry no
 	// timeout of their own. Default 5s.
 	ForwardTimeout time.Duration
-	// ExpectedFailure names the tenants whose callbacks are expected to be
-	// rejected (the demo's tenant with a wrong key): their rejections log
-	// at debug only. nil = none.
-	ExpectedFailure func(tenant string) bool
 
 	Logger log.Logger       // default: none
 	Now    func() time.Time // default time.Now
@@ -67,8 +63,6 @@ type Receiver struct {
 	maxAge time.Duration
 	// forwardTimeout is Options.ForwardTimeout.
 	forwardTimeout time.Duration
-	// expectedFailure is Options.ExpectedFailure.
-	expectedFailure func(tenant string) bool
 
 	limiter   refetchLimiter
 	refetches singleflight.Group
@@ -132,8 +126,6 @@ func New(opts Options, source SettingsSource) (*Receiver, error) {
 
 		forwardTimeout: opts.ForwardTimeout,
 		table:          newTable(opts.MaxStreams, opts.EndRetention),
-
-		expectedFailure: opts.ExpectedFailure,
 
 		rejections:    newRateLog(level.Warn(opts.Logger), opts.Now, opts.AfterFunc),
 		relayFailures: newRateLog(level.Warn(opts.Logger), opts.Now, opts.AfterFunc),
