@@ -137,7 +137,9 @@ func (l *connLimiter) connState(nc net.Conn, st http.ConnState) {
 		c.headBytes.Store(0)
 		c.served.Store(false)
 		l.mu.Lock()
-		if c.state.Load() != connEvicted {
+		// net/http marks a connection idle before it tells this hook, so
+		// a shutdown may have closed it already.
+		if !c.released && c.state.Load() != connEvicted {
 			if c.elem != nil {
 				l.idle.Remove(c.elem)
 			}
@@ -166,6 +168,7 @@ func (l *connLimiter) release(c *trackedConn, reason string) {
 		l.idle.Remove(c.elem)
 		c.elem = nil
 	}
+	c.released = true
 	l.open--
 	l.mu.Unlock()
 	l.metrics.open.Dec()
@@ -238,7 +241,10 @@ type trackedConn struct {
 	net.Conn
 	l     *connLimiter
 	state atomic.Int32
-	elem  *list.Element // in l.idle while idle; guarded by l.mu
+	// Guarded by l.mu: where it is in l.idle while idle, and whether its
+	// slot was given back.
+	elem     *list.Element
+	released bool
 
 	// pastDeadline: the read deadline set last lies in the past, which is
 	// net/http waking a read of its own, not a client being slow.
