@@ -96,10 +96,10 @@ func newConnMetrics() connMetrics {
 	return m
 }
 
-// count adds one to vec's series of tenant and the other label values. The
-// caller holds Receiver.mu.
-func (c *counters) count(vec *prometheus.CounterVec, tenant string, lvs ...string) {
-	vec.WithLabelValues(append([]string{tenant}, lvs...)...).Inc()
+// count adds one to vec's series of tenant and the other label's value.
+// The caller holds Receiver.mu.
+func (c *counters) count(vec *prometheus.CounterVec, tenant, value string) {
+	vec.WithLabelValues(tenant, value).Inc()
 	c.tenants[tenant] = struct{}{}
 }
 
