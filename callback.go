@@ -10,6 +10,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
+	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
@@ -66,7 +67,7 @@ const demoCallbackAddress = ":10037"
 // (its address, a port the system chose included, and whether it still
 // serves) and stop, which closes the listener and writes the state file a
 // last time.
-func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, expectedFailure func(string) bool, logs loggers) (*receiver.Receiver, *receiver.Server, func(), error) {
+func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, logs loggers) (*receiver.Receiver, *receiver.Server, func(), error) {
 	logger := log.With(logs.main, "component", "receiver")
 	cb := &f.callback
 	rc, err := receiver.New(receiver.Options{
@@ -75,9 +76,8 @@ func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, expec
 		EndRetention:   cb.endRetention,
 		StateFile:      cb.stateFile,
 		SettingsMaxAge: cb.settingsMaxAge,
-		// The demo's tenant with a wrong key is rejected on purpose.
-		ExpectedFailure: expectedFailure,
-		Logger:          logger,
+		ForwardTimeout: config.DefaultForwardTimeout,
+		Logger:         logger,
 	}, receiverSettings{set: set, scraper: scraper})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("starting the live-event receiver: %w", err)

@@ -96,7 +96,7 @@ func parseFlags(app *kingpin.Application, args []string) (f *flags, err error) {
 	app.Flag("callback.end-retention", "How long a stream in END stays exposed; other states stay up to 169h after their last event.").Default("15m").
 		SetValue(&flagvalue.Duration{P: &cb.endRetention, Positive: true})
 	app.Flag("callback.state-file", "If set, the stream table is written there (atomically, on change, at most once a second) and read at start.").Default("").StringVar(&cb.stateFile)
-	app.Flag("callback.max-connections", "Connections the receiver holds at once; past it new ones wait (and are refused once the kernel's backlog is full), and /metrics stays answerable.").Default("1000").
+	app.Flag("callback.max-connections", "Connections the receiver holds at once; at it, the longest-idle keep-alive connection is closed to admit a new one (with every connection in a request, new ones wait), and /metrics stays answerable.").Default("1000").
 		SetValue(&flagvalue.Int{P: &cb.maxConnections, Min: 1})
 	app.Flag("callback.settings-max-age", "Oldest tenant settings a verification may use; older ones are refetched first (one shared call, at most once per 30s per tenant; if it fails the cached settings are used).").Default("5m").
 		SetValue(&flagvalue.Duration{P: &cb.settingsMaxAge, Positive: true})

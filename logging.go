@@ -19,7 +19,11 @@ type loggers struct {
 	base log.Logger
 }
 
-func newLoggers(lvl, format string, w io.Writer) loggers {
+// newLoggers builds the loggers for --log.level and --log.format, writing
+// to w. quiet, if set, wraps the main logger outside its level filter, so
+// that it can lower a line's level before the filter sees it (the demo
+// lowers its broken tenant's lines to debug); nil = none.
+func newLoggers(lvl, format string, w io.Writer, quiet func(log.Logger) log.Logger) loggers {
 	sw := log.NewSyncWriter(w)
 	var base log.Logger
 	if format == "json" {
@@ -31,11 +35,16 @@ func newLoggers(lvl, format string, w io.Writer) loggers {
 	// The filter goes outermost so that a dropped line (a debug line per
 	// tenant per scrape, say) costs no timestamp and no caller lookup. The
 	// caller is then two frames further down: the level's context and the
-	// filter.
-	return loggers{
-		main: level.NewFilter(log.With(base, "ts", log.DefaultTimestampUTC, "caller", log.Caller(5)), allow),
-		base: level.NewFilter(base, allow),
+	// filter; and one more through quiet.
+	depth := 5
+	if quiet != nil {
+		depth++
 	}
+	main := level.NewFilter(log.With(base, "ts", log.DefaultTimestampUTC, "caller", log.Caller(depth)), allow)
+	if quiet != nil {
+		main = quiet(main)
+	}
+	return loggers{main: main, base: level.NewFilter(base, allow)}
 }
 
 // slogLogger bridges exporter-toolkit's slog output onto the go-kit logger,

@@ -2,8 +2,16 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
+	"runtime"
+	"strings"
 	"testing"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
+	"github.com/metastudio-exporter/metastudio_exporter/demo"
 )
 
 // TestToolkitLinesLookLikeOurs: exporter-toolkit logs through slog; its
@@ -11,7 +19,7 @@ import (
 // has one format.
 func TestToolkitLinesLookLikeOurs(t *testing.T) {
 	var buf bytes.Buffer
-	logs := newLoggers("info", "logfmt", &buf)
+	logs := newLoggers("info", "logfmt", &buf, nil)
 	logs.slogLogger("info").Info("Listening on", "address", "127.0.0.1:10036")
 	_ = logs.main.Log("level", "info", "msg", "ours")
 	shape := regexp.MustCompile(`^ts=\S+Z caller=\S+:\d+ level=info msg=\S+`)
@@ -26,5 +34,24 @@ func TestToolkitLinesLookLikeOurs(t *testing.T) {
 	}
 	if !bytes.HasSuffix(lines[0], []byte(`msg="Listening on" address=127.0.0.1:10036`)) {
 		t.Errorf("toolkit line: %q", lines[0])
+	}
+}
+
+// TestQuietLoggerKeepsCaller: with the demo's filter around the level
+// filter, a line still names the code that logged it, and demo-rejected's
+// warning is a debug line.
+func TestQuietLoggerKeepsCaller(t *testing.T) {
+	for _, quiet := range []func(log.Logger) log.Logger{nil, demo.QuietLogger} {
+		var buf bytes.Buffer
+		logs := newLoggers("debug", "logfmt", &buf, quiet)
+		_ = level.Warn(log.With(logs.main, "component", "test")).Log("msg", "x", "tenant", "demo-rejected")
+		_, _, line, _ := runtime.Caller(0)
+		want := fmt.Sprintf(" caller=logging_test.go:%d level=warn component=test msg=x tenant=demo-rejected\n", line-1)
+		if quiet != nil {
+			want = strings.Replace(want, "level=warn", "level=debug", 1)
+		}
+		if got := buf.String(); !strings.HasSuffix(got, want) {
+			t.Errorf("quiet %v: got %q, want …%q", quiet != nil, got, want)
+		}
 	}
 }

@@ -75,7 +75,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if f.configCheck {
 		return checkConfig(f.configFile, stdout, stderr)
 	}
-	logs := newLoggers(f.logLevel, f.logFormat, stderr)
+	var quiet func(log.Logger) log.Logger
+	if f.demo {
+		// The demo's tenant with a wrong key fails on purpose: its lines
+		// go to debug.
+		quiet = demo.QuietLogger
+	}
+	logs := newLoggers(f.logLevel, f.logFormat, stderr, quiet)
 	if err := serve(ctx, f, logs); errors.Is(err, errLogged) {
 		return 1
 	} else if err != nil {
@@ -117,14 +123,13 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	setOpts := tenants.Options{Lister: client, LookupEnv: os.LookupEnv, Logger: logger, RetryBase: f.discoveryRetryBase}
 	var set *tenants.Set
 	var sample *demo.Demo
-	var expectedFailure func(tenant string) bool
 	if f.demo {
 		d, err := demo.Start()
 		if err != nil {
 			return fmt.Errorf("starting the demo: %w", err)
 		}
 		defer d.Close()
-		sample, expectedFailure = d, d.ExpectedFailure
+		sample = d
 		_ = level.Info(logger).Log("msg", "DEMO MODE: serving sample tenants from the built-in MetaStudio simulator, not the real cloud; to monitor real tenants run: metastudio_exporter --config.file=metastudio.yml", "simulator", d.URL)
 		set = tenants.NewStatic(d.Config, setOpts)
 		// The demo shows live events too: its receiver listens unless told
@@ -162,7 +167,6 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		MaxConcurrency:      f.maxConcurrency,
 		Logger:              logger,
 		CallbackExternalURL: f.callback.externalURL,
-		ExpectedFailure:     expectedFailure,
 	})
 	collector.FollowTenants(set, scraper, requests)
 	var streams prometheus.Collector
@@ -171,7 +175,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	var receiverDone <-chan struct{} // nil, so never ready, while the receiver is off
 	var receiverErr func() error
 	if f.callback.listenAddress != "" {
-		rc, srv, stop, err := startReceiver(f, set, scraper, expectedFailure, logs)
+		rc, srv, stop, err := startReceiver(f, set, scraper, logs)
 		if err != nil {
 			return err
 		}

@@ -47,10 +47,12 @@ var wantAlerts = map[string]string{
 	"MetaStudioCallbackForwardFailing":      "warning",
 	"MetaStudioCallbackStreamsEvicted":      "warning",
 	"MetaStudioCallbackStateFileFailing":    "warning",
+	"MetaStudioCallbackReceiverSaturated":   "warning",
 }
 
 // exporterAlerts have no tenant label: they are about the exporter itself.
-var exporterAlerts = []string{"MetaStudioExporterConfigReloadFailed", "MetaStudioDiscoveryFailing", "MetaStudioCallbackStreamsEvicted", "MetaStudioCallbackStateFileFailing"}
+var exporterAlerts = []string{"MetaStudioExporterConfigReloadFailed", "MetaStudioDiscoveryFailing", "MetaStudioCallbackStreamsEvicted", "MetaStudioCallbackStateFileFailing",
+	"MetaStudioCallbackReceiverSaturated"}
 
 // streamAlerts are about one live stream and carry its identity, read from
 // every replica (no instance label).

@@ -73,13 +73,11 @@ func (l *failLog) succeeded(now time.Time) failNotice {
 }
 
 // logFailure logs a failed call as n says; window is the throttling
-// backoff it opened, if any. An expected failure (the demo's) never rises
-// above debug.
+// backoff it opened, if any.
 func (s *Scraper) logFailure(tenant string, err error, window time.Duration, n failNotice) {
 	kv := []any{"msg", "Fetching tenant config failed", "tenant", tenant}
 	logger := level.Debug(s.logger)
 	switch {
-	case s.expectedFailure(tenant):
 	case n.kind == noticeStarted:
 		logger = level.Warn(s.logger)
 	case n.kind == noticeStill:
@@ -97,16 +95,10 @@ func (s *Scraper) logFailure(tenant string, err error, window time.Duration, n f
 
 // logSuccess logs a good call, at info if it ends a failure streak.
 func (s *Scraper) logSuccess(tenant string, hash uint64, n failNotice) {
-	if n.kind == noticeRecovered && !s.expectedFailure(tenant) {
+	if n.kind == noticeRecovered {
 		_ = level.Info(s.logger).Log("msg", "Fetching tenant config succeeded again", "tenant", tenant,
 			"failed_calls", n.calls, "failing_for", n.since.Round(time.Second))
 		return
 	}
 	_ = level.Debug(s.logger).Log("msg", "Fetched tenant config", "tenant", tenant, "config_hash", hash)
-}
-
-// expectedFailure reports whether tenant's failures are expected, and so
-// logged at debug only.
-func (s *Scraper) expectedFailure(tenant string) bool {
-	return s.expected != nil && s.expected(tenant)
 }

@@ -14,8 +14,7 @@ var authError = &metastudio.Error{Reason: metastudio.ReasonAuth, StatusCode: 401
 // failingLog scrapes a tenant whose calls answer errs in turn, one scrape
 // every `every` on a fake clock, then once more with a good answer, and
 // returns the log lines at warn and info (and the number at debug).
-// expected is Options.ExpectedFailure.
-func failingLog(t *testing.T, errs []error, every time.Duration, expected func(string) bool) (loud []string, debug int) {
+func failingLog(t *testing.T, errs []error, every time.Duration) (loud []string, debug int) {
 	t.Helper()
 	script := make([]answer, 0, len(errs)+1)
 	for _, err := range errs {
@@ -26,7 +25,6 @@ func failingLog(t *testing.T, errs []error, every time.Duration, expected func(s
 	clock := newFakeClock()
 	logs := &lockedBuffer{}
 	s := newTestScraper(f, clock, logs)
-	s.expected = expected
 	tenant := testTenant("failing")
 	start := clock.Now()
 	for i := range len(script) {
@@ -61,7 +59,7 @@ func repeat(err error, n int) []error {
 // 2 s, writes one warn line, the other 99 failures at debug, and one info
 // line when it recovers.
 func TestFailingTenantWarnsOnce(t *testing.T) {
-	loud, debug := failingLog(t, repeat(serverError, 100), 2*time.Second, nil)
+	loud, debug := failingLog(t, repeat(serverError, 100), 2*time.Second)
 	want := []string{
 		`level=warn msg="Fetching tenant config failed" tenant=failing reason=server_error status=500 error_code=MSS.00000001 err="get user config: HTTP 500 MSS.00000001"`,
 		`level=info msg="Fetching tenant config succeeded again" tenant=failing failed_calls=100 failing_for=3m20s`,
@@ -76,7 +74,7 @@ func TestFailingTenantWarnsOnce(t *testing.T) {
 // line; changing back is another.
 func TestFailingTenantWarnsAgainOnNewReason(t *testing.T) {
 	errs := append(repeat(serverError, 50), repeat(authError, 50)...)
-	loud, _ := failingLog(t, errs, 2*time.Second, nil)
+	loud, _ := failingLog(t, errs, 2*time.Second)
 	checkLines(t, loud, []string{
 		`level=warn msg="Fetching tenant config failed" tenant=failing reason=server_error status=500 error_code=MSS.00000001 err="get user config: HTTP 500 MSS.00000001"`,
 		`level=warn msg="Fetching tenant config failed" tenant=failing reason=auth status=401 error_code=APIGW.0301 err="get user config: HTTP 401 APIGW.0301"`,
@@ -84,7 +82,7 @@ func TestFailingTenantWarnsAgainOnNewReason(t *testing.T) {
 	})
 
 	errs = []error{serverError, authError, authError, serverError}
-	loud, _ = failingLog(t, errs, 2*time.Second, nil)
+	loud, _ = failingLog(t, errs, 2*time.Second)
 	if n := countLines(strings.Join(loud, "\n"), "level=warn"); n != 3 {
 		t.Errorf("%d warn lines for server_error, auth, auth, server_error; want 3:\n%s", n, strings.Join(loud, "\n"))
 	}
@@ -94,7 +92,7 @@ func TestFailingTenantWarnsAgainOnNewReason(t *testing.T) {
 // a quarter of a minute apart (25 minutes) warns at the start, then after
 // 10 and 20 minutes with the count of failed calls since the last warning.
 func TestFailingTenantWarnsEveryTenMinutes(t *testing.T) {
-	loud, debug := failingLog(t, repeat(serverError, 100), 15*time.Second, nil)
+	loud, debug := failingLog(t, repeat(serverError, 100), 15*time.Second)
 	still := `level=warn msg="Fetching tenant config still failing" tenant=failing failed_calls_since_last_warning=40 failing_for=%s reason=server_error status=500 error_code=MSS.00000001 err="get user config: HTTP 500 MSS.00000001"`
 	checkLines(t, loud, []string{
 		`level=warn msg="Fetching tenant config failed" tenant=failing reason=server_error status=500 error_code=MSS.00000001 err="get user config: HTTP 500 MSS.00000001"`,
@@ -104,19 +102,6 @@ func TestFailingTenantWarnsEveryTenMinutes(t *testing.T) {
 	})
 	if debug != 97 {
 		t.Errorf("%d debug lines, want 97", debug)
-	}
-}
-
-// TestExpectedFailuresLogAtDebug: the demo's tenant that is meant to fail
-// logs nothing above debug, whatever happens to it.
-func TestExpectedFailuresLogAtDebug(t *testing.T) {
-	errs := append(repeat(serverError, 60), repeat(authError, 60)...)
-	loud, debug := failingLog(t, errs, 15*time.Second, func(tenant string) bool { return tenant == "failing" })
-	if len(loud) != 0 {
-		t.Errorf("an expected failure logged above debug:\n%s", strings.Join(loud, "\n"))
-	}
-	if debug != 121 {
-		t.Errorf("%d debug lines, want 121", debug)
 	}
 }
 

@@ -37,9 +37,6 @@ type Options struct {
 	// (--callback.external-url); when set, every tenant gets
 	// metastudio_live_event_callback_routed_here.
 	CallbackExternalURL string
-	// ExpectedFailure names the tenants whose failures are expected (the
-	// demo's tenant with a wrong key): they log at debug only. nil = none.
-	ExpectedFailure func(tenant string) bool
 }
 
 // Scraper fetches tenants' settings for /metrics and /probe. One Scraper
@@ -53,8 +50,6 @@ type Scraper struct {
 	now     func() time.Time
 	rand    func() float64
 	states  stateTable
-	// expected is Options.ExpectedFailure.
-	expected func(tenant string) bool
 	// receiverRoute is CallbackRoute(CallbackExternalURL) + "/callback/",
 	// resolved once; "" without an external URL.
 	receiverRoute string
@@ -78,12 +73,11 @@ func NewScraper(f Fetcher, opts Options) *Scraper {
 		opts.Rand = rand.Float64
 	}
 	s := &Scraper{
-		fetcher:  f,
-		slots:    make(chan struct{}, opts.MaxConcurrency),
-		logger:   opts.Logger,
-		now:      opts.Now,
-		rand:     opts.Rand,
-		expected: opts.ExpectedFailure,
+		fetcher: f,
+		slots:   make(chan struct{}, opts.MaxConcurrency),
+		logger:  opts.Logger,
+		now:     opts.Now,
+		rand:    opts.Rand,
 	}
 	if route := strings.TrimSuffix(metastudio.CallbackRoute(opts.CallbackExternalURL), "/"); route != "" {
 		s.receiverRoute = route + "/callback/"

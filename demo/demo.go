@@ -147,11 +147,5 @@ func Start() (*Demo, error) {
 	return &Demo{URL: run.URL, Config: cfg, run: run}, nil
 }
 
-// ExpectedFailure reports whether tenant is the sample tenant that fails on
-// purpose (demo-rejected, configured with a wrong secret key), so that its
-// failures log at debug: a warning nobody can act on teaches users to
-// ignore warnings.
-func (d *Demo) ExpectedFailure(tenant string) bool { return tenant == rejectedTenant }
-
 // noEnv keeps the demo independent of HUAWEICLOUD_SDK_* in the environment.
 func noEnv(string) (string, bool) { return "", false }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -18,8 +17,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
 // Shape of TestReceiverUnderConnectionFlood. The receiver's idle and read
@@ -57,51 +54,10 @@ func TestReceiverUnderConnectionFlood(t *testing.T) {
 	raiseFileLimit(t, 2*(floodIdleConns+floodTrickles)+1000)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	bin, err := buildExporter(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	const key, callbackURL = "flood-callback-key", "https://mon.example.com/callback/live"
-	sim, err := simulator.Start(simulator.Options{}, simulator.Tenant{
-		ProjectID: projectID(0), AccessKey: loadAK, SecretKey: loadSK,
-		Config: []byte(`{"live_event_callback_config":{"live_event_type_callback_url":"` + callbackURL +
-			`","auth_type":"MSS_A","key":"` + key + `","callback_event_type":["RTMP_STREAM_STATE_CHANGE"]}}`),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	cfg := filepath.Join(dir, "metastudio.yml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("credentials:\n  sim: {access_key: %s, secret_key: %s}\ntenants:\n  - {name: live, project_id: %s, endpoint: %q, credentials: sim}\n",
-		loadAK, loadSK, projectID(0), sim.URL)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	webAddr, _ := freeLoopbackAddr()
-	cbAddr, _ := freeLoopbackAddr()
-	logPath := filepath.Join(dir, "exporter.log")
-	p := startFloodExporter(ctx, t, bin, logPath, "--config.file="+cfg, "--web.listen-address="+webAddr,
-		"--callback.listen-address="+cbAddr, "--callback.max-connections=8000",
+	r := startLiveReceiver(ctx, t, &http.Client{Timeout: 10 * time.Second}, "--callback.max-connections=8000",
 		"--callback.idle-timeout="+floodIdleTimeout.String(), "--callback.read-timeout="+floodReadTimeout.String())
-	baseRSS, _ := peakRSS(p.Process.Pid)
-
-	sender := &simulator.Sender{Origin: "http://" + cbAddr, Client: &http.Client{Timeout: 10 * time.Second}}
-	cb := simulator.Callback{URL: callbackURL, AuthType: "MSS_A", Key: key}
-	send := func(i int) (time.Duration, error) {
-		start := time.Now()
-		d, err := sender.Send(ctx, cb, simulator.RTMPStreamStateChange{
-			RoomID: "room", JobID: fmt.Sprintf("job-%d", i%500), OutputURL: "rtmp://push.example.com/live", State: "CONNECTED",
-		})
-		took := time.Since(start)
-		if err == nil && (d.Status != 200 || d.Body != `{"result":"accepted"}`) {
-			err = fmt.Errorf("answer %d %s", d.Status, d.Body)
-		}
-		return took, err
-	}
-	if _, err := send(-1); err != nil { // the tenant's settings are fetched once
-		t.Fatalf("first signed event: %v", err)
-	}
+	cbAddr, webAddr := r.cbAddr, r.webAddr
+	baseRSS, _ := peakRSS(r.pid)
 
 	// The flood: idle keep-alive connections after one request each, and
 	// bodies that stop halfway.
@@ -115,7 +71,7 @@ func TestReceiverUnderConnectionFlood(t *testing.T) {
 	stop := time.Now().Add(floodSendDuration)
 	wg.Go(func() {
 		for i := 0; time.Now().Before(stop); i++ {
-			took, err := send(i)
+			took, err := r.send(ctx, i)
 			sendTimes = append(sendTimes, took)
 			if err != nil {
 				sendErrs = append(sendErrs, err)
@@ -145,16 +101,14 @@ func TestReceiverUnderConnectionFlood(t *testing.T) {
 	idleCut := waitCut(idle, floodIdleTimeout+floodCutMargin)
 	trickleCut := waitCut(trickles, floodReadTimeout+floodCutMargin)
 	wg.Wait()
-	rss, err := peakRSS(p.Process.Pid)
+	rss, err := peakRSS(r.pid)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	slices.Sort(sendTimes)
 	slices.Sort(scrapeTimes)
-	p99 := sendTimes[len(sendTimes)*99/100]
-	t.Logf("signed events: %d sent, %d failed, p50 %s, p99 %s, max %s", len(sendTimes), len(sendErrs),
-		sendTimes[len(sendTimes)/2], p99, sendTimes[len(sendTimes)-1])
+	p50, p99, slowest := latencies(sendTimes)
+	t.Logf("signed events: %d sent, %d failed, p50 %s, p99 %s, max %s", len(sendTimes), len(sendErrs), p50, p99, slowest)
 	t.Logf("/metrics: %d scrapes, %d failed, max %s", len(scrapeTimes), len(scrapeErrs), scrapeTimes[len(scrapeTimes)-1])
 	t.Logf("idle connections: %d of %d cut within %s of their last answer (latest after %s)", idleCut.n, len(idle), floodIdleTimeout+floodCutMargin, idleCut.latest)
 	t.Logf("trickled bodies: %d of %d cut within %s of their start (latest after %s)", trickleCut.n, len(trickles), floodReadTimeout+floodCutMargin, trickleCut.latest)

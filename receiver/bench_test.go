@@ -47,7 +47,8 @@ func fullReceiver(b *testing.B) (*Receiver, *url.URL) {
 }
 
 func filledReceiver(b *testing.B) (*Receiver, *url.URL) {
-	rc, err := New(Options{Now: newClock().Now, Logger: log.NewNopLogger()}, newSource(testTenants()))
+	clock := newClock()
+	rc, err := New(Options{Now: clock.Now, AfterFunc: clock.AfterFunc, Logger: log.NewNopLogger()}, newSource(testTenants()))
 	if err != nil {
 		b.Fatal(err)
 	}

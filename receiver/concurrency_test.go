@@ -43,7 +43,7 @@ func TestConcurrentUse(t *testing.T) {
 	close(stop)
 	bg.Wait()
 	if got := totalRequests(h.rc); got != workers*perWorker {
-		t.Errorf("%d requests counted, want %d", got, workers*perWorker)
+		t.Errorf("%v requests counted, want %d", got, workers*perWorker)
 	}
 	if got := tracked(t, h); got != "50 streams, 50 jobs" {
 		t.Errorf("table: %s", got)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // fuzzTenants are the tenants FuzzCallbackRequest picks from by index.
@@ -23,7 +24,7 @@ var allResults = []result{
 
 var allDetails = []string{
 	"", detailNoKey, detailMissingQuery, detailMissingHead, detailBadTime, detailBadSecret, detailMismatch,
-	detailExpired, detailNoURLCreds, detailURLCreds, detailUnsupported, detailTooLarge, detailReadFailed,
+	detailExpired, detailDecimalTime, detailNoURLCreds, detailURLCreds, detailUnsupported, detailTooLarge, detailReadFailed,
 	detailUnknownTenant, detailNoSettings, detailForward, detailMethod,
 	problemNotJSON, problemNoEventType, problemMessage, problemRoomOrJobIDs,
 }
@@ -48,10 +49,11 @@ func FuzzCallbackRequest(f *testing.F) {
 	src := newSource(testTenants())
 	src.failing["down"] = true
 	clock := newClock()
-	rc, err := New(Options{MaxStreams: 20, Now: clock.Now}, src)
+	rc, err := New(Options{MaxStreams: 20, Now: clock.Now, AfterFunc: clock.AfterFunc}, src)
 	if err != nil {
 		f.Fatal(err)
 	}
+	f.Cleanup(func() { _ = rc.Close() })
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(rc.StreamCollector(), rc.ReceiverCollector())
 	handler := rc.Handler()
@@ -99,7 +101,7 @@ func FuzzCallbackRequest(f *testing.F) {
 		}
 		assertNoSecret(t, "answer", w.Body.String())
 		if after := totalRequests(rc); after != before+1 {
-			t.Fatalf("request counted %d times", after-before)
+			t.Fatalf("request counted %v times", after-before)
 		}
 		if _, err := reg.Gather(); err != nil {
 			t.Fatalf("exposition broken: %v", err)
@@ -107,12 +109,18 @@ func FuzzCallbackRequest(f *testing.F) {
 	})
 }
 
-func totalRequests(rc *Receiver) uint64 {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	var n uint64
-	for _, v := range rc.counters.requests {
-		n += v
+// totalRequests is the sum of metastudio_exporter_callback_requests_total.
+func totalRequests(rc *Receiver) float64 {
+	ch := make(chan prometheus.Metric, 64)
+	go func() {
+		rc.counters.requests.Collect(ch)
+		close(ch)
+	}()
+	var n float64
+	for m := range ch {
+		var pb dto.Metric
+		_ = m.Write(&pb)
+		n += pb.GetCounter().GetValue()
 	}
 	return n
 }

@@ -257,7 +257,12 @@ const rateKeySep = "\x00"
 // that a misconfigured console shows at the default level.
 func (rc *Receiver) answer(w http.ResponseWriter, tenant, eventType string, res result, detail string) {
 	rc.mu.Lock()
-	rc.counters.requests[[2]string{tenant, string(res)}]++
+	if tenant != "" && !rc.source.Serves(tenant) {
+		// Removed while the request was in flight: Retain has deleted
+		// the tenant's series, and no request brings them back.
+		tenant, eventType = "", ""
+	}
+	rc.counters.count(rc.counters.requests, tenant, string(res))
 	rc.recent.add(CallbackRecord{Time: rc.now(), Tenant: tenant, EventType: eventType, Result: string(res)})
 	rc.mu.Unlock()
 	kv := []any{"msg", "Callback", "result", res}
@@ -271,7 +276,7 @@ func (rc *Receiver) answer(w http.ResponseWriter, tenant, eventType string, res 
 		kv = append(kv, "reason", detail)
 	}
 	_ = level.Debug(rc.logger).Log(kv...)
-	if res.rejected() && (rc.expectedFailure == nil || !rc.expectedFailure(tenant)) {
+	if res.rejected() {
 		rc.rejections.log(tenant+rateKeySep+string(res),
 			"msg", "Callbacks rejected", "tenant", tenant, "result", res, "reason", detail)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
 // TestTenantRemovedInFlight: a tenant removed (and Retain called) after its
@@ -89,6 +91,33 @@ func TestFutureStateEntriesDropped(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(path); strings.Contains(string(data), "4102444800000") {
 		t.Errorf("the future entry was written back:\n%s", data)
+	}
+}
+
+// TestTenantRemovedDuringRelay: a request whose tenant is removed (and
+// Retain called) while its relay is at the app counts neither its request
+// nor its relay under the removed tenant's name: Retain deleted the
+// tenant's series, and they stay deleted.
+func TestTenantRemovedDuringRelay(t *testing.T) {
+	h := newHarness(t, Options{})
+	a := newApp(t, "NONE")
+	a.block, a.arrived = make(chan struct{}), make(chan struct{}, 1)
+	h.src.set("none", func(s *TenantSettings) { s.ForwardURL = secret.String(a.url) })
+	answers := make(chan answer, 1)
+	go func() { answers <- h.postNone(rtmpBody("room-1", "job-1", "live.example.com", "DISCONNECTED")) }()
+	<-a.arrived
+	h.src.remove("none")
+	h.rc.Retain([]string{"mss"})
+	close(a.block)
+	if ans := <-answers; ans.status != 200 || ans.body != answerJSON("accepted", "") {
+		t.Errorf("got %d %s, want the relay's 200 accepted", ans.status, ans.body)
+	}
+	compare(t, h.rc.ReceiverCollector(), `# HELP metastudio_exporter_callback_requests_total Callback requests by result; tenant is empty when the request names no tenant.
+# TYPE metastudio_exporter_callback_requests_total counter
+metastudio_exporter_callback_requests_total{result="accepted",tenant=""} 1
+`, "metastudio_exporter_callback_requests_total", "metastudio_exporter_callback_forwards_total")
+	if exp := exposition(t, h.rc.StreamCollector(), h.rc.ReceiverCollector()); strings.Contains(exp, `tenant="none"`) {
+		t.Errorf("the removed tenant has series:\n%s", exp)
 	}
 }
 

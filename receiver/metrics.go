@@ -1,8 +1,6 @@
 package receiver
 
 import (
-	"maps"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -20,16 +18,6 @@ var (
 		"Time of the last live event of any type for the job.", jobLabels, nil)
 	scriptParagraphDesc = prometheus.NewDesc("metastudio_live_script_paragraph",
 		"shoot_script_sequence_no of the job's last SHOOT_SCRIPT_SWITCH event.", jobLabels, nil)
-	eventsDesc = prometheus.NewDesc("metastudio_live_events_total",
-		"Accepted live events; types this exporter does not know count as other.",
-		[]string{"tenant", "event_type"}, nil)
-
-	requestsDesc = prometheus.NewDesc("metastudio_exporter_callback_requests_total",
-		"Callback requests by result; tenant is empty when the request names no tenant.",
-		[]string{"tenant", "result"}, nil)
-	forwardsDesc = prometheus.NewDesc("metastudio_exporter_callback_forwards_total",
-		"Relays to the tenant's forward_url by HTTP status, or timeout / network.",
-		[]string{"tenant", "code"}, nil)
 	trackedStreamsDesc = prometheus.NewDesc("metastudio_exporter_callback_tracked_streams",
 		"Streams in the receiver's table.", nil, nil)
 	evictedStreamsDesc = prometheus.NewDesc("metastudio_exporter_callback_evicted_streams_total",
@@ -38,10 +26,96 @@ var (
 		"Jobs in the receiver's table.", nil, nil)
 	evictedJobsDesc = prometheus.NewDesc("metastudio_exporter_callback_evicted_jobs_total",
 		"Jobs dropped because the table held max-streams jobs; the least recently updated goes first.", nil, nil)
-	stateFileErrorsDesc = prometheus.NewDesc("metastudio_exporter_callback_state_file_errors_total",
-		"State file failures: load (unreadable or corrupt at start; the file is set aside as .corrupt) or save.",
-		[]string{"operation"}, nil)
 )
+
+// counters are the receiver's counters. Those with a tenant label are
+// counted under Receiver.mu, so that Retain, which deletes a removed
+// tenant's series under the same lock, leaves none behind.
+type counters struct {
+	events      *prometheus.CounterVec // tenant, event_type
+	requests    *prometheus.CounterVec // tenant, result
+	forwards    *prometheus.CounterVec // tenant, code
+	stateErrors *prometheus.CounterVec // operation
+	// tenants are the tenants that have series in the vectors above, for
+	// Retain to delete them by name.
+	tenants map[string]struct{}
+}
+
+func newCounters() counters {
+	c := counters{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "metastudio_live_events_total",
+			Help: "Accepted live events; types this exporter does not know count as other.",
+		}, []string{"tenant", "event_type"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "metastudio_exporter_callback_requests_total",
+			Help: "Callback requests by result; tenant is empty when the request names no tenant.",
+		}, []string{"tenant", "result"}),
+		forwards: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "metastudio_exporter_callback_forwards_total",
+			Help: "Relays to the tenant's forward_url by HTTP status, or timeout / network.",
+		}, []string{"tenant", "code"}),
+		stateErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "metastudio_exporter_callback_state_file_errors_total",
+			Help: "State file failures: load (unreadable or corrupt at start; the file is set aside as .corrupt) or save.",
+		}, []string{"operation"}),
+		tenants: map[string]struct{}{},
+	}
+	// Both operations show from the start: an alert on their increase
+	// needs the 0 before the first failure.
+	c.stateErrors.WithLabelValues(stateOpLoad)
+	c.stateErrors.WithLabelValues(stateOpSave)
+	return c
+}
+
+// connMetrics are the receiver's listener's series; Listen feeds them.
+type connMetrics struct {
+	open   prometheus.Gauge
+	max    prometheus.Gauge
+	closed *prometheus.CounterVec // reason
+}
+
+func newConnMetrics() connMetrics {
+	m := connMetrics{
+		open: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "metastudio_exporter_callback_open_connections",
+			Help: "Connections the receiver holds now.",
+		}),
+		max: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "metastudio_exporter_callback_max_connections",
+			Help: "Connections the receiver holds at most (--callback.max-connections); at it, the longest-idle keep-alive connection is closed to admit a new one.",
+		}),
+		closed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "metastudio_exporter_callback_connections_closed_total",
+			Help: "Connections the receiver closed: idle_at_capacity (the longest idle, to admit a new one at max connections), timeout (header, request or idle timeout) or header_too_large (answered 431).",
+		}, []string{"reason"}),
+	}
+	for _, r := range closedReasons {
+		m.closed.WithLabelValues(r)
+	}
+	return m
+}
+
+// count adds one to vec's series of tenant and the other label's value.
+// The caller holds Receiver.mu.
+func (c *counters) count(vec *prometheus.CounterVec, tenant, value string) {
+	vec.WithLabelValues(tenant, value).Inc()
+	c.tenants[tenant] = struct{}{}
+}
+
+// retain deletes the series of tenants not in keep. The caller holds
+// Receiver.mu.
+func (c *counters) retain(keep map[string]bool) {
+	for t := range c.tenants {
+		if keep[t] {
+			continue
+		}
+		for _, vec := range []*prometheus.CounterVec{c.events, c.requests, c.forwards} {
+			vec.DeletePartialMatch(prometheus.Labels{"tenant": t})
+		}
+		delete(c.tenants, t)
+	}
+}
 
 // StreamCollector exposes the live series: stream states, jobs and event
 // counts (for /metrics and /metrics?collect[]=streams).
@@ -53,12 +127,12 @@ func (rc *Receiver) ReceiverCollector() prometheus.Collector { return receiverCo
 
 type streamCollector struct{ rc *Receiver }
 
-func (streamCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c streamCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- streamStateDesc
 	ch <- streamStateTimeDesc
 	ch <- jobLastEventDesc
 	ch <- scriptParagraphDesc
-	ch <- eventsDesc
+	c.rc.counters.events.Describe(ch)
 }
 
 func (c streamCollector) Collect(ch chan<- prometheus.Metric) {
@@ -75,8 +149,6 @@ func (c streamCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, j := range rc.table.jobs {
 		jobs = append(jobs, *j)
 	}
-	events := make(map[[2]string]uint64, len(rc.counters.events))
-	maps.Copy(events, rc.counters.events)
 	rc.mu.Unlock()
 
 	for i := range streams {
@@ -103,46 +175,41 @@ func (c streamCollector) Collect(ch chan<- prometheus.Metric) {
 				j.paragraph, k.tenant, k.roomID, k.jobID)
 		}
 	}
-	for k, n := range events {
-		ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, float64(n), k[0], k[1])
-	}
+	rc.counters.events.Collect(ch)
 }
 
 type receiverCollector struct{ rc *Receiver }
 
-func (receiverCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- requestsDesc
-	ch <- forwardsDesc
+func (c receiverCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- trackedStreamsDesc
 	ch <- evictedStreamsDesc
 	ch <- trackedJobsDesc
 	ch <- evictedJobsDesc
-	ch <- stateFileErrorsDesc
+	c.rc.counters.requests.Describe(ch)
+	c.rc.counters.forwards.Describe(ch)
+	c.rc.counters.stateErrors.Describe(ch)
+	c.rc.conns.open.Describe(ch)
+	c.rc.conns.max.Describe(ch)
+	c.rc.conns.closed.Describe(ch)
 }
 
 func (c receiverCollector) Collect(ch chan<- prometheus.Metric) {
 	rc := c.rc
 	rc.prune()
 	rc.mu.Lock()
-	ms := []prometheus.Metric{
-		prometheus.MustNewConstMetric(trackedStreamsDesc, prometheus.GaugeValue, float64(len(rc.table.streams))),
-		prometheus.MustNewConstMetric(evictedStreamsDesc, prometheus.CounterValue, float64(rc.table.evictedStreams)),
-		prometheus.MustNewConstMetric(trackedJobsDesc, prometheus.GaugeValue, float64(len(rc.table.jobs))),
-		prometheus.MustNewConstMetric(evictedJobsDesc, prometheus.CounterValue, float64(rc.table.evictedJobs)),
-	}
-	for k, n := range rc.counters.requests {
-		ms = append(ms, prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(n), k[0], k[1]))
-	}
-	for k, n := range rc.counters.forwards {
-		ms = append(ms, prometheus.MustNewConstMetric(forwardsDesc, prometheus.CounterValue, float64(n), k[0], k[1]))
-	}
-	for _, op := range []string{stateOpLoad, stateOpSave} {
-		ms = append(ms, prometheus.MustNewConstMetric(stateFileErrorsDesc, prometheus.CounterValue, float64(rc.counters.stateErrors[op]), op))
-	}
+	streams, evictedStreams := len(rc.table.streams), rc.table.evictedStreams
+	jobs, evictedJobs := len(rc.table.jobs), rc.table.evictedJobs
 	rc.mu.Unlock()
-	for _, m := range ms {
-		ch <- m
-	}
+	ch <- prometheus.MustNewConstMetric(trackedStreamsDesc, prometheus.GaugeValue, float64(streams))
+	ch <- prometheus.MustNewConstMetric(evictedStreamsDesc, prometheus.CounterValue, float64(evictedStreams))
+	ch <- prometheus.MustNewConstMetric(trackedJobsDesc, prometheus.GaugeValue, float64(jobs))
+	ch <- prometheus.MustNewConstMetric(evictedJobsDesc, prometheus.CounterValue, float64(evictedJobs))
+	rc.counters.requests.Collect(ch)
+	rc.counters.forwards.Collect(ch)
+	rc.counters.stateErrors.Collect(ch)
+	rc.conns.open.Collect(ch)
+	rc.conns.max.Collect(ch)
+	rc.conns.closed.Collect(ch)
 }
 
 func boolValue(b bool) float64 {

@@ -6,6 +6,7 @@
 package receiver
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -28,14 +29,17 @@ type Options struct {
 	// SettingsMaxAge is the oldest tenant settings a verification may use;
 	// older ones are refetched first. Default 5m.
 	SettingsMaxAge time.Duration
-	// ExpectedFailure names the tenants whose callbacks are expected to be
-	// rejected (the demo's tenant with a wrong key): their rejections log
-	// at debug only. nil = none.
-	ExpectedFailure func(tenant string) bool
+	// ForwardTimeout bounds a relay whose tenant's settings carry no
+	// timeout of their own. Default 5s.
+	ForwardTimeout time.Duration
 
-	Logger     log.Logger       // default: none
-	Now        func() time.Time // default time.Now
-	HTTPClient *http.Client     // for relays; default: one that follows no redirect
+	Logger log.Logger       // default: none
+	Now    func() time.Time // default time.Now
+	// AfterFunc is time.AfterFunc, returning the timer's Stop: the timer
+	// that writes the per-minute warn lines' counts. Tests pass a fake
+	// clock's. Default time.AfterFunc.
+	AfterFunc  func(d time.Duration, f func()) (stop func() bool)
+	HTTPClient *http.Client // for relays; default: one that follows no redirect
 }
 
 // Defaults of Options.
@@ -44,6 +48,7 @@ const (
 	DefaultMaxStreams     = 2000
 	DefaultEndRetention   = 15 * time.Minute
 	DefaultSettingsMaxAge = 5 * time.Minute
+	DefaultForwardTimeout = 5 * time.Second
 )
 
 // Receiver verifies, records and relays live events. Its methods are safe
@@ -52,11 +57,12 @@ type Receiver struct {
 	source SettingsSource
 	logger log.Logger
 	now    func() time.Time
+	after  afterFunc
 	client *http.Client
 	skew   time.Duration
 	maxAge time.Duration
-	// expectedFailure is Options.ExpectedFailure.
-	expectedFailure func(tenant string) bool
+	// forwardTimeout is Options.ForwardTimeout.
+	forwardTimeout time.Duration
 
 	limiter   refetchLimiter
 	refetches singleflight.Group
@@ -65,6 +71,8 @@ type Receiver struct {
 	// rejections and relayFailures say at warn level, once a minute per
 	// kind, what debug says per request.
 	rejections, relayFailures *rateLog
+
+	conns connMetrics // the listener's, once Listen is called
 
 	mu        sync.Mutex
 	table     *table
@@ -78,14 +86,6 @@ type Receiver struct {
 	closeErr  error
 }
 
-// counters are the receiver's counters, keyed by their label values.
-type counters struct {
-	events      map[[2]string]uint64 // tenant, event_type
-	requests    map[[2]string]uint64 // tenant, result
-	forwards    map[[2]string]uint64 // tenant, code
-	stateErrors map[string]uint64    // operation
-}
-
 // New builds a receiver that gets tenants' settings from source. With a
 // state file it reads the file (a missing one is an empty table; an unusable
 // one is logged, counted, set aside as <file>.corrupt and replaced by an
@@ -94,27 +94,23 @@ func New(opts Options, source SettingsSource) (*Receiver, error) {
 	if source == nil {
 		return nil, errors.New("receiver: no settings source")
 	}
-	if opts.MaxClockSkew < 0 || opts.MaxStreams < 0 || opts.EndRetention < 0 || opts.SettingsMaxAge < 0 {
-		return nil, fmt.Errorf("receiver: max clock skew (%s), max streams (%d), end retention (%s) and settings max age (%s) must not be negative",
-			opts.MaxClockSkew, opts.MaxStreams, opts.EndRetention, opts.SettingsMaxAge)
+	if opts.MaxClockSkew < 0 || opts.MaxStreams < 0 || opts.EndRetention < 0 || opts.SettingsMaxAge < 0 || opts.ForwardTimeout < 0 {
+		return nil, fmt.Errorf("receiver: max clock skew (%s), max streams (%d), end retention (%s), settings max age (%s) and forward timeout (%s) must not be negative",
+			opts.MaxClockSkew, opts.MaxStreams, opts.EndRetention, opts.SettingsMaxAge, opts.ForwardTimeout)
 	}
-	if opts.SettingsMaxAge == 0 {
-		opts.SettingsMaxAge = DefaultSettingsMaxAge
-	}
-	if opts.MaxClockSkew == 0 {
-		opts.MaxClockSkew = DefaultMaxClockSkew
-	}
-	if opts.MaxStreams == 0 {
-		opts.MaxStreams = DefaultMaxStreams
-	}
-	if opts.EndRetention == 0 {
-		opts.EndRetention = DefaultEndRetention
-	}
+	opts.SettingsMaxAge = cmp.Or(opts.SettingsMaxAge, DefaultSettingsMaxAge)
+	opts.MaxClockSkew = cmp.Or(opts.MaxClockSkew, DefaultMaxClockSkew)
+	opts.MaxStreams = cmp.Or(opts.MaxStreams, DefaultMaxStreams)
+	opts.EndRetention = cmp.Or(opts.EndRetention, DefaultEndRetention)
+	opts.ForwardTimeout = cmp.Or(opts.ForwardTimeout, DefaultForwardTimeout)
 	if opts.Logger == nil {
 		opts.Logger = log.NewNopLogger()
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.AfterFunc == nil {
+		opts.AfterFunc = timeAfterFunc
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = newRelayClient()
@@ -123,32 +119,27 @@ func New(opts Options, source SettingsSource) (*Receiver, error) {
 		source: source,
 		logger: opts.Logger,
 		now:    opts.Now,
+		after:  opts.AfterFunc,
 		client: opts.HTTPClient,
 		skew:   opts.MaxClockSkew,
 		maxAge: opts.SettingsMaxAge,
-		table:  newTable(opts.MaxStreams, opts.EndRetention),
 
-		expectedFailure: opts.ExpectedFailure,
+		forwardTimeout: opts.ForwardTimeout,
+		table:          newTable(opts.MaxStreams, opts.EndRetention),
 
-		rejections:    newRateLog(level.Warn(opts.Logger), opts.Now),
-		relayFailures: newRateLog(level.Warn(opts.Logger), opts.Now),
+		rejections:    newRateLog(level.Warn(opts.Logger), opts.Now, opts.AfterFunc),
+		relayFailures: newRateLog(level.Warn(opts.Logger), opts.Now, opts.AfterFunc),
 		lastEvent:     map[string]time.Time{},
-		counters: counters{
-			events:      map[[2]string]uint64{},
-			requests:    map[[2]string]uint64{},
-			forwards:    map[[2]string]uint64{},
-			stateErrors: map[string]uint64{},
-		},
+		counters:      newCounters(),
+		conns:         newConnMetrics(),
 	}
 	if opts.StateFile != "" {
-		rc.state = newStateWriter(opts.StateFile, rc)
-		if rc.load(opts.StateFile) {
+		if file, writable := rc.load(opts.StateFile); writable {
+			rc.state = newStateWriter(file, rc)
 			rc.state.start()
 			if rc.dirty {
 				rc.state.kick()
 			}
-		} else {
-			rc.state = nil
 		}
 	}
 	return rc, nil
@@ -164,7 +155,7 @@ func (rc *Receiver) record(tenant string, ev *event, atMs int64, now time.Time) 
 		rc.mu.Unlock()
 		return false
 	}
-	rc.counters.events[[2]string{tenant, ev.typeLabel}]++
+	rc.counters.count(rc.counters.events, tenant, ev.typeLabel)
 	rc.table.record(tenant, ev, atMs)
 	rc.lastEvent[tenant] = now
 	rc.dirty = true
@@ -220,13 +211,7 @@ func (rc *Receiver) Retain(tenants []string) {
 			delete(rc.lastEvent, t)
 		}
 	}
-	for _, m := range []map[[2]string]uint64{rc.counters.events, rc.counters.requests, rc.counters.forwards} {
-		for k := range m {
-			if !keep[k[0]] {
-				delete(m, k)
-			}
-		}
-	}
+	rc.counters.retain(keep)
 	rc.dirty = rc.dirty || changed
 	rc.mu.Unlock()
 	if changed {
@@ -235,9 +220,13 @@ func (rc *Receiver) Retain(tenants []string) {
 }
 
 // Close writes the state file one last time if the table changed, and stops
-// its writer. Requests served after Close are recorded but not written.
+// its writer; it stops the timer of the per-minute warn lines and writes the
+// counts they hold. Requests served after Close are recorded but not
+// written.
 func (rc *Receiver) Close() error {
 	rc.closeOnce.Do(func() {
+		rc.rejections.close()
+		rc.relayFailures.close()
 		if rc.state != nil {
 			rc.closeErr = rc.state.stop()
 		}
@@ -251,17 +240,17 @@ func (rc *Receiver) kickState() {
 	}
 }
 
+// countForward counts a relay, unless its tenant left the tenant set while
+// it ran: Retain has deleted the tenant's series, and they stay deleted.
 func (rc *Receiver) countForward(tenant, code string) {
 	rc.mu.Lock()
-	rc.counters.forwards[[2]string{tenant, code}]++
+	if rc.source.Serves(tenant) {
+		rc.counters.count(rc.counters.forwards, tenant, code)
+	}
 	rc.mu.Unlock()
 }
 
-func (rc *Receiver) countStateError(op string) {
-	rc.mu.Lock()
-	rc.counters.stateErrors[op]++
-	rc.mu.Unlock()
-}
+func (rc *Receiver) countStateError(op string) { rc.counters.stateErrors.WithLabelValues(op).Inc() }
 
 // logStateError logs a state file problem once, at the edge.
 func (rc *Receiver) logStateError(msg, path string, err error, kv ...any) {

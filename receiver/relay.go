@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
@@ -40,7 +39,7 @@ func newRelayClient() *http.Client {
 func (rc *Receiver) relay(ctx context.Context, tenant string, s *TenantSettings, body []byte, now time.Time) bool {
 	timeout := s.ForwardTimeout
 	if timeout <= 0 {
-		timeout = config.DefaultForwardTimeout
+		timeout = rc.forwardTimeout
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()

@@ -40,6 +40,7 @@ type app struct {
 	got      []string
 	problems []string
 	block    chan struct{} // when set, requests wait for it or their context
+	arrived  chan struct{} // when set, gets a value as each request comes in
 }
 
 func newApp(t *testing.T, authType string) *app {
@@ -52,8 +53,11 @@ func newApp(t *testing.T, authType string) *app {
 
 func (a *app) serve(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
-	block := a.block
+	block, arrived := a.block, a.arrived
 	a.mu.Unlock()
+	if arrived != nil {
+		arrived <- struct{}{}
+	}
 	if block != nil {
 		select {
 		case <-block:

@@ -14,7 +14,6 @@ import (
 
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/exporter-toolkit/web"
-	"golang.org/x/net/netutil"
 )
 
 // Defaults of ServerOptions. A client that trickles its headers or body, or
@@ -34,9 +33,11 @@ type ServerOptions struct {
 	Address       string // where to listen, e.g. ":10037"
 	WebConfigFile string // exporter-toolkit web config (TLS, basic auth); "" = plain HTTP
 
-	// MaxConnections is how many connections are held at once; past it new
-	// ones wait in the kernel's backlog (and are refused once it is full),
-	// so that a flood costs neither memory nor file descriptors.
+	// MaxConnections is how many connections are held at once. At it, the
+	// longest-idle keep-alive connection is closed to admit a new one;
+	// when every connection is in a request, new ones wait in the kernel's
+	// backlog (and are refused once it is full), so that a flood costs
+	// neither memory nor file descriptors.
 	MaxConnections    int
 	ReadHeaderTimeout time.Duration // to read a request's headers
 	ReadTimeout       time.Duration // to read a whole request, body included
@@ -45,6 +46,10 @@ type ServerOptions struct {
 
 	// ToolkitLogger is exporter-toolkit's logger; default: none.
 	ToolkitLogger *slog.Logger
+
+	// onConn, when a test sets it, hears connections go idle, close, and
+	// new ones wait for a slot, so that tests line them up without sleeps.
+	onConn func(connEvent)
 }
 
 // Server is the receiver's listener, serving Handler.
@@ -54,6 +59,9 @@ type Server struct {
 	addr string
 	done chan struct{} // closed once serving ended, at Shutdown or on failure
 	err  error         // why serving ended; set before done is closed
+	// lines are the listener's warn lines, once a minute per kind:
+	// net/http's complaints and being at max connections.
+	lines *rateLog
 }
 
 // Listen listens on opts.Address and serves the receiver there in the
@@ -77,9 +85,15 @@ func (rc *Receiver) Listen(opts ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	lines := newRateLog(level.Warn(rc.logger), rc.now, rc.after)
+	limiter := newConnLimiter(ln, opts.MaxConnections, opts.MaxHeaderBytes, &rc.conns, lines, opts.onConn)
+	rc.conns.max.Set(float64(opts.MaxConnections))
 	s := &Server{
+		lines: lines,
 		srv: &http.Server{
-			Handler:           rc.Handler(),
+			Handler:           markServed(rc.Handler()),
+			ConnState:         limiter.connState,
+			ConnContext:       connContext,
 			ReadHeaderTimeout: opts.ReadHeaderTimeout,
 			ReadTimeout:       opts.ReadTimeout,
 			IdleTimeout:       opts.IdleTimeout,
@@ -87,7 +101,7 @@ func (rc *Receiver) Listen(opts ServerOptions) (*Server, error) {
 			// net/http's own complaints (TLS handshake errors from scanners
 			// and plain-HTTP clients) go through the receiver's logger,
 			// once a minute per kind.
-			ErrorLog: stdlog.New(httpErrorLog{newRateLog(level.Warn(rc.logger), rc.now)}, "", 0),
+			ErrorLog: stdlog.New(httpErrorLog{lines}, "", 0),
 		},
 		addr: ln.Addr().String(),
 		ln:   ln,
@@ -97,9 +111,8 @@ func (rc *Receiver) Listen(opts ServerOptions) (*Server, error) {
 		"max_connections", opts.MaxConnections)
 	webConfig := opts.WebConfigFile
 	flagConfig := &web.FlagConfig{WebConfigFile: &webConfig}
-	limited := netutil.LimitListener(ln, opts.MaxConnections)
 	go func() {
-		s.err = web.Serve(limited, s.srv, flagConfig, opts.ToolkitLogger)
+		s.err = web.Serve(limiter, s.srv, flagConfig, opts.ToolkitLogger)
 		close(s.done)
 	}()
 	return s, nil
@@ -126,6 +139,7 @@ func (s *Server) Err() error {
 // and closes the listener.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.Shutdown(ctx)
+	s.lines.close()
 	if serr := s.Err(); serr != nil && err == nil {
 		err = serr
 	}

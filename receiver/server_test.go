@@ -54,11 +54,25 @@ func closedWithin(t *testing.T, c net.Conn, limit time.Duration) (string, time.D
 
 // TestServerCutsSlowAndIdleClients: a client that trickles its headers or
 // its body, or holds a keep-alive connection idle, is cut off after the
-// listener's timeouts.
+// listener's timeouts; each cut is counted by its reason, and a client
+// that closes its own connection is not.
 func TestServerCutsSlowAndIdleClients(t *testing.T) {
 	h := newHarness(t, Options{})
 	const header, read, idle = 300 * time.Millisecond, 600 * time.Millisecond, 400 * time.Millisecond
-	s := listen(t, h, ServerOptions{ReadHeaderTimeout: header, ReadTimeout: read, IdleTimeout: idle})
+	opts := ServerOptions{ReadHeaderTimeout: header, ReadTimeout: read, IdleTimeout: idle}
+	w := watchConns(&opts)
+	s := listen(t, h, opts)
+	defer func() {
+		compare(t, h.rc.ReceiverCollector(), `# HELP metastudio_exporter_callback_connections_closed_total Connections the receiver closed: idle_at_capacity (the longest idle, to admit a new one at max connections), timeout (header, request or idle timeout) or header_too_large (answered 431).
+# TYPE metastudio_exporter_callback_connections_closed_total counter
+metastudio_exporter_callback_connections_closed_total{reason="header_too_large"} 1
+metastudio_exporter_callback_connections_closed_total{reason="idle_at_capacity"} 0
+metastudio_exporter_callback_connections_closed_total{reason="timeout"} 3
+# HELP metastudio_exporter_callback_open_connections Connections the receiver holds now.
+# TYPE metastudio_exporter_callback_open_connections gauge
+metastudio_exporter_callback_open_connections 0
+`, "metastudio_exporter_callback_connections_closed_total", "metastudio_exporter_callback_open_connections")
+	}()
 
 	t.Run("trickled headers", func(t *testing.T) {
 		c := dial(t, s.Addr())
@@ -66,6 +80,7 @@ func TestServerCutsSlowAndIdleClients(t *testing.T) {
 		if _, took := closedWithin(t, c, 5*time.Second); took < header/2 {
 			t.Errorf("closed after %s, before the header timeout", took)
 		}
+		w.next(t, connEvent{kind: "closed", reason: closedTimeout})
 	})
 	t.Run("trickled body", func(t *testing.T) {
 		c := dial(t, s.Addr())
@@ -91,6 +106,7 @@ func TestServerCutsSlowAndIdleClients(t *testing.T) {
 		if !strings.HasPrefix(got, "HTTP/1.1 400 ") || !strings.Contains(got, answerJSON("bad_request", detailReadFailed)) {
 			t.Errorf("answer %q, want 400 bad_request", got)
 		}
+		w.next(t, connEvent{kind: "closed", reason: closedTimeout})
 	})
 	t.Run("idle keep-alive", func(t *testing.T) {
 		c := dial(t, s.Addr())
@@ -103,6 +119,17 @@ func TestServerCutsSlowAndIdleClients(t *testing.T) {
 		if _, took := closedWithin(t, c, 5*time.Second); took < idle/2 {
 			t.Errorf("closed after %s, before the idle timeout", took)
 		}
+		w.next(t, connEvent{kind: "closed", reason: closedTimeout})
+	})
+	t.Run("client closes", func(t *testing.T) {
+		c := dialClient(t, s.Addr(), nil)
+		c.hello(t)
+		c.send(t, "POST /callback/openok HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+		if code, _ := c.answer(t); code != 400 {
+			t.Errorf("POST: %d, want 400", code)
+		}
+		_ = c.c.Close()
+		w.next(t, connEvent{kind: "closed", reason: ""})
 	})
 	t.Run("header size", func(t *testing.T) {
 		c := dial(t, s.Addr())
@@ -114,21 +141,22 @@ func TestServerCutsSlowAndIdleClients(t *testing.T) {
 		if !strings.HasPrefix(string(got), "HTTP/1.1 431 ") {
 			t.Errorf("answer %.60q, want 431", got)
 		}
+		w.next(t, connEvent{kind: "closed", reason: closedHeaderTooLarge})
 	})
 }
 
-// TestServerMaxConnections: past max-connections a new connection waits
-// until one is closed, and is then served.
+// TestServerMaxConnections: past max-connections, with no connection idle
+// between requests (these two have sent nothing yet), a new connection
+// waits until one is closed, and is then served.
 func TestServerMaxConnections(t *testing.T) {
 	h := newHarness(t, Options{})
-	s := listen(t, h, ServerOptions{MaxConnections: 2})
+	opts := ServerOptions{MaxConnections: 2}
+	w := watchConns(&opts)
+	s := listen(t, h, opts)
 	held := []net.Conn{dial(t, s.Addr()), dial(t, s.Addr())}
 	waiting := dial(t, s.Addr())
 	_, _ = io.WriteString(waiting, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-	_ = waiting.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	if n, err := waiting.Read(make([]byte, 1)); n != 0 || !isTimeout(err) {
-		t.Fatalf("a third connection was served while two were held: %d bytes, %v", n, err)
-	}
+	w.next(t, connEvent{kind: "waiting"})
 	_ = held[0].Close()
 	got, _ := closedWithin(t, waiting, 5*time.Second)
 	if !strings.HasPrefix(got, "HTTP/1.1 200 ") || !strings.HasSuffix(got, helloText) {

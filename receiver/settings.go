@@ -38,9 +38,7 @@ type TenantSettings struct {
 	// ForwardURL is callback.forward_url; empty means no relay. A secret
 	// because an app's URL may carry credentials in its query.
 	ForwardURL secret.String
-	// ForwardTimeout bounds one relay. The config resolves it
-	// (config.DefaultForwardTimeout when a tenant sets none); zero is
-	// taken as that default too.
+	// ForwardTimeout bounds one relay; zero means Options.ForwardTimeout.
 	ForwardTimeout time.Duration
 	// AllowUnauthenticated accepts auth_type NONE whose URL carries no
 	// credentials in its query.

@@ -1,24 +1,15 @@
 package receiver
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"time"
-
-	"github.com/go-kit/log/level"
 )
 
 // stateFileVersion is the format written; a file of another version is
 // treated as unusable (and set aside), never guessed at.
 const stateFileVersion = 1
-
-// stateWriteInterval is the least time between two writes of the state file.
-var stateWriteInterval = time.Second
 
 // Operations of metastudio_exporter_callback_state_file_errors_total.
 const (
@@ -103,10 +94,10 @@ func restore(data []byte, maxStreams int, endRetention time.Duration, latestMs i
 	if *v.Version != stateFileVersion {
 		return nil, 0, fmt.Errorf("version %d; this exporter reads version %d", *v.Version, stateFileVersion)
 	}
+	// Fields this version does not know are ignored: a later version may
+	// add some, and a rollback to this one must keep the state.
 	var f stateFile
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, 0, fmt.Errorf("version %d: %w", stateFileVersion, err)
 	}
 	t = newTable(maxStreams, endRetention)
@@ -197,168 +188,4 @@ func checkLabels(tenant, roomID, jobID string) error {
 		}
 	}
 	return nil
-}
-
-// load reads the state file at start. It reports whether the file may be
-// written: not when an unusable file could not be set aside, so that
-// nothing is overwritten unseen.
-func (rc *Receiver) load(path string) bool {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return true
-	}
-	if err == nil {
-		var t *table
-		var future int
-		now := rc.now()
-		if t, future, err = restore(data, rc.table.maxStreams, rc.table.endRetention, now.Add(rc.skew).UnixMilli()); err == nil {
-			rc.table = t
-			rc.table.prune(now.UnixMilli())
-			if future > 0 {
-				rc.dirty = true // written again without them
-				_ = level.Warn(rc.logger).Log("msg", "Dropped callback state file entries dated after now plus --callback.max-clock-skew; a clock was wrong when they were written",
-					"path", path, "entries", future)
-			}
-			_ = level.Info(rc.logger).Log("msg", "Read the callback state file", "path", path,
-				"streams", len(t.streams), "jobs", len(t.jobs))
-			return true
-		}
-	}
-	rc.countStateError(stateOpLoad)
-	aside := path + ".corrupt"
-	if rerr := os.Rename(path, aside); rerr != nil {
-		rc.logStateError("Callback state file unusable and cannot be set aside; starting with an empty stream table and not writing the file in this run",
-			path, err, "rename_err", rerr)
-		return false
-	}
-	rc.logStateError("Callback state file unusable; set it aside and starting with an empty stream table", path, err, "moved_to", aside)
-	return true
-}
-
-// stateWriter writes the state file after each change, at most once per
-// stateWriteInterval, and once more when stopped.
-type stateWriter struct {
-	path     string
-	rc       *Receiver
-	interval time.Duration
-	kickCh   chan struct{}
-	done     chan struct{}
-	stopped  chan struct{}
-	failing  bool // the last write failed; only the first failure is logged
-	lastErr  error
-}
-
-func newStateWriter(path string, rc *Receiver) *stateWriter {
-	return &stateWriter{
-		path: path, rc: rc, interval: stateWriteInterval,
-		kickCh: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}),
-	}
-}
-
-func (w *stateWriter) start() { go w.loop() }
-
-func (w *stateWriter) kick() {
-	select {
-	case w.kickCh <- struct{}{}:
-	default:
-	}
-}
-
-func (w *stateWriter) stop() error {
-	close(w.done)
-	<-w.stopped
-	return w.lastErr
-}
-
-func (w *stateWriter) loop() {
-	defer close(w.stopped)
-	for {
-		select {
-		case <-w.kickCh:
-		case <-w.done:
-			w.flush()
-			return
-		}
-		w.flush()
-		t := time.NewTimer(w.interval)
-		select {
-		case <-t.C:
-		case <-w.done:
-			t.Stop()
-			w.flush()
-			return
-		}
-	}
-}
-
-// flush writes the table if it changed since the last write.
-func (w *stateWriter) flush() {
-	rc := w.rc
-	rc.mu.Lock()
-	if !rc.dirty {
-		rc.mu.Unlock()
-		return
-	}
-	snap := rc.table.snapshot()
-	rc.dirty = false
-	rc.mu.Unlock()
-
-	data, err := json.Marshal(snap)
-	if err == nil {
-		err = writeAtomic(w.path, data)
-	}
-	if err != nil {
-		rc.mu.Lock()
-		rc.dirty = true
-		rc.mu.Unlock()
-		rc.countStateError(stateOpSave)
-		if !w.failing {
-			rc.logStateError("Cannot write the callback state file; retrying every second", w.path, err)
-		}
-		w.failing, w.lastErr = true, err
-		w.kick()
-		return
-	}
-	if w.failing {
-		_ = level.Info(rc.logger).Log("msg", "Wrote the callback state file again", "path", w.path)
-	}
-	w.failing, w.lastErr = false, nil
-}
-
-// writeAtomic replaces path with data so that a crash leaves the old file or
-// the new one, never a mix: a synced temporary file in the same directory,
-// renamed over path, then the directory synced.
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

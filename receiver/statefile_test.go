@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 var liveFamilies = []string{
@@ -132,7 +134,7 @@ func TestCorruptStateFile(t *testing.T) {
 		{"truncated", `{"version":1,"streams":[`, `err="not a JSON state file: unexpected end of JSON input"`},
 		{"no version", `{"streams":[]}`, `err="no version"`},
 		{"newer version", `{"version":2,"streams":[]}`, `err="version 2; this exporter reads version 1"`},
-		{"unknown field", `{"version":1,"streamz":[]}`, `err="version 1: json: unknown field \"streamz\""`},
+		{"wrong type", `{"version":1,"streams":{}}`, `err="version 1: json: cannot unmarshal object into Go struct field stateFile.streams of type []receiver.streamEntry"`},
 		{"unknown state", `{"version":1,"streams":[{"tenant":"mss","room_id":"r","job_id":"j","output_host":"h","latest":"PAUSED","states_ms":{"PAUSED":1}}]}`,
 			`err="streams[0]: latest state \"PAUSED\" is not one of [\"CONNECTING\" \"CONNECTED\" \"DISCONNECTED\" \"RECONNECTING\" \"END\" \"other\"]"`},
 		{"latest without time", `{"version":1,"streams":[{"tenant":"mss","room_id":"r","job_id":"j","output_host":"h","latest":"END","states_ms":{"CONNECTED":1}}]}`,
@@ -229,9 +231,7 @@ func TestStateFileSaveError(t *testing.T) {
 	}
 	h.postNone(rtmpBody("r", "j", "h", "CONNECTED"))
 	saveErrors := func() int {
-		h.rc.mu.Lock()
-		defer h.rc.mu.Unlock()
-		return int(h.rc.counters.stateErrors[stateOpSave])
+		return int(testutil.ToFloat64(h.rc.counters.stateErrors.WithLabelValues(stateOpSave)))
 	}
 	waitFor(t, "three failed writes", func() bool { return saveErrors() >= 3 })
 	if n := strings.Count(h.logBuf.String(), "Cannot write the callback state file"); n != 1 {

@@ -42,6 +42,7 @@ const (
 	detailBadSecret    = "hwSecret is not a hexadecimal HMAC-SHA256"
 	detailMismatch     = "the signature does not match"
 	detailExpired      = "hwTime is outside the accepted clock skew"
+	detailDecimalTime  = "hwTime is outside the accepted clock skew; it looks like decimal Unix seconds, but hwTime is hexadecimal Unix seconds"
 	detailNoURLCreds   = "the tenant's callback URL carries no credentials in its query (no parameter with a value)"
 	detailURLCreds     = "the request does not carry the callback URL's query parameters"
 	detailUnsupported  = "the tenant's auth_type is not supported by this receiver"
@@ -92,10 +93,26 @@ func verifySigned(s *TenantSettings, gotSecret, gotTime, missing string, now tim
 		return verdict{result: resultBadSignature, detail: detailMismatch}
 	}
 	atMs := hwTimeMs(t)
-	if d := now.Sub(time.UnixMilli(atMs)); d > skew || d < -skew {
+	if !withinSkew(atMs, now, skew) {
+		if readsAsDecimalNow(gotTime, now, skew) {
+			return verdict{result: resultExpired, detail: detailDecimalTime}
+		}
 		return verdict{result: resultExpired, detail: detailExpired}
 	}
 	return verdict{signed: true, hwTime: t, atMs: atMs}
+}
+
+func withinSkew(atMs int64, now time.Time, skew time.Duration) bool {
+	d := now.Sub(time.UnixMilli(atMs))
+	return -skew <= d && d <= skew
+}
+
+// readsAsDecimalNow tells whether hwTime, read as decimal, is a time inside
+// the skew window: a sender that wrote the time in decimal (a common
+// mistake) signs and sends "1733540000", which as hex is far from now.
+func readsAsDecimalNow(hwTime string, now time.Time, skew time.Duration) bool {
+	t, err := strconv.ParseInt(hwTime, 10, 64)
+	return err == nil && t > 0 && withinSkew(hwTimeMs(t), now, skew)
 }
 
 // hwTimeMillisFrom is the least hwTime read as milliseconds: 10^11 seconds

@@ -153,10 +153,12 @@ func TestRefetchFailureKeepsVerdict(t *testing.T) {
 		return testTenants()["mss"], nil
 	})
 	var logs syncBuffer
-	rc, err := New(Options{Now: newClock().Now, Logger: log.NewLogfmtLogger(&logs)}, src)
+	clock := newClock()
+	rc, err := New(Options{Now: clock.Now, AfterFunc: clock.AfterFunc, Logger: log.NewLogfmtLogger(&logs)}, src)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = rc.Close() })
 	h := &harness{rc: rc}
 	a := h.do(request{path: "/callback/mss", query: signedQuery(rotatedKey, mssURL, t0), body: switchBody("r", "j", 1)})
 	if a.status != 401 || a.body != answerJSON("bad_signature", detailMismatch) || fresh != 1 {
@@ -260,6 +262,34 @@ metastudio_live_stream_state_timestamp_seconds{job_id="j",output_host="h",room_i
 	q = "hwSecret=" + hex.EncodeToString(signature(testKey, mssURL, below)) + "&hwTime=" + below
 	if a := h.do(request{path: "/callback/mss", query: q, body: body}); a.status != 401 || a.body != answerJSON("expired", detailExpired) {
 		t.Errorf("10^11-1: got %d %s", a.status, a.body)
+	}
+}
+
+// TestDecimalHWTime: an authentic request whose hwTime is written in decimal
+// is expired, as its hex reading is far from now, and the answer says that
+// hwTime is hexadecimal; a decimal text that is not a time near now gets
+// the plain answer.
+func TestDecimalHWTime(t *testing.T) {
+	h := newHarness(t, Options{})
+	body := switchBody("r", "j", 1)
+	post := func(hwTime string) answer {
+		q := "hwSecret=" + hex.EncodeToString(signature(testKey, mssURL, hwTime)) + "&hwTime=" + hwTime
+		return h.do(request{path: "/callback/mss", query: q, body: body})
+	}
+	const hint = `{"result":"expired","error":"hwTime is outside the accepted clock skew; it looks like decimal Unix seconds, but hwTime is hexadecimal Unix seconds"}`
+	for _, at := range []time.Time{t0, t0.Add(-4 * time.Minute), t0.Add(4 * time.Minute)} {
+		decimal := strconv.FormatInt(at.Unix(), 10) // "1795924800"
+		if a := post(decimal); a.status != 401 || a.body != hint {
+			t.Errorf("hwTime=%s at %s: got %d %s\nwant 401 %s", decimal, t0.Format(time.RFC3339), a.status, a.body, hint)
+		}
+	}
+	for _, hwTime := range []string{
+		strconv.FormatInt(t0.Add(-6*time.Minute).Unix(), 10), // decimal, but outside the window too
+		"17959248ab", // not decimal
+	} {
+		if a := post(hwTime); a.status != 401 || a.body != answerJSON("expired", detailExpired) {
+			t.Errorf("hwTime=%s: got %d %s, want the plain expired answer", hwTime, a.status, a.body)
+		}
 	}
 }
 
