@@ -38,6 +38,7 @@ var notFindings = map[string]string{
 	"MetaStudioCallbackForwardFailing":     "the recent callbacks",
 	"MetaStudioCallbackStreamsEvicted":     "the exporter's own metrics",
 	"MetaStudioCallbackStateFileFailing":   "the exporter's own metrics",
+	"MetaStudioCallbackReceiverSaturated":  "the exporter's own metrics",
 }
 
 // bundledAlerts reads the alert names and severities of the rules file.
