@@ -13,6 +13,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/failstreak"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
@@ -317,14 +318,14 @@ func (s *Scraper) run(startCtx, callCtx context.Context, cancel context.CancelFu
 	st.mu.Lock()
 	st.flight = nil
 	var window time.Duration
-	var notice failNotice
+	var notice failstreak.Notice
 	if !notReached(f.err) {
 		now := s.now()
 		window = st.record(t, f, now, r)
 		if f.err != nil {
-			notice = st.fails.failed(metastudio.ReasonOf(f.err), now)
+			notice = st.fails.Failed(metastudio.ReasonOf(f.err), now)
 		} else {
-			notice = st.fails.succeeded(now)
+			notice = st.fails.Succeeded(now)
 		}
 	}
 	st.mu.Unlock()
