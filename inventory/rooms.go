@@ -97,10 +97,12 @@ func (inv *Inventory) listRooms(ctx context.Context, w *watch) []string {
 	}
 	next.rooms, next.index = listedRooms(listed, w.settings.MaxRooms, next)
 	next.up, next.lastSuccess = true, time.Now()
-	next.skipped = max(total, len(listed)) - len(next.rooms)
+	next.skipped = max(total, len(listed)) - w.settings.MaxRooms
 	w.rooms.Store(next)
 	if next.skipped > 0 {
-		inv.warnSkipped(w, len(next.rooms)+next.skipped)
+		inv.warnSkipped(w, max(total, len(listed)))
+	} else {
+		next.skipped = 0
 	}
 	ids := make([]string, len(next.rooms))
 	for i, r := range next.rooms {
