@@ -24,9 +24,11 @@ import (
 	"github.com/prometheus/common/version"
 	toolkit "github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/metastudio-exporter/metastudio_exporter/callslots"
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/demo"
+	"github.com/metastudio-exporter/metastudio_exporter/inventory"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 	"github.com/metastudio-exporter/metastudio_exporter/web"
@@ -154,8 +156,20 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		set,
 		requests,
 	)
-	scraper := collector.NewScraper(client, collector.Options{
-		MaxConcurrency:      f.maxConcurrency,
+	// One bound on upstream calls: scrapes first, background calls
+	// within their own limit.
+	slots := callslots.New(f.maxConcurrency, f.backgroundMaxConcurrency)
+	var fetcher collector.Fetcher = client
+	var inv *inventory.Inventory
+	// Rooms and live jobs are watched with a client that lists them.
+	if api, ok := any(client).(inventory.API); ok {
+		inv = inventory.New(api, inventory.Options{Slots: slots, Logger: logger, ExpectedFailure: expectedFailure})
+		defer inv.Close() // after the listener: scrapes start watches
+		inventory.FollowTenants(set, inv)
+		fetcher = inv.ObserveUserConfig(client)
+	}
+	scraper := collector.NewScraper(fetcher, collector.Options{
+		Slots:               slots,
 		Logger:              logger,
 		CallbackExternalURL: f.callback.externalURL,
 		ExpectedFailure:     expectedFailure,
@@ -210,6 +224,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		Scraper:       scraper,
 		Exporter:      exporterRegistry,
 		Streams:       streams,
+		Inventory:     inv,
 		Receiver:      live,
 		Reload:        reload,
 		Logger:        logger,
