@@ -35,9 +35,6 @@ type Pool struct {
 	// of its channel.
 	scrapes     []*waiter
 	backgrounds []*waiter
-	// onWait, when set by a test, is called (with mu held) when a call
-	// starts waiting, so that tests can line calls up without sleeping.
-	onWait func(Class)
 }
 
 type waiter struct {
@@ -71,9 +68,6 @@ func (p *Pool) Acquire(c Class, stop, halt <-chan struct{}) bool {
 		p.scrapes = append(p.scrapes, w)
 	} else {
 		p.backgrounds = append(p.backgrounds, w)
-	}
-	if p.onWait != nil {
-		p.onWait(c)
 	}
 	p.mu.Unlock()
 

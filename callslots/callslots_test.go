@@ -3,20 +3,22 @@ package callslots
 import (
 	"sync"
 	"testing"
+	"testing/synctest"
 )
 
-// harness drives a Pool whose onWait tells the test each time a call
-// starts waiting, so that calls are lined up by signals, not by sleeping.
+// The ordering tests run in synctest bubbles: synctest.Wait returns once
+// every call started is blocked, so calls are lined up without sleeping,
+// and a call that never gets its slot fails the test as a deadlock instead
+// of hanging it.
+
+// harness drives a Pool from inside a bubble.
 type harness struct {
-	t     *testing.T
-	p     *Pool
-	waits chan Class
+	t *testing.T
+	p *Pool
 }
 
 func newHarness(t *testing.T, size, maxBackground int) *harness {
-	h := &harness{t: t, p: New(size, maxBackground), waits: make(chan Class, 16)}
-	h.p.onWait = func(c Class) { h.waits <- c }
-	return h
+	return &harness{t: t, p: New(size, maxBackground)}
 }
 
 // take takes a slot that must be free now.
@@ -33,8 +35,9 @@ func (h *harness) queue(c Class, stop <-chan struct{}) <-chan bool {
 	h.t.Helper()
 	got := make(chan bool, 1)
 	go func() { got <- h.p.Acquire(c, stop, nil) }()
-	if w := <-h.waits; w != c {
-		h.t.Fatalf("waiting: %v, want %v", w, c)
+	synctest.Wait()
+	if !pending(got) {
+		h.t.Fatalf("Acquire(%v) did not wait", c)
 	}
 	return got
 }
@@ -46,10 +49,10 @@ func (h *harness) inUse(all, background int) {
 	}
 }
 
-// pending reports whether an Acquire has not returned. Acquire returns only
-// once granted or stopped, and both happen under the pool's lock before the
-// step that checks, so this is no race.
+// pending reports whether an Acquire has not returned, once every goroutine
+// of the bubble has done what it can.
 func pending(got <-chan bool) bool {
+	synctest.Wait()
 	select {
 	case <-got:
 		return false
@@ -63,113 +66,123 @@ func pending(got <-chan bool) bool {
 // to the scrape, though the background call queued first; the one after
 // goes to the background call.
 func TestScrapeGetsTheNextFreeSlot(t *testing.T) {
-	h := newHarness(t, 2, 2)
-	h.take(Background)
-	h.take(Background)
-	bg := h.queue(Background, nil)
-	scrape := h.queue(Scrape, nil)
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, 2, 2)
+		h.take(Background)
+		h.take(Background)
+		bg := h.queue(Background, nil)
+		scrape := h.queue(Scrape, nil)
 
-	h.p.Release(Background)
-	if !<-scrape {
-		t.Fatal("the scrape did not get the freed slot")
-	}
-	if !pending(bg) {
-		t.Fatal("the background call took the slot a scrape was waiting for")
-	}
-	h.inUse(2, 1)
+		h.p.Release(Background)
+		if !<-scrape {
+			t.Fatal("the scrape did not get the freed slot")
+		}
+		if !pending(bg) {
+			t.Fatal("the background call took the slot a scrape was waiting for")
+		}
+		h.inUse(2, 1)
 
-	h.p.Release(Scrape)
-	if !<-bg {
-		t.Fatal("the background call did not get the slot the scrape gave back")
-	}
-	h.inUse(2, 2)
+		h.p.Release(Scrape)
+		if !<-bg {
+			t.Fatal("the background call did not get the slot the scrape gave back")
+		}
+		h.inUse(2, 2)
+	})
 }
 
 // TestBackgroundLimit: background calls stop at their own limit with slots
 // still free, which scrapes then take at once.
 func TestBackgroundLimit(t *testing.T) {
-	h := newHarness(t, 4, 2)
-	h.take(Background)
-	h.take(Background)
-	third := h.queue(Background, nil)
-	h.take(Scrape)
-	h.take(Scrape)
-	h.inUse(4, 2)
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, 4, 2)
+		h.take(Background)
+		h.take(Background)
+		third := h.queue(Background, nil)
+		h.take(Scrape)
+		h.take(Scrape)
+		h.inUse(4, 2)
 
-	h.p.Release(Scrape)
-	if !pending(third) {
-		t.Fatal("a third background call ran past the background limit of 2")
-	}
-	h.inUse(3, 2)
-	h.p.Release(Background)
-	if !<-third {
-		t.Fatal("the third background call did not start when the second ended")
-	}
-	h.inUse(3, 2)
+		h.p.Release(Scrape)
+		if !pending(third) {
+			t.Fatal("a third background call ran past the background limit of 2")
+		}
+		h.inUse(3, 2)
+		h.p.Release(Background)
+		if !<-third {
+			t.Fatal("the third background call did not start when the second ended")
+		}
+		h.inUse(3, 2)
+	})
 }
 
 // TestArrivingBackgroundWaitsBehindScrape: a background call that arrives
 // while a scrape waits queues, even when the background limit would allow
 // it; it never jumps ahead of a scrape.
 func TestArrivingBackgroundWaitsBehindScrape(t *testing.T) {
-	h := newHarness(t, 1, 4)
-	h.take(Scrape)
-	scrape := h.queue(Scrape, nil)
-	bg := h.queue(Background, nil)
-	h.p.Release(Scrape)
-	if !<-scrape || !pending(bg) {
-		t.Fatal("the waiting scrape did not get the slot before the background call")
-	}
-	h.p.Release(Scrape)
-	if !<-bg {
-		t.Fatal("the background call did not get the slot once no scrape waited")
-	}
-	h.inUse(1, 1)
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, 1, 4)
+		h.take(Scrape)
+		scrape := h.queue(Scrape, nil)
+		bg := h.queue(Background, nil)
+		h.p.Release(Scrape)
+		if !<-scrape || !pending(bg) {
+			t.Fatal("the waiting scrape did not get the slot before the background call")
+		}
+		h.p.Release(Scrape)
+		if !<-bg {
+			t.Fatal("the background call did not get the slot once no scrape waited")
+		}
+		h.inUse(1, 1)
+	})
 }
 
 // TestScrapeThatGivesUpLetsBackgroundRun: a scrape that stops waiting
 // (its deadline passed) no longer holds back the background call behind it.
 func TestScrapeThatGivesUpLetsBackgroundRun(t *testing.T) {
-	h := newHarness(t, 2, 2)
-	h.take(Scrape)
-	h.take(Scrape)
-	stop := make(chan struct{})
-	scrape := h.queue(Scrape, stop)
-	bg := h.queue(Background, nil)
-	h.p.Release(Scrape) // to the waiting scrape
-	if !<-scrape {
-		t.Fatal("the waiting scrape did not get the freed slot")
-	}
-	stopping := h.queue(Scrape, stop)
-	close(stop)
-	if <-stopping {
-		t.Fatal("a stopped Acquire reported a slot")
-	}
-	if !pending(bg) {
-		t.Fatal("the background call started with every slot taken")
-	}
-	h.p.Release(Scrape)
-	if !<-bg {
-		t.Fatal("the background call did not get the slot")
-	}
-	h.inUse(2, 1)
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, 2, 2)
+		h.take(Scrape)
+		h.take(Scrape)
+		stop := make(chan struct{})
+		scrape := h.queue(Scrape, stop)
+		bg := h.queue(Background, nil)
+		h.p.Release(Scrape) // to the waiting scrape
+		if !<-scrape {
+			t.Fatal("the waiting scrape did not get the freed slot")
+		}
+		stopping := h.queue(Scrape, stop)
+		close(stop)
+		if <-stopping {
+			t.Fatal("a stopped Acquire reported a slot")
+		}
+		if !pending(bg) {
+			t.Fatal("the background call started with every slot taken")
+		}
+		h.p.Release(Scrape)
+		if !<-bg {
+			t.Fatal("the background call did not get the slot")
+		}
+		h.inUse(2, 1)
+	})
 }
 
 // TestScrapesInArrivalOrder: waiting scrapes get slots first come, first
 // served.
 func TestScrapesInArrivalOrder(t *testing.T) {
-	h := newHarness(t, 1, 1)
-	h.take(Scrape)
-	first := h.queue(Scrape, nil)
-	second := h.queue(Scrape, nil)
-	h.p.Release(Scrape)
-	if !<-first || !pending(second) {
-		t.Fatal("the second scrape went before the first")
-	}
-	h.p.Release(Scrape)
-	if !<-second {
-		t.Fatal("the second scrape never got a slot")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, 1, 1)
+		h.take(Scrape)
+		first := h.queue(Scrape, nil)
+		second := h.queue(Scrape, nil)
+		h.p.Release(Scrape)
+		if !<-first || !pending(second) {
+			t.Fatal("the second scrape went before the first")
+		}
+		h.p.Release(Scrape)
+		if !<-second {
+			t.Fatal("the second scrape never got a slot")
+		}
+	})
 }
 
 // TestBoundsHoldUnderLoad: many goroutines of both classes taking and
