@@ -2,6 +2,9 @@ package inventory
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	"github.com/metastudio-exporter/metastudio_exporter/callslots"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
+	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
 
 // TestScrapeNeverWaitsForARefresh: with every call of the tenant hanging,
@@ -225,4 +229,53 @@ func TestFakeHoldEndsWithContext(t *testing.T) {
 	if metastudio.ReasonOf(err) != metastudio.ReasonTimeout {
 		t.Errorf("held call with an ended context: %v", err)
 	}
+}
+
+// TestFollowTenants: a reload that drops a tenant from the file stops its
+// watch through the tenant set's subscription; the other keeps running.
+func TestFollowTenants(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "metastudio.yml")
+		write := func(names ...string) {
+			t.Helper()
+			yml := "credentials:\n  main: {access_key: AK, secret_key: SK}\ndefaults: {credentials: main}\ntenants:\n"
+			for _, n := range names {
+				yml += fmt.Sprintf("  - {name: %s, project_id: p-%s}\n", n, n)
+			}
+			if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write("shop", "other")
+		set := tenants.New(path, tenants.Options{})
+		defer set.Close()
+		if err := set.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		api := newFakeAPI()
+		api.project("p-shop")
+		api.project("p-other")
+		inv, _ := newTestInventory(t, api, only(jobsOnly))
+		FollowTenants(set, inv)
+		serve(t, inv, Kinds{Jobs: true}, set.Snapshot().Tenants()...)
+		synctest.Wait()
+		if n := inv.watching(); n != 2 {
+			t.Fatalf("%d tenants watched, want 2", n)
+		}
+
+		write("other")
+		if err := set.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		if n := inv.watching(); n != 1 {
+			t.Fatalf("%d tenants watched after the reload, want 1", n)
+		}
+		calls := len(api.callsOf(""))
+		serveEvery(t, inv, time.Minute, 5*time.Minute, set.Snapshot().Tenants()...)
+		for _, c := range api.callsOf("")[calls:] {
+			if c.project != "p-other" {
+				t.Errorf("%s for %s after the reload dropped it", c.op, c.project)
+			}
+		}
+	})
 }
