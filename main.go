@@ -161,7 +161,8 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	slots := callslots.New(f.maxConcurrency, f.backgroundMaxConcurrency)
 	var fetcher collector.Fetcher = client
 	var inv *inventory.Inventory
-	// Rooms and live jobs are watched with a client that lists them.
+	// Rooms and live jobs are watched once the client lists them: the
+	// client is an inventory.API as soon as it has those calls.
 	if api, ok := any(client).(inventory.API); ok {
 		inv = inventory.New(api, inventory.Options{Slots: slots, Logger: logger, ExpectedFailure: expectedFailure})
 		defer inv.Close() // after the listener: scrapes start watches
