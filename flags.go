@@ -26,11 +26,14 @@ type flags struct {
 	telemetryPath  string
 	maxRequests    int
 	maxConcurrency int
-	timeoutOffset  time.Duration
-	logLevel       string
-	logFormat      string
-	web            *toolkit.FlagConfig
-	callback       callbackFlags
+	// backgroundMaxConcurrency bounds the rooms and live jobs calls in
+	// flight, within maxConcurrency.
+	backgroundMaxConcurrency int
+	timeoutOffset            time.Duration
+	logLevel                 string
+	logFormat                string
+	web                      *toolkit.FlagConfig
+	callback                 callbackFlags
 	// discoveryRetryBase is the first wait after a failed listing: a
 	// hidden flag, so that a whole-program test of the retry need not wait
 	// the real 10 s.
@@ -76,6 +79,8 @@ func parseFlags(app *kingpin.Application, args []string) (f *flags, err error) {
 		SetValue(&flagvalue.Int{P: &f.maxRequests, Min: 0})
 	app.Flag("scrape.max-concurrency", "Upstream calls in flight at once, across all scrapes.").Default("32").
 		SetValue(&flagvalue.Int{P: &f.maxConcurrency, Min: 1})
+	app.Flag("background.max-concurrency", "Background calls (rooms and live jobs) in flight at once, across all tenants. They take --scrape.max-concurrency's slots, never one a scrape waits for.").Default("4").
+		SetValue(&flagvalue.Int{P: &f.backgroundMaxConcurrency, Min: 1})
 	app.Flag("scrape.timeout-offset", "Subtracted from X-Prometheus-Scrape-Timeout-Seconds to leave time for the answer.").Default("0.5s").
 		SetValue(&flagvalue.Duration{P: &f.timeoutOffset})
 	app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").

@@ -24,9 +24,11 @@ import (
 	"github.com/prometheus/common/version"
 	toolkit "github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/metastudio-exporter/metastudio_exporter/callslots"
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/demo"
+	"github.com/metastudio-exporter/metastudio_exporter/inventory"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 	"github.com/metastudio-exporter/metastudio_exporter/web"
@@ -163,8 +165,16 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		set,
 		requests,
 	)
-	scraper := collector.NewScraper(client, collector.Options{
-		MaxConcurrency:      f.maxConcurrency,
+	// One bound on upstream calls: scrapes first, background calls
+	// within their own limit.
+	slots := callslots.New(f.maxConcurrency, f.backgroundMaxConcurrency)
+	inv := inventory.New(client, inventory.Options{Slots: slots, Logger: logger})
+	defer inv.Close() // after the listener: scrapes start watches
+	inventory.FollowTenants(set, inv)
+	// The scrapes' user-config answers give the jobs their tenant's limit.
+	fetcher := inv.ObserveUserConfig(client)
+	scraper := collector.NewScraper(fetcher, collector.Options{
+		Slots:               slots,
 		Logger:              logger,
 		CallbackExternalURL: f.callback.externalURL,
 	})
@@ -218,6 +228,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		Scraper:       scraper,
 		Exporter:      exporterRegistry,
 		Streams:       streams,
+		Inventory:     inv,
 		Receiver:      live,
 		Reload:        reload,
 		Logger:        logger,

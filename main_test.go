@@ -233,7 +233,7 @@ func TestProbeAndLifecycleAnswers(t *testing.T) {
 		t.Errorf("/debug/pprof/heap: %d %.40q", code, body)
 	}
 	code, body = e.get(t, "/metrics?collect[]=bogus")
-	if want := "collect[]: unknown collector \"bogus\" (known: exporter, streams, tenants)\n"; code != 400 || body != want {
+	if want := "collect[]: unknown collector \"bogus\" (known: exporter, jobs, rooms, streams, tenants)\n"; code != 400 || body != want {
 		t.Errorf("/metrics?collect[]=bogus: %d %q, want 400 %q", code, body, want)
 	}
 	// Only the exporter's own metrics, and no upstream call for them.

@@ -61,7 +61,7 @@ var (
 	urlSchemeRE   = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)
 	helpFlagRE    = regexp.MustCompile(`(?m)^ {2,10}(?:-[a-zA-Z], )?--(?:\[no-\])?([a-z][a-z0-9.-]*)`)
 	flagsRowRE    = regexp.MustCompile("(?m)^\\| `--([a-z][a-z0-9.-]*)`")
-	exporterFlags = regexp.MustCompile("`--((?:config|web|scrape|log|callback|events)\\.[a-z0-9.-]*[a-z0-9])")
+	exporterFlags = regexp.MustCompile("`--((?:config|web|scrape|background|log|callback|events)\\.[a-z0-9.-]*[a-z0-9])")
 )
 
 // withoutCode blanks fenced blocks and inline code, where brackets and
@@ -247,6 +247,16 @@ var documentedMetrics = []string{
 	"metastudio_exporter_callback_tracked_streams", "metastudio_exporter_callback_evicted_streams_total",
 	"metastudio_exporter_discovery_tenants", "metastudio_exporter_discovery_last_success_timestamp_seconds",
 	"metastudio_exporter_discovery_errors_total",
+	"metastudio_rooms_up", "metastudio_rooms_last_success_timestamp_seconds", "metastudio_rooms_refresh_interval_seconds",
+	"metastudio_rooms_skipped", "metastudio_room_info", "metastudio_room_play_repeats",
+	"metastudio_room_live_max_duration_seconds", "metastudio_room_live_max_exception_waiting_seconds",
+	"metastudio_room_event_callback_https", "metastudio_room_event_callback_auth_type_info",
+	"metastudio_room_event_callback_url_credentials",
+	"metastudio_live_jobs_up", "metastudio_live_jobs_last_success_timestamp_seconds", "metastudio_live_jobs_refresh_interval_seconds",
+	"metastudio_live_jobs", "metastudio_live_job_info", "metastudio_live_job_duration_seconds",
+	"metastudio_live_job_stream_duration_seconds", "metastudio_live_job_start_timestamp_seconds",
+	"metastudio_live_job_max_duration_seconds", "metastudio_live_job_event_callback_info",
+	"metastudio_live_job_failed_timestamp_seconds",
 }
 
 var typeLineRE = regexp.MustCompile(`(?m)^# TYPE (\S+) `)

@@ -48,6 +48,12 @@ var wantAlerts = map[string]string{
 	"MetaStudioCallbackStreamsEvicted":      "warning",
 	"MetaStudioCallbackStateFileFailing":    "warning",
 	"MetaStudioCallbackReceiverSaturated":   "warning",
+	"MetaStudioRoomRunsForever":             "warning",
+	"MetaStudioRoomCallbackUnsafe":          "warning",
+	"MetaStudioLiveJobNearMaxDuration":      "info",
+	"MetaStudioLiveJobStreamStalled":        "critical",
+	"MetaStudioLiveJobFailed":               "warning",
+	"MetaStudioInventoryStale":              "warning",
 }
 
 // exporterAlerts have no tenant label: they are about the exporter itself.
@@ -69,8 +75,12 @@ func wantFor(alert string) string {
 		return "5m"
 	case "MetaStudioLiveConfigChanged", "MetaStudioCallbackStreamsEvicted", "MetaStudioCallbackStateFileFailing":
 		return "" // fires at once: it reports an event, not a state
-	case "MetaStudioLiveStreamDisconnected":
+	case "MetaStudioLiveStreamDisconnected", "MetaStudioLiveJobStreamStalled":
 		return "1m" // a dropped push must page within a minute or two
+	case "MetaStudioLiveJobNearMaxDuration", "MetaStudioLiveJobFailed":
+		return "" // the 30 minutes left, the 15 minutes since, are in the expression
+	case "MetaStudioInventoryStale":
+		return "" // the 3 refresh intervals are in the expression
 	case "MetaStudioLiveStreamFlapping":
 		return "" // the 15-minute count of reconnections is the duration
 	case "MetaStudioDiscoveryFailing":

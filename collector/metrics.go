@@ -3,11 +3,11 @@ package collector
 import (
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promlabel"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
@@ -71,12 +71,9 @@ func describeTenantMetrics(ch chan<- *prometheus.Desc) {
 }
 
 // Upstream enum values become label values. A hostile or broken upstream
-// could send thousands of made-up values; these limits keep the series count
-// and label size of one tenant bounded.
-const (
-	maxUnknownValues = 8
-	maxLabelValueLen = 128
-)
+// could send thousands of made-up values; this limit, and promlabel's on
+// each value's size, keep the series of one tenant bounded.
+const maxUnknownValues = 8
 
 // emitTenant turns one tenant's outcome into metrics. Settings series are
 // sent only when the fetch succeeded, so that a failed fetch never looks like
@@ -92,7 +89,7 @@ func emitTenant(ch chan<- prometheus.Metric, t *config.Tenant, r *result, receiv
 	e.gauge(policyMaxExceptionWaitingDesc, t.Policy.MaxExceptionWaiting.Seconds())
 	if r.err != nil {
 		e.gauge(upDesc, 0)
-		e.gauge(scrapeErrorDesc, 1, string(metastudio.ReasonOf(r.err)), labelValue(metastudio.ErrorCodeOf(r.err)))
+		e.gauge(scrapeErrorDesc, 1, string(metastudio.ReasonOf(r.err)), promlabel.Bounded(metastudio.ErrorCodeOf(r.err)))
 		return
 	}
 	s := &r.settings
@@ -100,10 +97,10 @@ func emitTenant(ch chan<- prometheus.Metric, t *config.Tenant, r *result, receiv
 	e.gauge(dataAgeDesc, r.age.Seconds())
 	e.gauge(maxDurationDesc, float64(s.MaxLiveDurationHours)*3600)
 	e.gauge(maxExceptionWaitingDesc, float64(s.MaxExceptionWaitingMinutes)*60)
-	e.gauge(autoStopModeDesc, 1, labelValue(s.AutoStopMode))
+	e.gauge(autoStopModeDesc, 1, promlabel.Bounded(s.AutoStopMode))
 	e.gauge(callbackConfiguredDesc, boolValue(s.CallbackConfigured))
 	e.gauge(callbackHTTPSDesc, boolValue(s.CallbackHTTPS))
-	e.gauge(callbackAuthTypeDesc, 1, labelValue(s.CallbackAuthType))
+	e.gauge(callbackAuthTypeDesc, 1, promlabel.Bounded(s.CallbackAuthType))
 	e.gauge(callbackKeyDesc, boolValue(s.CallbackKeyConfigured))
 	e.enumSet(callbackEventDesc, metastudio.KnownCallbackEvents, s.CallbackEvents)
 	e.enumSet(notifyEventDesc, metastudio.KnownNotifyEvents, s.NotifyEvents)
@@ -151,9 +148,9 @@ func (e tenantEmitter) enumSet(d *prometheus.Desc, known, enabled []string) {
 		if slices.Contains(known, v) {
 			continue
 		}
-		v = labelValue(v)
+		v = promlabel.Bounded(v)
 		if slices.Contains(seen, v) {
-			continue // two long values may share their first maxLabelValueLen bytes
+			continue // two long values may share their first promlabel.MaxLen bytes
 		}
 		if len(seen) == maxUnknownValues {
 			break
@@ -161,18 +158,6 @@ func (e tenantEmitter) enumSet(d *prometheus.Desc, known, enabled []string) {
 		seen = append(seen, v)
 		e.gauge(d, 1, v)
 	}
-}
-
-// labelValue bounds an upstream string used as a label value.
-func labelValue(v string) string {
-	if len(v) <= maxLabelValueLen {
-		return v
-	}
-	v = v[:maxLabelValueLen]
-	for !utf8.ValidString(v) {
-		v = v[:len(v)-1]
-	}
-	return strings.ToValidUTF8(v, "")
 }
 
 func boolValue(b bool) float64 {

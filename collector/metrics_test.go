@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promlabel"
 )
 
 // emittedTenant collects emitTenant's output for one outcome.
@@ -22,11 +23,11 @@ func (c emittedTenant) Collect(ch chan<- prometheus.Metric) { emitTenant(ch, c.t
 
 // TestEnumSetBoundsUpstreamValues holds a hostile upstream's made-up event
 // types to maxUnknownValues series, each label value cut to
-// maxLabelValueLen bytes at a character boundary, with values that become
+// promlabel.MaxLen bytes at a character boundary, with values that become
 // equal once cut, or are repeated, counted once.
 func TestEnumSetBoundsUpstreamValues(t *testing.T) {
-	long := strings.Repeat("A", maxLabelValueLen)
-	// 1 + 64×2 bytes: the cut at maxLabelValueLen falls inside the last é.
+	long := strings.Repeat("A", promlabel.MaxLen)
+	// 1 + 64×2 bytes: the cut at promlabel.MaxLen falls inside the last é.
 	accented := "x" + strings.Repeat("é", 64)
 	c := emittedTenant{t: testTenant("hostile")}
 	c.r.settings.CallbackEvents = []string{

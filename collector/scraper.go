@@ -12,7 +12,9 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
+	"github.com/metastudio-exporter/metastudio_exporter/callslots"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/failstreak"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
@@ -25,8 +27,13 @@ type Fetcher interface {
 // Options tune a Scraper.
 type Options struct {
 	// MaxConcurrency bounds upstream calls in flight across all scrapes.
+	// It is ignored when Slots is set.
 	MaxConcurrency int
-	Logger         log.Logger
+	// Slots is the bound on upstream calls in flight that scrapes share
+	// with background calls, ahead of them; nil means a pool of
+	// MaxConcurrency slots for scrapes alone.
+	Slots  *callslots.Pool
+	Logger log.Logger
 	// Now is the clock for durations, cache ages and backoff windows; nil
 	// means time.Now. Call deadlines always use the real clock.
 	Now func() time.Time
@@ -45,7 +52,7 @@ type Options struct {
 // the last good answer and the throttling backoff.
 type Scraper struct {
 	fetcher Fetcher
-	slots   chan struct{}
+	slots   *callslots.Pool
 	logger  log.Logger
 	now     func() time.Time
 	rand    func() float64
@@ -72,9 +79,12 @@ func NewScraper(f Fetcher, opts Options) *Scraper {
 	if opts.Rand == nil {
 		opts.Rand = rand.Float64
 	}
+	if opts.Slots == nil {
+		opts.Slots = callslots.New(opts.MaxConcurrency, 1)
+	}
 	s := &Scraper{
 		fetcher: f,
-		slots:   make(chan struct{}, opts.MaxConcurrency),
+		slots:   opts.Slots,
 		logger:  opts.Logger,
 		now:     opts.Now,
 		rand:    opts.Rand,
@@ -130,7 +140,7 @@ func (s *Scraper) scrapeAll(ctx context.Context, tenants []*config.Tenant) []res
 	results := make([]result, len(tenants))
 	// A worker per free slot rather than a goroutine per tenant: with
 	// thousands of tenants most goroutines would only wait for a slot.
-	workers := min(len(tenants), cap(s.slots))
+	workers := min(len(tenants), s.slots.Size())
 	var next, unreached atomic.Int64
 	var wg sync.WaitGroup
 	wg.Add(workers)
@@ -311,14 +321,14 @@ func (s *Scraper) run(startCtx, callCtx context.Context, cancel context.CancelFu
 	st.mu.Lock()
 	st.flight = nil
 	var window time.Duration
-	var notice failNotice
+	var notice failstreak.Notice
 	if !notReached(f.err) {
 		now := s.now()
 		window = st.record(t, f, now, r)
 		if f.err != nil {
-			notice = st.fails.failed(metastudio.ReasonOf(f.err), now)
+			notice = st.fails.Failed(metastudio.ReasonOf(f.err), now)
 		} else {
-			notice = st.fails.succeeded(now)
+			notice = st.fails.Succeeded(now)
 		}
 	}
 	st.mu.Unlock()
@@ -335,26 +345,22 @@ func (s *Scraper) run(startCtx, callCtx context.Context, cancel context.CancelFu
 	close(f.done)
 }
 
-// call makes one upstream call within the concurrency bound. A select
-// picks among ready cases at random, so the contexts are asked again once
-// a slot is taken: a call must never start for a scrape that has ended.
+// call makes one upstream call within the concurrency bound. A free slot
+// is taken without looking at the contexts, so they are asked again once
+// it is: a call must never start for a scrape that has ended.
 func (s *Scraper) call(startCtx, callCtx context.Context, t *config.Tenant) (metastudio.Settings, metastudio.CallbackAuth, error) {
 	var none metastudio.CallbackAuth
 	if startCtx.Err() != nil {
 		return metastudio.Settings{}, none, notStartedErr
 	}
-	select {
-	case s.slots <- struct{}{}:
-		if err := notStartable(startCtx, callCtx); err != nil {
-			<-s.slots
-			return metastudio.Settings{}, none, err
-		}
-	case <-startCtx.Done():
-		return metastudio.Settings{}, none, notStartedErr
-	case <-callCtx.Done():
+	if !s.slots.Acquire(callslots.Scrape, startCtx.Done(), callCtx.Done()) {
 		return metastudio.Settings{}, none, notStartable(startCtx, callCtx)
 	}
-	defer func() { <-s.slots }()
+	if err := notStartable(startCtx, callCtx); err != nil {
+		s.slots.Release(callslots.Scrape)
+		return metastudio.Settings{}, none, err
+	}
+	defer s.slots.Release(callslots.Scrape)
 	uc, err := s.fetcher.GetUserConfig(callCtx, t.Target)
 	if err != nil {
 		return metastudio.Settings{}, none, err

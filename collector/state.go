@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/failstreak"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
@@ -65,7 +66,7 @@ type tenantState struct {
 	backoffUntil time.Time // no call before this
 	throttleErr  *metastudio.Error
 
-	fails failLog // how loudly its failures are logged
+	fails failstreak.Streak // how loudly its failures are logged
 }
 
 type goodAnswer struct {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promlabel"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
@@ -70,7 +71,7 @@ func (s *Scraper) Status(t *config.Tenant) TenantStatus {
 	}
 	if failed != nil {
 		status.Reason = string(metastudio.ReasonOf(failed))
-		status.ErrorCode = labelValue(metastudio.ErrorCodeOf(failed))
+		status.ErrorCode = promlabel.Bounded(metastudio.ErrorCodeOf(failed))
 		status.Error = failed.Error()
 	}
 	if auth != nil {

@@ -41,6 +41,11 @@ var knownMetrics = []string{
 	"metastudio_live_events_total", "metastudio_live_event_callback_routed_here",
 	"metastudio_exporter_callback_requests_total", "metastudio_exporter_callback_forwards_total",
 	"metastudio_exporter_callback_tracked_streams", "metastudio_exporter_callback_evicted_streams_total",
+	"metastudio_live_jobs", "metastudio_live_job_info", "metastudio_live_job_duration_seconds",
+	"metastudio_live_job_stream_duration_seconds", "metastudio_live_job_max_duration_seconds",
+	"metastudio_live_job_failed_timestamp_seconds", "metastudio_room_info", "metastudio_room_play_repeats",
+	"metastudio_room_live_max_duration_seconds", "metastudio_room_live_max_exception_waiting_seconds",
+	"metastudio_room_event_callback_https", "metastudio_room_event_callback_auth_type_info",
 }
 
 // exporterOnly are the metrics without a tenant label.

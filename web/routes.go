@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
+	"github.com/metastudio-exporter/metastudio_exporter/inventory"
 	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
 
@@ -36,6 +37,9 @@ type Options struct {
 	// Streams are the live streams the receiver tracks, nil when it is
 	// off; only /metrics shows them.
 	Streams prometheus.Collector
+	// Inventory serves the tenants' rooms and live jobs on /metrics and
+	// /probe; nil when they are not watched.
+	Inventory *inventory.Inventory
 	// Reload reloads the config for POST /-/reload.
 	Reload func() error
 	// Receiver is what the status page shows of the live-event receiver;
@@ -58,6 +62,7 @@ func Handler(o Options) http.Handler {
 		tenants:       o.Tenants,
 		scraper:       o.Scraper,
 		exporter:      o.Exporter,
+		inventory:     o.Inventory,
 		timeoutOffset: o.TimeoutOffset,
 		logger:        o.Logger,
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/inventory"
 	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
 
@@ -28,16 +29,21 @@ type scrapeHandlers struct {
 	// streams gathers the live streams the receiver tracks, nil when it
 	// is off; only /metrics shows them.
 	streams prometheus.Gatherer
+	// inventory serves the tenants' rooms and live jobs from memory; nil
+	// when they are not watched.
+	inventory *inventory.Inventory
 	// timeoutOffset is subtracted from X-Prometheus-Scrape-Timeout-Seconds.
 	timeoutOffset time.Duration
 	logger        log.Logger
 }
 
-// metrics serves every tenant, the live streams the receiver tracks and
-// the exporter's own metrics. Like node_exporter it takes collect[]
-// parameters to serve a part only: collect[]=exporter gives the exporter's
-// own metrics without calling the API, for setups that scrape the tenants
-// through /probe, and collect[]=streams the live streams alone.
+// metrics serves every tenant, their rooms and live jobs, the live streams
+// the receiver tracks and the exporter's own metrics. Like node_exporter it
+// takes collect[] parameters to serve a part only: collect[]=exporter gives
+// the exporter's own metrics without calling the API, for setups that
+// scrape the tenants through /probe, collect[]=streams the live streams
+// alone, and collect[]=rooms and collect[]=jobs the rooms and live jobs,
+// from memory, without a user-config call.
 func (h *scrapeHandlers) metrics() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		parts, err := collectFilter(r.URL.Query()["collect[]"])
@@ -46,7 +52,7 @@ func (h *scrapeHandlers) metrics() http.Handler {
 			return
 		}
 		snap := h.tenants.Snapshot()
-		var extra prometheus.Gatherers
+		extra := h.inventoryOf(inventory.Kinds{Rooms: parts.rooms, Jobs: parts.jobs}, snap.Tenants()...)
 		if parts.streams && h.streams != nil {
 			extra = append(extra, h.streams)
 		}
@@ -63,24 +69,28 @@ func (h *scrapeHandlers) metrics() http.Handler {
 }
 
 // collectParts are the parts of /metrics a request asks for.
-type collectParts struct{ tenants, streams, exporter bool }
+type collectParts struct{ tenants, rooms, jobs, streams, exporter bool }
 
 // collectFilter reads the collect[] parameters; none means everything.
 func collectFilter(names []string) (collectParts, error) {
 	if len(names) == 0 {
-		return collectParts{true, true, true}, nil
+		return collectParts{true, true, true, true, true}, nil
 	}
 	var p collectParts
 	for _, n := range names {
 		switch n {
 		case "tenants":
 			p.tenants = true
+		case "rooms":
+			p.rooms = true
+		case "jobs":
+			p.jobs = true
 		case "streams":
 			p.streams = true
 		case "exporter":
 			p.exporter = true
 		default:
-			return collectParts{}, fmt.Errorf("collect[]: unknown collector %s (known: exporter, streams, tenants)", config.QuoteBounded(n))
+			return collectParts{}, fmt.Errorf("collect[]: unknown collector %s (known: exporter, jobs, rooms, streams, tenants)", config.QuoteBounded(n))
 		}
 	}
 	return p, nil
@@ -104,10 +114,24 @@ func (h *scrapeHandlers) probe() http.Handler {
 			http.Error(w, "unknown tenant "+config.QuoteBounded(name), http.StatusBadRequest)
 			return
 		}
-		h.serve(w, r, nil, func(ctx context.Context) prometheus.Collector {
+		h.serve(w, r, h.inventoryOf(inventory.Kinds{Rooms: true, Jobs: true}, t), func(ctx context.Context) prometheus.Collector {
 			return h.scraper.Collector(ctx, t)
 		})
 	})
+}
+
+// inventoryOf gathers the kinds of tenants' rooms and live jobs asked for,
+// from memory; none when they are not watched or neither is asked for.
+// Serving them is what keeps a tenant's rooms and jobs watched. It goes in
+// serve's extra, after the tenants, whose calls bring the tenants' own
+// duration limits that jobs fall back on.
+func (h *scrapeHandlers) inventoryOf(kinds inventory.Kinds, tenants ...*config.Tenant) prometheus.Gatherers {
+	if h.inventory == nil || !kinds.Rooms && !kinds.Jobs {
+		return nil
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(h.inventory.Collector(kinds, tenants...))
+	return prometheus.Gatherers{reg}
 }
 
 // serve scrapes the collector that tenants builds for the request's

@@ -6,8 +6,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
 )
 
 // streamKey identifies one RTMP push: the exporter's replicas each report
@@ -121,5 +124,103 @@ func liveDashboard() *dashboard.DashboardBuilder {
 			Mappings(upDown("yes", "no")).
 			CellOptions(common.TableCellOptions{TableColorTextCellOptions: common.NewTableColorTextCellOptions()}).
 			SortBy(sortedBy("tenant")).
-			WithTransformation(organize([]string{"Time"}, nil, map[string]string{"Value": "routed here"})))
+			WithTransformation(organize([]string{"Time"}, nil, map[string]string{"Value": "routed here"}))).
+		WithRow(row("Live jobs and rooms", 41)).
+		WithPanel(count("Jobs live now",
+			"PROCESSING live jobs, from MetaStudio's job list (refreshed every live_jobs.refresh_interval, 1m by default).",
+			at(0, 42, 4, 4), common.BigValueColorModeNone,
+			instantQuery("A", `sum(max by (tenant) (`+tenantSeries("metastudio_live_jobs", `state="PROCESSING"`)+`)) or vector(0)`, "live"))).
+		WithPanel(count("Jobs failed or blocked",
+			"FAILED and BLOCKED jobs created within live_jobs.failed_window (24h by default), at most the newest 20 per tenant.",
+			at(0, 46, 4, 4), common.BigValueColorModeBackground,
+			instantQuery("A", `count(max by (tenant, job_id) (`+tenantSeries("metastudio_live_job_failed_timestamp_seconds", "")+`)) or vector(0)`, "failed"),
+			step{1, "orange"})).
+		WithPanel(runningJobsTable()).
+		WithPanel(timeSeries("Push up share per job",
+			"How much of the last 5 minutes each PROCESSING job's RTMP push was up: its stream duration's growth over its duration's. Below 50% for a minute raises MetaStudioLiveJobStreamStalled.",
+			"percentunit", at(0, 50, 24, 7),
+			rangeQuery("A", "max by (tenant, room_id, job_id) ("+processing(fmt.Sprintf("delta(%s[5m]) / on (job, instance, tenant, room_id, job_id) (delta(%s[5m]) > 0)",
+				tenantSeries("metastudio_live_job_stream_duration_seconds", ""), tenantSeries("metastudio_live_job_duration_seconds", "")))+")", "{{tenant}} {{room_id}}/{{job_id}}")).
+			Max(1)).
+		WithPanel(dataTable("Failed jobs",
+			"FAILED and BLOCKED jobs with their end time (else last update) and MetaStudio's error code, newest first; the error message is in the MetaStudio console.",
+			at(0, 57, 12, 8),
+			tableQuery("A", `max by (tenant, room_id, job_id, state, error_code) (`+tenantSeries("metastudio_live_job_failed_timestamp_seconds", "")+`) * 1000`)).
+			Filterable(true).
+			OverrideByName("Value", []dashboard.DynamicConfigValue{displayName("Ended"), unit("dateTimeAsIso")}).
+			SortBy([]cog.Builder[common.TableSortByFieldState]{common.NewTableSortByFieldStateBuilder().DisplayName("Ended").Desc(true)}).
+			WithTransformation(organize([]string{"Time"}, []string{"tenant", "room_id", "job_id", "state", "error_code", "Value"}, nil))).
+		WithPanel(roomsTable())
+}
+
+// processing keeps a job series of the PROCESSING jobs only.
+func processing(series string) string {
+	return series + " and on (job, instance, tenant, room_id, job_id) " + tenantSeries("metastudio_live_job_info", `state="PROCESSING"`)
+}
+
+// jobQuery is one column of the running jobs table, per job over replicas.
+func jobQuery(refID, series string) *prometheus.DataqueryBuilder {
+	return tableQuery(refID, fmt.Sprintf("max by (tenant, room_id, job_id) (%s)", series))
+}
+
+// runningJobsTable is one row per PROCESSING job: how long it has been
+// live, how long its push has been up, and the time left before its limit.
+func runningJobsTable() *table.PanelBuilder {
+	duration := tenantSeries("metastudio_live_job_duration_seconds", "")
+	return dataTable("Running jobs",
+		"PROCESSING live jobs: duration, stream duration (how long the RTMP push has been up; far below the duration means the push dropped) and the time left before the limit that applies (the room's own, else the tenant's). An empty Time left: no limit, or not known yet.",
+		at(4, 42, 20, 8),
+		jobQuery("DUR", processing(duration)),
+		jobQuery("STREAM", processing(tenantSeries("metastudio_live_job_stream_duration_seconds", ""))),
+		jobQuery("LEFT", processing(fmt.Sprintf("(%s > 0) - on (job, instance, tenant, room_id, job_id) %s",
+			tenantSeries("metastudio_live_job_max_duration_seconds", ""), duration))),
+	).
+		Filterable(true).
+		OverrideByName("Value #DUR", []dashboard.DynamicConfigValue{displayName("Duration"), unit("s")}).
+		OverrideByName("Value #STREAM", []dashboard.DynamicConfigValue{displayName("Stream duration"), unit("s")}).
+		OverrideByName("Value #LEFT", []dashboard.DynamicConfigValue{displayName("Time left"), unit("s"), backgroundByValue(),
+			property("thresholds", dashboard.ThresholdsConfig{Mode: dashboard.ThresholdsModeAbsolute,
+				Steps: thresholdSteps("orange", []step{{1800, "green"}})})}).
+		SortBy(sortedBy("tenant")).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
+		WithTransformation(organize([]string{"Time"},
+			[]string{"tenant", "room_id", "job_id", "Value #DUR", "Value #STREAM", "Value #LEFT"}, nil))
+}
+
+// roomQuery is one column of the rooms table, per room over replicas, with
+// the labels in by as more columns.
+func roomQuery(refID, by, series string) *prometheus.DataqueryBuilder {
+	return tableQuery(refID, fmt.Sprintf("max by (tenant, room_id%s) (%s)", by, series))
+}
+
+// roomsTable is one row per room with settings of its own: they, not the
+// tenant's, apply to the room's jobs. Empty cells inherit the tenant's.
+func roomsTable() *table.PanelBuilder {
+	own := fmt.Sprintf("(%s or %s or %s or %s)",
+		tenantSeries("metastudio_room_play_repeats", ""), tenantSeries("metastudio_room_live_max_duration_seconds", ""),
+		tenantSeries("metastudio_room_live_max_exception_waiting_seconds", ""), tenantSeries("metastudio_room_event_callback_https", ""))
+	return dataTable("Rooms with settings of their own",
+		"Rooms whose own play policy or live event callback applies to their jobs instead of the tenant's. Empty cells inherit the tenant's setting. Red: no limit (0), or a callback over plain http; orange: repeats until stopped, limits above 24 h / 30 min, or unsigned callbacks.",
+		at(12, 57, 12, 8),
+		roomQuery("NAME", ", room_name", tenantSeries("metastudio_room_info", "")+" and on (job, instance, tenant, room_id) "+own),
+		roomQuery("REP", "", tenantSeries("metastudio_room_play_repeats", "")),
+		roomQuery("DUR", "", tenantSeries("metastudio_room_live_max_duration_seconds", "")),
+		roomQuery("EXC", "", tenantSeries("metastudio_room_live_max_exception_waiting_seconds", "")),
+		roomQuery("HTTPS", "", tenantSeries("metastudio_room_event_callback_https", "")),
+		roomQuery("AUTH", ", auth_type", tenantSeries("metastudio_room_event_callback_auth_type_info", "")),
+	).
+		Filterable(true).
+		OverrideByName("room_name", []dashboard.DynamicConfigValue{displayName("Room")}).
+		OverrideByName("Value #REP", []dashboard.DynamicConfigValue{displayName("Repeats"), unit("none"), backgroundByValue(),
+			mappings(valueMappings(shown{"-1", "until stopped", "orange"}))}).
+		OverrideByName("Value #DUR", limit("Max live duration", 86401)).
+		OverrideByName("Value #EXC", limit("Max exception waiting", 1801)).
+		OverrideByName("Value #HTTPS", onOff("Callback HTTPS", shown{text: "yes", color: "green"}, shown{text: "no", color: "red"}, true)).
+		OverrideByName("auth_type", []dashboard.DynamicConfigValue{displayName("Callback auth"), backgroundByValue(),
+			mappings(valueMappings(shown{"NONE", "NONE", "orange"}, shown{"MSS_A", "MSS_A", "green"},
+				shown{"MSS_A_HEAD", "MSS_A_HEAD", "green"}, shown{"MEITUAN_DEFAULT", "MEITUAN_DEFAULT", "green"}))}).
+		SortBy(sortedBy("tenant")).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
+		WithTransformation(organize([]string{"Time", "Value #NAME", "Value #AUTH"},
+			[]string{"tenant", "room_id", "room_name", "Value #REP", "Value #DUR", "Value #EXC", "Value #HTTPS", "auth_type"}, nil))
 }

@@ -1,0 +1,233 @@
+package inventory
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
+)
+
+// tenantDesc is a per-tenant Desc: tenant is always its first label.
+func tenantDesc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc("metastudio_"+name, help, append([]string{"tenant"}, labels...), nil)
+}
+
+var (
+	roomsUpDesc = tenantDesc("rooms_up",
+		"1 if the last rooms call of this tenant (the listing or a room's detail) succeeded.")
+	roomsLastSuccessDesc = tenantDesc("rooms_last_success_timestamp_seconds",
+		"When the last rooms call of this tenant that succeeded ended; 0 if none has.")
+	roomsIntervalDesc = tenantDesc("rooms_refresh_interval_seconds",
+		"rooms.refresh_interval of this tenant: how often its rooms are listed, their details fetched in between.")
+	roomsSkippedDesc = tenantDesc("rooms_skipped",
+		"Rooms of this tenant past rooms.max_rooms at the last listing: not watched.")
+	roomInfoDesc = tenantDesc("room_info",
+		"One series per room; always 1.", "room_id", "room_name", "room_type", "room_state")
+	roomRepeatsDesc = tenantDesc("room_play_repeats",
+		"The room's play_policy.repeat_count; -1 means it repeats until stopped. Absent when the room sets none.", "room_id")
+	roomMaxDurationDesc = tenantDesc("room_live_max_duration_seconds",
+		"The room's own play_policy.live_exit_config.max_live_duration in seconds; 0 means none. Absent when the room sets none.", "room_id")
+	roomMaxExceptionWaitingDesc = tenantDesc("room_live_max_exception_waiting_seconds",
+		"The room's own play_policy.live_exit_config.max_exception_waiting_duration in seconds; 0 means none. Absent when the room sets none.", "room_id")
+	roomCallbackHTTPSDesc = tenantDesc("room_event_callback_https",
+		"1 if the room's own live event callback URL is https; only for a room with a callback URL of its own.", "room_id")
+	roomCallbackAuthTypeDesc = tenantDesc("room_event_callback_auth_type_info",
+		"The auth type of the room's own live event callback; always 1; only for a room with a callback URL of its own.", "room_id", "auth_type")
+	roomCallbackCredentialsDesc = tenantDesc("room_event_callback_url_credentials",
+		"1 if the room's own live event callback URL carries a query parameter with a value (a token, for auth type NONE); only for a room with a callback URL of its own.", "room_id")
+
+	jobsUpDesc = tenantDesc("live_jobs_up",
+		"1 if the last live jobs refresh of this tenant (both listings) succeeded.")
+	jobsLastSuccessDesc = tenantDesc("live_jobs_last_success_timestamp_seconds",
+		"When the last live jobs refresh of this tenant that succeeded ended; 0 if none has.")
+	jobsIntervalDesc = tenantDesc("live_jobs_refresh_interval_seconds",
+		"live_jobs.refresh_interval of this tenant: how often its live jobs are listed.")
+	jobsDesc = tenantDesc("live_jobs",
+		"Live jobs of this tenant in this state now.", "state")
+	jobInfoDesc = tenantDesc("live_job_info",
+		"One series per WAITING or PROCESSING live job; always 1.", "room_id", "job_id", "state", "used_resource_type")
+	jobDurationDesc = tenantDesc("live_job_duration_seconds",
+		"How long the live job has been live, as reported.", "room_id", "job_id")
+	jobStreamDurationDesc = tenantDesc("live_job_stream_duration_seconds",
+		"How long the live job's RTMP push has been up, as reported.", "room_id", "job_id")
+	jobStartDesc = tenantDesc("live_job_start_timestamp_seconds",
+		"When the live job started; absent when not reported.", "room_id", "job_id")
+	jobMaxDurationDesc = tenantDesc("live_job_max_duration_seconds",
+		"The duration limit that applies to the live job: its room's if the room sets one, else the tenant's; 0 means none. Absent while neither is known.", "room_id", "job_id")
+	jobCallbackDesc = tenantDesc("live_job_event_callback_info",
+		"The live event callback the job runs with; always 1; absent when it reports none.", "room_id", "job_id", "auth_type", "scheme")
+	jobFailedDesc = tenantDesc("live_job_failed_timestamp_seconds",
+		"End (else last update) time of a FAILED or BLOCKED live job of the failed window; the newest 20 per tenant.", "room_id", "job_id", "state", "error_code")
+)
+
+var (
+	roomsDescs = []*prometheus.Desc{
+		roomsUpDesc, roomsLastSuccessDesc, roomsIntervalDesc, roomsSkippedDesc, roomInfoDesc,
+		roomRepeatsDesc, roomMaxDurationDesc, roomMaxExceptionWaitingDesc,
+		roomCallbackHTTPSDesc, roomCallbackAuthTypeDesc, roomCallbackCredentialsDesc,
+	}
+	jobsDescs = []*prometheus.Desc{
+		jobsUpDesc, jobsLastSuccessDesc, jobsIntervalDesc, jobsDesc, jobInfoDesc,
+		jobDurationDesc, jobStreamDurationDesc, jobStartDesc, jobMaxDurationDesc,
+		jobCallbackDesc, jobFailedDesc,
+	}
+)
+
+// Kinds are the parts a scrape asks for: collect[]=rooms and collect[]=jobs.
+type Kinds struct{ Rooms, Jobs bool }
+
+// Collector returns a Collector of the kinds of tenants, from memory. Each
+// collection counts as serving those tenants: the first starts watching a
+// tenant, and each keeps it watched for DemandWindow. It never waits for
+// a refresh: a tenant whose first refresh has not ended yet has no series.
+func (inv *Inventory) Collector(kinds Kinds, tenants ...*config.Tenant) prometheus.Collector {
+	return &collector{inv: inv, kinds: kinds, tenants: tenants}
+}
+
+type collector struct {
+	inv     *Inventory
+	kinds   Kinds
+	tenants []*config.Tenant
+}
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	if c.kinds.Rooms {
+		for _, d := range roomsDescs {
+			ch <- d
+		}
+	}
+	if c.kinds.Jobs {
+		for _, d := range jobsDescs {
+			ch <- d
+		}
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	if !c.kinds.Rooms && !c.kinds.Jobs {
+		return
+	}
+	now := time.Now()
+	for _, t := range c.tenants {
+		w := c.inv.served(t, now)
+		if w == nil {
+			continue
+		}
+		e := emitter{ch: ch, tenant: t.Name}
+		rooms := w.rooms.Load()
+		if c.kinds.Rooms && rooms != nil {
+			e.rooms(rooms, w.settings.RoomsInterval)
+		}
+		if jobs := w.jobs.Load(); c.kinds.Jobs && jobs != nil {
+			tenantMax, known := c.inv.limits.maxDuration(t)
+			e.jobs(jobs, w.settings.JobsInterval, jobLimits{rooms, w.settings.RoomsInterval > 0, tenantMax, known})
+		}
+	}
+}
+
+// emitter sends one tenant's series; every one starts with the tenant label.
+type emitter struct {
+	ch     chan<- prometheus.Metric
+	tenant string
+}
+
+// gauge sends a sample of d; values are d's labels besides tenant.
+func (e emitter) gauge(d *prometheus.Desc, v float64, values ...string) {
+	var buf [6]string // tenant and at most five more: kept off the heap
+	e.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append(append(buf[:0], e.tenant), values...)...)
+}
+
+func (e emitter) status(up, lastSuccess, interval *prometheus.Desc, ok bool, at time.Time, every time.Duration) {
+	e.gauge(up, boolValue(ok))
+	e.gauge(lastSuccess, unixSeconds(at))
+	e.gauge(interval, every.Seconds())
+}
+
+func (e emitter) rooms(v *roomsView, interval time.Duration) {
+	e.status(roomsUpDesc, roomsLastSuccessDesc, roomsIntervalDesc, v.up, v.lastSuccess, interval)
+	e.gauge(roomsSkippedDesc, float64(v.skipped))
+	for _, r := range v.rooms {
+		e.gauge(roomInfoDesc, 1, r.idLabel, r.name, r.roomType, r.state)
+		s := r.own
+		if s == nil {
+			continue
+		}
+		if s.repeats != nil {
+			e.gauge(roomRepeatsDesc, *s.repeats, r.idLabel)
+		}
+		if s.maxDuration != nil {
+			e.gauge(roomMaxDurationDesc, *s.maxDuration, r.idLabel)
+		}
+		if s.maxExceptionWaiting != nil {
+			e.gauge(roomMaxExceptionWaitingDesc, *s.maxExceptionWaiting, r.idLabel)
+		}
+		if cb := s.callback; cb != nil {
+			e.gauge(roomCallbackHTTPSDesc, boolValue(cb.https), r.idLabel)
+			e.gauge(roomCallbackAuthTypeDesc, 1, r.idLabel, cb.authType)
+			e.gauge(roomCallbackCredentialsDesc, boolValue(cb.credentials), r.idLabel)
+		}
+	}
+}
+
+// jobLimits are what decides each job's limit: its room's own setting, and
+// the tenant's.
+type jobLimits struct {
+	rooms        *roomsView // nil until the first rooms call ended
+	roomsWatched bool
+	tenantMax    float64
+	tenantKnown  bool
+}
+
+// jobs sends the jobs series of v.
+func (e emitter) jobs(v *jobsView, interval time.Duration, limits jobLimits) {
+	e.status(jobsUpDesc, jobsLastSuccessDesc, jobsIntervalDesc, v.up, v.lastSuccess, interval)
+	e.gauge(jobsDesc, float64(v.waiting), metastudio.JobWaiting)
+	e.gauge(jobsDesc, float64(v.processing), metastudio.JobProcessing)
+	for _, j := range v.active {
+		e.gauge(jobInfoDesc, 1, j.roomLabel, j.id, j.state, j.resType)
+		e.gauge(jobDurationDesc, j.duration, j.roomLabel, j.id)
+		e.gauge(jobStreamDurationDesc, j.streamDuration, j.roomLabel, j.id)
+		if j.start != 0 {
+			e.gauge(jobStartDesc, j.start, j.roomLabel, j.id)
+		}
+		if limit, ok := jobLimit(j, limits.rooms, limits.roomsWatched, limits.tenantMax, limits.tenantKnown); ok {
+			e.gauge(jobMaxDurationDesc, limit, j.roomLabel, j.id)
+		}
+		if cb := j.callback; cb != nil {
+			e.gauge(jobCallbackDesc, 1, j.roomLabel, j.id, cb.authType, cb.scheme)
+		}
+	}
+	for _, f := range v.failed {
+		e.gauge(jobFailedDesc, f.at, f.roomLabel, f.id, f.state, f.errorCode)
+	}
+}
+
+// jobLimit is the duration limit that applies to j: its room's own if the
+// room sets one, else the tenant's. It is not known while the job's room's
+// detail is not (not fetched yet, or the room is past max_rooms), nor
+// while the tenant's is; with rooms not watched it is the tenant's.
+func jobLimit(j *liveJob, rooms *roomsView, roomsWatched bool, tenantMax float64, known bool) (float64, bool) {
+	if !roomsWatched {
+		return tenantMax, known
+	}
+	if rooms == nil {
+		return 0, false
+	}
+	i, ok := rooms.index[j.roomID]
+	if !ok || rooms.rooms[i].own == nil {
+		return 0, false
+	}
+	if own := rooms.rooms[i].own; own.maxDuration != nil {
+		return *own.maxDuration, true
+	}
+	return tenantMax, known
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

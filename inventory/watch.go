@@ -1,0 +1,161 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log/level"
+
+	"github.com/metastudio-exporter/metastudio_exporter/callslots"
+	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/failstreak"
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
+)
+
+// maxSlowdown is how far throttling stretches a tenant's background
+// intervals: each throttled answer doubles them, up to this factor, until
+// a call succeeds. A Retry-After is honoured within the same cap.
+const maxSlowdown = 4
+
+// watch is one tenant's refreshes and what they found. The rooms and jobs
+// views are immutable once stored: a refresh stores a new one, and a scrape
+// serves whichever it loads, without a lock or a copy.
+type watch struct {
+	tenant   *config.Tenant
+	settings Settings
+	stop     context.CancelFunc
+	// servedAt is when a scrape last served the tenant, in Unix nanoseconds.
+	servedAt atomic.Int64
+
+	rooms atomic.Pointer[roomsView] // nil until the first rooms call ended
+	jobs  atomic.Pointer[jobsView]  // nil until the first jobs refresh ended
+
+	mu sync.Mutex // guards what follows
+	// slowdown stretches every interval of the tenant while it is
+	// throttled: 1, 2 or maxSlowdown.
+	slowdown int
+	// holdUntil is the end of the last Retry-After.
+	holdUntil           time.Time
+	roomFails, jobFails failstreak.Streak
+	warnedSkipped       bool // the rooms past max_rooms were logged
+	warnedTooManyJobs   bool // the jobs past maxActiveJobs were logged
+}
+
+func newWatch(t *config.Tenant, s Settings) *watch {
+	return &watch{tenant: t, settings: s, slowdown: 1}
+}
+
+// wait waits for base stretched by the tenant's slowdown, or to the end of
+// its Retry-After (within maxSlowdown × base) if that is later, and
+// reports whether the watch still runs.
+func (w *watch) wait(ctx context.Context, base time.Duration) bool {
+	w.mu.Lock()
+	d := base * time.Duration(w.slowdown)
+	if hold := time.Until(w.holdUntil); hold > d {
+		d = min(hold, maxSlowdown*base)
+	}
+	w.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// throttled records a call's outcome for the slowdown: a throttled answer
+// doubles it (and holds calls for its Retry-After), a success ends it.
+func (w *watch) throttled(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err == nil {
+		w.slowdown, w.holdUntil = 1, time.Time{}
+		return
+	}
+	if metastudio.ReasonOf(err) != metastudio.ReasonThrottled {
+		return
+	}
+	w.slowdown = min(w.slowdown*2, maxSlowdown)
+	var e *metastudio.Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		w.holdUntil = time.Now().Add(e.RetryAfter)
+	}
+}
+
+// call makes one background call for w within the budget: it waits for a
+// slot behind every scrape, and fn runs for at most the tenant's timeout.
+// Once the watch has stopped it returns the watch's error without calling;
+// callers then record nothing.
+func (inv *Inventory) call(ctx context.Context, w *watch, fn func(context.Context) error) error {
+	if !inv.slots.Acquire(callslots.Background, ctx.Done(), nil) {
+		return ctx.Err()
+	}
+	defer inv.slots.Release(callslots.Background)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	timeout := w.tenant.Timeout
+	if timeout <= 0 {
+		timeout = config.DefaultTimeout
+	}
+	callCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := fn(callCtx)
+	w.throttled(err)
+	return err
+}
+
+// kindLog is how one kind's refreshes log.
+type kindLog struct{ failed, still, recovered string }
+
+var (
+	roomsLog = kindLog{"Refreshing rooms failed", "Refreshing rooms still failing", "Refreshing rooms succeeded again"}
+	jobsLog  = kindLog{"Refreshing live jobs failed", "Refreshing live jobs still failing", "Refreshing live jobs succeeded again"}
+)
+
+// logOutcome logs a call of one kind as its failure streak says: a warn
+// line when the kind starts failing or fails for another reason, at most
+// one every failstreak.WarnEvery while it goes on, an info line when it
+// recovers, debug otherwise.
+func (inv *Inventory) logOutcome(w *watch, streak *failstreak.Streak, msgs kindLog, err error) {
+	now := time.Now()
+	w.mu.Lock()
+	var n failstreak.Notice
+	if err != nil {
+		n = streak.Failed(metastudio.ReasonOf(err), now)
+	} else {
+		n = streak.Succeeded(now)
+	}
+	slowdown := w.slowdown
+	w.mu.Unlock()
+
+	tenant := w.tenant.Name
+	if err == nil {
+		if n.Kind == failstreak.Recovered {
+			_ = level.Info(inv.logger).Log("msg", msgs.recovered, "tenant", tenant,
+				"failed_calls", n.Calls, "failing_for", n.Since.Round(time.Second))
+		}
+		return
+	}
+	kv := []any{"msg", msgs.failed, "tenant", tenant}
+	logger := level.Debug(inv.logger)
+	switch {
+	case n.Kind == failstreak.Started:
+		logger = level.Warn(inv.logger)
+	case n.Kind == failstreak.Still:
+		logger = level.Warn(inv.logger)
+		kv = []any{"msg", msgs.still, "tenant", tenant,
+			"failed_calls_since_last_warning", n.Calls, "failing_for", n.Since.Round(time.Second)}
+	}
+	kv = metastudio.AppendLogFields(kv, err)
+	if slowdown > 1 {
+		kv = append(kv, "slowdown", slowdown)
+	}
+	kv = append(kv, "err", err)
+	_ = logger.Log(kv...)
+}
