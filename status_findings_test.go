@@ -39,6 +39,12 @@ var notFindings = map[string]string{
 	"MetaStudioCallbackStreamsEvicted":     "the exporter's own metrics",
 	"MetaStudioCallbackStateFileFailing":   "the exporter's own metrics",
 	"MetaStudioCallbackReceiverSaturated":  "the exporter's own metrics",
+	"MetaStudioRoomRunsForever":            "rooms and jobs, not yet on the page",
+	"MetaStudioRoomCallbackUnsafe":         "rooms and jobs, not yet on the page",
+	"MetaStudioLiveJobNearMaxDuration":     "rooms and jobs, not yet on the page",
+	"MetaStudioLiveJobStreamStalled":       "rooms and jobs, not yet on the page",
+	"MetaStudioLiveJobFailed":              "rooms and jobs, not yet on the page",
+	"MetaStudioInventoryStale":             "rooms and jobs, not yet on the page",
 }
 
 // bundledAlerts reads the alert names and severities of the rules file.
