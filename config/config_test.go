@@ -38,12 +38,15 @@ type tenantRest struct {
 }
 
 func tenantOf(name, projectID, region, endpoint string, creds metastudio.Credentials, rest tenantRest) *Tenant {
-	if rest.Callback == (Callback{}) {
-		rest.Callback = defaultCallback() // what a tenant without a callback section gets
+	// What a tenant gets for the keys the table leaves out.
+	settings := BuiltinSettings()
+	settings.Region, settings.Timeout, settings.MaxCacheAge, settings.Policy = region, rest.Timeout, rest.MaxCacheAge, rest.Policy
+	if rest.Callback != (Callback{}) {
+		settings.Callback = rest.Callback
 	}
 	return NewTenant(Tenant{
 		Target:          metastudio.Target{Name: name, ProjectID: projectID, Endpoint: endpoint, Credentials: creds},
-		Settings:        Settings{Region: region, Timeout: rest.Timeout, MaxCacheAge: rest.MaxCacheAge, Policy: rest.Policy, Callback: rest.Callback},
+		Settings:        settings,
 		CredentialsName: rest.CredentialsName,
 		Source:          rest.Source,
 	})
@@ -246,9 +249,9 @@ func TestSummary(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("credentials:\n  main: {access_key: AK, secret_key: SK}\ntenants:\n")
 	for _, n := range []string{"t1", "t2", "t3", "t4", "t5", "t6"} {
-		b.WriteString("  - {name: " + n + ", project_id: p}\n")
+		b.WriteString("  - {name: " + n + ", project_id: p" + n + "}\n")
 	}
-	b.WriteString("  - {name: t7, project_id: p, credentials: main}\n")
+	b.WriteString("  - {name: t7, project_id: p7, credentials: main}\n")
 	cfg, err = Parse([]byte(b.String()), "metastudio.yml", ".", testEnv)
 	if err != nil {
 		t.Fatal(err)

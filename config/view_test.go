@@ -15,9 +15,9 @@ func TestRedactedGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `defaults:
+  credentials: main
   region: cn-east-3
   timeout: 15s
-  credentials: main
   max_cache_age: 30s
   policy:
     max_live_duration: 3d
@@ -38,9 +38,9 @@ credentials:
 tenants:
   - name: shop-a
     project_id: 26f065244f754b3aa853b649a21aaf66
-    region: cn-east-3
     endpoint: https://metastudio.cn-east-3.myhuaweicloud.com
     credentials: main
+    region: cn-east-3
     timeout: 15s
     max_cache_age: 30s
     policy:
@@ -48,9 +48,9 @@ tenants:
       max_exception_waiting: 10m
   - name: shop_b.eu
     project_id: proj-b
-    region: ap-southeast-1
     endpoint: https://metastudio.ap-southeast-1.myhuaweicloud.com
     credentials: ops
+    region: ap-southeast-1
     timeout: 15s
     max_cache_age: 30s
     policy:
@@ -58,9 +58,9 @@ tenants:
       max_exception_waiting: 0s
   - name: Shop-C
     project_id: proj_c
-    region: cn-east-3
     endpoint: https://metastudio.example.test:8443/proxy
     credentials: temp
+    region: cn-east-3
     timeout: 1m
     max_cache_age: 1d
     policy:

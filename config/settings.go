@@ -1,0 +1,52 @@
+package config
+
+import "time"
+
+// Settings are the keys a tenant shares with defaults and discovery
+// entries, and this struct is their one description: each field's yaml tag
+// is its key, its check tag what the value must satisfy (checks.go), and
+// BuiltinSettings its default. The decoder applies each level of the file
+// over the one before it key by key (built-ins, then defaults, then a
+// discovery entry, then a tenant), nested sections such as policy key by
+// key too; /config renders the result with the same tags. A new per-tenant
+// key is a field here, its default in BuiltinSettings if it has one, and
+// the code that uses it.
+type Settings struct {
+	// Region names the tenant's endpoints; a discovered tenant's comes from
+	// its project's name, so a discovery entry does not take this key.
+	Region      string        `yaml:"region" check:"region"`
+	Timeout     time.Duration `yaml:"timeout" check:"positive"`
+	MaxCacheAge time.Duration `yaml:"max_cache_age"`
+	Policy      Policy        `yaml:"policy"`
+	// Callback is for the live-event receiver; it does not change whose
+	// data a scrape fetches, so it is not part of the tenant's key.
+	Callback Callback `yaml:"callback,omitdefault"`
+}
+
+// Policy holds the thresholds the bundled alerts compare a tenant against.
+type Policy struct {
+	MaxLiveDuration     time.Duration `yaml:"max_live_duration"`
+	MaxExceptionWaiting time.Duration `yaml:"max_exception_waiting"`
+}
+
+// Defaults of keys no level sets, kept as constants where other packages
+// or older code refer to them; BuiltinSettings is the full set.
+const (
+	DefaultRegion              = "cn-north-4"
+	DefaultTimeout             = 10 * time.Second
+	DefaultMaxCacheAge         = time.Duration(0)
+	DefaultMaxLiveDuration     = time.Duration(0)
+	DefaultMaxExceptionWaiting = 30 * time.Minute
+)
+
+// BuiltinSettings are what a tenant gets for every key that neither it,
+// its discovery entry nor defaults sets.
+func BuiltinSettings() Settings {
+	return Settings{
+		Region:      DefaultRegion,
+		Timeout:     DefaultTimeout,
+		MaxCacheAge: DefaultMaxCacheAge,
+		Policy:      Policy{MaxLiveDuration: DefaultMaxLiveDuration, MaxExceptionWaiting: DefaultMaxExceptionWaiting},
+		Callback:    Callback{ForwardTimeout: DefaultForwardTimeout},
+	}
+}
