@@ -66,3 +66,25 @@ func TestDiscoveryNames(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestRoomsAndJobsBounds: 0 turns watching off; a positive interval below
+// the minimum, or a window out of range, is an error naming the bound.
+func TestRoomsAndJobsBounds(t *testing.T) {
+	data := "tenants:\n" +
+		"  - name: a\n    project_id: p1\n    rooms: {refresh_interval: 30s, max_rooms: 0}\n    live_jobs: {refresh_interval: 10s}\n" +
+		"  - name: b\n    project_id: p2\n    rooms: {refresh_interval: 0s, max_rooms: many}\n    live_jobs: {refresh_interval: 0}\n"
+	want := "m.yml:4: tenants[0].rooms.refresh_interval: must be 0 (off) or at least 1m\n" +
+		"m.yml:4: tenants[0].rooms.max_rooms: must be at least 1\n" +
+		"m.yml:5: tenants[0].live_jobs.refresh_interval: must be 0 (off) or at least 15s\n" +
+		"m.yml:8: tenants[1].rooms.max_rooms: must be a whole number"
+	if got := parseErr(t, data); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	cfg, err := Parse([]byte("tenants:\n  - {name: b, project_id: p2, rooms: {refresh_interval: 0s}, live_jobs: {refresh_interval: 0}}\n"), "m.yml", ".", testEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := cfg.Tenants()[0]; b.Rooms.RefreshInterval != 0 || b.Rooms.MaxRooms != 500 || b.LiveJobs.RefreshInterval != 0 {
+		t.Errorf("rooms %+v, live jobs %+v", b.Rooms, b.LiveJobs)
+	}
+}

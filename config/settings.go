@@ -21,12 +21,28 @@ type Settings struct {
 	// Callback is for the live-event receiver; it does not change whose
 	// data a scrape fetches, so it is not part of the tenant's key.
 	Callback Callback `yaml:"callback,omitdefault"`
+	Rooms    Rooms    `yaml:"rooms"`
+	LiveJobs LiveJobs `yaml:"live_jobs"`
 }
 
 // Policy holds the thresholds the bundled alerts compare a tenant against.
 type Policy struct {
 	MaxLiveDuration     time.Duration `yaml:"max_live_duration"`
 	MaxExceptionWaiting time.Duration `yaml:"max_exception_waiting"`
+}
+
+// Rooms is how the tenant's rooms are watched in the background.
+type Rooms struct {
+	// RefreshInterval 0 means the rooms are not watched.
+	RefreshInterval time.Duration `yaml:"refresh_interval" check:"off_or_min=1m"`
+	// MaxRooms bounds the rooms listed per tenant; the rest are skipped.
+	MaxRooms int `yaml:"max_rooms" check:"min=1"`
+}
+
+// LiveJobs is how the tenant's live jobs are watched in the background.
+type LiveJobs struct {
+	// RefreshInterval 0 means the jobs are not watched.
+	RefreshInterval time.Duration `yaml:"refresh_interval" check:"off_or_min=15s"`
 }
 
 // Defaults of keys no level sets, kept as constants where other packages
@@ -48,5 +64,7 @@ func BuiltinSettings() Settings {
 		MaxCacheAge: DefaultMaxCacheAge,
 		Policy:      Policy{MaxLiveDuration: DefaultMaxLiveDuration, MaxExceptionWaiting: DefaultMaxExceptionWaiting},
 		Callback:    Callback{ForwardTimeout: DefaultForwardTimeout},
+		Rooms:       Rooms{RefreshInterval: 10 * time.Minute, MaxRooms: 500},
+		LiveJobs:    LiveJobs{RefreshInterval: time.Minute},
 	}
 }

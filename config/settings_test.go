@@ -14,17 +14,21 @@ const levelsFile = `defaults:
   timeout: 20s
   policy: {max_live_duration: 2h}
   callback: {forward_timeout: 7s}
+  rooms: {max_rooms: 50}
 credentials:
   main: {access_key: AK, secret_key: SK}
 discovery:
   - regions: [cn-east-3]
     timeout: 30s
+    rooms: {refresh_interval: 0s}
     policy: {max_exception_waiting: 1h}
 tenants:
   - {name: plain, project_id: p1}
   - name: own
     project_id: p2
     policy: {max_exception_waiting: 5m}
+    rooms: {refresh_interval: 2m}
+    live_jobs: {refresh_interval: 0s}
     callback: {allow_unauthenticated: true}
 `
 
@@ -40,14 +44,18 @@ func TestSettingsLevels(t *testing.T) {
 	defaults.Timeout = 20 * time.Second
 	defaults.Policy.MaxLiveDuration = 2 * time.Hour
 	defaults.Callback.ForwardTimeout = 7 * time.Second
+	defaults.Rooms.MaxRooms = 50
 
 	own := defaults
 	own.Policy.MaxExceptionWaiting = 5 * time.Minute
+	own.Rooms.RefreshInterval = 2 * time.Minute
+	own.LiveJobs.RefreshInterval = 0
 	own.Callback.AllowUnauthenticated = true
 
 	discovered := defaults
 	discovered.Region = "cn-east-3"
 	discovered.Timeout = 30 * time.Second
+	discovered.Rooms.RefreshInterval = 0
 	discovered.Policy.MaxExceptionWaiting = time.Hour
 
 	found, err := cfg.DiscoveredTenant(&cfg.Discovery()[0], "found", "p3", "cn-east-3")
@@ -140,7 +148,7 @@ func TestEverySettingIsHandled(t *testing.T) {
 	baseView, _ := base.Redacted()
 	baseTenant, _ := base.DiscoveredTenant(&base.Discovery()[0], "t", "p1", "cn-north-4")
 	leaves := settingLeaves(schemaOf(reflect.TypeFor[Settings]()), nil)
-	if len(leaves) < 9 {
+	if len(leaves) < 12 {
 		t.Fatalf("found only %d settings; the walk is broken", len(leaves))
 	}
 	for _, leaf := range leaves {

@@ -20,13 +20,25 @@ func TestMisplacedKeys(t *testing.T) {
 			"m.yml:4: tenants[0].max_live_duration: unknown key; max_live_duration belongs under policy:",
 		},
 		{
+			"forward_timeout: 3s\ntenants:\n" + tenant,
+			"m.yml:1: forward_timeout: unknown key; forward_timeout belongs under callback: in defaults:, a tenant (tenants[N]) or a discovery entry (discovery[N])",
+		},
+		{
+			"tenants:\n" + tenant + "    max_rooms: 3\n",
+			"m.yml:4: tenants[0].max_rooms: unknown key; max_rooms belongs under rooms:",
+		},
+		{
+			"tenants:\n" + tenant + "    refresh_interval: 1m\n",
+			"m.yml:4: tenants[0].refresh_interval: unknown key; refresh_interval belongs under rooms: or live_jobs:",
+		},
+		{
 			// Valid YAML, one indentation short: under defaults, not policy.
 			"defaults:\n  policy:\n    max_live_duration: 1h\n  max_exception_waiting: 5m\ntenants:\n" + tenant,
 			"m.yml:4: defaults.max_exception_waiting: unknown key; max_exception_waiting belongs under policy:",
 		},
 		{
-			"forward_timeout: 3s\ntenants:\n" + tenant,
-			"m.yml:1: forward_timeout: unknown key; forward_timeout belongs under callback: in defaults:, a tenant (tenants[N]) or a discovery entry (discovery[N])",
+			"max_rooms: 3\ntenants:\n" + tenant,
+			"m.yml:1: max_rooms: unknown key; max_rooms belongs under rooms: in defaults:, a tenant (tenants[N]) or a discovery entry (discovery[N])",
 		},
 		{
 			"tenants:\n" + tenant + "    access_key: AK\n",

@@ -22,6 +22,11 @@ func TestRedactedGolden(t *testing.T) {
   policy:
     max_live_duration: 3d
     max_exception_waiting: 10m
+  rooms:
+    refresh_interval: 10m
+    max_rooms: 500
+  live_jobs:
+    refresh_interval: 1m
 credentials:
   main:
     access_key: AKMAIN000000
@@ -46,6 +51,11 @@ tenants:
     policy:
       max_live_duration: 3d
       max_exception_waiting: 10m
+    rooms:
+      refresh_interval: 10m
+      max_rooms: 500
+    live_jobs:
+      refresh_interval: 1m
   - name: shop_b.eu
     project_id: proj-b
     endpoint: https://metastudio.ap-southeast-1.myhuaweicloud.com
@@ -56,6 +66,11 @@ tenants:
     policy:
       max_live_duration: 3d
       max_exception_waiting: 0s
+    rooms:
+      refresh_interval: 10m
+      max_rooms: 500
+    live_jobs:
+      refresh_interval: 1m
   - name: Shop-C
     project_id: proj_c
     endpoint: https://metastudio.example.test:8443/proxy
@@ -66,6 +81,11 @@ tenants:
     policy:
       max_live_duration: 0s
       max_exception_waiting: 10m
+    rooms:
+      refresh_interval: 10m
+      max_rooms: 500
+    live_jobs:
+      refresh_interval: 1m
 `
 	if string(got) != want {
 		t.Errorf("Redacted():\n%s\nwant:\n%s", got, want)
