@@ -23,6 +23,9 @@ type Settings struct {
 	Callback Callback `yaml:"callback,omitdefault"`
 	Rooms    Rooms    `yaml:"rooms"`
 	LiveJobs LiveJobs `yaml:"live_jobs"`
+	// Labels go on every per-tenant series; a level's names are merged over
+	// the levels below it, one by one.
+	Labels Labels `yaml:"labels"`
 }
 
 // Policy holds the thresholds the bundled alerts compare a tenant against.
