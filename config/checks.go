@@ -2,12 +2,15 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 )
 
@@ -56,9 +59,16 @@ var stringChecks = map[string]stringCheck{
 		return strings.TrimRight(s, "/"), checkEndpoint(strings.ReplaceAll(s, "{region}", sampleRegion))
 	},
 	"forward_url": func(s string) (string, string) { return s, checkForwardURL(s) },
+	"proxy_url":   func(s string) (string, string) { return s, checkProxyURL(s) },
 	"name_regex": func(s string) (string, string) {
 		if _, err := CompileNameRegex(s); err != nil {
 			return s, "not a valid regular expression: " + strings.TrimPrefix(err.Error(), "error parsing regexp: ")
+		}
+		return s, ""
+	},
+	"tls_version": func(s string) (string, string) {
+		if _, ok := commoncfg.TLSVersions[s]; !ok {
+			return s, "must be one of " + strings.Join(slices.Sorted(maps.Keys(commoncfg.TLSVersions)), ", ")
 		}
 		return s, ""
 	},
@@ -185,6 +195,20 @@ func checkEndpoint(s string) string {
 		return "must not contain a query"
 	case u.Fragment != "" || strings.Contains(s, "#"):
 		return "must not contain a fragment"
+	}
+	return ""
+}
+
+// checkProxyURL accepts what net/http's transport can use as a proxy.
+func checkProxyURL(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return "must be an absolute http, https or socks5 URL"
+	case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5":
+		return "must be an absolute http, https or socks5 URL"
+	case u.RawQuery != "" || u.Fragment != "" || strings.Contains(s, "#"):
+		return "must not contain a query or a fragment"
 	}
 	return ""
 }

@@ -37,7 +37,8 @@ type DiscoverySource struct {
 	RefreshInterval time.Duration
 	// Settings are what the entry's tenants get: the built-ins, defaults
 	// and the entry's own keys, each over the one before. Region is empty:
-	// each project's comes from its name.
+	// each project's comes from its name. Settings.HTTPClient is also the
+	// listing's connection to IAM.
 	Settings Settings
 
 	cred *credential // for the tenants' credentials, per region
@@ -184,6 +185,9 @@ func (r *resolver) discovery(raw *rawConfig, cfg *Config) []DiscoverySource {
 					copied.Endpoint = s.IAMEndpoint
 				}
 				s.Credentials.IAM = &copied
+			}
+			if s.cred.HTTPClient != nil {
+				s.Settings.HTTPClient = s.cred.HTTPClient
 			}
 		}
 		s.key = s.identity()

@@ -88,7 +88,13 @@ func (r *resolver) tenant(rt *rawTenant, path string, cfg *Config) Tenant {
 	if !ok || !cfg.credentials[idx].ok {
 		return t // already reported where the name or the entry is
 	}
-	t.Credentials = cfg.credentials[idx].forTenant(t.Region)
+	cred := &cfg.credentials[idx]
+	t.Credentials = cred.forTenant(t.Region)
+	// A tenant's own block wins; otherwise its credentials entry's wins
+	// over the one defaults gave it.
+	if !rt.w.set("http_client") && cred.HTTPClient != nil {
+		t.HTTPClient = cred.HTTPClient
+	}
 	return t
 }
 

@@ -40,6 +40,9 @@ type credentialSection struct {
 	SecurityToken     secret.String `yaml:"security_token,orfile"`
 	SecurityTokenFile string
 	IAMPassword       *iamSection `yaml:"iam_password"`
+	// HTTPClient serves every tenant and listing signed with this entry,
+	// unless a tenant writes its own.
+	HTTPClient *HTTPClient `yaml:"http_client"`
 }
 
 type iamSection struct {

@@ -26,6 +26,11 @@ type Settings struct {
 	// Labels go on every per-tenant series; a level's names are merged over
 	// the levels below it, one by one.
 	Labels Labels `yaml:"labels"`
+	// HTTPClient is the upstream connection of the tenant's MetaStudio and
+	// IAM calls: the nearest level that writes http_client wins as a whole
+	// (a tenant, then its credentials entry, then its discovery entry, then
+	// defaults). Nil when no level sets one.
+	HTTPClient *HTTPClient `yaml:"http_client"`
 }
 
 // Policy holds the thresholds the bundled alerts compare a tenant against.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -10,6 +11,11 @@ import (
 // key nested under the wrong parent, or not nested at all, is found at
 // once. The key is the user's own text (it is in the path already); no
 // value is ever looked at.
+
+// keyed is a field type with keys of its own (http_client).
+type keyed interface{ keySchema() *schema }
+
+var keyedType = reflect.TypeFor[keyed]()
 
 func (d *decoder) unknownKey(line int, path, key string, s *schema) {
 	d.add(line, path, "%s", unknownKeyMessage(key, s))
@@ -52,7 +58,15 @@ func nestedIn(s *schema, key, prefix string) []string {
 	return out
 }
 
-func subSchema(f *field) *schema { return f.sub }
+func subSchema(f *field) *schema {
+	switch {
+	case f.sub != nil:
+		return f.sub
+	case f.typ.Implements(keyedType):
+		return reflect.Zero(f.typ).Interface().(keyed).keySchema()
+	}
+	return nil
+}
 
 // wherePlaced says in which sections of the file key is taken: the places
 // themselves, then sections nested in them, grouped by their path.

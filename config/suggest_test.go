@@ -45,6 +45,14 @@ func TestMisplacedKeys(t *testing.T) {
 			"m.yml:4: tenants[0].access_key: unknown key; access_key belongs under a credentials entry (credentials.NAME)",
 		},
 		{
+			"tenants:\n" + tenant + "    proxy_url: http://proxy.internal:3128\n",
+			"m.yml:4: tenants[0].proxy_url: unknown key; proxy_url belongs under http_client:",
+		},
+		{
+			"tenants:\n" + tenant + "    http_client:\n      ca_file: ca.pem\n",
+			"m.yml:5: tenants[0].http_client.ca_file: unknown key; ca_file belongs under tls_config:",
+		},
+		{
 			"tenants:\n" + tenant + "    forward_url: https://app.internal/\n",
 			"m.yml:4: tenants[0].forward_url: unknown key; forward_url belongs under callback:",
 		},
