@@ -2,6 +2,7 @@ package config
 
 import (
 	"testing"
+	"time"
 )
 
 const mainCreds = "credentials:\n  main: {access_key: AK, secret_key: SK}\n"
@@ -72,11 +73,14 @@ func TestDiscoveryNames(t *testing.T) {
 func TestRoomsAndJobsBounds(t *testing.T) {
 	data := "tenants:\n" +
 		"  - name: a\n    project_id: p1\n    rooms: {refresh_interval: 30s, max_rooms: 0}\n    live_jobs: {refresh_interval: 10s}\n" +
-		"  - name: b\n    project_id: p2\n    rooms: {refresh_interval: 0s, max_rooms: many}\n    live_jobs: {refresh_interval: 0}\n"
+		"  - name: b\n    project_id: p2\n    rooms: {refresh_interval: 0s, max_rooms: many}\n    live_jobs: {refresh_interval: 0, failed_window: 8d}\n" +
+		"defaults:\n  live_jobs: {failed_window: 0s}\n"
 	want := "m.yml:4: tenants[0].rooms.refresh_interval: must be 0 (off) or at least 1m\n" +
 		"m.yml:4: tenants[0].rooms.max_rooms: must be at least 1\n" +
 		"m.yml:5: tenants[0].live_jobs.refresh_interval: must be 0 (off) or at least 15s\n" +
-		"m.yml:8: tenants[1].rooms.max_rooms: must be a whole number"
+		"m.yml:8: tenants[1].rooms.max_rooms: must be a whole number\n" +
+		"m.yml:9: tenants[1].live_jobs.failed_window: must be at most 7d\n" +
+		"m.yml:11: defaults.live_jobs.failed_window: must be greater than 0"
 	if got := parseErr(t, data); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
@@ -84,7 +88,7 @@ func TestRoomsAndJobsBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := cfg.Tenants()[0]; b.Rooms.RefreshInterval != 0 || b.Rooms.MaxRooms != 500 || b.LiveJobs.RefreshInterval != 0 {
+	if b := cfg.Tenants()[0]; b.Rooms.RefreshInterval != 0 || b.Rooms.MaxRooms != 500 || b.LiveJobs.RefreshInterval != 0 || b.LiveJobs.FailedWindow != 24*time.Hour {
 		t.Errorf("rooms %+v, live jobs %+v", b.Rooms, b.LiveJobs)
 	}
 }

@@ -51,6 +51,8 @@ type Rooms struct {
 type LiveJobs struct {
 	// RefreshInterval 0 means the jobs are not watched.
 	RefreshInterval time.Duration `yaml:"refresh_interval" check:"off_or_min=15s"`
+	// FailedWindow is how far back FAILED and BLOCKED jobs are listed.
+	FailedWindow time.Duration `yaml:"failed_window" check:"positive,max=7d"`
 }
 
 // Defaults of keys no level sets, kept as constants where other packages
@@ -73,6 +75,6 @@ func BuiltinSettings() Settings {
 		Policy:      Policy{MaxLiveDuration: DefaultMaxLiveDuration, MaxExceptionWaiting: DefaultMaxExceptionWaiting},
 		Callback:    Callback{ForwardTimeout: DefaultForwardTimeout},
 		Rooms:       Rooms{RefreshInterval: 10 * time.Minute, MaxRooms: 500},
-		LiveJobs:    LiveJobs{RefreshInterval: time.Minute},
+		LiveJobs:    LiveJobs{RefreshInterval: time.Minute, FailedWindow: 24 * time.Hour},
 	}
 }

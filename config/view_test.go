@@ -27,6 +27,7 @@ func TestRedactedGolden(t *testing.T) {
     max_rooms: 500
   live_jobs:
     refresh_interval: 1m
+    failed_window: 1d
 credentials:
   main:
     access_key: AKMAIN000000
@@ -56,6 +57,7 @@ tenants:
       max_rooms: 500
     live_jobs:
       refresh_interval: 1m
+      failed_window: 1d
   - name: shop_b.eu
     project_id: proj-b
     endpoint: https://metastudio.ap-southeast-1.myhuaweicloud.com
@@ -71,6 +73,7 @@ tenants:
       max_rooms: 500
     live_jobs:
       refresh_interval: 1m
+      failed_window: 1d
   - name: Shop-C
     project_id: proj_c
     endpoint: https://metastudio.example.test:8443/proxy
@@ -86,6 +89,7 @@ tenants:
       max_rooms: 500
     live_jobs:
       refresh_interval: 1m
+      failed_window: 1d
 `
 	if string(got) != want {
 		t.Errorf("Redacted():\n%s\nwant:\n%s", got, want)
