@@ -23,7 +23,9 @@ import (
 //     anchor's message repeats its name: the rest of a secret that starts
 //     with "*".
 // The walker collects every problem with its key path in one pass and never
-// quotes a value.
+// quotes a value. What it walks is driven by the sections' struct
+// descriptions (schema.go, overlay.go); this file holds the node-level
+// parts: mappings with merge keys and duplicates, lists and scalars.
 
 type decoder struct {
 	*problems
