@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -297,5 +298,17 @@ func TestHTTPClientHidesSecrets(t *testing.T) {
 `
 	if !strings.Contains(s, "credentials:\n  main:\n    access_key: AK\n    secret_key: <secret>\n"+want) {
 		t.Errorf("/config:\n%s\nlacks\n%s", s, want)
+	}
+	// A tenant printed whole, as a log line or a panic might, shows the
+	// block's digest only.
+	tenant, _ := cfg.Tenant("via-main")
+	printed := fmt.Sprintf("%v %+v", tenant, *tenant)
+	for _, secret := range []string{"proxy-Pa55word", "c2VjcmV0LWhlYWRlcg", files["client-key.pem"][30:60]} {
+		if strings.Contains(printed, secret) {
+			t.Errorf("a printed tenant shows %q", secret)
+		}
+	}
+	if !strings.Contains(printed, "http_client "+tenant.HTTPClient.Digest) {
+		t.Errorf("a printed tenant does not name its block: %s", printed)
 	}
 }
