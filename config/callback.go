@@ -12,63 +12,43 @@ import (
 const DefaultForwardTimeout = 5 * time.Second
 
 // Callback is what the live-event receiver needs from a tenant's config on
-// top of the tenant's own live settings, which it fetches.
+// top of the tenant's own live settings, which it fetches. Its keys apply
+// one by one over the level below, so a tenant can override the defaults'
+// forward_url alone; key and key_file on different levels are not a
+// conflict: the nearer one wins.
 type Callback struct {
 	// Key overrides the key from the tenant's user-config; unset, that key
-	// is used.
-	Key secret.String
+	// is used. Written inline or read from key_file.
+	Key secret.String `yaml:"key,orfile"`
 	// KeyFile is the path Key was read from, as written, for /config; ""
 	// when Key is inline or unset.
 	KeyFile string
 	// ForwardURL is the tenant's own app, which gets every verified event;
 	// unset, nothing is relayed. Its query may carry the app's credentials,
-	// so the whole URL is kept as a secret.
-	ForwardURL           secret.String
-	ForwardTimeout       time.Duration
-	AllowUnauthenticated bool
+	// so the whole URL is kept as a secret and shown redacted.
+	ForwardURL           secret.String `yaml:"forward_url,url" check:"forward_url"`
+	ForwardTimeout       time.Duration `yaml:"forward_timeout" check:"positive"`
+	AllowUnauthenticated bool          `yaml:"allow_unauthenticated"`
 }
 
-func defaultCallback() Callback { return Callback{ForwardTimeout: DefaultForwardTimeout} }
+// configured tells whether anything differs from the defaults; the
+// --config.check summary counts the tenants that have one.
+func (c Callback) configured() bool { return c != BuiltinSettings().Callback }
 
-// configured tells whether anything differs from the defaults; /config
-// leaves an unconfigured callback out.
-func (c Callback) configured() bool { return c != defaultCallback() }
-
-// callback applies a callback section over fallback key by key, as policy
-// is, so a tenant can override the defaults' forward_url alone. key and
-// key_file on different levels are not a conflict: the nearer one wins.
-func (r *resolver) callback(c rawCallback, path string, fallback Callback) Callback {
-	out := fallback
-	if key, ok := r.secretValue(c.key, c.keyFile, c.line, path, "key", false); ok && key != "" {
-		out.Key, out.KeyFile = secret.String(key), ""
-		if c.keyFile.set() {
-			out.KeyFile = c.keyFile.val
-		}
+// checkLevel refuses a relay of what nobody authenticated: it would hand
+// any sender the app's trust (and, with NONE, its URL credentials). The
+// error goes where this level made the pair: a level that sets neither key
+// inherits the pair from defaults, which reported it already.
+func (c Callback) checkLevel(w *written, report func(key, msg string)) {
+	if !c.AllowUnauthenticated || !c.ForwardURL.IsSet() {
+		return
 	}
-	if c.forwardURL.set() {
-		if msg := checkForwardURL(c.forwardURL.val); msg != "" {
-			r.add(c.forwardURL.line, joinPath(path, "forward_url"), "%s", msg)
-		} else {
-			out.ForwardURL = secret.String(c.forwardURL.val)
-		}
+	switch {
+	case w.set("allow_unauthenticated"):
+		report("allow_unauthenticated", msgUnauthenticatedRelay)
+	case w.set("forward_url"):
+		report("forward_url", msgUnauthenticatedRelay)
 	}
-	out.ForwardTimeout = r.timeout(c.forwardTimeout, joinPath(path, "forward_timeout"), out.ForwardTimeout)
-	if c.allowUnauthenticated.set {
-		out.AllowUnauthenticated = c.allowUnauthenticated.val
-	}
-	// Relaying what nobody authenticated would hand any sender the app's
-	// trust (and, with NONE, its URL credentials). The error goes where
-	// this level made the pair: a level that sets neither inherits it from
-	// defaults, which reported it already.
-	if out.AllowUnauthenticated && out.ForwardURL.IsSet() {
-		switch {
-		case c.allowUnauthenticated.set:
-			r.add(c.allowUnauthenticated.line, joinPath(path, "allow_unauthenticated"), "%s", msgUnauthenticatedRelay)
-		case c.forwardURL.set():
-			r.add(c.forwardURL.line, joinPath(path, "forward_url"), "%s", msgUnauthenticatedRelay)
-		}
-	}
-	return out
 }
 
 const msgUnauthenticatedRelay = "allow_unauthenticated cannot go with forward_url: unauthenticated bodies would be relayed to the app signed with the tenant's key"

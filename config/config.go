@@ -12,16 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
-)
-
-// Defaults for keys neither a tenant nor the defaults section sets.
-const (
-	DefaultRegion              = "cn-north-4"
-	DefaultTimeout             = 10 * time.Second
-	DefaultMaxCacheAge         = time.Duration(0)
-	DefaultMaxLiveDuration     = time.Duration(0)
-	DefaultMaxExceptionWaiting = 30 * time.Minute
 )
 
 // Environment variables a tenant without credentials takes its AK/SK from;
@@ -33,11 +23,6 @@ const (
 	EnvSecurityToken = "HUAWEICLOUD_SDK_SECURITY_TOKEN"
 )
 
-// Policy holds the thresholds the bundled alerts compare a tenant against.
-type Policy struct {
-	MaxLiveDuration, MaxExceptionWaiting time.Duration
-}
-
 // Config is one loaded file. It is never modified after Parse returns, so it
 // can be shared between concurrent scrapes without locking.
 type Config struct {
@@ -45,7 +30,7 @@ type Config struct {
 	tenants     []*Tenant // file order
 	byName      map[string]*Tenant
 	credentials []credential // file order, for Summary and Redacted
-	defaults    effectiveDefaults
+	defaults    defaultsSection
 	discovery   []DiscoverySource
 }
 
@@ -70,11 +55,11 @@ func LoadWithEnv(path string, lookupEnv func(string) (string, bool)) (*Config, e
 // messages; baseDir is where relative secret file paths start.
 func Parse(data []byte, filename, baseDir string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	ps := &problems{file: filename}
-	raw := decode(data, ps)
+	raw := decode(data, baseDir, ps)
 	if raw == nil {
 		return nil, ps.err()
 	}
-	r := &resolver{problems: ps, baseDir: baseDir, lookupEnv: lookupEnv}
+	r := &resolver{problems: ps, lookupEnv: lookupEnv}
 	cfg := r.resolve(raw)
 	if err := ps.err(); err != nil {
 		return nil, err

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	commoncfg "github.com/prometheus/common/config"
+
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
@@ -38,12 +40,15 @@ type tenantRest struct {
 }
 
 func tenantOf(name, projectID, region, endpoint string, creds metastudio.Credentials, rest tenantRest) *Tenant {
-	if rest.Callback == (Callback{}) {
-		rest.Callback = defaultCallback() // what a tenant without a callback section gets
+	// What a tenant gets for the keys the table leaves out.
+	settings := BuiltinSettings()
+	settings.Region, settings.Timeout, settings.MaxCacheAge, settings.Policy = region, rest.Timeout, rest.MaxCacheAge, rest.Policy
+	if rest.Callback != (Callback{}) {
+		settings.Callback = rest.Callback
 	}
 	return NewTenant(Tenant{
 		Target:          metastudio.Target{Name: name, ProjectID: projectID, Endpoint: endpoint, Credentials: creds},
-		Settings:        Settings{Region: region, Timeout: rest.Timeout, MaxCacheAge: rest.MaxCacheAge, Policy: rest.Policy, Callback: rest.Callback},
+		Settings:        settings,
 		CredentialsName: rest.CredentialsName,
 		Source:          rest.Source,
 	})
@@ -246,9 +251,9 @@ func TestSummary(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("credentials:\n  main: {access_key: AK, secret_key: SK}\ntenants:\n")
 	for _, n := range []string{"t1", "t2", "t3", "t4", "t5", "t6"} {
-		b.WriteString("  - {name: " + n + ", project_id: p}\n")
+		b.WriteString("  - {name: " + n + ", project_id: p" + n + "}\n")
 	}
-	b.WriteString("  - {name: t7, project_id: p, credentials: main}\n")
+	b.WriteString("  - {name: t7, project_id: p7, credentials: main}\n")
 	cfg, err = Parse([]byte(b.String()), "metastudio.yml", ".", testEnv)
 	if err != nil {
 		t.Fatal(err)
@@ -314,8 +319,10 @@ func TestExampleConfigCommentedSections(t *testing.T) {
 	if err := os.WriteFile(key, []byte("example-callback-key\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	text := uncommentBlocks(string(data), "# callback:", "# discovery:", "# - name: shop-c")
+	tlsFiles(t, dir)
+	text := uncommentBlocks(string(data), "# callback:", "# discovery:", "# - name: shop-c", "# labels:", "# http_client:")
 	text = strings.ReplaceAll(text, "/etc/metastudio_exporter/callback-key", key)
+	text = strings.ReplaceAll(text, "tls/", "")
 	cfg, err := Parse([]byte(text), "example.yml", dir, testEnv)
 	if err != nil {
 		t.Fatalf("example config with its commented sections:\n%v\n%s", err, text)
@@ -327,6 +334,21 @@ func TestExampleConfigCommentedSections(t *testing.T) {
 	shopB, _ := cfg.Tenant("shop-b")
 	if got := shopB.Callback; got.Key.Reveal() != "example-callback-key" || got.ForwardURL.Reveal() != "https://shop-b.internal/metastudio-events" {
 		t.Errorf("shop-b callback: key %q, forward_url %q", got.Key.Reveal(), got.ForwardURL.Reveal())
+	}
+	// shop-b signs with ops, whose own block wins over defaults'; shop-a
+	// signs with main, which has none.
+	shopA, _ := cfg.Tenant("shop-a")
+	if h := shopA.HTTPClient; h == nil || h.Config.TLSConfig.CA == "" || h.Config.TLSConfig.MinVersion != commoncfg.TLSVersions["TLS12"] {
+		t.Errorf("shop-a http_client %+v", h)
+	}
+	if h := shopB.HTTPClient; h == nil || h.Config.TLSConfig.CA != "" || h.Config.ProxyURL.URL == nil || h.Config.ProxyURL.Host != "proxy.internal:3128" {
+		t.Errorf("shop-b http_client %+v", h)
+	}
+	if v, _ := shopB.Labels.Get("team"); v != "live-ops" {
+		t.Errorf("shop-b labels %v", shopB.Labels.Names())
+	}
+	if src := cfg.Discovery()[0]; src.Label() != "shops" || src.Settings.Rooms.MaxRooms != 100 || src.Settings.Rooms.RefreshInterval != 10*time.Minute {
+		t.Errorf("discovery entry %s: rooms %+v", src.Label(), src.Settings.Rooms)
 	}
 }
 

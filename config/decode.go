@@ -2,10 +2,7 @@ package config
 
 import (
 	"strconv"
-	"strings"
-	"time"
 
-	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -26,47 +23,19 @@ import (
 //     anchor's message repeats its name: the rest of a secret that starts
 //     with "*".
 // The walker collects every problem with its key path in one pass and never
-// quotes a value.
-
-// str is a scalar as found in the file. An empty value counts as not set, so
-// that `security_token_file: ""` reads the same as leaving the key out.
-type str struct {
-	val  string
-	line int
-	bad  bool // present but not usable; already reported
-}
-
-func (s str) set() bool { return s.val != "" }
-
-// missing tells whether "required" should be reported: a value of the wrong
-// type already has its own problem.
-func (s str) missing() bool { return s.val == "" && !s.bad }
-
-type dur struct {
-	val  time.Duration
-	line int
-	set  bool
-}
-
-type boolean struct {
-	val, set bool
-	line     int
-}
-
-// strList is a list of scalars; bad marks a value that is not a list.
-type strList struct {
-	items []str
-	line  int
-	set   bool
-	bad   bool
-}
+// quotes a value. What it walks is driven by the sections' struct
+// descriptions (schema.go, overlay.go); this file holds the node-level
+// parts: mappings with merge keys and duplicates, lists and scalars.
 
 type decoder struct {
 	*problems
-	// unquoted maps the lines whose value the parser could not read (an
-	// unquoted value starting with a YAML indicator) to that indicator; the
-	// value was blanked so that the rest of the file could be checked.
-	unquoted map[int]byte
+	// unquoted maps the lines whose value no parser could have read (an
+	// unquoted value starting with a YAML indicator) to the hint for it;
+	// the value was blanked before parsing (syntax.go) so that the rest of
+	// the file could be checked.
+	unquoted map[int]string
+	// baseDir is where relative paths of files the config names start.
+	baseDir string
 }
 
 // handler decodes the value of one key; key is passed for its line.
@@ -195,19 +164,6 @@ func (d *decoder) each(n *yaml.Node, path string, fn handler) bool {
 	return true
 }
 
-// mapping decodes a mapping with a fixed set of keys; any other key is an
-// error, which is what catches typos like `regoin`.
-func (d *decoder) mapping(n *yaml.Node, path string, fields map[string]handler) bool {
-	return d.each(n, path, func(k, v *yaml.Node, kp string) {
-		h, ok := fields[k.Value]
-		if !ok {
-			d.add(k.Line, kp, "unknown key")
-			return
-		}
-		h(k, v, kp)
-	})
-}
-
 // list calls fn for every item of a sequence; it reports whether the value
 // was a list (or left out).
 func (d *decoder) list(n *yaml.Node, path string, fn func(item *yaml.Node, path string)) bool {
@@ -228,38 +184,6 @@ func (d *decoder) list(n *yaml.Node, path string, fn func(item *yaml.Node, path 
 	return true
 }
 
-// indicatorMeaning says what YAML made of an unquoted value that starts with
-// one of its indicator characters.
-var indicatorMeaning = map[byte]string{
-	'*': "an alias", '&': "an anchor", '!': "a tag", '%': "a directive",
-	'@': "a reserved character", '`': "a reserved character",
-	'|': "a literal block", '>': "a folded block", '{': "a mapping", '[': "a list",
-	'"': "a quoted string that is not closed", '\'': "a quoted string that is not closed",
-}
-
-// hint reports a value YAML did not read as the text that was typed: the
-// parser gave up on it (see repairUnquoted), or took its first character as
-// an anchor or a tag. Only the first character is named; the rest may be a
-// secret.
-func (d *decoder) hint(v *yaml.Node, path string) bool {
-	if v == nil || v.Kind != yaml.ScalarNode {
-		return false
-	}
-	var c byte
-	switch {
-	case v.Style == yaml.DoubleQuotedStyle && v.Value == "" && d.unquoted[v.Line] != 0:
-		c = d.unquoted[v.Line]
-	case strings.HasPrefix(v.Tag, "!") && !strings.HasPrefix(v.Tag, "!!"):
-		c = '!'
-	case v.Anchor != "" && v.Tag == "!!null":
-		c = '&'
-	default:
-		return false
-	}
-	d.add(v.Line, path, "%s", hintMessage(c))
-	return true
-}
-
 // scalar accepts any scalar as text: an all-digit password must not be
 // rejected for looking like a number. bad means a value is there but is not
 // usable text, and has been reported.
@@ -275,64 +199,4 @@ func (d *decoder) scalar(v *yaml.Node, path string) (s string, ok, bad bool) {
 		return "", false, true
 	}
 	return v.Value, true, false
-}
-
-func (d *decoder) str(dst *str) handler {
-	return func(k, v *yaml.Node, path string) {
-		s, _, bad := d.scalar(v, path)
-		*dst = str{val: s, line: k.Line, bad: bad}
-	}
-}
-
-func (d *decoder) dur(dst *dur) handler {
-	return func(k, v *yaml.Node, path string) {
-		s, ok, _ := d.scalar(v, path)
-		if !ok || s == "" {
-			return
-		}
-		// The value is not repeated: whatever was typed here may be a
-		// secret pasted into the wrong line.
-		if strings.HasPrefix(s, "-") {
-			if _, err := model.ParseDuration(s[1:]); err == nil {
-				d.add(k.Line, path, "must not be negative")
-				return
-			}
-		}
-		md, err := model.ParseDuration(s)
-		if err != nil {
-			d.add(k.Line, path, "not a valid duration (use e.g. 30s, 5m, 72h, 1d)")
-			return
-		}
-		*dst = dur{val: time.Duration(md), line: k.Line, set: true}
-	}
-}
-
-// boolean takes YAML 1.2's true and false only: "yes" or "on" are more
-// likely a mistake than a wish.
-func (d *decoder) boolean(dst *boolean) handler {
-	return func(k, v *yaml.Node, path string) {
-		s, ok, _ := d.scalar(v, path)
-		if !ok || s == "" {
-			return
-		}
-		switch strings.ToLower(s) {
-		case "true":
-			*dst = boolean{val: true, set: true, line: k.Line}
-		case "false":
-			*dst = boolean{val: false, set: true, line: k.Line}
-		default:
-			d.add(k.Line, path, "must be true or false")
-		}
-	}
-}
-
-func (d *decoder) strList(dst *strList) handler {
-	return func(k, v *yaml.Node, path string) {
-		dst.line = k.Line
-		dst.bad = !d.list(v, path, func(item *yaml.Node, ipath string) {
-			s, _, bad := d.scalar(item, ipath)
-			dst.items = append(dst.items, str{val: s, line: item.Line, bad: bad})
-		})
-		dst.set = len(dst.items) > 0
-	}
 }

@@ -1,33 +1,14 @@
 package config
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
-)
-
-// Defaults and bounds of a discovery entry.
-const (
-	DefaultIAMEndpoint       = metastudio.DefaultIAMEndpoint
-	DefaultDiscoveryEndpoint = "https://metastudio.{region}.myhuaweicloud.com"
-	DefaultRefreshInterval   = 10 * time.Minute
-	// MinRefreshInterval keeps a typo (1s for 1m) from spending the
-	// account's IAM quota.
-	MinRefreshInterval = 30 * time.Second
-	DefaultNameRegex   = ".*"
-)
-
-var (
-	// A prefix must keep every tenant name valid; "" is allowed.
-	namePrefixRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]*$`)
-	// sampleRegion stands in for "{region}" when an endpoint template is
-	// checked, so that a template is rejected at load and not per project.
-	sampleRegion = "cn-north-4"
 )
 
 // DiscoverySource is one entry of the discovery list: which account to list
@@ -36,9 +17,10 @@ var (
 // with it, the tenant set schedules it, and a discovered tenant points at
 // it.
 type DiscoverySource struct {
-	// Index is the entry's position in the list, the source label of the
-	// discovery metrics.
+	// Index is the entry's position in the list; Name its optional name.
+	// Label is the source label of the discovery metrics.
 	Index           int
+	Name            string
 	CredentialsName string
 	// Credentials sign the project listing. An IAM password is exchanged
 	// at the credential's own endpoint if it sets one, else at IAMEndpoint.
@@ -53,36 +35,60 @@ type DiscoverySource struct {
 	// "{region}" not yet replaced.
 	Endpoint        string
 	RefreshInterval time.Duration
+	// Settings are what the entry's tenants get: the built-ins, defaults
+	// and the entry's own keys, each over the one before. Region is empty:
+	// each project's comes from its name. Settings.HTTPClient is also the
+	// listing's connection to IAM.
+	Settings Settings
 
 	cred *credential // for the tenants' credentials, per region
 	key  string
 }
 
+// Label is the entry's source label: its name, else its index.
+func (s *DiscoverySource) Label() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return strconv.Itoa(s.Index)
+}
+
 // Key identifies the entry by what it says, not by where it stands: two
 // entries have the same key exactly when they list the same account at the
-// same IAM endpoint, keep the same projects, serve them at the same
-// endpoint and refresh as often. The credentials count by their values, so
-// a rotated secret makes another entry. The key is a digest: it holds no
-// secret.
+// same IAM endpoint, keep the same projects and serve them at the same
+// endpoint with the same settings, refreshing as often. The credentials
+// count by their values, so a rotated secret makes another entry; the name
+// does not count, so renaming an entry keeps its list. The key is a
+// digest: it holds no secret.
 func (s *DiscoverySource) Key() string { return s.key }
 
 // identity computes the entry's key once it is resolved.
 func (s *DiscoverySource) identity() string {
 	b := appendCredentials(nil, &s.Credentials)
 	b = appendField(b, s.IAMEndpoint)
-	b = binary.BigEndian.AppendUint64(b, uint64(len(s.Regions)))
+	b = appendCount(b, len(s.Regions))
 	for _, r := range s.Regions {
 		b = appendField(b, r)
 	}
 	b = appendField(b, s.NameRegexText)
 	b = appendField(b, s.NamePrefix)
 	b = appendField(b, s.Endpoint)
-	b = binary.BigEndian.AppendUint64(b, uint64(s.RefreshInterval))
+	b = appendCount(b, int(s.RefreshInterval))
+	// Every setting, walked, so that a key added to Settings is covered.
+	b = appendValue(b, reflect.ValueOf(s.Settings))
 	// The tenants' own credentials are derived per region from the same
 	// entry of credentials; what differs from the listing's (the IAM
 	// endpoint of a password without one) follows from the fields above.
-	sum := sha256.Sum256(b)
-	return fmt.Sprintf("%x", sum[:16])
+	return digestOf(b)
+}
+
+// section is the entry in the shape of the file, for /config.
+func (s *DiscoverySource) section() discoverySection {
+	return discoverySection{
+		Name: s.Name, Credentials: s.CredentialsName, IAMEndpoint: s.IAMEndpoint, Regions: s.Regions,
+		NameRegex: s.NameRegexText, NamePrefix: s.NamePrefix, Endpoint: s.Endpoint,
+		RefreshInterval: s.RefreshInterval, Settings: s.Settings,
+	}
 }
 
 // EndpointFor is the MetaStudio endpoint of the entry's tenants in region.
@@ -110,11 +116,11 @@ func CompileNameRegex(expr string) (*regexp.Regexp, error) {
 // they are shared with every caller and must not be changed.
 func (c *Config) Discovery() []DiscoverySource { return c.discovery }
 
-// DiscoveredTenant builds the tenant a discovered project is served as: the
-// same resolved value a static entry with only name, project_id and region
-// would get, with the source's credentials and endpoint. It fails for a
-// name, project ID or region a static entry could not have; they come from
-// IAM and are shown, as they are no secrets.
+// DiscoveredTenant builds the tenant a discovered project is served as:
+// the entry's settings with the project's region, the entry's credentials
+// and endpoint. It fails for a name, project ID or region a static entry
+// could not have; they come from IAM and are shown, as they are no
+// secrets.
 func (c *Config) DiscoveredTenant(src *DiscoverySource, name, projectID, region string) (*Tenant, error) {
 	if err := CheckTenantName(name); err != nil {
 		return nil, err
@@ -125,9 +131,9 @@ func (c *Config) DiscoveredTenant(src *DiscoverySource, name, projectID, region 
 	case !regionRE.MatchString(region):
 		return nil, fmt.Errorf("tenant %s: region %s does not match %s", name, QuoteBounded(region), regionRE)
 	case src.cred == nil:
-		return nil, fmt.Errorf("tenant %s: discovery entry %d was not loaded from a config file", name, src.Index)
+		return nil, fmt.Errorf("tenant %s: discovery entry %s was not loaded from a config file", name, src.Label())
 	}
-	settings := c.defaults.Settings
+	settings := src.Settings
 	settings.Region = region
 	return NewTenant(Tenant{
 		Target: metastudio.Target{
@@ -142,133 +148,50 @@ func (c *Config) DiscoveredTenant(src *DiscoverySource, name, projectID, region 
 	}), nil
 }
 
-// discovery validates the discovery entries. Credentials are the entry's or
+// discovery resolves the discovery entries. Credentials are the entry's or
 // else the defaults'; unlike a static tenant, an entry never falls back to
 // the environment, as listing every project of an account is a choice to
 // make explicitly.
-func (r *resolver) discovery(raw []*rawDiscovery, def effectiveDefaults, cfg *Config) []DiscoverySource {
+func (r *resolver) discovery(raw *rawConfig, cfg *Config) []DiscoverySource {
 	var out []DiscoverySource
-	for i, rd := range raw {
-		if rd == nil {
-			continue // reported by the decoder
+	names := map[string]int{}
+	for i, e := range raw.discovery {
+		if e == nil {
+			continue // not a mapping, reported
 		}
 		path := indexPath("discovery", i)
+		r.discoveryName(e, path, names, i)
 		s := DiscoverySource{
-			Index:           i,
-			NamePrefix:      rd.namePrefix.val,
-			RefreshInterval: DefaultRefreshInterval,
+			Index: i, Name: e.Name, CredentialsName: e.Credentials,
+			IAMEndpoint: e.IAMEndpoint, Regions: e.Regions,
+			NameRegexText: e.NameRegex, NamePrefix: e.NamePrefix, Endpoint: e.Endpoint,
+			RefreshInterval: e.RefreshInterval, Settings: e.Settings,
+		}
+		s.Settings.Region = ""
+		// Checked as it was read; a wrong one has been reported.
+		s.NameRegex, _ = CompileNameRegex(e.NameRegex)
+		if len(s.Regions) == 0 && !e.w.bad["regions"] {
+			r.add(e.w.lineOf("regions"), path+".regions", "at least one region is required")
 		}
 		// Problems are recorded; a config with any is rejected as a whole,
 		// so the entry is kept either way.
-		r.discoveryCredentials(rd, path, def, cfg, &s)
-		iam, _ := r.endpoint(rd.iamEndpoint, path+".iam_endpoint")
-		s.IAMEndpoint = orDefault(iam, DefaultIAMEndpoint)
-		if s.Credentials.IAM != nil && s.Credentials.IAM.Endpoint == "" {
-			s.Credentials.IAM.Endpoint = s.IAMEndpoint
-		}
-		r.discoveryRegions(rd, path, &s)
-		s.NameRegexText = orDefault(rd.nameRegex.val, DefaultNameRegex)
-		s.NameRegex = r.nameRegex(s.NameRegexText, rd.nameRegex.line, path+".name_regex")
-		if !namePrefixRE.MatchString(s.NamePrefix) {
-			r.add(rd.namePrefix.line, path+".name_prefix", "must match %s, to keep tenant names valid", namePrefixRE)
-		}
-		s.Endpoint = r.endpointTemplate(rd.endpoint, path+".endpoint")
-		if rd.refreshInterval.set {
-			s.RefreshInterval = rd.refreshInterval.val
-			if s.RefreshInterval < MinRefreshInterval {
-				r.add(rd.refreshInterval.line, path+".refresh_interval", "must be at least %s", MinRefreshInterval)
+		if s.cred = r.credentialsFor(e, path, cfg); s.cred != nil {
+			// The listing is global: an IAM password without an endpoint of
+			// its own is exchanged at iam_endpoint, not at a region's.
+			s.Credentials = s.cred.creds
+			if iam := s.Credentials.IAM; iam != nil {
+				copied := *iam
+				if copied.Endpoint == "" {
+					copied.Endpoint = s.IAMEndpoint
+				}
+				s.Credentials.IAM = &copied
+			}
+			if s.cred.HTTPClient != nil {
+				s.Settings.HTTPClient = s.cred.HTTPClient
 			}
 		}
 		s.key = s.identity()
 		out = append(out, s)
 	}
 	return out
-}
-
-func (r *resolver) discoveryCredentials(rd *rawDiscovery, path string, def effectiveDefaults, cfg *Config, s *DiscoverySource) {
-	switch {
-	case rd.credentials.bad:
-		return
-	case rd.credentials.set():
-		if !r.credentialRef(rd.credentials, path+".credentials") {
-			return
-		}
-		s.CredentialsName = rd.credentials.val
-	case def.credentials != "":
-		s.CredentialsName = def.credentials
-	default:
-		r.add(rd.line, path+".credentials", "required (here or in defaults.credentials)")
-		return
-	}
-	idx, ok := r.credIndex[s.CredentialsName]
-	if !ok || !cfg.credentials[idx].ok {
-		return // already reported where the name or the entry is
-	}
-	s.cred = &cfg.credentials[idx]
-	// The listing is global: an IAM password without an endpoint of its own
-	// is exchanged at iam_endpoint (set by the caller), not at a region's.
-	s.Credentials = s.cred.creds
-	if iam := s.Credentials.IAM; iam != nil {
-		copied := *iam
-		s.Credentials.IAM = &copied
-	}
-}
-
-func (r *resolver) discoveryRegions(rd *rawDiscovery, path string, s *DiscoverySource) {
-	if rd.regions.bad {
-		return
-	}
-	seen := map[string]bool{}
-	for i, reg := range rd.regions.items {
-		p := indexPath(path+".regions", i)
-		switch {
-		case reg.bad:
-		case !regionRE.MatchString(reg.val):
-			r.add(reg.line, p, "must match %s", regionRE)
-		case seen[reg.val]:
-			r.add(reg.line, p, "duplicate region")
-		default:
-			seen[reg.val] = true
-			s.Regions = append(s.Regions, reg.val)
-		}
-	}
-	if len(rd.regions.items) == 0 {
-		line := rd.regions.line
-		if line == 0 {
-			line = rd.line
-		}
-		r.add(line, path+".regions", "at least one region is required")
-	}
-}
-
-// nameRegex compiles a name filter as discovery applies it, anchored at
-// both ends as Prometheus anchors relabel regexes. The expression is no
-// secret, and the error quotes the part of it that is wrong.
-func (r *resolver) nameRegex(expr string, line int, path string) *regexp.Regexp {
-	re, err := CompileNameRegex(expr)
-	if err != nil {
-		r.add(line, path, "not a valid regular expression: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
-		return nil
-	}
-	return re
-}
-
-// endpointTemplate checks an endpoint with "{region}" in it as the URL it
-// becomes for a sample region.
-func (r *resolver) endpointTemplate(s str, path string) string {
-	if !s.set() {
-		return DefaultDiscoveryEndpoint
-	}
-	if msg := checkEndpoint(strings.ReplaceAll(s.val, "{region}", sampleRegion)); msg != "" {
-		r.add(s.line, path, "%s", msg)
-		return ""
-	}
-	return strings.TrimRight(s.val, "/")
-}
-
-func orDefault(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
 }

@@ -62,6 +62,10 @@ func (ps *problems) add(line int, path, format string, args ...any) {
 	ps.list = append(ps.list, Problem{File: ps.file, Line: line, Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
+// count is how many problems have been found so far: a step that adds
+// none went through.
+func (ps *problems) count() int { return len(ps.list) }
+
 func (ps *problems) addCause(line int, path string, cause error, format string, args ...any) {
 	ps.add(line, path, format, args...)
 	ps.list[len(ps.list)-1].cause = cause

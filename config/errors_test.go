@@ -38,7 +38,7 @@ testdata/bad/bad_callback.yml:10: tenants[0].callback.forward_url: must be an ab
 testdata/bad/bad_callback.yml:11: tenants[0].callback.allow_unauthenticated: must be true or false
 testdata/bad/bad_callback.yml:15: tenants[1].callback.forward_url: must not contain user info (credentials go in the query)
 testdata/bad/bad_callback.yml:16: tenants[1].callback.key_file: cannot read "testdata/secrets/does-not-exist": no such file or directory
-testdata/bad/bad_callback.yml:17: tenants[1].callback.forwad_timeout: unknown key
+testdata/bad/bad_callback.yml:17: tenants[1].callback.forwad_timeout: unknown key; did you mean forward_timeout?
 testdata/bad/bad_callback.yml:20: tenants[2].callback: must be a mapping`,
 		"bad_discovery.yml": `
 testdata/bad/bad_discovery.yml:4: discovery[0].credentials: required (here or in defaults.credentials)
@@ -49,9 +49,9 @@ testdata/bad/bad_discovery.yml:8: discovery[1].name_regex: not a valid regular e
 testdata/bad/bad_discovery.yml:9: discovery[1].name_prefix: must match ^[a-zA-Z0-9_.-]*$, to keep tenant names valid
 testdata/bad/bad_discovery.yml:10: discovery[1].endpoint: must not contain a query
 testdata/bad/bad_discovery.yml:11: discovery[1].refresh_interval: must be at least 30s
-testdata/bad/bad_discovery.yml:13: discovery[2].regions[3]: must be a string
 testdata/bad/bad_discovery.yml:13: discovery[2].regions[0]: must match ^[a-z0-9-]+$
-testdata/bad/bad_discovery.yml:13: discovery[2].regions[2]: duplicate region
+testdata/bad/bad_discovery.yml:13: discovery[2].regions[2]: duplicate, also regions[0]
+testdata/bad/bad_discovery.yml:13: discovery[2].regions[3]: must be a string
 testdata/bad/bad_discovery.yml:14: discovery[2].endpoint: must be an absolute http or https URL
 testdata/bad/bad_discovery.yml:15: discovery[3].regions: at least one region is required
 testdata/bad/bad_discovery.yml:16: discovery[4]: must be a mapping`,
@@ -108,20 +108,21 @@ testdata/bad/not_mapping.yml:1: the file must be a YAML mapping`,
 testdata/bad/secret_in_wrong_type.yml:2: defaults.timeout: not a valid duration (use e.g. 30s, 5m, 72h, 1d)
 testdata/bad/secret_in_wrong_type.yml:7: credentials.main.secret_key: must be a string
 testdata/bad/secret_in_wrong_type.yml:8: credentials.main.security_token: must be a string`,
-		// The parser reports where the block holding the bad line starts.
+		// The line whose indentation is wrong, not where yaml's parser
+		// noticed (the block holding it, line 2).
 		"syntax.yml": `
-testdata/bad/syntax.yml:2: YAML syntax error: did not find expected '-' indicator`,
+testdata/bad/syntax.yml:4: region is indented 3 spaces, but the keys of tenants[0] are at 4 and the items of tenants at 2`,
 		"undefined_credentials.yml": `
 testdata/bad/undefined_credentials.yml:2: defaults.credentials: not found under credentials (defined: main, ops)
 testdata/bad/undefined_credentials.yml:15: tenants[1].credentials: not found under credentials (defined: main, ops)`,
 		"undefined_credentials_none.yml": `
 testdata/bad/undefined_credentials_none.yml:4: tenants[0].credentials: not found under credentials, which defines none`,
 		"unknown_key_nested.yml": `
-testdata/bad/unknown_key_nested.yml:3: defaults.policy.max_live: unknown key
-testdata/bad/unknown_key_nested.yml:8: credentials.ops.iam_password.usr: unknown key
-testdata/bad/unknown_key_nested.yml:14: tenants[0].regoin: unknown key`,
+testdata/bad/unknown_key_nested.yml:3: defaults.policy.max_live: unknown key; did you mean max_live_duration?
+testdata/bad/unknown_key_nested.yml:8: credentials.ops.iam_password.usr: unknown key; did you mean user?
+testdata/bad/unknown_key_nested.yml:14: tenants[0].regoin: unknown key; did you mean region?`,
 		"unknown_key_top.yml": `
-testdata/bad/unknown_key_top.yml:1: tenant: unknown key`,
+testdata/bad/unknown_key_top.yml:1: tenant: unknown key; did you mean tenants?`,
 		"wrong_shapes.yml": `
 testdata/bad/wrong_shapes.yml:1: defaults: must be a mapping
 testdata/bad/wrong_shapes.yml:3: credentials: must be a mapping
@@ -201,7 +202,7 @@ defaults:
 	_, err := Parse(data, "metastudio.yml", ".", testEnv)
 	want := `metastudio.yml:4: tenants[0].timeout: not a valid duration (use e.g. 30s, 5m, 72h, 1d)
 metastudio.yml:6: credentials.main.secret_key: required (or secret_key_file)
-metastudio.yml:9: defaults.regoin: unknown key`
+metastudio.yml:9: defaults.regoin: unknown key; did you mean region?`
 	if err == nil || err.Error() != want {
 		t.Errorf("error:\n%v\nwant:\n%s", err, want)
 	}
@@ -209,9 +210,16 @@ metastudio.yml:9: defaults.regoin: unknown key`
 
 func TestParseSyntaxErrors(t *testing.T) {
 	for _, tc := range []struct{ data, want string }{
-		{"tenants:\n  - name: a\n    project_id: p1: x\n", "m.yml:3: YAML syntax error: mapping values are not allowed in this context"},
-		{"tenants: [a, b\n", "m.yml:2: YAML syntax error: did not find expected ',' or ']'"},
-		{"a: b: c\n", "m.yml:1: YAML syntax error: mapping values are not allowed in this context"},
+		// Values YAML cannot read are reported with their key paths, the
+		// rest of the file still checked.
+		{"tenants:\n  - name: a\n    project_id: p1: x\n", "m.yml:3: tenants[0].project_id: contains \": \", which YAML reads as a key: put the value in quotes"},
+		{"tenants: [a, b\n", "m.yml:1: tenants: starts with \"[\", which YAML reads as a list: put the value in quotes"},
+		{"a: b: c\n", "m.yml:1: a: unknown key\nm.yml:1: a: contains \": \", which YAML reads as a key: put the value in quotes\nm.yml:1: tenants: at least one tenant is required, or a discovery entry to find them"},
+		// What the outline cannot place keeps yaml's message, without
+		// anything it quotes.
+		{"tenants:\n  - name: a\n    project_id: 'p1' x\n", "m.yml:3: tenants[0].project_id: has text after its closing quote: quote the whole value"},
+		{"tenants:\n  - name: a\n    project_id: \"p1\\q\"\n", "m.yml:3: YAML syntax error: found unknown escape character"},
+		{"tenants: []\n*Zq7wK9pLm2: x\n", "m.yml:2: an alias (a value starting with \"*\") names an anchor that is not defined; put a value that starts with \"*\" in quotes"},
 		{"", "m.yml:1: tenants: at least one tenant is required, or a discovery entry to find them"},
 	} {
 		_, err := Parse([]byte(tc.data), "m.yml", ".", testEnv)

@@ -17,9 +17,10 @@ import (
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 )
 
-// secretKeys hold values that must never be shown. Of forward_url only the
-// query is secret; see markerOutsideSecrets.
-var secretKeys = []string{"secret_key", "security_token", "password", "key"}
+// secretKeys hold values that must never be shown (proxy_connect_header:
+// the headers' values, not their names). Of forward_url only the query is
+// secret; see markerOutsideSecrets.
+var secretKeys = []string{"secret_key", "security_token", "password", "key", "proxy_connect_header"}
 
 // marker is in every seed's secrets; the fuzzer carries it into mutations.
 const marker = "SECRET"

@@ -28,10 +28,14 @@ func QuoteBounded(s string) string {
 // CheckTenantName tells why name cannot be a tenant name (a label value and
 // a URL parameter), or nil if it can.
 func CheckTenantName(name string) error {
-	if tenantNameRE.MatchString(name) {
+	switch _, msg := checkName(name); {
+	case msg == "":
 		return nil
+	case !tenantNameRE.MatchString(name):
+		return fmt.Errorf("tenant name %s does not match %s", QuoteBounded(name), tenantNameRE)
+	default:
+		return fmt.Errorf("tenant name %s %s", QuoteBounded(name), msg)
 	}
-	return fmt.Errorf("tenant name %s does not match %s", QuoteBounded(name), tenantNameRE)
 }
 
 // CheckProjectID tells why id cannot be a project ID (it is put into the

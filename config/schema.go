@@ -1,197 +1,225 @@
 package config
 
 import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
 	"go.yaml.in/yaml/v3"
+
+	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
-// The keys of the file, as decoded before validation.
+// A section of the file is described by a Go struct, once: each field with
+// a yaml tag is a key, and its type says how the value is read.
+//
+//	yaml:"key"            the key; a field without the tag is no key
+//	yaml:"key,orfile"     the value may instead be read from key_file; the
+//	                      path read goes into the untagged string field
+//	                      named after this one with "File" appended
+//	yaml:",inline"        an embedded struct whose keys are this section's;
+//	                      except:"a b" leaves its keys a and b out
+//	yaml:"key,omitempty"  /config leaves an empty value out
+//	yaml:"key,flow"       /config shows a list on one line
+//	yaml:"key,omitdefault" /config leaves a section out while it equals the
+//	                      built-in default
+//	yaml:"key,url"        /config shows the value with RedactURL
+//	check:"a,b=c"         what the value must satisfy (checks.go)
+//
+// Field types: string, secret.String, time.Duration, int, bool, []string,
+// a struct (a nested section, applied key by key over the level below), a
+// pointer to a struct (a block that the nearest level writing it sets as a
+// whole), or a type implementing decodable (it reads its own value).
 
-type rawPolicy struct {
-	maxLive, maxExceptionWaiting dur
+type fieldKind int
+
+const (
+	kindString fieldKind = iota
+	kindSecret
+	kindDuration
+	kindInt
+	kindBool
+	kindStrings
+	kindSection // a struct: key by key over the level below
+	kindBlock   // a pointer to a struct: replaced as a whole
+	kindCustom  // a decodable value, given the level below to build on
+	kindCustomBlock
+)
+
+// field is one key of a section.
+type field struct {
+	key       string
+	fileKey   string // "<key>_file" for an orfile value
+	index     []int
+	fileIndex []int
+	kind      fieldKind
+	typ       reflect.Type
+	sub       *schema // for kindSection and kindBlock
+	checks    checks
+	omitempty bool
+	flow      bool
+	omitDef   bool
+	url       bool
 }
 
-type rawCallback struct {
-	line                 int
-	key, keyFile         str
-	forwardURL           str
-	forwardTimeout       dur
-	allowUnauthenticated boolean
+// schema is a section's keys in the order they are shown.
+type schema struct {
+	typ    reflect.Type
+	fields []*field
+	byKey  map[string]*field // file keys included
+	// except lists the keys an inline section has that this one leaves out.
+	except []string
 }
 
-// rawSettings are the keys a tenant shares with defaults.
-type rawSettings struct {
-	region, credentials  str
-	timeout, maxCacheAge dur
-	policy               rawPolicy
-	callback             rawCallback
+// decodable is a field type that reads its own value: the receiver holds
+// the level below (or the zero value for a block) and reports whether this
+// level set anything. line is the key's.
+type decodable interface {
+	decodeYAML(d *decoder, line int, n *yaml.Node, path string) bool
 }
 
-type rawTenant struct {
-	line                      int
-	name, projectID, endpoint str
-	rawSettings
-}
+var (
+	schemas       sync.Map // reflect.Type → *schema
+	decodableType = reflect.TypeFor[decodable]()
+	durationType  = reflect.TypeFor[time.Duration]()
+	secretType    = reflect.TypeFor[secret.String]()
+)
 
-type rawIAM struct {
-	line                                           int
-	domain, user, password, passwordFile, endpoint str
-}
-
-type rawCredential struct {
-	name                                               string
-	line                                               int
-	accessKey, accessKeyFile, secretKey, secretKeyFile str
-	securityToken, securityTokenFile                   str
-	iam                                                *rawIAM
-}
-
-type rawDiscovery struct {
-	line                  int
-	credentials           str
-	iamEndpoint, endpoint str
-	regions               strList
-	nameRegex, namePrefix str
-	refreshInterval       dur
-}
-
-type rawConfig struct {
-	defaults    rawSettings
-	credentials []*rawCredential // file order
-	tenants     []*rawTenant
-	discovery   []*rawDiscovery // nil for an entry that is not a mapping
-	rootLine    int
-	tenantsLine int  // 0 when the key is missing
-	tenantsBad  bool // not a list; already reported
-}
-
-func (d *decoder) policy(dst *rawPolicy) handler {
-	return func(_, v *yaml.Node, path string) {
-		d.mapping(v, path, map[string]handler{
-			"max_live_duration":     d.dur(&dst.maxLive),
-			"max_exception_waiting": d.dur(&dst.maxExceptionWaiting),
-		})
+// schemaOf returns the schema of struct type t. A malformed tag is a bug
+// in this package and panics; every section's schema is built when the
+// package is initialised (places in sections.go), so it panics at start.
+func schemaOf(t reflect.Type) *schema {
+	if s, ok := schemas.Load(t); ok {
+		return s.(*schema)
 	}
+	s := buildSchema(t)
+	actual, _ := schemas.LoadOrStore(t, s)
+	return actual.(*schema)
 }
 
-func (d *decoder) callback(dst *rawCallback) handler {
-	return func(k, v *yaml.Node, path string) {
-		dst.line = k.Line
-		d.mapping(v, path, map[string]handler{
-			"key":                   d.str(&dst.key),
-			"key_file":              d.str(&dst.keyFile),
-			"forward_url":           d.str(&dst.forwardURL),
-			"forward_timeout":       d.dur(&dst.forwardTimeout),
-			"allow_unauthenticated": d.boolean(&dst.allowUnauthenticated),
-		})
-	}
-}
-
-func (d *decoder) settingsFields(s *rawSettings) map[string]handler {
-	return map[string]handler{
-		"region":        d.str(&s.region),
-		"timeout":       d.dur(&s.timeout),
-		"credentials":   d.str(&s.credentials),
-		"max_cache_age": d.dur(&s.maxCacheAge),
-		"policy":        d.policy(&s.policy),
-		"callback":      d.callback(&s.callback),
-	}
-}
-
-func (d *decoder) credential(k, v *yaml.Node, path string) *rawCredential {
-	c := &rawCredential{name: k.Value, line: k.Line}
-	d.mapping(v, path, map[string]handler{
-		"access_key":          d.str(&c.accessKey),
-		"access_key_file":     d.str(&c.accessKeyFile),
-		"secret_key":          d.str(&c.secretKey),
-		"secret_key_file":     d.str(&c.secretKeyFile),
-		"security_token":      d.str(&c.securityToken),
-		"security_token_file": d.str(&c.securityTokenFile),
-		"iam_password": func(ik, iv *yaml.Node, ipath string) {
-			if isUnset(deref(iv)) {
-				return
+func buildSchema(t reflect.Type) *schema {
+	s := &schema{typ: t, byKey: map[string]*field{}}
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		tag, ok := sf.Tag.Lookup("yaml")
+		if !ok {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if opts == "inline" {
+			s.inline(sf)
+			continue
+		}
+		f := &field{key: name, index: []int{i}, typ: sf.Type}
+		for _, o := range strings.Split(opts, ",") {
+			switch o {
+			case "":
+			case "orfile":
+				f.fileKey = name + "_file"
+				pf, ok := t.FieldByName(sf.Name + "File")
+				if !ok || pf.Type.Kind() != reflect.String {
+					panic(fmt.Sprintf("config: %s.%s: orfile needs a string field %sFile", t.Name(), sf.Name, sf.Name))
+				}
+				f.fileIndex = pf.Index
+			case "omitempty":
+				f.omitempty = true
+			case "flow":
+				f.flow = true
+			case "omitdefault":
+				f.omitDef = true
+			case "url":
+				f.url = true
+			default:
+				panic(fmt.Sprintf("config: %s.%s: unknown yaml option %q", t.Name(), sf.Name, o))
 			}
-			iam := &rawIAM{line: ik.Line}
-			d.mapping(iv, ipath, map[string]handler{
-				"domain":        d.str(&iam.domain),
-				"user":          d.str(&iam.user),
-				"password":      d.str(&iam.password),
-				"password_file": d.str(&iam.passwordFile),
-				"endpoint":      d.str(&iam.endpoint),
-			})
-			c.iam = iam
-		},
-	})
-	return c
-}
-
-func (d *decoder) tenant(item *yaml.Node, path string) *rawTenant {
-	t := &rawTenant{line: item.Line}
-	fields := d.settingsFields(&t.rawSettings)
-	fields["name"] = d.str(&t.name)
-	fields["project_id"] = d.str(&t.projectID)
-	fields["endpoint"] = d.str(&t.endpoint)
-	d.mapping(item, path, fields)
-	return t
-}
-
-// discoverySource returns nil for an entry that is not a mapping, so that
-// it is reported once and not also for every key it lacks.
-func (d *decoder) discoverySource(item *yaml.Node, path string) *rawDiscovery {
-	s := &rawDiscovery{line: item.Line}
-	ok := d.mapping(item, path, map[string]handler{
-		"credentials":      d.str(&s.credentials),
-		"iam_endpoint":     d.str(&s.iamEndpoint),
-		"regions":          d.strList(&s.regions),
-		"name_regex":       d.str(&s.nameRegex),
-		"name_prefix":      d.str(&s.namePrefix),
-		"endpoint":         d.str(&s.endpoint),
-		"refresh_interval": d.dur(&s.refreshInterval),
-	})
-	if !ok || isUnset(item) {
-		return nil
+		}
+		f.kind = kindOf(sf.Type)
+		switch f.kind {
+		case kindSection:
+			f.sub = schemaOf(sf.Type)
+		case kindBlock:
+			f.sub = schemaOf(sf.Type.Elem())
+		}
+		f.checks = parseChecks(sf.Tag.Get("check"), f.kind, t.Name()+"."+sf.Name)
+		s.add(f)
 	}
 	return s
 }
 
-// decode parses the document. A syntax error or a top level that is not a
-// mapping stops there (nil): nothing after it can be located reliably.
-func decode(data []byte, ps *problems) *rawConfig {
-	doc, unquoted, err := parseYAML(data)
-	if err != nil {
-		ps.list = append(ps.list, syntaxProblems(ps.file, err)...)
-		return nil
+// inline adds the keys of an embedded struct, but those its except tag
+// names.
+func (s *schema) inline(sf reflect.StructField) {
+	except := strings.Fields(sf.Tag.Get("except"))
+	s.except = append(s.except, except...)
+	for _, f := range schemaOf(sf.Type).fields {
+		if slices.Contains(except, f.key) {
+			continue
+		}
+		g := *f
+		g.index = append([]int{sf.Index[0]}, f.index...)
+		if f.fileIndex != nil {
+			g.fileIndex = append([]int{sf.Index[0]}, f.fileIndex...)
+		}
+		s.add(&g)
 	}
-	d := &decoder{problems: ps, unquoted: unquoted}
-	raw := &rawConfig{rootLine: 1}
-	if doc.Kind == 0 {
-		return raw
+}
+
+func (s *schema) add(f *field) {
+	for _, k := range []string{f.key, f.fileKey} {
+		if k == "" {
+			continue
+		}
+		if _, dup := s.byKey[k]; dup {
+			panic(fmt.Sprintf("config: %s: key %s twice", s.typ.Name(), k))
+		}
+		s.byKey[k] = f
 	}
-	root := deref(doc.Content[0])
-	raw.rootLine = root.Line
-	if root.Kind != yaml.MappingNode && !isUnset(root) {
-		ps.add(root.Line, "", "the file must be a YAML mapping")
-		return nil
+	s.fields = append(s.fields, f)
+}
+
+func kindOf(t reflect.Type) fieldKind {
+	switch {
+	case reflect.PointerTo(t).Implements(decodableType):
+		return kindCustom
+	case t.Kind() == reflect.Pointer && t.Implements(decodableType):
+		return kindCustomBlock
+	case t == secretType:
+		return kindSecret
+	case t == durationType:
+		return kindDuration
 	}
-	d.mapping(root, "", map[string]handler{
-		"defaults": func(_, v *yaml.Node, path string) {
-			d.mapping(v, path, d.settingsFields(&raw.defaults))
-		},
-		"credentials": func(_, v *yaml.Node, path string) {
-			d.each(v, path, func(ck, cv *yaml.Node, cpath string) {
-				raw.credentials = append(raw.credentials, d.credential(ck, cv, cpath))
-			})
-		},
-		"tenants": func(k, v *yaml.Node, path string) {
-			raw.tenantsLine = k.Line
-			raw.tenantsBad = !d.list(v, path, func(item *yaml.Node, ipath string) {
-				raw.tenants = append(raw.tenants, d.tenant(item, ipath))
-			})
-		},
-		"discovery": func(_, v *yaml.Node, path string) {
-			d.list(v, path, func(item *yaml.Node, ipath string) {
-				raw.discovery = append(raw.discovery, d.discoverySource(item, ipath))
-			})
-		},
-	})
-	return raw
+	switch t.Kind() {
+	case reflect.String:
+		return kindString
+	case reflect.Int:
+		return kindInt
+	case reflect.Bool:
+		return kindBool
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.String {
+			return kindStrings
+		}
+	case reflect.Struct:
+		return kindSection
+	case reflect.Pointer:
+		if t.Elem().Kind() == reflect.Struct {
+			return kindBlock
+		}
+	}
+	panic("config: no key can hold a " + t.String())
+}
+
+// keys lists the keys a section takes, as written in the file.
+func (s *schema) keys() []string {
+	var out []string
+	for _, f := range s.fields {
+		out = append(out, f.key)
+		if f.fileKey != "" {
+			out = append(out, f.fileKey)
+		}
+	}
+	return out
 }

@@ -18,10 +18,12 @@ import (
 const maxSecretFileSize = 64 << 10
 
 // credential is one entry of the credentials section, validated and with
-// its secret files read, in the shape the client takes. An IAM password
-// without an endpoint gets each tenant's regional one (forTenant).
+// its secret files read: as written (for /config) and in the shape the
+// client takes. An IAM password without an endpoint gets each tenant's
+// regional one (forTenant).
 type credential struct {
-	raw   *rawCredential // for Redacted: which keys were set, paths as given
+	name string
+	credentialSection
 	creds metastudio.Credentials
 	ok    bool
 }
@@ -40,20 +42,23 @@ func (c *credential) forTenant(region string) metastudio.Credentials {
 // readSecretFile reads a secret from path, relative paths starting at
 // baseDir. Errors name the path and never the content.
 func readSecretFile(baseDir, path string) (string, error) {
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(baseDir, path)
-	}
+	return readFile(baseDir, path, maxSecretFileSize)
+}
+
+// readFile reads a file the config names, up to limit bytes.
+func readFile(baseDir, path string, limit int) (string, error) {
+	path = inDir(baseDir, path)
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fileError(path, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxSecretFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
 	if err != nil {
 		return "", fileError(path, err)
 	}
-	if len(data) > maxSecretFileSize {
-		return "", fmt.Errorf("%q is larger than %d bytes", path, maxSecretFileSize)
+	if len(data) > limit {
+		return "", fmt.Errorf("%q is larger than %d bytes", path, limit)
 	}
 	// Editors and `echo > file` leave a trailing newline that is never part
 	// of a key; leading whitespace is kept as it might be.
@@ -62,6 +67,15 @@ func readSecretFile(baseDir, path string) (string, error) {
 		return "", fmt.Errorf("%q is empty", path)
 	}
 	return value, nil
+}
+
+// inDir is path as the loader opens it: relative paths start at baseDir,
+// the config file's directory.
+func inDir(baseDir, path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(baseDir, path)
 }
 
 // fileError drops the path os already put into a *PathError so that it is
@@ -74,76 +88,41 @@ func fileError(path string, err error) error {
 	return fmt.Errorf("cannot read %q: %w", path, err)
 }
 
-// secretValue resolves a value that may be given inline or in a file,
-// reporting both-set, missing (when required) and unreadable files.
-func (r *resolver) secretValue(inline, file str, credLine int, credPath, key string, required bool) (string, bool) {
-	switch {
-	case inline.bad || file.bad:
-		return "", false
-	case inline.set() && file.set():
-		r.add(file.line, joinPath(credPath, key+"_file"), "set together with %s; use only one", key)
-		return "", false
-	case inline.set():
-		return inline.val, true
-	case file.set():
-		v, err := readSecretFile(r.baseDir, file.val)
-		if err != nil {
-			r.addCause(file.line, joinPath(credPath, key+"_file"), err, "%s", err.Error())
-			return "", false
-		}
-		return v, true
-	case required:
-		r.add(credLine, joinPath(credPath, key), "required (or %s_file)", key)
-		return "", false
-	}
-	return "", true
-}
-
 func (r *resolver) credential(c *rawCredential) credential {
 	path := joinPath("credentials", c.name)
-	out := credential{raw: c}
-	hasAKSK := false
-	for _, s := range []str{c.accessKey, c.accessKeyFile, c.secretKey, c.secretKeyFile, c.securityToken, c.securityTokenFile} {
-		hasAKSK = hasAKSK || s.set() || s.bad
-	}
-	switch {
-	case hasAKSK && c.iam != nil:
-		r.add(c.line, path, "both access_key/secret_key and iam_password are set; use one")
+	out := credential{name: c.name, credentialSection: c.credentialSection}
+	if c.w.notMapping {
 		return out
-	case c.iam != nil:
-		out.creds.IAM, out.ok = r.iamCredential(c.iam, joinPath(path, "iam_password"))
+	}
+	hasAKSK := false
+	for _, k := range []string{"access_key", "access_key_file", "secret_key", "secret_key_file", "security_token", "security_token_file"} {
+		hasAKSK = hasAKSK || c.w.set(k) || c.w.bad[k]
+	}
+	hasIAM := c.w.set("iam_password") || c.w.bad["iam_password"]
+	switch {
+	case hasAKSK && hasIAM:
+		r.add(c.w.line, path, "both access_key/secret_key and iam_password are set; use one")
+		return out
+	case hasIAM:
+		if iam := c.IAMPassword; iam != nil {
+			out.creds.IAM = &metastudio.IAMPassword{Domain: iam.Domain, User: iam.User, Password: iam.Password, Endpoint: iam.Endpoint}
+		}
+		out.ok = !c.bad && out.creds.IAM != nil
 		return out
 	case !hasAKSK:
-		r.add(c.line, path, "neither access_key/secret_key nor iam_password is set")
+		r.add(c.w.line, path, "neither access_key/secret_key nor iam_password is set")
 		return out
 	}
-	ak, akOK := r.secretValue(c.accessKey, c.accessKeyFile, c.line, path, "access_key", true)
-	sk, skOK := r.secretValue(c.secretKey, c.secretKeyFile, c.line, path, "secret_key", true)
-	token, tokenOK := r.secretValue(c.securityToken, c.securityTokenFile, c.line, path, "security_token", false)
-	out.creds = metastudio.Credentials{AccessKey: ak, SecretKey: secret.String(sk), SecurityToken: secret.String(token)}
-	out.ok = akOK && skOK && tokenOK
-	return out
-}
-
-func (r *resolver) iamCredential(c *rawIAM, path string) (*metastudio.IAMPassword, bool) {
-	ok := true
-	for _, f := range []struct {
-		name string
-		v    str
-	}{{"domain", c.domain}, {"user", c.user}} {
-		if f.v.missing() {
-			r.add(c.line, joinPath(path, f.name), "required")
+	ok := !c.bad
+	for _, k := range []string{"access_key", "secret_key"} {
+		if c.w.missing(k) && c.w.missing(k+"_file") {
+			r.add(c.w.line, joinPath(path, k), "required (or %s_file)", k)
 			ok = false
 		}
 	}
-	pw, pwOK := r.secretValue(c.password, c.passwordFile, c.line, path, "password", true)
-	endpoint, epOK := r.endpoint(c.endpoint, joinPath(path, "endpoint"))
-	return &metastudio.IAMPassword{
-		Domain:   c.domain.val,
-		User:     c.user.val,
-		Password: secret.String(pw),
-		Endpoint: endpoint,
-	}, ok && pwOK && epOK
+	out.creds = metastudio.Credentials{AccessKey: c.AccessKey, SecretKey: c.SecretKey, SecurityToken: c.SecurityToken}
+	out.ok = ok
+	return out
 }
 
 // envCredentials reads the SDK environment variables once per load, so all

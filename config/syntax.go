@@ -1,194 +1,142 @@
 package config
 
 import (
-	"bytes"
-	"errors"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// maxRepairs bounds how many unquoted values parseYAML blanks before it
-// gives up and reports the syntax error as it is.
-const maxRepairs = 32
-
-var (
-	yamlLineRE      = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	unknownAnchorRE = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
-	// A block mapping entry whose value starts with a character YAML gives a
-	// meaning to. Keys of this file are plain words.
-	unquotedValueRE = regexp.MustCompile("^[ \t]*(?:-[ \t]+)*([A-Za-z0-9_.-]+)[ \t]*:[ \t]+([*&!%@`|>{\\['\"])")
-)
-
-// parserMessages are the yaml parser's (not its scanner's) messages. The
-// parser names the zero-based line where the enclosing block starts, the
-// scanner the one-based line of the problem.
-var parserMessages = []string{
-	"did not find expected ", "found undefined tag handle", "found duplicate %", "found incompatible YAML document",
+// parseYAML parses data once; it returns a nil document when the parse
+// fails, and problems either way. Before that, the values the outline finds no
+// YAML parser could read (unquoted values starting with an indicator, such
+// as a secret "%Ab3..." or "*Ab3...") are blanked, each of them, so that
+// the parse goes through: the decoder then reports each with its key path
+// and a hint (unquoted maps their lines to it), and the rest of the file
+// is still checked. When the parse fails all the same, the problems are
+// those values and one for the syntax error, placed by the outline where
+// it can; yaml's message is used only when the outline has nothing to say,
+// with anything it quotes left out.
+func parseYAML(data []byte, file string) (*yaml.Node, map[int]string, []Problem) {
+	o := readOutline(data)
+	unquoted := map[int]string{}
+	if len(o.unreadable) > 0 {
+		data = blankValues(data, o.unreadable)
+		for _, u := range o.unreadable {
+			unquoted[u.line] = u.hint
+		}
+	}
+	var doc yaml.Node
+	err := yaml.Unmarshal(data, &doc)
+	if err == nil {
+		if f := o.fault; f != nil && f.ignored {
+			return &doc, unquoted, []Problem{{File: file, Line: f.line, Path: f.path, Message: f.msg}}
+		}
+		return &doc, unquoted, nil
+	}
+	var out []Problem
+	for _, u := range o.unreadable {
+		out = append(out, Problem{File: file, Line: u.line, Path: u.path, Message: u.hint})
+	}
+	// The parser names the line of the problem, or of the block around it
+	// when the problem ends that block: the problem is on that line or
+	// after it. Its error is not kept as a cause: it may quote a value.
+	line, msg := yamlError(err)
+	if f := o.fault; f != nil && f.line >= line {
+		return nil, nil, append(out, Problem{File: file, Line: f.line, Path: f.path, Message: f.msg})
+	}
+	return nil, nil, append(out, Problem{File: file, Line: max(line, 1), Message: "YAML syntax error: " + msg})
 }
 
-// yamlError splits a parser error into its one-based line and message.
-func yamlError(err error) (int, string) {
-	msg := err.Error()
-	m := yamlLineRE.FindStringSubmatch(msg)
-	if m == nil {
-		// Without a line the mark was on the first line.
-		return 1, strings.TrimPrefix(msg, "yaml: ")
+// blankValues replaces each value with "" up to the end of its line.
+func blankValues(data []byte, values []unreadable) []byte {
+	out := make([]byte, 0, len(data))
+	last := 0
+	for _, u := range values {
+		out = append(out, data[last:u.start]...)
+		out = append(out, `""`...)
+		last = u.end
 	}
-	line, _ := strconv.Atoi(m[1])
-	msg = m[2]
-	for _, p := range parserMessages {
-		if strings.HasPrefix(msg, p) && !scannerDidNotFind(msg) {
-			line++
+	return append(out, data[last:]...)
+}
+
+// yamlError takes the line from a yaml error ("yaml: line N: ...", or no
+// line on the first one) and its message without anything it quotes but a
+// single punctuation character ("did not find expected '-' indicator"):
+// an anchor's name, say, is the rest of a secret that starts with "*".
+func yamlError(err error) (int, string) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if n, after, found := strings.Cut(rest, ": "); found {
+			if l, err := strconv.Atoi(n); err == nil {
+				line, msg = l, after
+			}
+		}
+	}
+	return line, withoutQuoted(msg)
+}
+
+func withoutQuoted(msg string) string {
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(msg, '\'')
+		if open < 0 {
+			b.WriteString(msg)
 			break
 		}
-	}
-	return line, msg
-}
-
-// scannerDidNotFind tells the scanner's "did not find expected ..." messages
-// from the parser's.
-func scannerDidNotFind(msg string) bool {
-	for _, s := range []string{"comment or line break", "alphabetic or numeric", "digit or '.'", "whitespace", "version number", "tag URI", "'!'", "hexdecimal", "URI escaped"} {
-		if strings.Contains(msg, s) {
-			return true
+		end := strings.IndexByte(msg[open+1:], '\'')
+		if end < 0 {
+			b.WriteString(msg[:open])
+			break
 		}
-	}
-	return false
-}
-
-// parseYAML parses data into a node tree. When the parser stops at an
-// unquoted value that starts with a YAML indicator (a secret such as
-// `*Ab3...` or `%xy...`), the value is blanked and parsing starts over, so
-// that the value is reported with its key path and a hint to quote it, and
-// the rest of the file is still checked. unquoted maps the blanked lines to
-// their indicator.
-func parseYAML(data []byte) (*yaml.Node, map[int]byte, error) {
-	unquoted := map[int]byte{}
-	for {
-		var doc yaml.Node
-		err := yaml.Unmarshal(data, &doc)
-		if err == nil {
-			return &doc, unquoted, nil
+		quoted := msg[open+1 : open+1+end]
+		b.WriteString(msg[:open])
+		if len(quoted) == 1 && !isAlnum(quoted[0]) {
+			b.WriteString("'" + quoted + "'")
 		}
-		line, at, ok := unquotedValueAt(data, err)
-		// A line blanked before that still stops the parser is not the
-		// value's fault.
-		if !ok || unquoted[line] != 0 || len(unquoted) >= maxRepairs {
-			return nil, unquoted, &parseError{err: err, unquoted: unquoted, data: data}
-		}
-		unquoted[line] = data[at]
-		data = blankValue(data, at)
+		msg = msg[open+end+2:]
 	}
+	return strings.Join(strings.Fields(b.String()), " ")
 }
 
-// parseError is a syntax error together with the values blanked before it.
-type parseError struct {
-	err      error
-	unquoted map[int]byte
-	data     []byte
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
 }
 
-func (e *parseError) Error() string { return e.err.Error() }
-func (e *parseError) Unwrap() error { return e.err }
-
-// unquotedValueAt finds the value the parser stopped at, if it is an
-// unquoted value starting with an indicator: its line and byte offset.
-func unquotedValueAt(data []byte, err error) (int, int, bool) {
-	if m := unknownAnchorRE.FindStringSubmatch(err.Error()); m != nil {
-		for i, l := range lines(data) {
-			if v := unquotedValueRE.FindSubmatchIndex(l.text); v != nil && l.text[v[4]] == '*' && bytes.HasPrefix(l.text[v[4]+1:], []byte(m[1])) {
-				return i + 1, l.start + v[4], true
-			}
-		}
-		return 0, 0, false
-	}
-	line, _ := yamlError(err)
-	ls := lines(data)
-	if line < 1 || line > len(ls) {
-		return 0, 0, false
-	}
-	l := ls[line-1]
-	v := unquotedValueRE.FindSubmatchIndex(l.text)
-	if v == nil {
-		return 0, 0, false
-	}
-	return line, l.start + v[4], true
+// indicatorMeaning says what YAML made of an unquoted value that starts with
+// one of its indicator characters.
+var indicatorMeaning = map[byte]string{
+	'*': "an alias", '&': "an anchor", '!': "a tag", '%': "a directive",
+	'@': "a reserved character", '`': "a reserved character",
+	'|': "a literal block", '>': "a folded block", '{': "a mapping", '[': "a list",
+	'"': "a quoted string that is not closed", '\'': "a quoted string that is not closed",
 }
 
-type textLine struct {
-	text  []byte
-	start int
-}
-
-func lines(data []byte) []textLine {
-	var out []textLine
-	start := 0
-	for _, l := range bytes.SplitAfter(data, []byte("\n")) {
-		out = append(out, textLine{text: bytes.TrimRight(l, "\r\n"), start: start})
-		start += len(l)
-	}
-	return out
-}
-
-// blankValue replaces the value starting at offset at, up to the end of its
-// line, with "".
-func blankValue(data []byte, at int) []byte {
-	end := bytes.IndexByte(data[at:], '\n')
-	if end < 0 {
-		end = len(data) - at
-	}
-	out := make([]byte, 0, len(data))
-	out = append(out, data[:at]...)
-	out = append(out, `""`...)
-	return append(out, data[at+end:]...)
-}
-
-// syntaxProblems turns a parser error into Problems: one per value blanked
-// on the way and one for the error itself. The blanked values go without a
-// key path, as the tree they belong to could not be built, and without the
-// key as written, which is not known to be a key of this file. Parser
-// messages describe structure, never values, except an unknown anchor's,
-// whose name is not repeated.
-func syntaxProblems(file string, err error) []Problem {
-	var out []Problem
-	var data []byte
-	var pe *parseError
-	if errors.As(err, &pe) {
-		data = pe.data
-		for line, c := range pe.unquoted {
-			out = append(out, Problem{File: file, Line: line, Message: "a value " + hintMessage(c)})
-		}
-		err = pe.err
-	}
-	line, msg := yamlError(err)
-	switch {
-	case unknownAnchorRE.MatchString(err.Error()):
-		line = 1
-		if m := unknownAnchorRE.FindStringSubmatch(err.Error()); m != nil {
-			for i, l := range lines(data) {
-				if bytes.Contains(l.text, []byte("*"+m[1])) {
-					line = i + 1
-					break
-				}
-			}
-		}
-		msg = "an alias (a value starting with \"*\") names an anchor that is not defined; put a value that starts with \"*\" in quotes"
-	case msg == "found a tab character that violates indentation":
-		// The scanner names the line where the value before the tab
-		// started; the tab is on a later line's indentation.
-		for i, l := range lines(data) {
-			if i+1 > line && bytes.ContainsRune(l.text[:len(l.text)-len(bytes.TrimLeft(l.text, " \t"))], '\t') {
-				line = i + 1
-				break
-			}
-		}
-	}
-	return append(out, Problem{File: file, Line: line, Message: "YAML syntax error: " + msg, cause: err})
-}
-
+// hintMessage names only the first character of the value: the rest may be
+// a secret.
 func hintMessage(c byte) string {
 	return "starts with " + strconv.Quote(string(c)) + ", which YAML reads as " + indicatorMeaning[c] + ": put the value in quotes"
+}
+
+// hint reports a value YAML did not read as the text that was typed: the
+// outline blanked it (see parseYAML), or the parser took its first
+// character as an anchor or a tag.
+func (d *decoder) hint(v *yaml.Node, path string) bool {
+	if v == nil || v.Kind != yaml.ScalarNode {
+		return false
+	}
+	var msg string
+	switch {
+	case v.Style == yaml.DoubleQuotedStyle && v.Value == "" && d.unquoted[v.Line] != "":
+		msg = d.unquoted[v.Line]
+	case strings.HasPrefix(v.Tag, "!") && !strings.HasPrefix(v.Tag, "!!"):
+		msg = hintMessage('!')
+	case v.Anchor != "" && v.Tag == "!!null":
+		msg = hintMessage('&')
+	default:
+		return false
+	}
+	d.add(v.Line, path, "%s", msg)
+	return true
 }

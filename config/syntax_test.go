@@ -74,25 +74,31 @@ m.yml:10: tenants[0].timeout: not a valid duration (use e.g. 30s, 5m, 72h, 1d)`
 	}
 }
 
-// TestUnknownAliasInFlowMapping: where the value cannot be blanked (inside
-// a flow mapping) the parser's error is reported without the anchor name it
-// quotes.
+// TestUnknownAliasInFlowMapping: where the value is not blanked (inside a
+// flow mapping, where the rest of the line belongs to other keys) the
+// alias is reported with the path of the mapping, without the anchor name
+// yaml's error quotes.
 func TestUnknownAliasInFlowMapping(t *testing.T) {
 	data := "credentials:\n  main: {access_key: AK, secret_key: *Zq7wK9pLm2}\ntenants: []\n"
 	_, err := Parse([]byte(data), "m.yml", ".", testEnv)
-	want := `m.yml:2: YAML syntax error: an alias (a value starting with "*") names an anchor that is not defined; put a value that starts with "*" in quotes`
+	want := `m.yml:2: credentials.main: an alias (a value starting with "*") names an anchor that is not defined; put a value that starts with "*" in quotes`
 	if err == nil || err.Error() != want {
 		t.Errorf("got\n%v\nwant\n%s", err, want)
 	}
 }
 
-// TestTabErrorLine: the parser names the line before the tab.
+// TestTabErrorLine: the parser names the line before the tab, or says a
+// character cannot start a token; the line of the tab is named, and why.
 func TestTabErrorLine(t *testing.T) {
+	const tab = ": a tab character is used for indentation; YAML indents with spaces"
 	for _, tc := range []struct{ data, want string }{
-		{"tenants:\n  - name: a\n\tproject_id: p\n", "m.yml:3: YAML syntax error: found a tab character that violates indentation"},
-		{"tenants:\n  - name: a\n  \tproject_id: p\n", "m.yml:3: YAML syntax error: found a tab character that violates indentation"},
-		{"tenants:\n  - name: a\n    project_id: p\n\tregion: x\n", "m.yml:4: YAML syntax error: found a tab character that violates indentation"},
-		{"tenants:\n\t- name: a\n", "m.yml:2: YAML syntax error: found character that cannot start any token"},
+		{"tenants:\n  - name: a\n\tproject_id: p\n", "m.yml:3" + tab},
+		{"tenants:\n  - name: a\n  \tproject_id: p\n", "m.yml:3" + tab},
+		{"tenants:\n  - name: a\n    project_id: p\n\tregion: x\n", "m.yml:4" + tab},
+		{"tenants:\n\t- name: a\n", "m.yml:2" + tab},
+		// A tab inside a block scalar is its text, not indentation: the
+		// error is the line with the tab in its indentation.
+		{"defaults:\n  region: |\n    a\tb\n\ttimeout: 1s\n", "m.yml:4" + tab},
 	} {
 		_, err := Parse([]byte(tc.data), "m.yml", ".", testEnv)
 		if err == nil || err.Error() != tc.want {
@@ -149,24 +155,24 @@ tenants:
 }
 
 // TestUnquotedValueBeforeSyntaxError: when the file has a syntax error of
-// its own, the values blanked before it are still reported, without a key
-// path (the tree could not be built).
+// its own, the values blanked before it are still reported, with the key
+// path the outline of the file gives them.
 func TestUnquotedValueBeforeSyntaxError(t *testing.T) {
 	data := "credentials:\n  main:\n    access_key: AK\n    secret_key: %Zq7wK9pLm2\ntenants:\n  - name: a\n   project_id: p1\n"
 	_, err := Parse([]byte(data), "m.yml", ".", testEnv)
-	want := `m.yml:4: a value starts with "%", which YAML reads as a directive: put the value in quotes
-m.yml:6: YAML syntax error: did not find expected '-' indicator`
+	want := `m.yml:4: credentials.main.secret_key: starts with "%", which YAML reads as a directive: put the value in quotes
+m.yml:7: project_id is indented 3 spaces, but the keys of tenants[0] are at 4 and the items of tenants at 2`
 	if err == nil || err.Error() != want {
 		t.Errorf("got\n%v\nwant\n%s", err, want)
 	}
 }
 
-// TestIndicatorOnMisindentedLine: the parser stops at the block, not at
-// the value, so the value is not blamed.
+// TestIndicatorOnMisindentedLine: the indentation is what is wrong, not
+// the value.
 func TestIndicatorOnMisindentedLine(t *testing.T) {
 	data := "tenants:\n  - name: a\n    project_id: p\n   region: [x\n"
 	_, err := Parse([]byte(data), "m.yml", ".", testEnv)
-	want := `m.yml:2: YAML syntax error: did not find expected '-' indicator`
+	want := `m.yml:4: region is indented 3 spaces, but the keys of tenants[0] are at 4 and the items of tenants at 2`
 	if err == nil || err.Error() != want {
 		t.Errorf("got\n%v\nwant\n%s", err, want)
 	}

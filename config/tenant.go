@@ -2,8 +2,6 @@ package config
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
-	"time"
 
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
@@ -24,21 +22,6 @@ type Tenant struct {
 	Source *DiscoverySource
 
 	key Key
-}
-
-// Settings are the keys a tenant shares with defaults: what a tenant does
-// not set it takes from defaults, and defaults from the built-in defaults.
-// A discovered tenant takes the defaults' (its region aside). Adding a
-// per-tenant key means a field here, its decoding (schema.go), its line in
-// resolver.settings and in settingsView, and the code that uses it.
-type Settings struct {
-	Region      string
-	Timeout     time.Duration
-	MaxCacheAge time.Duration
-	Policy      Policy
-	// Callback is for the live-event receiver; it does not change whose
-	// data a scrape fetches, so it is not part of the key.
-	Callback Callback
 }
 
 // Key identifies a tenant's state (its call in flight, cached answer and
@@ -87,10 +70,4 @@ func appendCredentials(b []byte, c *metastudio.Credentials) []byte {
 		b = appendField(b, c.IAM.Password.Reveal())
 	}
 	return b
-}
-
-// appendField length-prefixes s so that no two field lists hash alike.
-func appendField(b []byte, s string) []byte {
-	b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
-	return append(b, s...)
 }

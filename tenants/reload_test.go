@@ -96,7 +96,7 @@ func TestSetReloadKeepsOldConfigOnFailure(t *testing.T) {
 	if !errors.As(err, &le) {
 		t.Fatalf("Reload of a bad file: %v, want a *LoadError", err)
 	}
-	wantErr := path + ":2: tenants[0].project_id: required\n" + path + ":3: tenants[0].projectid: unknown key"
+	wantErr := path + ":2: tenants[0].project_id: required\n" + path + ":3: tenants[0].projectid: unknown key; did you mean project_id?"
 	if err.Error() != wantErr {
 		t.Errorf("Reload error %q, want %q", err, wantErr)
 	}

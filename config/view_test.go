@@ -15,13 +15,19 @@ func TestRedactedGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `defaults:
+  credentials: main
   region: cn-east-3
   timeout: 15s
-  credentials: main
   max_cache_age: 30s
   policy:
     max_live_duration: 3d
     max_exception_waiting: 10m
+  rooms:
+    refresh_interval: 10m
+    max_rooms: 500
+  live_jobs:
+    refresh_interval: 1m
+    failed_window: 1d
 credentials:
   main:
     access_key: AKMAIN000000
@@ -38,34 +44,52 @@ credentials:
 tenants:
   - name: shop-a
     project_id: 26f065244f754b3aa853b649a21aaf66
-    region: cn-east-3
     endpoint: https://metastudio.cn-east-3.myhuaweicloud.com
     credentials: main
+    region: cn-east-3
     timeout: 15s
     max_cache_age: 30s
     policy:
       max_live_duration: 3d
       max_exception_waiting: 10m
+    rooms:
+      refresh_interval: 10m
+      max_rooms: 500
+    live_jobs:
+      refresh_interval: 1m
+      failed_window: 1d
   - name: shop_b.eu
     project_id: proj-b
-    region: ap-southeast-1
     endpoint: https://metastudio.ap-southeast-1.myhuaweicloud.com
     credentials: ops
+    region: ap-southeast-1
     timeout: 15s
     max_cache_age: 30s
     policy:
       max_live_duration: 3d
       max_exception_waiting: 0s
+    rooms:
+      refresh_interval: 10m
+      max_rooms: 500
+    live_jobs:
+      refresh_interval: 1m
+      failed_window: 1d
   - name: Shop-C
     project_id: proj_c
-    region: cn-east-3
     endpoint: https://metastudio.example.test:8443/proxy
     credentials: temp
+    region: cn-east-3
     timeout: 1m
     max_cache_age: 1d
     policy:
       max_live_duration: 0s
       max_exception_waiting: 10m
+    rooms:
+      refresh_interval: 10m
+      max_rooms: 500
+    live_jobs:
+      refresh_interval: 1m
+      failed_window: 1d
 `
 	if string(got) != want {
 		t.Errorf("Redacted():\n%s\nwant:\n%s", got, want)
