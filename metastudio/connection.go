@@ -166,7 +166,9 @@ func buildTransport(cfg *commoncfg.HTTPClientConfig, maxConns int) (*http.Transp
 
 // retain closes and forgets the transports whose digest inUse does not
 // report. A call still under way on one finishes; its connection is closed
-// when it goes idle.
+// when it goes idle. A call that starts later with such a digest (a scrape
+// that began before a reload) builds the transport again, until the next
+// retain.
 func (rs *routes) retain(inUse map[string]bool) {
 	rs.mu.Lock()
 	var gone []*route
