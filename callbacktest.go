@@ -47,9 +47,9 @@ func callbackTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	transport := metastudio.NewTransport(1)
-	defer transport.CloseIdleConnections()
-	c := &callbackCheck{out: stdout, flags: f, client: metastudio.NewClient(metastudio.ClientOptions{Transport: transport})}
+	client := metastudio.NewClient(metastudio.ClientOptions{MaxConnsPerHost: 1})
+	defer client.CloseIdleConnections()
+	c := &callbackCheck{out: stdout, flags: f, client: client}
 	ok, err := c.run(ctx)
 	var usage usageError
 	switch {

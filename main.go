@@ -117,11 +117,10 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	}
 	logger := logs.main
 	requests := collector.NewRequestMetrics()
-	transport := metastudio.NewTransport(f.maxConcurrency)
+	client := metastudio.NewClient(metastudio.ClientOptions{MaxConnsPerHost: f.maxConcurrency, Observe: requests.Observe})
 	// Deferred first, so it runs last: a dial that a cancelled call started
-	// can still land in the idle pool after everything else has stopped.
-	defer transport.CloseIdleConnections()
-	client := metastudio.NewClient(metastudio.ClientOptions{Transport: transport, Observe: requests.Observe})
+	// can still land in an idle pool after everything else has stopped.
+	defer client.CloseIdleConnections()
 	setOpts := tenants.Options{Lister: client, LookupEnv: os.LookupEnv, Logger: logger, RetryBase: f.discoveryRetryBase}
 	var set *tenants.Set
 	var sample *demo.Demo
@@ -156,6 +155,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		}
 	}
 	defer set.Close() // last: after the listeners and the receiver are done with it
+	followConnections(set, client)
 
 	exporterRegistry := prometheus.NewRegistry()
 	exporterRegistry.MustRegister(

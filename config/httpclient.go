@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
@@ -167,6 +168,15 @@ func checkTLS(d *decoder, t *tlsSection, tw *written, tpath, baseDir string) boo
 		return false
 	}
 	return true
+}
+
+// Connection is the block as the client takes it; the zero Connection (the
+// client's shared transport) for no block.
+func (h *HTTPClient) Connection() metastudio.Connection {
+	if h == nil {
+		return metastudio.Connection{}
+	}
+	return metastudio.Connection{Config: h.Config, Digest: h.Digest}
 }
 
 func (h *HTTPClient) viewYAML() *yaml.Node {

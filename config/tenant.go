@@ -42,6 +42,9 @@ func (t *Tenant) Key() Key { return t.key }
 // of the exporter shares. Every tenant, from the file or found later, is
 // made through it.
 func NewTenant(t Tenant) *Tenant {
+	if t.HTTPClient != nil {
+		t.Connection = t.HTTPClient.Connection()
+	}
 	t.key = Key{name: t.Name, identity: identityOf(&t.Target)}
 	return &t
 }
@@ -53,6 +56,9 @@ func identityOf(target *metastudio.Target) [sha256.Size]byte {
 	b := appendField(nil, target.Endpoint)
 	b = appendField(b, target.ProjectID)
 	b = appendCredentials(b, &target.Credentials)
+	// Another connection is another tenant too, so that its watches and
+	// calls move to the new connection at once.
+	b = appendField(b, target.Connection.Digest)
 	return sha256.Sum256(b)
 }
 

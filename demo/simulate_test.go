@@ -144,7 +144,7 @@ func TestSimulate(t *testing.T) {
 		"cn-north-4_shop-closed disabled",
 	}
 	for name, creds := range map[string]metastudio.Credentials{"AK/SK": aksk, "IAM password": iam} {
-		projects, err := client.ListProjects(ctx, base, creds)
+		projects, err := client.ListProjects(ctx, base, creds, metastudio.Connection{})
 		if err != nil {
 			t.Fatalf("%s: listing projects: %v", name, err)
 		}

@@ -19,7 +19,7 @@ const Timeout = 30 * time.Second
 
 // Lister is the IAM call a listing makes; *metastudio.Client is one.
 type Lister interface {
-	ListProjects(ctx context.Context, iamEndpoint string, creds metastudio.Credentials) ([]metastudio.Project, error)
+	ListProjects(ctx context.Context, iamEndpoint string, creds metastudio.Credentials, conn metastudio.Connection) ([]metastudio.Project, error)
 }
 
 // Project is a discovered project as a tenant to be.
@@ -51,7 +51,7 @@ type Listing struct {
 func List(ctx context.Context, l Lister, src *config.DiscoverySource) (Listing, error) {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
-	projects, err := l.ListProjects(ctx, src.IAMEndpoint, src.Credentials)
+	projects, err := l.ListProjects(ctx, src.IAMEndpoint, src.Credentials, src.Settings.HTTPClient.Connection())
 	if err != nil {
 		return Listing{}, err
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,12 +38,13 @@ var errNoCredentials = errors.New("no access key and secret key, and no IAM pass
 // Client calls MetaStudio (and IAM for token credentials). It is safe for
 // concurrent use and meant to be shared by every tenant.
 type Client struct {
-	http *http.Client
-	// rt sends the user-config calls. They never follow a redirect, keep no
-	// cookies and carry their deadline in the context, so http.Client would
-	// only add a copy of the headers and an error wrapper to each call: at
-	// a thousand tenants per scrape that showed in the allocation profile.
-	rt      http.RoundTripper
+	// routes are the transports: the shared one, and one per Connection
+	// digest. Calls go to a transport's RoundTrip directly, not through
+	// http.Client: they never follow a redirect, keep no cookies and carry
+	// their deadline in the context, so http.Client would only add a copy
+	// of the headers and an error wrapper to each call; at a thousand
+	// tenants per scrape that showed in the allocation profile.
+	routes  routes
 	maxBody int64
 	// maxProjectList bounds IAM's project list, which is streamed rather
 	// than read into a buffer: MaxProjectListBytes but in tests.
@@ -57,20 +57,21 @@ type Client struct {
 	onTokenWait func()
 }
 
+// defaultMaxConnsPerHost is ClientOptions.MaxConnsPerHost when left 0.
+const defaultMaxConnsPerHost = 32
+
 // NewClient returns a Client; zero options get the documented defaults.
 func NewClient(opts ClientOptions) *Client {
-	rt := opts.Transport
-	if rt == nil {
-		rt = NewTransport(32)
+	maxConns := opts.MaxConnsPerHost
+	if maxConns <= 0 {
+		maxConns = defaultMaxConnsPerHost
+	}
+	shared := opts.Transport
+	if shared == nil {
+		shared = NewTransport(maxConns)
 	}
 	c := &Client{
-		rt: rt,
-		http: &http.Client{
-			Transport: rt,
-			// A redirect would resend X-Auth-Token to wherever it points;
-			// the API never redirects, so a 3xx is reported as it is.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		routes:         routes{shared: newRoute(shared), maxConns: maxConns},
 		maxBody:        opts.MaxBodyBytes,
 		maxProjectList: MaxProjectListBytes,
 		observe:        opts.Observe,
@@ -85,22 +86,14 @@ func NewClient(opts ClientOptions) *Client {
 	return c
 }
 
-// NewTransport returns the keep-alive transport shared by all tenants. It
-// sets no response header timeout: every call's context bounds it instead.
-// maxConnsPerHost bounds both the connections to one host and those kept
-// idle: the caller's concurrency bound keeps no more calls in flight, so
-// more connections would only be opened and closed again.
-func NewTransport(maxConnsPerHost int) *http.Transport {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	return &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         dialer.DialContext,
-		ForceAttemptHTTP2:   true,
-		MaxConnsPerHost:     maxConnsPerHost,
-		MaxIdleConnsPerHost: maxConnsPerHost,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: 5 * time.Second,
+// route returns the transport of conn, or the error of an http_client
+// block the library refused (loading checks it, so only a bug gets here).
+func (c *Client) route(conn Connection, op string) (*route, *Error) {
+	r, err := c.routes.get(conn)
+	if err != nil {
+		return nil, &Error{Reason: ReasonNetwork, Op: op, Err: fmt.Errorf("http_client: %w", err)}
 	}
+	return r, nil
 }
 
 // GetUserConfig calls ShowSmartLiveUserConfig for t.
@@ -149,7 +142,7 @@ func (c *Client) callProject(ctx context.Context, t Target, method, suffix, rawQ
 	if creds.IAM == nil {
 		return c.send(ctx, t, method, target, body, "", op)
 	}
-	token, key, err := c.token(ctx, creds.IAM, projectScope(t.ProjectID))
+	token, key, err := c.token(ctx, t.Connection, creds.IAM, projectScope(t.ProjectID))
 	if err != nil {
 		return nil, "", err
 	}
@@ -159,7 +152,7 @@ func (c *Client) callProject(ctx context.Context, t Target, method, suffix, rawQ
 		return buf, requestID, err
 	}
 	c.tokens.drop(key, token)
-	if token, _, err = c.token(ctx, creds.IAM, projectScope(t.ProjectID)); err != nil {
+	if token, _, err = c.token(ctx, t.Connection, creds.IAM, projectScope(t.ProjectID)); err != nil {
 		return nil, "", err
 	}
 	return c.send(ctx, t, method, target, body, token, op)
@@ -168,6 +161,10 @@ func (c *Client) callProject(ctx context.Context, t Target, method, suffix, rawQ
 // send makes one HTTP call and reports it to the observer. The returned
 // buffer holds the 2xx body and goes back with putBuffer.
 func (c *Client) send(ctx context.Context, t Target, method, target string, body []byte, token secret.String, op string) (*bytes.Buffer, string, error) {
+	r, rerr := c.route(t.Connection, op)
+	if rerr != nil {
+		return nil, "", rerr
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -198,9 +195,9 @@ func (c *Client) send(ctx context.Context, t Target, method, target string, body
 		return nil, "", transportError(op, err)
 	}
 	start := time.Now()
-	resp, err := c.rt.RoundTrip(req)
+	resp, err := r.rt.RoundTrip(req)
 	if err != nil {
-		e := transportError(op, err)
+		e := r.failed(op, req, err)
 		c.report(t.Name, string(e.Reason), start)
 		return nil, "", e
 	}

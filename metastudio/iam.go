@@ -91,23 +91,24 @@ func (s tokenScope) cacheKey() string {
 
 // tokenKey identifies a token. The password enters only as its hash: a
 // changed password must not reuse the old token, and the key must hold no
-// secret.
-func tokenKey(p *IAMPassword, scope tokenScope) string {
+// secret. The connection's digest keeps callers of two connections from
+// sharing one fetch, so that a broken proxy fails only its own tenants.
+func tokenKey(conn Connection, p *IAMPassword, scope tokenScope) string {
 	sum := sha256.Sum256([]byte(p.Password.Reveal()))
-	return strings.Join([]string{p.Endpoint, p.Domain, p.User, hex.EncodeToString(sum[:]), scope.cacheKey()}, "\x00")
+	return strings.Join([]string{p.Endpoint, p.Domain, p.User, hex.EncodeToString(sum[:]), scope.cacheKey(), conn.Digest}, "\x00")
 }
 
 // token returns a cached token or fetches one; concurrent callers for the
 // same key share one IAM request. It also returns the cache key for drop.
-func (c *Client) token(ctx context.Context, p *IAMPassword, scope tokenScope) (secret.String, string, error) {
-	key := tokenKey(p, scope)
+func (c *Client) token(ctx context.Context, conn Connection, p *IAMPassword, scope tokenScope) (secret.String, string, error) {
+	key := tokenKey(conn, p, scope)
 	if tok, ok := c.tokens.lookup(key, c.now()); ok {
 		return tok, key, nil
 	}
 	ch := c.tokens.flight.DoChan(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), iamFetchTimeout)
 		defer cancel()
-		ct, err := c.fetchToken(fctx, p, scope)
+		ct, err := c.fetchToken(fctx, conn, p, scope)
 		if err != nil {
 			return nil, err
 		}
@@ -136,7 +137,11 @@ type iamTokenResponse struct {
 
 // fetchToken exchanges the password for a token of the given scope. IAM is
 // not a MetaStudio call, so it is not reported to the observer.
-func (c *Client) fetchToken(ctx context.Context, p *IAMPassword, scope tokenScope) (cachedToken, error) {
+func (c *Client) fetchToken(ctx context.Context, conn Connection, p *IAMPassword, scope tokenScope) (cachedToken, error) {
+	r, rerr := c.route(conn, opGetIAMToken)
+	if rerr != nil {
+		return cachedToken{}, rerr
+	}
 	var ar iamapi.AuthRequest
 	ar.Auth.Identity.Methods = []string{"password"}
 	ar.Auth.Identity.Password.User.Name = p.User
@@ -161,9 +166,9 @@ func (c *Client) fetchToken(ctx context.Context, p *IAMPassword, scope tokenScop
 	}
 	req.Header.Set("Content-Type", "application/json;charset=utf8")
 
-	resp, err := c.http.Do(req)
+	resp, err := r.client.Do(req)
 	if err != nil {
-		return cachedToken{}, transportError(opGetIAMToken, err)
+		return cachedToken{}, r.failed(opGetIAMToken, req, err)
 	}
 	buf, readErr := readLimited(resp.Body, c.maxBody)
 	requestID := resp.Header.Get(headerRequestID)

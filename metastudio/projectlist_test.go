@@ -28,7 +28,7 @@ func TestListProjectsLargeList(t *testing.T) {
 		}
 	}
 	c := metastudio.NewClient(metastudio.ClientOptions{})
-	got, err := c.ListProjects(context.Background(), url, metastudio.Credentials{AccessKey: "AKBIG", SecretKey: "sk-SECRET-big"})
+	got, err := c.ListProjects(context.Background(), url, metastudio.Credentials{AccessKey: "AKBIG", SecretKey: "sk-SECRET-big"}, metastudio.Connection{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestListProjectsStreamErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sim.SetProjectsFault(tc.fault)
 			defer sim.SetProjectsFault(simulator.Fault{})
-			_, err := c.ListProjects(context.Background(), url, ak)
+			_, err := c.ListProjects(context.Background(), url, ak, metastudio.Connection{})
 			var e *metastudio.Error
 			if !errors.As(err, &e) || e.Reason != tc.reason || len(e.RequestID) != 32 {
 				t.Fatalf("err = %#v, want reason %s with a request id", err, tc.reason)
@@ -89,7 +89,7 @@ func TestListProjectsStreamErrors(t *testing.T) {
 		})
 	}
 	// The list is read to its end: a good answer after all that.
-	if got, err := c.ListProjects(context.Background(), url, ak); err != nil || len(got) != 3 {
+	if got, err := c.ListProjects(context.Background(), url, ak, metastudio.Connection{}); err != nil || len(got) != 3 {
 		t.Fatalf("after the faults: %d projects, %v", len(got), err)
 	}
 }

@@ -39,9 +39,10 @@ type Project struct {
 // from creds.IAM.Endpoint, or from endpoint when that is empty. endpoint ""
 // means DefaultIAMEndpoint.
 //
-// These calls are not MetaStudio calls and are not reported to the
-// client's Observer.
-func (c *Client) ListProjects(ctx context.Context, endpoint string, creds Credentials) ([]Project, error) {
+// The listing and its token go through conn, the discovery entry's
+// connection. These calls are not MetaStudio calls and are not reported to
+// the client's Observer.
+func (c *Client) ListProjects(ctx context.Context, endpoint string, creds Credentials, conn Connection) ([]Project, error) {
 	if creds.IAM == nil && (creds.AccessKey == "" || !creds.SecretKey.IsSet()) {
 		return nil, &Error{Reason: ReasonCredentials, Op: opListProjects, Err: errNoCredentials}
 	}
@@ -49,8 +50,12 @@ func (c *Client) ListProjects(ctx context.Context, endpoint string, creds Creden
 		endpoint = DefaultIAMEndpoint
 	}
 	target := strings.TrimRight(endpoint, "/") + authProjectsPath
+	r, rerr := c.route(conn, opListProjects)
+	if rerr != nil {
+		return nil, rerr
+	}
 	if creds.IAM == nil {
-		return c.listProjects(ctx, target, creds, "")
+		return c.listProjects(ctx, r, target, creds, "")
 	}
 	p := creds.IAM
 	if p.Endpoint == "" {
@@ -58,11 +63,11 @@ func (c *Client) ListProjects(ctx context.Context, endpoint string, creds Creden
 		cp.Endpoint = endpoint
 		p = &cp
 	}
-	token, key, err := c.token(ctx, p, domainScope)
+	token, key, err := c.token(ctx, conn, p, domainScope)
 	if err != nil {
 		return nil, err
 	}
-	projects, err := c.listProjects(ctx, target, creds, token)
+	projects, err := c.listProjects(ctx, r, target, creds, token)
 	var apiErr *Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized {
 		return projects, err
@@ -70,13 +75,13 @@ func (c *Client) ListProjects(ctx context.Context, endpoint string, creds Creden
 	// A 401 with a token that is not yet due for refresh means it was
 	// revoked: fetch a new one and try once more.
 	c.tokens.drop(key, token)
-	if token, _, err = c.token(ctx, p, domainScope); err != nil {
+	if token, _, err = c.token(ctx, conn, p, domainScope); err != nil {
 		return nil, err
 	}
-	return c.listProjects(ctx, target, creds, token)
+	return c.listProjects(ctx, r, target, creds, token)
 }
 
-func (c *Client) listProjects(ctx context.Context, target string, creds Credentials, token secret.String) ([]Project, error) {
+func (c *Client) listProjects(ctx context.Context, r *route, target string, creds Credentials, token secret.String) ([]Project, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, &Error{Reason: ReasonNetwork, Op: opListProjects, Err: errors.New("invalid IAM endpoint URL")}
@@ -88,9 +93,9 @@ func (c *Client) listProjects(ctx context.Context, target string, creds Credenti
 		return nil, &Error{Reason: ReasonCredentials, Op: opListProjects, Err: err}
 	}
 
-	resp, err := c.http.Do(req)
+	resp, err := r.client.Do(req)
 	if err != nil {
-		return nil, transportError(opListProjects, err)
+		return nil, r.failed(opListProjects, req, err)
 	}
 	requestID := resp.Header.Get(headerRequestID)
 	if resp.StatusCode != http.StatusOK {

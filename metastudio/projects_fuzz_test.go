@@ -24,7 +24,7 @@ func FuzzListProjects(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c := fuzzClient(canned{status: http.StatusOK, header: http.Header{}, body: body})
-		got, err := c.ListProjects(context.Background(), "https://iam.fuzz.invalid", fuzzTarget.Credentials)
+		got, err := c.ListProjects(context.Background(), "https://iam.fuzz.invalid", fuzzTarget.Credentials, Connection{})
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) || e.Reason != ReasonDecode || e.Op != opListProjects {

@@ -44,7 +44,7 @@ func TestListProjectsAKSK(t *testing.T) {
 	_, url := startProjectSimulator(t)
 	var observed int
 	c := metastudio.NewClient(metastudio.ClientOptions{Observe: func(string, string, float64) { observed++ }})
-	got, err := c.ListProjects(context.Background(), url, metastudio.Credentials{AccessKey: "AKSIMPLAIN", SecretKey: simSK})
+	got, err := c.ListProjects(context.Background(), url, metastudio.Credentials{AccessKey: "AKSIMPLAIN", SecretKey: simSK}, metastudio.Connection{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestListProjectsAKSK(t *testing.T) {
 	}
 
 	// Temporary AK/SK sign the security token too.
-	got, err = c.ListProjects(context.Background(), url+"/", metastudio.Credentials{AccessKey: "AKSIMTEMP", SecretKey: simSTSSK, SecurityToken: simSTSToken})
+	got, err = c.ListProjects(context.Background(), url+"/", metastudio.Credentials{AccessKey: "AKSIMTEMP", SecretKey: simSTSSK, SecurityToken: simSTSToken}, metastudio.Connection{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestListProjectsIAMPassword(t *testing.T) {
 	want := []string{simIAMProject + "/" + simIAMProject, "cn-north-4/5f60718293a4b5c6d7e8f90a1b2c3d4e"}
 	list := func() {
 		t.Helper()
-		got, err := c.ListProjects(ctx, url, creds)
+		got, err := c.ListProjects(ctx, url, creds, metastudio.Connection{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +166,7 @@ func TestListProjectsErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sim.SetProjectsFault(tc.fault)
 			defer sim.SetProjectsFault(simulator.Fault{})
-			_, err := c.ListProjects(ctx, url, tc.creds)
+			_, err := c.ListProjects(ctx, url, tc.creds, metastudio.Connection{})
 			var e *metastudio.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("err = %v, want *Error", err)
@@ -195,7 +195,7 @@ func TestListProjectsEnabledDefault(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := metastudio.NewClient(metastudio.ClientOptions{})
-	got, err := c.ListProjects(context.Background(), srv.URL, metastudio.Credentials{AccessKey: "AK", SecretKey: "sk-SECRET"})
+	got, err := c.ListProjects(context.Background(), srv.URL, metastudio.Credentials{AccessKey: "AK", SecretKey: "sk-SECRET"}, metastudio.Connection{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,9 @@ type Target struct {
 	Endpoint    string // e.g. https://metastudio.cn-north-4.myhuaweicloud.com
 	ProjectID   string
 	Credentials Credentials
+	// Connection is the proxy and TLS of the tenant's calls, its IAM
+	// token's included; the zero value is the client's shared transport.
+	Connection Connection
 }
 
 // Observer is told about every MetaStudio call: code is the HTTP status
@@ -39,8 +42,13 @@ type Observer func(tenant, code string, seconds float64)
 
 // ClientOptions tune a Client; the zero value is usable.
 type ClientOptions struct {
-	// Transport is shared by every tenant. Nil means NewTransport(32).
+	// Transport serves every call whose Connection is the zero value. Nil
+	// means NewTransport(MaxConnsPerHost).
 	Transport http.RoundTripper
+	// MaxConnsPerHost bounds the connections to one host, and those kept
+	// idle, of each transport the client builds for a Connection (and of
+	// the shared one when Transport is nil). Zero means 32.
+	MaxConnsPerHost int
 	// MaxBodyBytes bounds every response body read. Zero means 1 MiB.
 	MaxBodyBytes int64
 	// Observe, if set, is called once per MetaStudio call.
