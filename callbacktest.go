@@ -187,7 +187,7 @@ func (c *callbackCheck) findTenant(ctx context.Context, cfg *config.Config) (*co
 			if p.TenantName != name {
 				continue
 			}
-			t, err := cfg.DiscoveredTenant(src, name, p.ProjectID, p.Region)
+			t, err := discovery.Tenant(src, p)
 			if err != nil {
 				return nil, "", fmt.Errorf("discovery entry %d lists tenant %s, but it cannot be served: %w", src.Index, name, err)
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/discovery"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -29,8 +30,8 @@ func wantOwnCredentials(t *testing.T, s *Set, accountOf map[string]string) {
 		if got, want := tn.Credentials.AccessKey+tn.Credentials.SecurityToken.Reveal(), accountOf[tn.ProjectID]; got != want {
 			t.Errorf("%s (%s) served with AK %q, its account is %q", tn.Name, tn.ProjectID, got, want)
 		}
-		if tn.Endpoint != src.EndpointFor(tn.Region) {
-			t.Errorf("%s served at %s, its entry says %s", tn.Name, tn.Endpoint, src.EndpointFor(tn.Region))
+		if tn.Endpoint != discovery.EndpointFor(src, tn.Region) {
+			t.Errorf("%s served at %s, its entry says %s", tn.Name, tn.Endpoint, discovery.EndpointFor(src, tn.Region))
 		}
 	}
 }

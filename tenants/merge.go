@@ -7,6 +7,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/discovery"
 )
 
 // publishLocked builds the snapshot of the current file and every entry's
@@ -45,7 +46,7 @@ func (s *Set) publishLocked() {
 				}
 				continue
 			}
-			t, err := file.DiscoveredTenant(e.src, name, p.ProjectID, p.Region)
+			t, err := discovery.Tenant(e.src, p)
 			if err != nil {
 				_ = level.Warn(s.logger).Log("msg", "Not serving a discovered project", "source", e.label(), "err", err)
 				continue
