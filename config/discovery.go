@@ -172,5 +172,20 @@ func (r *resolver) discovery(raw *rawConfig, cfg *Config) []DiscoverySource {
 		s.key = s.identity()
 		out = append(out, s)
 	}
+	r.labelsClash(raw, names)
 	return out
+}
+
+// labelsClash refuses a name that is the index of an entry without one:
+// both would be the same source label, and their series one series.
+func (r *resolver) labelsClash(raw *rawConfig, names map[string]int) {
+	for i, e := range raw.discovery {
+		if e == nil || e.Name != "" {
+			continue
+		}
+		if j, clash := names[strconv.Itoa(i)]; clash {
+			r.add(raw.discovery[j].w.lineOf("name"), indexPath("discovery", j)+".name",
+				"%d is the source label of discovery[%d], which has no name: name that entry too, or choose another name", i, i)
+		}
+	}
 }

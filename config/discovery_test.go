@@ -101,6 +101,29 @@ func TestCheckRegion(t *testing.T) {
 	}
 }
 
+// TestSourceLabels: an entry is labelled by its name, else by its index;
+// a name that is the index of an entry without one is refused, since both
+// would make one series.
+func TestSourceLabels(t *testing.T) {
+	head := "credentials:\n  main: {access_key: AK, secret_key: SK}\ndiscovery:\n"
+	cfg, err := Parse([]byte(head+"  - {credentials: main, regions: [a], name: fleet}\n  - {credentials: main, regions: [b]}\n  - {credentials: main, regions: [c], name: \"0\"}\n"), "m.yml", ".", envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	for i := range cfg.Discovery() {
+		labels = append(labels, cfg.Discovery()[i].Label())
+	}
+	if strings.Join(labels, " ") != "fleet 1 0" {
+		t.Errorf("labels %q", labels)
+	}
+	_, err = Parse([]byte(head+"  - {credentials: main, regions: [a]}\n  - {credentials: main, regions: [b]}\n  - {credentials: main, regions: [c],\n     name: \"1\"}\n"), "m.yml", ".", envOf(nil))
+	want := "m.yml:7: discovery[2].name: 1 is the source label of discovery[1], which has no name: name that entry too, or choose another name"
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v\nwant %s", err, want)
+	}
+}
+
 // TestDiscoveryWithoutTenants: with a discovery entry the tenants list may
 // be empty or left out; without one it may not.
 func TestDiscoveryWithoutTenants(t *testing.T) {
