@@ -163,15 +163,16 @@ discovery:
 		t.Errorf("the unchanged entry listed %d times on reload", n-listingsB)
 	}
 
-	// Entry B changed (a prefix) and entry A back behind it: both list;
-	// until then neither serves anything, the replica is not ready, and no
-	// stream is dropped for being unlisted.
+	// Entry B changed (a prefix) and entry A back behind it: both list.
+	// Until then B serves its previous version's list, with B's
+	// credentials at B's endpoint; A, new, serves nothing, so the replica
+	// is not ready, and no stream is dropped for being unlisted.
 	listingsA := a.callsUnder(projectListPath)
 	writeFile(t, dir, "metastudio.yml", config(entryB("name_prefix: b-, "), entryA))
 	reload()
 	a.waitCalls(t, projectListPath, listingsA+1)
 	b.waitCalls(t, projectListPath, listingsB+1)
-	wantTenants(t, "/sd", e.sdTenants(t), "static-a")
+	wantTenants(t, "/sd", e.sdTenants(t), "cn-north-4_b1", "static-a")
 	if code, _ := e.get(t, "/-/ready"); code != http.StatusServiceUnavailable {
 		t.Errorf("/-/ready before the changed entries listed: %d", code)
 	}

@@ -17,15 +17,25 @@ import (
 )
 
 // wantOwnCredentials fails if a discovered tenant is served with anything
-// but its own entry's credentials and endpoint: the entry of the current
-// file it points at must be the one whose account sees the project.
+// but its own entry's credentials and endpoint: the entry it points at
+// must be the one whose account sees the project, and the current file's
+// entry of its label, or while that entry has not listed, the previous
+// version whose list it serves.
 func wantOwnCredentials(t *testing.T, s *Set, accountOf map[string]string) {
 	t.Helper()
 	snap := s.Snapshot()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, tn := range snap.discovered {
-		src := &snap.File().Discovery()[tn.Source.Index]
-		if tn.Source != src {
+		src := tn.Source
+		e := s.entries[src.Index]
+		switch l := e.serving(); {
+		case e.label() != src.Label():
+			t.Errorf("%s points at entry %s, which stands at %s's place", tn.Name, src.Label(), e.label())
+		case l == e.own && src != &snap.File().Discovery()[src.Index]:
 			t.Errorf("%s points at an entry that is not the current file's", tn.Name)
+		case l == e.previous && src != l.src:
+			t.Errorf("%s points at neither the current entry nor the previous version it serves", tn.Name)
 		}
 		if got, want := tn.Credentials.AccessKey+tn.Credentials.SecurityToken.Reveal(), accountOf[tn.ProjectID]; got != want {
 			t.Errorf("%s (%s) served with AK %q, its account is %q", tn.Name, tn.ProjectID, got, want)
@@ -38,9 +48,9 @@ func wantOwnCredentials(t *testing.T, s *Set, accountOf map[string]string) {
 
 // TestReloadKeepsEntriesByWhatTheySay: across a reload an unchanged entry
 // keeps its list and its schedule (no listing), wherever it moved to; a
-// changed one lists again and serves nothing meanwhile; a removed one's
-// projects go at once; no project is ever served with another entry's
-// credentials.
+// changed one lists again and serves its previous version's list
+// meanwhile; a removed one's projects go at once; no project is ever
+// served with another entry's credentials.
 func TestReloadKeepsEntriesByWhatTheySay(t *testing.T) {
 	f := newFixture(t)
 	accountOf := map[string]string{
@@ -79,19 +89,23 @@ func TestReloadKeepsEntriesByWhatTheySay(t *testing.T) {
 	}
 
 	// Changed (no prefix now, so its shop1 clashes with main's): it lists
-	// again, and until it has, nothing of it is served, the set is not
-	// ready and no state may be dropped for being unlisted.
+	// again, and until it has, it serves its previous version's list with
+	// that version's credentials; the set stays ready, and authoritative
+	// for them.
 	f.sim.SetProjectsFault(simulator.Fault{Status: 500})
 	f.write(t, "", f.entry("temp", ""), f.entry("main", ""))
 	if err := s.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	wantDiscovered(t, s, north4, shop1, shop2)
-	wantOwnCredentials(t, s, accountOf)
-	if _, ok := s.Snapshot().Authoritative(); ok || s.Snapshot().Ready() {
-		t.Fatal("the set is ready or authoritative before its changed entry listed")
-	}
 	waitListings(t, s, 1)
+	wantDiscovered(t, s, north4, shop1, shop2, tempTenants[0], tempTenants[1])
+	wantOwnCredentials(t, s, accountOf)
+	if names, ok := s.Snapshot().Authoritative(); !ok || len(names) != 5 || !s.Snapshot().Ready() {
+		t.Fatalf("while the changed entry serves its previous list: Authoritative() = %q, %v; ready %v", names, ok, s.Snapshot().Ready())
+	}
+	if st := s.Entries()[0]; !st.Previous || st.LastError == "" || !st.LastSuccess.Equal(t0) || st.Served != 2 {
+		t.Fatalf("status of the changed entry = %+v", st)
+	}
 	f.sim.SetProjectsFault(simulator.Fault{})
 	listAll(s)
 	if n := f.sim.ProjectListCalls() - calls; n != 3 { // the failed one, then one each in listAll

@@ -37,7 +37,7 @@ func TestListingServesProjects(t *testing.T) {
 	if n := f.sim.ProjectListCalls(); n != 1 {
 		t.Fatalf("ProjectListCalls = %d, want 1", n)
 	}
-	want := EntryStatus{Index: 0, Credentials: "main", LastSuccess: t0, Listed: 8, Enabled: 7, Matched: 3, Served: 3}
+	want := EntryStatus{Index: 0, Label: "0", Credentials: "main", LastSuccess: t0, Listed: 8, Enabled: 7, Matched: 3, Served: 3}
 	if got := s.Entries(); len(got) != 1 || got[0] != want {
 		t.Fatalf("Entries() = %+v\nwant %+v", got, want)
 	}

@@ -38,7 +38,9 @@ func (s *Set) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect sends the reload gauges and, per discovery entry of the current
-// file labelled with its index, the discovery metrics.
+// file labelled with its name or else its index, the discovery metrics.
+// The last success is that of the list the entry serves: while a changed
+// entry serves its previous version's list, the time that one was listed.
 func (s *Set) Collect(ch chan<- prometheus.Metric) {
 	type sample struct {
 		label              string
@@ -48,7 +50,10 @@ func (s *Set) Collect(ch chan<- prometheus.Metric) {
 	ok, last := s.lastOK, s.lastSuccess
 	samples := make([]sample, len(s.entries))
 	for i, e := range s.entries {
-		samples[i] = sample{label: e.label(), served: float64(e.served), errs: s.errors[e.src.Index], last: seconds(e.lastSuccess)}
+		samples[i] = sample{label: e.label(), served: float64(e.served), errs: s.errors[e.label()]}
+		if l := e.serving(); l != nil {
+			samples[i].last = seconds(l.at)
+		}
 	}
 	s.mu.Unlock()
 	success := 0.0
