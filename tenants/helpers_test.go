@@ -271,7 +271,7 @@ func wantMetrics(t *testing.T, s *Set, rows ...sourceMetrics) {
 	for _, r := range rows {
 		fmt.Fprintf(&b, "metastudio_exporter_discovery_last_success_timestamp_seconds{source=\"%d\"} %s\n", r.source, r.lastSuccess)
 	}
-	b.WriteString("# HELP metastudio_exporter_discovery_tenants Tenants this discovery source serves now; names held by a configured tenant or an earlier source are not counted.\n")
+	b.WriteString("# HELP metastudio_exporter_discovery_tenants Tenants this discovery source serves now; a project a configured tenant serves, or a name it or an earlier source holds, is not counted.\n")
 	b.WriteString("# TYPE metastudio_exporter_discovery_tenants gauge\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "metastudio_exporter_discovery_tenants{source=\"%d\"} %d\n", r.source, r.tenantsServed)

@@ -18,7 +18,7 @@ var (
 		nil, nil,
 	)
 	discoveryTenantsDesc = prometheus.NewDesc("metastudio_exporter_discovery_tenants",
-		"Tenants this discovery source serves now; names held by a configured tenant or an earlier source are not counted.",
+		"Tenants this discovery source serves now; a project a configured tenant serves, or a name it or an earlier source holds, is not counted.",
 		[]string{"source"}, nil)
 	discoveryLastSuccessDesc = prometheus.NewDesc("metastudio_exporter_discovery_last_success_timestamp_seconds",
 		"Unix time of the last successful project list of this discovery source; 0 if none yet.",

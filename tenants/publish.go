@@ -11,17 +11,21 @@ import (
 
 // publishLocked builds the snapshot of the current file and the list every
 // entry serves, serves it and tells the subscribers. A discovered project
-// is served once, under one name: not when a file tenant has its name,
+// is served once, under one name: not again when a file tenant serves the
+// same project at the same endpoint, not when a file tenant has its name,
 // and not when an earlier entry serves a tenant of that name. Each of
 // these is logged when it begins, not on every listing.
 func (s *Set) publishLocked() {
 	file := s.file
 	snap := &Snapshot{file: file, listed: true, byName: map[string]*config.Tenant{}}
+	type target struct{ endpoint, project string }
+	static := map[target]string{}
 	for _, t := range file.Tenants() {
 		snap.byName[t.Name] = t
+		static[target{t.Endpoint, t.ProjectID}] = t.Name
 	}
 	owner := map[string]string{}
-	clashes, dups := map[string]bool{}, map[string]bool{}
+	same, clashes, dups := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, e := range s.entries {
 		e.served = 0
 		l := e.serving()
@@ -32,6 +36,14 @@ func (s *Set) publishLocked() {
 		label := e.label()
 		for _, t := range l.tenants {
 			key := label + "\x00" + t.Name
+			if configured, ok := static[target{t.Endpoint, t.ProjectID}]; ok {
+				same[key] = true
+				if !s.sameLogged[key] {
+					_ = level.Info(s.logger).Log("msg", "Discovered project not served: a configured tenant serves it",
+						"source", label, "tenant", t.Name, "project_id", t.ProjectID, "configured_tenant", configured)
+				}
+				continue
+			}
 			if _, ok := file.Tenant(t.Name); ok {
 				clashes[t.Name] = true
 				if !s.clashLogged[t.Name] {
@@ -54,7 +66,7 @@ func (s *Set) publishLocked() {
 			e.served++
 		}
 	}
-	s.clashLogged, s.dupLogged = clashes, dups
+	s.sameLogged, s.clashLogged, s.dupLogged = same, clashes, dups
 	slices.SortFunc(snap.discovered, func(a, b *config.Tenant) int { return strings.Compare(a.Name, b.Name) })
 	own := file.Tenants()
 	snap.tenants = append(own[:len(own):len(own)], snap.discovered...)

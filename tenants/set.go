@@ -74,6 +74,7 @@ type Set struct {
 	errors      map[string]float64
 	clashLogged map[string]bool // names logged as held by a file tenant
 	dupLogged   map[string]bool // source+"\x00"+name logged as served by an earlier entry
+	sameLogged  map[string]bool // source+"\x00"+name logged as a file tenant's project
 	lastOK      bool
 	lastSuccess time.Time
 	// reloadErr and reloadFailed are the last reload's error and time
@@ -114,6 +115,7 @@ func newSet(opts Options) *Set {
 		errors:      map[string]float64{},
 		clashLogged: map[string]bool{},
 		dupLogged:   map[string]bool{},
+		sameLogged:  map[string]bool{},
 	}
 	if s.logger == nil {
 		s.logger = log.NewNopLogger()
