@@ -21,7 +21,7 @@ func TestFileTenantsProjectNotServedTwice(t *testing.T) {
 	if tn, _ := s.Snapshot().Tenant("cn-north-4"); tn.Source != nil {
 		t.Fatal("the file's tenant lost its name to the same project, discovered")
 	}
-	wantMetrics(t, s, sourceMetrics{source: 0, lastSuccess: "1.7643168e+09", tenantsServed: 1})
+	wantMetrics(t, s, sourceMetrics{source: "0", lastSuccess: "1.7643168e+09", tenantsServed: 1})
 	if st := s.Entries()[0]; st.Matched != 3 || st.Served != 1 {
 		t.Fatalf("status = %+v", st)
 	}
@@ -47,5 +47,5 @@ func TestFileTenantsProjectNotServedTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantDiscovered(t, s, shop1, shop2)
-	wantMetrics(t, s, sourceMetrics{source: 0, lastSuccess: "1.7643168e+09", tenantsServed: 2})
+	wantMetrics(t, s, sourceMetrics{source: "0", lastSuccess: "1.7643168e+09", tenantsServed: 2})
 }

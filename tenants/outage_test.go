@@ -120,7 +120,7 @@ func TestChangedEntryServesItsPreviousList(t *testing.T) {
 				t.Fatal("the file's own tenant does not follow the file")
 			}
 			// The previous list's age and size, and the failure.
-			wantMetrics(t, s, sourceMetrics{source: 0, errors: 1, lastSuccess: "1.7643168e+09", tenantsServed: 3})
+			wantMetrics(t, s, sourceMetrics{source: "0", errors: 1, lastSuccess: "1.7643168e+09", tenantsServed: 3})
 			if st := s.Entries()[0]; !st.Previous || !st.LastSuccess.Equal(t0) || st.Listed != 8 || st.Served != 3 {
 				t.Fatalf("status = %+v", st)
 			}
