@@ -35,8 +35,8 @@ func (s *Set) publishLocked() {
 		}
 		label := e.label()
 		for _, t := range l.tenants {
-			key := label + "\x00" + t.Name
 			if configured, ok := static[target{t.Endpoint, t.ProjectID}]; ok {
+				key := label + "\x00" + t.Name
 				same[key] = true
 				if !s.sameLogged[key] {
 					_ = level.Info(s.logger).Log("msg", "Discovered project not served: a configured tenant serves it",
@@ -53,6 +53,7 @@ func (s *Set) publishLocked() {
 				continue
 			}
 			if first, ok := owner[t.Name]; ok {
+				key := label + "\x00" + t.Name
 				dups[key] = true
 				if !s.dupLogged[key] {
 					_ = level.Warn(s.logger).Log("msg", "Discovered project not served: an earlier discovery source serves its name",
