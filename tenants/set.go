@@ -1,9 +1,11 @@
 // Package tenants owns the tenant set: the file's tenants plus every
 // discovery entry's matches. It loads the file, runs each entry's listing,
-// and installs a reloaded file with the lists of the entries that survive
-// it in one step, so that no project is ever served with another entry's
-// credentials or endpoint. Everything else (scrapes, /sd, /probe, the
-// receiver, the status page) reads its Snapshot and subscribes to changes.
+// and installs a reloaded file in one step with the lists of the entries
+// that survive it and, for an entry it changed, the list of its previous
+// version until the new one lists: no project is ever served with another
+// entry's credentials or endpoint, and none disappears because a reload
+// met an IAM outage. Everything else (scrapes, /sd, /probe, the receiver,
+// the status page) reads its Snapshot and subscribes to changes.
 package tenants
 
 import (
