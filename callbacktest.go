@@ -180,18 +180,18 @@ func (c *callbackCheck) findTenant(ctx context.Context, cfg *config.Config) (*co
 		src := &sources[i]
 		listing, err := discovery.List(ctx, c.client, src)
 		if err != nil {
-			failed = append(failed, fmt.Sprintf("discovery entry %d: %v", src.Index, err))
+			failed = append(failed, fmt.Sprintf("discovery entry %s: %v", src.Label(), err))
 			continue
 		}
 		for _, p := range listing.Projects {
 			if p.TenantName != name {
 				continue
 			}
-			t, err := cfg.DiscoveredTenant(src, name, p.ProjectID, p.Region)
+			t, err := discovery.Tenant(src, p)
 			if err != nil {
-				return nil, "", fmt.Errorf("discovery entry %d lists tenant %s, but it cannot be served: %w", src.Index, name, err)
+				return nil, "", fmt.Errorf("discovery entry %s lists tenant %s, but it cannot be served: %w", src.Label(), name, err)
 			}
-			return t, fmt.Sprintf("found by discovery entry %d of %s", src.Index, file), nil
+			return t, fmt.Sprintf("found by discovery entry %s of %s", src.Label(), file), nil
 		}
 	}
 	if len(failed) > 0 {

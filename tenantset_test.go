@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -163,15 +164,16 @@ discovery:
 		t.Errorf("the unchanged entry listed %d times on reload", n-listingsB)
 	}
 
-	// Entry B changed (a prefix) and entry A back behind it: both list;
-	// until then neither serves anything, the replica is not ready, and no
-	// stream is dropped for being unlisted.
+	// Entry B changed (a prefix) and entry A back behind it: both list.
+	// Until then B serves its previous version's list, with B's
+	// credentials at B's endpoint; A, new, serves nothing, so the replica
+	// is not ready, and no stream is dropped for being unlisted.
 	listingsA := a.callsUnder(projectListPath)
 	writeFile(t, dir, "metastudio.yml", config(entryB("name_prefix: b-, "), entryA))
 	reload()
 	a.waitCalls(t, projectListPath, listingsA+1)
 	b.waitCalls(t, projectListPath, listingsB+1)
-	wantTenants(t, "/sd", e.sdTenants(t), "static-a")
+	wantTenants(t, "/sd", e.sdTenants(t), "cn-north-4_b1", "static-a")
 	if code, _ := e.get(t, "/-/ready"); code != http.StatusServiceUnavailable {
 		t.Errorf("/-/ready before the changed entries listed: %d", code)
 	}
@@ -179,8 +181,18 @@ discovery:
 	wantStateKept(t, state, staticA, "cn-north-4_b1", "static-a")
 	releaseA()
 	releaseB()
-	waitUntil(t, e, "readiness after the changed entries listed", func() bool { return e.ready(t) })
-	wantTenants(t, "/sd", e.sdTenants(t), "b-cn-north-4_b1", "cn-north-4_a1", "static-a")
+	// B's list goes from the old version's to the new one's in one step:
+	// /sd serves one of them whenever it is asked.
+	waitUntil(t, e, "the changed entries' lists", func() bool {
+		sd := e.sdTenants(t)
+		if !slices.Contains(sd, "cn-north-4_b1") && !slices.Contains(sd, "b-cn-north-4_b1") {
+			t.Errorf("/sd serves neither version of entry B's list: %q", sd)
+		}
+		return slices.Equal(sd, []string{"b-cn-north-4_b1", "cn-north-4_a1", "static-a"})
+	})
+	if !e.ready(t) {
+		t.Error("not ready after the changed entries listed")
+	}
 	_, metrics = e.get(t, "/metrics")
 	for _, want := range []string{`metastudio_up{tenant="b-cn-north-4_b1"} 1`, `metastudio_up{tenant="cn-north-4_a1"} 1`,
 		`metastudio_exporter_discovery_tenants{source="0"} 1`, `metastudio_exporter_discovery_tenants{source="1"} 1`} {

@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
@@ -13,9 +12,9 @@ import (
 
 // DiscoverySource is one entry of the discovery list: which account to list
 // projects of, which projects to keep and how to serve them as tenants. It
-// is the one form an entry has once parsed: discovery lists and filters
-// with it, the tenant set schedules it, and a discovered tenant points at
-// it.
+// is the one form an entry has once parsed and resolved: the discovery
+// package lists, filters and makes tenants with it, the tenant set
+// schedules it, and a discovered tenant points at it.
 type DiscoverySource struct {
 	// Index is the entry's position in the list; Name its optional name.
 	// Label is the source label of the discovery metrics.
@@ -91,13 +90,25 @@ func (s *DiscoverySource) section() discoverySection {
 	}
 }
 
-// EndpointFor is the MetaStudio endpoint of the entry's tenants in region.
-func (s *DiscoverySource) EndpointFor(region string) string {
-	template := s.Endpoint
-	if template == "" {
-		template = DefaultDiscoveryEndpoint
+// CredentialsIn returns the credentials the entry's tenants in region
+// call MetaStudio with: those of its credentials entry, an IAM password
+// that names no endpoint of its own exchanged at the region's IAM (the
+// listing's, in Credentials, is exchanged at IAMEndpoint). ok is false for
+// an entry not loaded from a config file, which has no credentials entry.
+func (s *DiscoverySource) CredentialsIn(region string) (creds metastudio.Credentials, ok bool) {
+	if s.cred == nil {
+		return metastudio.Credentials{}, false
 	}
-	return strings.ReplaceAll(template, "{region}", region)
+	return s.cred.forTenant(region), true
+}
+
+// CheckRegion tells why region cannot be a tenant's region (it is put into
+// endpoints' host names), or nil if it can.
+func CheckRegion(region string) error {
+	if regionRE.MatchString(region) {
+		return nil
+	}
+	return fmt.Errorf("region %s does not match %s", QuoteBounded(region), regionRE)
 }
 
 // CompileNameRegex compiles a name_regex fully anchored, as Prometheus
@@ -115,38 +126,6 @@ func CompileNameRegex(expr string) (*regexp.Regexp, error) {
 // Discovery returns the discovery entries in file order. Like the tenants,
 // they are shared with every caller and must not be changed.
 func (c *Config) Discovery() []DiscoverySource { return c.discovery }
-
-// DiscoveredTenant builds the tenant a discovered project is served as:
-// the entry's settings with the project's region, the entry's credentials
-// and endpoint. It fails for a name, project ID or region a static entry
-// could not have; they come from IAM and are shown, as they are no
-// secrets.
-func (c *Config) DiscoveredTenant(src *DiscoverySource, name, projectID, region string) (*Tenant, error) {
-	if err := CheckTenantName(name); err != nil {
-		return nil, err
-	}
-	switch err := CheckProjectID(projectID); {
-	case err != nil:
-		return nil, fmt.Errorf("tenant %s: %w", name, err)
-	case !regionRE.MatchString(region):
-		return nil, fmt.Errorf("tenant %s: region %s does not match %s", name, QuoteBounded(region), regionRE)
-	case src.cred == nil:
-		return nil, fmt.Errorf("tenant %s: discovery entry %s was not loaded from a config file", name, src.Label())
-	}
-	settings := src.Settings
-	settings.Region = region
-	return NewTenant(Tenant{
-		Target: metastudio.Target{
-			Name:        name,
-			ProjectID:   projectID,
-			Endpoint:    src.EndpointFor(region),
-			Credentials: src.cred.forTenant(region),
-		},
-		Settings:        settings,
-		CredentialsName: src.CredentialsName,
-		Source:          src,
-	}), nil
-}
 
 // discovery resolves the discovery entries. Credentials are the entry's or
 // else the defaults'; unlike a static tenant, an entry never falls back to
@@ -193,5 +172,20 @@ func (r *resolver) discovery(raw *rawConfig, cfg *Config) []DiscoverySource {
 		s.key = s.identity()
 		out = append(out, s)
 	}
+	r.labelsClash(raw, names)
 	return out
+}
+
+// labelsClash refuses a name that is the index of an entry without one:
+// both would be the same source label, and their series one series.
+func (r *resolver) labelsClash(raw *rawConfig, names map[string]int) {
+	for i, e := range raw.discovery {
+		if e == nil || e.Name != "" {
+			continue
+		}
+		if j, clash := names[strconv.Itoa(i)]; clash {
+			r.add(raw.discovery[j].w.lineOf("name"), indexPath("discovery", j)+".name",
+				"%d is the source label of discovery[%d], which has no name: name that entry too, or choose another name", i, i)
+		}
+	}
 }

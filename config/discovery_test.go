@@ -68,47 +68,59 @@ func TestDiscoverySources(t *testing.T) {
 	}
 }
 
-// TestDiscoveredTenant: a discovered project gets what a static tenant with
-// only name, project_id and region would: every default, and the source's
-// credentials with the IAM endpoint of its own region.
-func TestDiscoveredTenant(t *testing.T) {
+// TestCredentialsIn: the entry's tenants use its credentials entry; an IAM
+// password that names no endpoint is exchanged at the IAM of the tenant's
+// region, while the listing's is exchanged at iam_endpoint.
+func TestCredentialsIn(t *testing.T) {
 	cfg := loadCallbackDiscovery(t)
 	src := &cfg.Discovery()[1]
-	got, err := cfg.DiscoveredTenant(src, "east-cn-east-3_shop1", "0f4e8e5e1a2b4c6d", "cn-east-3")
+	got, ok := src.CredentialsIn("cn-east-3")
+	want := metastudio.Credentials{IAM: &metastudio.IAMPassword{
+		Domain: "acme", User: "monitor", Password: "ops-Passw0rd!", Endpoint: "https://iam.cn-east-3.myhuaweicloud.com",
+	}}
+	if !ok || !reflect.DeepEqual(got, want) {
+		t.Errorf("CredentialsIn(cn-east-3) = %+v, %v", got, ok)
+	}
+	if ep := src.Credentials.IAM.Endpoint; ep != "https://iam.example.test" {
+		t.Errorf("the listing's IAM endpoint %q, want iam_endpoint's", ep)
+	}
+	if got, ok := cfg.Discovery()[0].CredentialsIn("ap-southeast-1"); !ok || got != cfg.Discovery()[0].Credentials {
+		t.Errorf("AK/SK entry: CredentialsIn = %+v, %v", got, ok)
+	}
+	if _, ok := (&DiscoverySource{Index: 7}).CredentialsIn("cn-east-3"); ok {
+		t.Error("an entry not loaded from a file has credentials")
+	}
+}
+
+func TestCheckRegion(t *testing.T) {
+	if err := CheckRegion("cn-north-4"); err != nil {
+		t.Error(err)
+	}
+	if err := CheckRegion("cn-north-4_shop1"); err == nil || err.Error() != `region "cn-north-4_shop1" does not match ^[a-z0-9-]+$` {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// TestSourceLabels: an entry is labelled by its name, else by its index;
+// a name that is the index of an entry without one is refused, since both
+// would make one series.
+func TestSourceLabels(t *testing.T) {
+	head := "credentials:\n  main: {access_key: AK, secret_key: SK}\ndiscovery:\n"
+	cfg, err := Parse([]byte(head+"  - {credentials: main, regions: [a], name: fleet}\n  - {credentials: main, regions: [b]}\n  - {credentials: main, regions: [c], name: \"0\"}\n"), "m.yml", ".", envOf(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := tenantOf("east-cn-east-3_shop1", "0f4e8e5e1a2b4c6d", "cn-east-3", "https://cn-east-3.metastudio.example.test",
-		metastudio.Credentials{IAM: &metastudio.IAMPassword{
-			Domain: "acme", User: "monitor", Password: "ops-Passw0rd!", Endpoint: "https://iam.cn-east-3.myhuaweicloud.com",
-		}},
-		tenantRest{
-			Timeout: 10 * time.Second, Policy: defaultPolicy(), CredentialsName: "ops",
-			Callback: Callback{Key: "cb-key-FROMFILE-0123", KeyFile: "../secrets/cb-key", ForwardTimeout: 3 * time.Second},
-			Source:   src,
-		})
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("DiscoveredTenant:\n got %s\nwant %s", dumpTenants([]*Tenant{got}), dumpTenants([]*Tenant{want}))
+	var labels []string
+	for i := range cfg.Discovery() {
+		labels = append(labels, cfg.Discovery()[i].Label())
 	}
-	// The listing itself uses iam_endpoint, not a region's.
-	if ep := src.Credentials.IAM.Endpoint; ep != "https://iam.example.test" {
-		t.Errorf("source IAM endpoint %q", ep)
+	if strings.Join(labels, " ") != "fleet 1 0" {
+		t.Errorf("labels %q", labels)
 	}
-
-	for _, tc := range []struct{ name, project, region, want string }{
-		{"east-a b", "p1", "cn-east-3", `tenant name "east-a b" does not match ^[a-zA-Z0-9_.-]+$`},
-		{"east-a", "../p1", "cn-east-3", `tenant east-a: project ID "../p1" does not match ^[a-zA-Z0-9_-]{1,64}$`},
-		{"east-a", "p1", "CN_EAST", `tenant east-a: region "CN_EAST" does not match ^[a-z0-9-]+$`},
-		{strings.Repeat("n/", 100), "p1", "cn-east-3", `tenant name "` + strings.Repeat("n/", 32) + `"… does not match ^[a-zA-Z0-9_.-]+$`},
-	} {
-		_, err := cfg.DiscoveredTenant(src, tc.name, tc.project, tc.region)
-		if err == nil || err.Error() != tc.want {
-			t.Errorf("DiscoveredTenant(%q, %q, %q) error %v, want %q", tc.name, tc.project, tc.region, err, tc.want)
-		}
-	}
-	_, err = cfg.DiscoveredTenant(&DiscoverySource{Index: 7}, "a", "p1", "cn-east-3")
-	if want := "tenant a: discovery entry 7 was not loaded from a config file"; err == nil || err.Error() != want {
-		t.Errorf("foreign source: error %v, want %q", err, want)
+	_, err = Parse([]byte(head+"  - {credentials: main, regions: [a]}\n  - {credentials: main, regions: [b]}\n  - {credentials: main, regions: [c],\n     name: \"1\"}\n"), "m.yml", ".", envOf(nil))
+	want := "m.yml:7: discovery[2].name: 1 is the source label of discovery[1], which has no name: name that entry too, or choose another name"
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v\nwant %s", err, want)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/discovery"
 )
 
 // secretKeys hold values that must never be shown (proxy_connect_header:
@@ -109,7 +110,7 @@ func checkTenants(t *testing.T, cfg *config.Config) {
 		t.Fatal("a config without tenants or discovery was accepted")
 	}
 	for i := range sources {
-		checkDiscovered(t, cfg, &sources[i])
+		checkDiscovered(t, &sources[i])
 	}
 	names := map[string]bool{}
 	for _, tn := range tenants {
@@ -146,7 +147,7 @@ func absoluteHTTP(s string) bool {
 
 // checkDiscovered checks a loaded discovery entry, and that a project in
 // its first region can be turned into a tenant.
-func checkDiscovered(t *testing.T, cfg *config.Config, src *config.DiscoverySource) {
+func checkDiscovered(t *testing.T, src *config.DiscoverySource) {
 	t.Helper()
 	switch {
 	case len(src.Regions) == 0 || src.NameRegex == nil:
@@ -159,7 +160,7 @@ func checkDiscovered(t *testing.T, cfg *config.Config, src *config.DiscoverySour
 		t.Fatalf("discovery[%d] has no credentials", src.Index)
 	}
 	region := src.Regions[0]
-	tn, err := cfg.DiscoveredTenant(src, src.NamePrefix+region, "p1", region)
+	tn, err := discovery.Tenant(src, discovery.Project{TenantName: src.NamePrefix + region, ProjectID: "p1", ProjectName: region, Region: region})
 	if err != nil {
 		t.Fatalf("discovery[%d]: a project in %s cannot be served: %v", src.Index, region, err)
 	}

@@ -24,10 +24,7 @@ tenants:
 	if err != nil {
 		t.Fatal(err)
 	}
-	found, err := cfg.DiscoveredTenant(&cfg.Discovery()[0], "found", "p3", "cn-north-4")
-	if err != nil {
-		t.Fatal(err)
-	}
+	found := cfg.Discovery()[0].Settings // what the entry's tenants get
 	plain, _ := cfg.Tenant("plain")
 	own, _ := cfg.Tenant("own")
 	for _, tc := range []struct {

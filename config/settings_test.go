@@ -52,16 +52,12 @@ func TestSettingsLevels(t *testing.T) {
 	own.LiveJobs.RefreshInterval = 0
 	own.Callback.AllowUnauthenticated = true
 
-	discovered := defaults
-	discovered.Region = "cn-east-3"
+	discovered := defaults // the entry's tenants get it with their own region
+	discovered.Region = ""
 	discovered.Timeout = 30 * time.Second
 	discovered.Rooms.RefreshInterval = 0
 	discovered.Policy.MaxExceptionWaiting = time.Hour
 
-	found, err := cfg.DiscoveredTenant(&cfg.Discovery()[0], "found", "p3", "cn-east-3")
-	if err != nil {
-		t.Fatal(err)
-	}
 	plain, _ := cfg.Tenant("plain")
 	ownTenant, _ := cfg.Tenant("own")
 	for _, tc := range []struct {
@@ -70,7 +66,7 @@ func TestSettingsLevels(t *testing.T) {
 	}{
 		{"plain", plain.Settings, defaults},
 		{"own", ownTenant.Settings, own},
-		{"discovered", found.Settings, discovered},
+		{"discovered", cfg.Discovery()[0].Settings, discovered},
 	} {
 		if !reflect.DeepEqual(tc.got, tc.want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", tc.name, tc.got, tc.want)
@@ -146,7 +142,6 @@ func TestEverySettingIsHandled(t *testing.T) {
 		t.Fatal(err)
 	}
 	baseView, _ := base.Redacted()
-	baseTenant, _ := base.DiscoveredTenant(&base.Discovery()[0], "t", "p1", "cn-north-4")
 	leaves := settingLeaves(schemaOf(reflect.TypeFor[Settings]()), nil)
 	if len(leaves) < 12 {
 		t.Fatalf("found only %d settings; the walk is broken", len(leaves))
@@ -169,14 +164,10 @@ func TestEverySettingIsHandled(t *testing.T) {
 			if src.Key() == base.Discovery()[0].Key() {
 				t.Error("the entry's key does not change with it")
 			}
-			tenant, err := cfg.DiscoveredTenant(src, "t", "p1", "cn-north-4")
-			if err != nil {
-				t.Fatal(err)
+			if reflect.DeepEqual(src.Settings, base.Discovery()[0].Settings) {
+				t.Error("the entry's tenants do not get it")
 			}
-			if reflect.DeepEqual(tenant.Settings, baseTenant.Settings) {
-				t.Error("the discovered tenant does not get it")
-			}
-			if view, _ := cfg.Redacted(tenant); string(view) == string(baseView) || !strings.Contains(string(view), leaf.keys[len(leaf.keys)-1]) {
+			if view, _ := cfg.Redacted(); string(view) == string(baseView) || !strings.Contains(string(view), leaf.keys[len(leaf.keys)-1]) {
 				t.Errorf("/config does not show it:\n%s", view)
 			}
 		})

@@ -3,10 +3,7 @@ package tenants
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-kit/log/level"
@@ -26,16 +23,31 @@ type entry struct {
 	// stopped: the entry left the set; a listing in flight lands nothing.
 	stopped bool
 
-	listed      bool              // listing holds a successful list
-	listing     discovery.Listing // the last successful one
-	lastSuccess time.Time
-	lastErr     string // of the last listing; "" once one succeeds
-	failures    int    // in a row
-	nextRetry   time.Time
-	served      int    // of listing's projects, those the set serves
-	outcome     string // of the last listing logged, to log changes only
-	attempts    int    // listings landed, successful or not
-	skipLogged  map[string]string
+	// own is this version's last successful list; nil until it has one.
+	own *list
+	// previous is what the entry served before a reload changed it: served
+	// until own is set, then dropped.
+	previous *list
+
+	lastErr    string // of the last listing; "" once one succeeds
+	failures   int    // in a row
+	nextRetry  time.Time
+	served     int    // of the list served, the tenants the set serves
+	outcome    string // of the last listing logged, to log changes only
+	attempts   int    // listings landed, successful or not
+	skipLogged map[string]string
+}
+
+// list is one successful listing of one version of an entry, and the
+// tenants its projects are served as: with that version's settings,
+// credentials and endpoint, and only ever with them.
+type list struct {
+	// src is the version that listed, labelled as the entry serving the
+	// list now.
+	src     *config.DiscoverySource
+	listing discovery.Listing
+	tenants []*config.Tenant // by name
+	at      time.Time        // when it was listed
 }
 
 func newEntry(src *config.DiscoverySource) *entry {
@@ -49,7 +61,46 @@ func (e *entry) stop() {
 	}
 }
 
-func (e *entry) label() string { return strconv.Itoa(e.src.Index) }
+// serving is the list the entry serves: its own, else its previous
+// version's; nil while it has neither.
+func (e *entry) serving() *list {
+	if e.own != nil {
+		return e.own
+	}
+	return e.previous
+}
+
+// label is the entry's source label: its name, else its index.
+func (e *entry) label() string { return e.src.Label() }
+
+// newList makes the tenants of listing as src serves them. A project that
+// cannot be served is logged; the listing's filters skip those already.
+func (s *Set) newList(src *config.DiscoverySource, listing discovery.Listing, at time.Time) *list {
+	l := &list{src: src, listing: listing, at: at, tenants: make([]*config.Tenant, 0, len(listing.Projects))}
+	for _, p := range listing.Projects {
+		t, err := discovery.Tenant(src, p)
+		if err != nil {
+			_ = level.Warn(s.logger).Log("msg", "Not serving a discovered project", "source", src.Label(), "err", err)
+			continue
+		}
+		l.tenants = append(l.tenants, t)
+	}
+	return l
+}
+
+// servedBy is l as e serves it now, labelled with e's name or place in
+// the current file: e's own list points at e's entry of that file; the
+// list of a previous version keeps that version's settings and
+// credentials, under e's label.
+func (s *Set) servedBy(l *list, e *entry) *list {
+	src := e.src
+	if l.src.Key() != e.key {
+		relabelled := *l.src
+		relabelled.Index, relabelled.Name = e.src.Index, e.src.Name
+		src = &relabelled
+	}
+	return s.newList(src, l.listing, l.at)
+}
 
 // run lists e now, and again every refresh interval after a success or
 // with backoff after a failure, until ctx is done.
@@ -89,22 +140,34 @@ func (s *Set) record(e *entry, listing discovery.Listing, err error) time.Durati
 	if err != nil {
 		e.failures++
 		e.lastErr = err.Error()
-		s.errors[e.src.Index]++
+		s.errors[e.label()]++
 		wait := s.retryBase
 		for i := 1; i < e.failures && wait < refresh; i++ {
 			wait *= 2
 		}
 		wait = min(wait, refresh)
 		e.nextRetry = s.now().Add(wait)
+		kept := 0
+		if l := e.serving(); l != nil {
+			kept = len(l.listing.Projects)
+		}
 		kv := metastudio.AppendLogFields([]any{"msg", "Listing projects failed; retrying, and keeping the last list meanwhile",
 			"source", e.label(), "credentials", e.src.CredentialsName}, err)
-		kv = append(kv, "kept_tenants", len(e.listing.Projects), "retry_in", wait, "err", err)
+		kv = append(kv, "kept_tenants", kept, "retry_in", wait, "err", err)
 		_ = level.Warn(s.logger).Log(kv...)
 		e.outcome = "" // the next success is news
 		return wait
 	}
-	changed := !e.listed || !slices.Equal(e.listing.Projects, listing.Projects)
-	e.listed, e.listing, e.lastSuccess = true, listing, s.now()
+	// The first list of this version replaces the previous version's in
+	// one step, even with the same projects: they are served with this
+	// version's settings and credentials from now on.
+	changed := e.own == nil || !slices.Equal(e.own.listing.Projects, listing.Projects)
+	if changed {
+		e.own = s.newList(e.src, listing, s.now())
+	} else {
+		e.own = &list{src: e.own.src, listing: listing, tenants: e.own.tenants, at: s.now()}
+	}
+	e.previous = nil
 	e.lastErr, e.failures, e.nextRetry = "", 0, time.Time{}
 	s.logSkippedLocked(e)
 	if changed {
@@ -112,42 +175,4 @@ func (s *Set) record(e *entry, listing discovery.Listing, err error) time.Durati
 	}
 	s.logListingLocked(e)
 	return refresh
-}
-
-// logListingLocked logs a listing whose outcome differs from the last one
-// logged: one info line, and a warning when the filters matched nothing.
-func (s *Set) logListingLocked(e *entry) {
-	l := &e.listing
-	names := make([]string, len(l.Projects))
-	for i, p := range l.Projects {
-		names[i] = p.TenantName
-	}
-	// What is served also depends on the file and the other entries: the
-	// listing's own outcome is what IAM answered and the filters kept.
-	outcome := fmt.Sprintf("%d %d %d %s", l.Listed, l.Enabled, l.Matched, strings.Join(names, ","))
-	if outcome == e.outcome {
-		return
-	}
-	e.outcome = outcome
-	_ = level.Info(s.logger).Log("msg", "Listed projects", "source", e.label(), "credentials", e.src.CredentialsName,
-		"listed", l.Listed, "enabled", l.Enabled, "matched", l.Matched, "served", e.served)
-	if l.Matched == 0 {
-		_ = level.Warn(s.logger).Log("msg", "Discovery entry matched no project: check its filters", "source", e.label(),
-			"credentials", e.src.CredentialsName, "regions", strings.Join(e.src.Regions, ","),
-			"name_regex", e.src.NameRegexText, "name_prefix", e.src.NamePrefix, "listed", l.Listed, "enabled", l.Enabled)
-	}
-}
-
-// logSkippedLocked logs a skipped project when it is first skipped (or
-// skipped for a new reason), not on every listing.
-func (s *Set) logSkippedLocked(e *entry) {
-	now := make(map[string]string, len(e.listing.Skipped))
-	for _, sk := range e.listing.Skipped {
-		now[sk.ProjectID] = sk.Reason
-		if e.skipLogged[sk.ProjectID] != sk.Reason {
-			_ = level.Warn(s.logger).Log("msg", "Discovered project skipped", "source", e.label(),
-				"project", sk.ProjectName, "project_id", sk.ProjectID, "reason", sk.Reason)
-		}
-	}
-	e.skipLogged = now
 }

@@ -252,7 +252,7 @@ func wantLines(t *testing.T, logs *syncBuffer, want ...string) {
 
 // sourceMetrics is one entry's row of the discovery metrics.
 type sourceMetrics struct {
-	source        int
+	source        string
 	errors        int
 	lastSuccess   string // as the text format writes it
 	tenantsServed int
@@ -264,17 +264,17 @@ func wantMetrics(t *testing.T, s *Set, rows ...sourceMetrics) {
 	b.WriteString("# HELP metastudio_exporter_discovery_errors_total Failed project list refreshes of this discovery source.\n")
 	b.WriteString("# TYPE metastudio_exporter_discovery_errors_total counter\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "metastudio_exporter_discovery_errors_total{source=\"%d\"} %d\n", r.source, r.errors)
+		fmt.Fprintf(&b, "metastudio_exporter_discovery_errors_total{source=%q} %d\n", r.source, r.errors)
 	}
 	b.WriteString("# HELP metastudio_exporter_discovery_last_success_timestamp_seconds Unix time of the last successful project list of this discovery source; 0 if none yet.\n")
 	b.WriteString("# TYPE metastudio_exporter_discovery_last_success_timestamp_seconds gauge\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "metastudio_exporter_discovery_last_success_timestamp_seconds{source=\"%d\"} %s\n", r.source, r.lastSuccess)
+		fmt.Fprintf(&b, "metastudio_exporter_discovery_last_success_timestamp_seconds{source=%q} %s\n", r.source, r.lastSuccess)
 	}
-	b.WriteString("# HELP metastudio_exporter_discovery_tenants Tenants this discovery source serves now; names held by a configured tenant or an earlier source are not counted.\n")
+	b.WriteString("# HELP metastudio_exporter_discovery_tenants Tenants this discovery source serves now; a project a configured tenant serves, or a name it or an earlier source holds, is not counted.\n")
 	b.WriteString("# TYPE metastudio_exporter_discovery_tenants gauge\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "metastudio_exporter_discovery_tenants{source=\"%d\"} %d\n", r.source, r.tenantsServed)
+		fmt.Fprintf(&b, "metastudio_exporter_discovery_tenants{source=%q} %d\n", r.source, r.tenantsServed)
 	}
 	if err := testutil.CollectAndCompare(s, strings.NewReader(b.String()),
 		"metastudio_exporter_discovery_errors_total", "metastudio_exporter_discovery_last_success_timestamp_seconds",

@@ -29,7 +29,7 @@ func TestListingServesProjects(t *testing.T) {
 		tn.CredentialsName != "main" || tn.Source != &snap.File().Discovery()[0] {
 		t.Fatalf("tenant = %+v", tn)
 	}
-	wantMetrics(t, s, sourceMetrics{source: 0, lastSuccess: "1.7643168e+09", tenantsServed: 3})
+	wantMetrics(t, s, sourceMetrics{source: "0", lastSuccess: "1.7643168e+09", tenantsServed: 3})
 	lines := f.logs.Lines()
 	if len(lines) != 2 || !strings.Contains(lines[0], `msg="Loaded config file"`) || lines[1] != listedMain {
 		t.Fatalf("log lines:\n%s", strings.Join(lines, "\n"))
@@ -37,7 +37,7 @@ func TestListingServesProjects(t *testing.T) {
 	if n := f.sim.ProjectListCalls(); n != 1 {
 		t.Fatalf("ProjectListCalls = %d, want 1", n)
 	}
-	want := EntryStatus{Index: 0, Credentials: "main", LastSuccess: t0, Listed: 8, Enabled: 7, Matched: 3, Served: 3}
+	want := EntryStatus{Index: 0, Label: "0", Credentials: "main", LastSuccess: t0, Listed: 8, Enabled: 7, Matched: 3, Served: 3}
 	if got := s.Entries(); len(got) != 1 || got[0] != want {
 		t.Fatalf("Entries() = %+v\nwant %+v", got, want)
 	}
@@ -52,7 +52,7 @@ func TestFiltersAndPrefix(t *testing.T) {
 	if tn, _ := s.Snapshot().Tenant("acme-cn-east-3_shop3"); tn.Endpoint != "https://metastudio-cn-east-3.internal:8443" {
 		t.Fatalf("endpoint = %q", tn.Endpoint)
 	}
-	wantMetrics(t, s, sourceMetrics{source: 0, lastSuccess: "1.7643168e+09", tenantsServed: 2})
+	wantMetrics(t, s, sourceMetrics{source: "0", lastSuccess: "1.7643168e+09", tenantsServed: 2})
 }
 
 // TestMatchingNothingWarns: a listing that keeps nothing names the filters
@@ -99,7 +99,7 @@ func TestRelistAddsAndRemovesTenants(t *testing.T) {
 		t.Fatal("a changed list was not published")
 	}
 	wantLines(t, f.logs, `level=info msg="Listed projects" source=0 credentials=main listed=8 enabled=6 matched=2 served=2`)
-	wantMetrics(t, s, sourceMetrics{source: 0, lastSuccess: "1.7643174e+09", tenantsServed: 2})
+	wantMetrics(t, s, sourceMetrics{source: "0", lastSuccess: "1.7643174e+09", tenantsServed: 2})
 
 	// The same list again changes nothing and logs nothing.
 	before = s.Snapshot()
@@ -129,7 +129,7 @@ func TestFailedListingKeepsLastList(t *testing.T) {
 		return `level=warn msg="Listing projects failed; retrying, and keeping the last list meanwhile" source=0 credentials=main reason=server_error status=503 error_code=APIGW.0202 request_id=RID kept_tenants=3 retry_in=` + wait + ` err="list IAM projects: HTTP 503 APIGW.0202: Backend unavailable"`
 	}
 	wantLines(t, f.logs, failed("10m0s"), failed("10m0s")) // the fixture's 1h retry base, capped at refresh_interval
-	wantMetrics(t, s, sourceMetrics{source: 0, errors: 2, lastSuccess: "1.7643168e+09", tenantsServed: 3})
+	wantMetrics(t, s, sourceMetrics{source: "0", errors: 2, lastSuccess: "1.7643168e+09", tenantsServed: 3})
 	st := s.Entries()[0]
 	if st.LastError != "list IAM projects: HTTP 503 APIGW.0202: Backend unavailable" || !st.NextRetry.After(t0) {
 		t.Fatalf("status = %+v", st)
@@ -148,7 +148,7 @@ func TestFailedListingKeepsLastList(t *testing.T) {
 	f.sim.SetProjectsFault(simulator.Fault{})
 	listAll(s)
 	wantLines(t, f.logs, listedMain)
-	wantMetrics(t, s, sourceMetrics{source: 0, errors: 3, lastSuccess: "1.7643204e+09", tenantsServed: 3})
+	wantMetrics(t, s, sourceMetrics{source: "0", errors: 3, lastSuccess: "1.7643204e+09", tenantsServed: 3})
 	if st := s.Entries()[0]; st.LastError != "" || !st.NextRetry.IsZero() {
 		t.Fatalf("status after success = %+v", st)
 	}
@@ -196,7 +196,7 @@ func TestStaticTenantWins(t *testing.T) {
 	if tn, _ := s.Snapshot().Tenant("cn-north-4_shop1"); tn.ProjectID != "p1" || tn.Source != nil {
 		t.Fatalf("the file's tenant lost its name: %+v", tn)
 	}
-	wantMetrics(t, s, sourceMetrics{source: 0, lastSuccess: "1.7643168e+09", tenantsServed: 2})
+	wantMetrics(t, s, sourceMetrics{source: "0", lastSuccess: "1.7643168e+09", tenantsServed: 2})
 	clash := `level=warn msg="Discovered project not served: a configured tenant has its name" source=0 tenant=cn-north-4_shop1 project_id=` + idShop1
 	lines := f.logs.Lines()[1:]
 	if strings.Join(lines, "\n") != clash+"\n"+`level=info msg="Listed projects" source=0 credentials=main listed=8 enabled=7 matched=3 served=2` {
@@ -219,7 +219,7 @@ func TestStaticTenantWins(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantDiscovered(t, s, north4, shop1, shop2)
-	wantMetrics(t, s, sourceMetrics{source: 0, lastSuccess: "1.7643168e+09", tenantsServed: 3})
+	wantMetrics(t, s, sourceMetrics{source: "0", lastSuccess: "1.7643168e+09", tenantsServed: 3})
 }
 
 func TestDuplicatesAcrossEntries(t *testing.T) {
@@ -236,9 +236,9 @@ func TestDuplicatesAcrossEntries(t *testing.T) {
 		t.Fatalf("cn-north-4_shop1 served by entry %d", tn.Source.Index)
 	}
 	wantMetrics(t, s,
-		sourceMetrics{source: 0, lastSuccess: "1.7643168e+09", tenantsServed: 3},
-		sourceMetrics{source: 1, lastSuccess: "1.7643168e+09", tenantsServed: 1},
-		sourceMetrics{source: 2, lastSuccess: "1.7643168e+09", tenantsServed: 1})
+		sourceMetrics{source: "0", lastSuccess: "1.7643168e+09", tenantsServed: 3},
+		sourceMetrics{source: "1", lastSuccess: "1.7643168e+09", tenantsServed: 1},
+		sourceMetrics{source: "2", lastSuccess: "1.7643168e+09", tenantsServed: 1})
 	discard(f.logs)
 	listAll(s)
 	wantLines(t, f.logs)

@@ -18,7 +18,7 @@ var (
 		nil, nil,
 	)
 	discoveryTenantsDesc = prometheus.NewDesc("metastudio_exporter_discovery_tenants",
-		"Tenants this discovery source serves now; names held by a configured tenant or an earlier source are not counted.",
+		"Tenants this discovery source serves now; a project a configured tenant serves, or a name it or an earlier source holds, is not counted.",
 		[]string{"source"}, nil)
 	discoveryLastSuccessDesc = prometheus.NewDesc("metastudio_exporter_discovery_last_success_timestamp_seconds",
 		"Unix time of the last successful project list of this discovery source; 0 if none yet.",
@@ -38,7 +38,9 @@ func (s *Set) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect sends the reload gauges and, per discovery entry of the current
-// file labelled with its index, the discovery metrics.
+// file labelled with its name or else its index, the discovery metrics.
+// The last success is that of the list the entry serves: while a changed
+// entry serves its previous version's list, the time that one was listed.
 func (s *Set) Collect(ch chan<- prometheus.Metric) {
 	type sample struct {
 		label              string
@@ -48,7 +50,10 @@ func (s *Set) Collect(ch chan<- prometheus.Metric) {
 	ok, last := s.lastOK, s.lastSuccess
 	samples := make([]sample, len(s.entries))
 	for i, e := range s.entries {
-		samples[i] = sample{label: e.label(), served: float64(e.served), errs: s.errors[e.src.Index], last: seconds(e.lastSuccess)}
+		samples[i] = sample{label: e.label(), served: float64(e.served), errs: s.errors[e.label()]}
+		if l := e.serving(); l != nil {
+			samples[i].last = seconds(l.at)
+		}
 	}
 	s.mu.Unlock()
 	success := 0.0

@@ -1,9 +1,11 @@
 // Package tenants owns the tenant set: the file's tenants plus every
 // discovery entry's matches. It loads the file, runs each entry's listing,
-// and installs a reloaded file with the lists of the entries that survive
-// it in one step, so that no project is ever served with another entry's
-// credentials or endpoint. Everything else (scrapes, /sd, /probe, the
-// receiver, the status page) reads its Snapshot and subscribes to changes.
+// and installs a reloaded file in one step with the lists of the entries
+// that survive it and, for an entry it changed, the list of its previous
+// version until the new one lists: no project is ever served with another
+// entry's credentials or endpoint, and none disappears because a reload
+// met an IAM outage. Everything else (scrapes, /sd, /probe, the receiver,
+// the status page) reads its Snapshot and subscribes to changes.
 package tenants
 
 import (
@@ -70,10 +72,11 @@ type Set struct {
 	file        *config.Config
 	entries     []*entry // the current file's, in its order
 	// errors counts failed listings by source label for the life of the
-	// process, so that the counter stays monotonic across reloads.
-	errors      map[int]float64
+	// process, so that each series stays monotonic across reloads.
+	errors      map[string]float64
 	clashLogged map[string]bool // names logged as held by a file tenant
-	dupLogged   map[string]bool // name+"\x00"+source logged as served by an earlier entry
+	dupLogged   map[string]bool // source+"\x00"+name logged as served by an earlier entry
+	sameLogged  map[string]bool // source+"\x00"+name logged as a file tenant's project
 	lastOK      bool
 	lastSuccess time.Time
 	// reloadErr and reloadFailed are the last reload's error and time
@@ -111,9 +114,10 @@ func newSet(opts Options) *Set {
 		logger:      opts.Logger,
 		now:         opts.Now,
 		retryBase:   opts.RetryBase,
-		errors:      map[int]float64{},
+		errors:      map[string]float64{},
 		clashLogged: map[string]bool{},
 		dupLogged:   map[string]bool{},
+		sameLogged:  map[string]bool{},
 	}
 	if s.logger == nil {
 		s.logger = log.NewNopLogger()
@@ -185,44 +189,6 @@ func (s *Set) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closed
-}
-
-// installLocked serves file with the lists of its entries that were there
-// before (known by their keys), stops the entries it dropped or changed and
-// starts its new ones, in that order: the old entries can no longer land a
-// list once the new set is served, and the new ones list against it.
-func (s *Set) installLocked(file *config.Config) {
-	kept := map[string][]*entry{}
-	for _, e := range s.entries {
-		kept[e.key] = append(kept[e.key], e)
-	}
-	var entries, started []*entry
-	for i := range file.Discovery() {
-		src := &file.Discovery()[i]
-		if same := kept[src.Key()]; len(same) > 0 {
-			e := same[0]
-			kept[src.Key()] = same[1:]
-			e.src = src // the same settings, at its place in this file
-			entries = append(entries, e)
-			continue
-		}
-		e := newEntry(src)
-		entries = append(entries, e)
-		started = append(started, e)
-	}
-	for _, gone := range kept {
-		for _, e := range gone {
-			e.stop()
-		}
-	}
-	s.file, s.entries = file, entries
-	s.publishLocked()
-	for _, e := range started {
-		ctx, cancel := context.WithCancel(s.ctx)
-		e.cancel = cancel
-		s.runs.Add(1)
-		go s.run(ctx, e)
-	}
 }
 
 // Close stops every listing and waits for them. A Reload or a listing that

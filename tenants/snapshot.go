@@ -5,8 +5,9 @@ import (
 )
 
 // Snapshot is the tenant set at one moment: the file as last loaded and
-// the projects every discovery entry found, each served with its own
-// entry's credentials and endpoint. It never changes; take one per request
+// the projects every discovery entry found, each served with the
+// credentials and endpoint of the entry (the version of it) that listed
+// it. It never changes; take one per request
 // so that one answer never mixes two sets.
 type Snapshot struct {
 	file *config.Config
@@ -15,7 +16,8 @@ type Snapshot struct {
 	tenants    []*config.Tenant
 	discovered []*config.Tenant
 	byName     map[string]*config.Tenant
-	// listed: every discovery entry has listed successfully once.
+	// listed: every discovery entry serves a list, its own or, until an
+	// entry a reload changed lists, its previous version's.
 	listed bool
 }
 
@@ -46,14 +48,17 @@ func (s *Snapshot) Tenant(name string) (*config.Tenant, bool) {
 }
 
 // Ready tells whether the set is whole: the file is loaded and every
-// discovery entry has listed successfully once. Until then a replica would
+// discovery entry has a list to serve, its own or, while a reload's change
+// has not listed yet, its previous version's. Until then a replica would
 // serve a partial set.
 func (s *Snapshot) Ready() bool { return s != nil && s.file != nil && s.listed }
 
 // Authoritative returns the names state may be kept for, and whether the
-// set can say so: only once every entry has listed once is a tenant absent
-// from it known to be gone (and not merely not listed yet). The names are
-// the file's and every entry's last successful list.
+// set can say so: only once every entry has a list is a tenant absent from
+// it known to be gone (and not merely not listed yet). The names are those
+// served: the file's and every entry's last successful list, which for an
+// entry changed by a reload that has not listed yet is its previous
+// version's.
 func (s *Snapshot) Authoritative() ([]string, bool) {
 	if !s.Ready() {
 		return nil, false

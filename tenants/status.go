@@ -8,14 +8,20 @@ import (
 // holds no secret: the credentials by name, the error as the client words
 // it (which never quotes a secret).
 type EntryStatus struct {
-	Index       int    // in the current file; the source label
+	Index       int    // in the current file
+	Name        string // "" when the entry has none
+	Label       string // the source label: Name, else Index
 	Credentials string // the name of the credentials entry it lists with
+	// Previous says the entry changed at a reload and serves its previous
+	// version's list until it lists itself; LastSuccess and the counts are
+	// that list's.
+	Previous    bool
 	LastSuccess time.Time
-	// Of the last successful listing: projects IAM listed, those enabled,
-	// those the filters matched, and of those the ones served (a file
-	// tenant or an earlier entry may hold a name).
+	// Of the list served: projects IAM listed, those enabled, those the
+	// filters matched, and of those the ones served (a file tenant or an
+	// earlier entry may hold a name, or a file tenant the project).
 	Listed, Enabled, Matched, Served int
-	Errors                           int       // failed listings so far
+	Errors                           int       // failed listings under this label so far
 	LastError                        string    // of the last listing; "" if it succeeded
 	NextRetry                        time.Time // while failing, when it is tried again
 }
@@ -29,15 +35,18 @@ func (s *Set) Entries() []EntryStatus {
 	for i, e := range s.entries {
 		out[i] = EntryStatus{
 			Index:       e.src.Index,
+			Name:        e.src.Name,
+			Label:       e.label(),
 			Credentials: e.src.CredentialsName,
-			LastSuccess: e.lastSuccess,
-			Listed:      e.listing.Listed,
-			Enabled:     e.listing.Enabled,
-			Matched:     e.listing.Matched,
 			Served:      e.served,
-			Errors:      int(s.errors[e.src.Index]),
+			Errors:      int(s.errors[e.label()]),
 			LastError:   e.lastErr,
 			NextRetry:   e.nextRetry,
+		}
+		if l := e.serving(); l != nil {
+			out[i].Previous = e.own == nil
+			out[i].LastSuccess = l.at
+			out[i].Listed, out[i].Enabled, out[i].Matched = l.listing.Listed, l.listing.Enabled, l.listing.Matched
 		}
 	}
 	return out

@@ -45,11 +45,11 @@ type TenantStatus struct {
 	Name      string
 	ProjectID string
 	Region    string
-	// Discovered says a discovery entry found the tenant, the one at
-	// DiscoveryEntry in the config's discovery list; else the config file
-	// names it.
+	// Discovered says a discovery entry found the tenant, the one
+	// DiscoveryEntry labels (its name, else its index in the config's
+	// discovery list); else the config file names it.
 	Discovered     bool
-	DiscoveryEntry int
+	DiscoveryEntry string
 
 	// The outcome of the tenant's last call, as its scrapes left it.
 	collector.TenantStatus

@@ -64,7 +64,7 @@ func (s *statusSources) tenant(t *config.Tenant, streams []receiver.StreamStatus
 		Streams:      streams,
 	}
 	if t.Source != nil {
-		out.Discovered, out.DiscoveryEntry = true, t.Source.Index
+		out.Discovered, out.DiscoveryEntry = true, t.Source.Label()
 	}
 	in := FindingInput{Settings: out.Settings, Policy: t.Policy, RoutedHere: out.RoutedHere}
 	if r := s.o.Receiver; r != nil {

@@ -53,7 +53,7 @@ func (r *ReceiverStatus) CallbackURL(tenant string) string {
 // Origin says where the tenant comes from.
 func (t *TenantStatus) Origin() string {
 	if t.Discovered {
-		return "discovery entry " + strconv.Itoa(t.DiscoveryEntry)
+		return "discovery entry " + t.DiscoveryEntry
 	}
 	return "config file"
 }

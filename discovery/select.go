@@ -1,26 +1,13 @@
-// Package discovery lists the projects an account sees in IAM and keeps
-// those a discovery entry asks for, as tenants to be. When to list, and how
-// the lists join the file's tenants, is the tenant set's business.
 package discovery
 
 import (
 	"cmp"
-	"context"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
-
-// Timeout bounds one listing.
-const Timeout = 30 * time.Second
-
-// Lister is the IAM call a listing makes; *metastudio.Client is one.
-type Lister interface {
-	ListProjects(ctx context.Context, iamEndpoint string, creds metastudio.Credentials, conn metastudio.Connection) ([]metastudio.Project, error)
-}
 
 // Project is a discovered project as a tenant to be.
 type Project struct {
@@ -46,23 +33,11 @@ type Listing struct {
 	Skipped                  []Skipped
 }
 
-// List lists the projects src's credentials see and selects them, within
-// Timeout. The error names no secret.
-func List(ctx context.Context, l Lister, src *config.DiscoverySource) (Listing, error) {
-	ctx, cancel := context.WithTimeout(ctx, Timeout)
-	defer cancel()
-	projects, err := l.ListProjects(ctx, src.IAMEndpoint, src.Credentials, src.Settings.HTTPClient.Connection())
-	if err != nil {
-		return Listing{}, err
-	}
-	return Select(src, projects), nil
-}
-
 // Select keeps the enabled projects whose name is a listed region or
 // region_suffix and matches NameRegex, as tenants sorted by name. Projects
-// whose tenant name or id would not be valid in the config are Skipped;
-// so is a second project of the same name (IAM names are unique, so that
-// would be an IAM bug), the lower id winning.
+// that could not be served as a tenant (see Tenant) are Skipped; so is a
+// second project of the same name (IAM names are unique, so that would be
+// an IAM bug), the lower id winning.
 func Select(src *config.DiscoverySource, projects []metastudio.Project) Listing {
 	out := Listing{Listed: len(projects)}
 	var kept []Project
@@ -76,16 +51,16 @@ func Select(src *config.DiscoverySource, projects []metastudio.Project) Listing 
 			continue
 		}
 		out.Matched++
-		name := src.NamePrefix + p.Name
-		if err := config.CheckTenantName(name); err != nil {
+		project := Project{TenantName: src.NamePrefix + p.Name, ProjectID: p.ID, ProjectName: p.Name, Region: region}
+		err := config.CheckTenantName(project.TenantName)
+		if err == nil {
+			err = checkTarget(project)
+		}
+		if err != nil {
 			out.Skipped = append(out.Skipped, Skipped{ProjectID: p.ID, ProjectName: p.Name, Reason: err.Error()})
 			continue
 		}
-		if err := config.CheckProjectID(p.ID); err != nil {
-			out.Skipped = append(out.Skipped, Skipped{ProjectID: p.ID, ProjectName: p.Name, Reason: err.Error()})
-			continue
-		}
-		kept = append(kept, Project{TenantName: name, ProjectID: p.ID, ProjectName: p.Name, Region: region})
+		kept = append(kept, project)
 	}
 	slices.SortFunc(kept, func(a, b Project) int {
 		return cmp.Or(strings.Compare(a.TenantName, b.TenantName), strings.Compare(a.ProjectID, b.ProjectID))

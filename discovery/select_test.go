@@ -65,9 +65,14 @@ func TestSelect(t *testing.T) {
 			},
 		},
 		{
+			// A region a file could not list (the loader checks regions):
+			// the longer one wins the project, which then has no region a
+			// tenant could have.
 			name: "a longer listed region wins",
 			src:  config.DiscoverySource{Regions: []string{"cn-north-4", "cn-north-4_shop1"}, NameRegex: regexpFor("cn-north-4_shop1")},
-			want: []string{"cn-north-4_shop1/id02/cn-north-4_shop1/https://metastudio.cn-north-4_shop1.myhuaweicloud.com"},
+			skipped: []discovery.Skipped{
+				{ProjectID: "id02", ProjectName: "cn-north-4_shop1", Reason: `region "cn-north-4_shop1" does not match ^[a-z0-9-]+$`},
+			},
 		},
 		{
 			name: "no region matches",
@@ -82,7 +87,7 @@ func TestSelect(t *testing.T) {
 			}
 			var flat []string
 			for _, p := range got {
-				flat = append(flat, p.TenantName+"/"+p.ProjectID+"/"+p.Region+"/"+tc.src.EndpointFor(p.Region))
+				flat = append(flat, p.TenantName+"/"+p.ProjectID+"/"+p.Region+"/"+discovery.EndpointFor(&tc.src, p.Region))
 			}
 			if !reflect.DeepEqual(flat, tc.want) {
 				t.Errorf("kept = %q\nwant %q", flat, tc.want)
