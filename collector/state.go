@@ -44,10 +44,10 @@ type tenantState struct {
 
 	good *goodAnswer // only kept while the tenant's max_cache_age > 0
 	// auth is the callback settings of the last good answer, whatever its
-	// age: the live-event receiver verifies against them and asks for a
-	// fresh call only when they fail or are missing.
-	auth   *metastudio.CallbackAuth
-	authAt time.Time // when the call that brought auth ended
+	// age, if succeededAt is set: the live-event receiver verifies against
+	// them and asks for a fresh call only when they fail or are missing.
+	// Held by value, so that the state keeps no finished call alive.
+	auth metastudio.CallbackAuth
 	// failed and failedAt are the last call's error while it failed: the
 	// receiver is answered with it for a while instead of calling again,
 	// so that requests for a tenant whose settings cannot be had cannot
@@ -55,7 +55,7 @@ type tenantState struct {
 	failed   error
 	failedAt time.Time
 	// succeededAt is when the last call that succeeded ended, for the
-	// status page.
+	// status page and the receiver; zero if none did.
 	succeededAt time.Time
 
 	throttles    int       // consecutive throttled calls
@@ -122,8 +122,7 @@ func (st *tenantState) record(t *config.Tenant, f *flight, at time.Time, r float
 		if t.MaxCacheAge > 0 {
 			st.good = &goodAnswer{settings: f.settings, at: at}
 		}
-		st.auth, st.authAt = &f.auth, at
-		st.failed, st.succeededAt = nil, at
+		st.auth, st.failed, st.succeededAt = f.auth, nil, at
 		return 0
 	}
 	st.failed, st.failedAt = err, at

@@ -68,7 +68,7 @@ func (s *Scraper) Status(t *config.Tenant) TenantStatus {
 		status.ErrorCode = labelValue(metastudio.ErrorCodeOf(failed))
 		status.Error = failed.Error()
 	}
-	if auth != nil {
+	if !succeededAt.IsZero() {
 		// The URL may carry credentials in its query: only its route
 		// leaves this function.
 		status.CallbackRoute = metastudio.CallbackRoute(auth.URL.Reveal())
