@@ -32,7 +32,7 @@ func (s *Scraper) CallbackAuth(ctx context.Context, t *config.Tenant, fresh bool
 			return metastudio.CallbackAuth{}, time.Time{}, failed
 		}
 	}
-	r := s.fetch(ctx, t, s.now(), false)
+	r := s.fetch(ctx, t, false)
 	if r.err != nil {
 		return metastudio.CallbackAuth{}, time.Time{}, r.err
 	}

@@ -70,9 +70,12 @@ type goodAnswer struct {
 	at       time.Time
 }
 
-// flight is one upstream call that any number of scrapes wait for. Its
-// outcome fields are written before done is closed and only read after.
+// flight is one upstream call of a tenant that any number of scrapes wait
+// for. Its outcome fields are written before done is closed and only read
+// after.
 type flight struct {
+	tenant   *config.Tenant
+	state    *tenantState
 	done     chan struct{}
 	deadline time.Time
 	// cutShort: the leader's scrape deadline, not the tenant's timeout,
@@ -114,12 +117,12 @@ func (st *tenantState) backingOff(now time.Time) error {
 
 // record keeps the outcome of a finished call, at time at, and returns the
 // backoff window it opened (0 for none). r is the jitter's random number.
-func (st *tenantState) record(t *config.Tenant, f *flight, at time.Time, r float64) time.Duration {
+func (st *tenantState) record(f *flight, at time.Time, r float64) time.Duration {
 	err := f.err
 	if err == nil {
 		st.throttles, st.backoffUntil, st.throttleErr = 0, time.Time{}, nil
 		st.good = nil
-		if t.MaxCacheAge > 0 {
+		if f.tenant.MaxCacheAge > 0 {
 			st.good = &goodAnswer{settings: f.settings, at: at}
 		}
 		st.auth, st.failed, st.succeededAt = f.auth, nil, at
