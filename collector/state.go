@@ -151,11 +151,11 @@ func (e *backoffError) Error() string {
 
 // stateTable holds the state of every tenant of the current config.
 type stateTable struct {
-	mu    sync.Mutex
-	byKey map[config.Key]*tenantState
-	// current is the key set of the config last passed to retain; nil
-	// until then, when every tenant scraped gets a lasting state.
-	current map[config.Key]struct{}
+	mu sync.Mutex
+	// byKey holds exactly the current config's tenants once retain has
+	// run; until then, every tenant scraped gets a lasting state.
+	byKey    map[config.Key]*tenantState
+	retained bool
 }
 
 // get returns the state of k. A tenant not in the current config comes
@@ -168,10 +168,8 @@ func (tb *stateTable) get(k config.Key) *tenantState {
 		return st
 	}
 	st := &tenantState{}
-	if tb.current != nil {
-		if _, ok := tb.current[k]; !ok {
-			return st
-		}
+	if tb.retained {
+		return st
 	}
 	if tb.byKey == nil {
 		tb.byKey = make(map[config.Key]*tenantState)
@@ -181,21 +179,23 @@ func (tb *stateTable) get(k config.Key) *tenantState {
 }
 
 // retain drops the state of every tenant not in tenants, which is the
-// whole current config. A call still in flight for a dropped tenant ends
-// as usual and its outcome goes nowhere.
+// whole current config, and makes one for each new tenant: the table's
+// keys are the current config, with no second set to say so. A call still
+// in flight for a dropped tenant ends as usual and its outcome goes
+// nowhere.
 func (tb *stateTable) retain(tenants []*config.Tenant) {
-	keep := make(map[config.Key]struct{}, len(tenants))
-	for _, t := range tenants {
-		keep[t.Key()] = struct{}{}
-	}
+	keep := make(map[config.Key]*tenantState, len(tenants))
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
-	for k := range tb.byKey {
-		if _, ok := keep[k]; !ok {
-			delete(tb.byKey, k)
+	for _, t := range tenants {
+		k := t.Key()
+		if st, ok := tb.byKey[k]; ok {
+			keep[k] = st
+		} else {
+			keep[k] = &tenantState{}
 		}
 	}
-	tb.current = keep
+	tb.byKey, tb.retained = keep, true
 }
 
 func (tb *stateTable) len() int {
