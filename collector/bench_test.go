@@ -43,7 +43,6 @@ const (
 func BenchmarkTenantMetrics(b *testing.B) {
 	body := []byte(benchBody)
 	tenant := testTenant("bench")
-	ch := make(chan prometheus.Metric, 64)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
@@ -52,15 +51,15 @@ func BenchmarkTenantMetrics(b *testing.B) {
 			b.Fatal(err)
 		}
 		r := result{settings: uc.Effective(), duration: 50 * time.Millisecond}
+		n := 0
 		for i := range tenantFamilies {
 			f := &tenantFamilies[i]
-			f.series(&tenantEmitter{ch: ch, desc: f.desc, t: tenant, r: &r})
+			e := tenantEmitter{desc: f.desc, t: tenant, r: &r}
+			f.series(&e)
+			n += len(e.metrics)
 		}
-		if n := len(ch); n != 18 {
+		if n != 18 {
 			b.Fatalf("tenant built %d metrics, want 18", n)
-		}
-		for len(ch) > 0 {
-			<-ch
 		}
 	}
 }
@@ -207,6 +206,23 @@ func BenchmarkScrape(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkProbe is a /probe of one tenant as sharded Prometheus servers
+// make one per tenant: the fetch, the tenant's families and their text
+// encoding, gzipped, without the exporter's own metrics.
+func BenchmarkProbe(b *testing.B) {
+	set := tenants.NewStatic(benchConfig(b, 1), tenants.Options{})
+	client := metastudio.NewClient(metastudio.ClientOptions{Transport: memTransport{cannedUpstream{}}})
+	scraper := NewScraper(client, Options{MaxConcurrency: 32, Logger: log.NewNopLogger()})
+	tenant := set.Snapshot().Tenants()[0]
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveExposition(b, w, r, scraper.Scrape(r.Context(), tenant), nil)
+	})
+	if up := upTenants(scrapeOnce(b, h).Body.String()); up != 1 {
+		b.Fatal("the tenant is not up")
+	}
+	benchLoop(b, 1, func() { scrapeGzip(b, h) })
 }
 
 // benchLoop runs f under b.Loop and reports time, bytes and allocations per

@@ -3,10 +3,13 @@ package collector
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 )
@@ -86,39 +89,62 @@ func (fs *Families) Encode(ctx context.Context, enc expfmt.Encoder, extra []*dto
 	return checks.MaybeUnwrap()
 }
 
-// gather builds family f for every tenant through a registry of its own,
-// which checks and sorts it as it does any collector's. same, when not nil,
-// is a family of the same name from elsewhere, merged in.
+// gather builds family f for every tenant: client_golang's const metrics,
+// whose label values it checks as they are made, written into one family
+// and sorted as a registry sorts them, with a repeated series refused as a
+// registry refuses it. A registry of its own per family would do the same
+// at a cost per gathering (two channels of a thousand metrics) that a
+// one-tenant /probe pays for every family. same, when not nil, is a family
+// of the same name from elsewhere, merged in as prometheus.Gatherers merges.
 func (fs *Families) gather(f *tenantFamily, same *dto.MetricFamily) (*dto.MetricFamily, error) {
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(familyCollector{f, fs}); err != nil {
-		return nil, err
+	e := tenantEmitter{desc: f.desc, receiverRoute: fs.receiverRoute, metrics: make([]*dto.Metric, 0, len(fs.tenants))}
+	for i, t := range fs.tenants {
+		e.t, e.r = t, &fs.results[i]
+		f.series(&e)
 	}
-	var g prometheus.Gatherer = reg
+	slices.SortFunc(e.metrics, compareLabelValues)
+	e.metrics = slices.CompactFunc(e.metrics, func(a, b *dto.Metric) bool {
+		if compareLabelValues(a, b) != 0 {
+			return false
+		}
+		e.errs = append(e.errs, fmt.Errorf("collected metric %s %s was collected before with the same name and label values", f.name, b))
+		return true
+	})
+	var mf *dto.MetricFamily
+	if len(e.metrics) > 0 {
+		mf = &dto.MetricFamily{Name: proto.String(f.name), Help: proto.String(f.help), Type: dto.MetricType_GAUGE.Enum(), Metric: e.metrics}
+	}
 	if same != nil {
-		g = prometheus.Gatherers{reg, prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-			return []*dto.MetricFamily{same}, nil
-		})}
+		mfs, err := prometheus.Gatherers{gathered(mf), gathered(same)}.Gather()
+		if err != nil {
+			e.errs = append(e.errs, err)
+		}
+		mf = nil
+		if len(mfs) > 0 {
+			mf = mfs[0]
+		}
 	}
-	mfs, err := g.Gather()
-	if len(mfs) == 0 {
-		return nil, err
-	}
-	return mfs[0], err
+	return mf, e.errs.MaybeUnwrap()
 }
 
-// familyCollector collects one family for every tenant of a scrape.
-type familyCollector struct {
-	f  *tenantFamily
-	fs *Families
+// compareLabelValues orders the series of one family, whose label pairs
+// are sorted by name, as client_golang orders them: by their label values
+// in that order.
+func compareLabelValues(a, b *dto.Metric) int {
+	for i, lp := range a.GetLabel() {
+		if c := strings.Compare(lp.GetValue(), b.GetLabel()[i].GetValue()); c != 0 {
+			return c
+		}
+	}
+	return 0
 }
 
-func (c familyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.f.desc }
-
-func (c familyCollector) Collect(ch chan<- prometheus.Metric) {
-	e := tenantEmitter{ch: ch, desc: c.f.desc, receiverRoute: c.fs.receiverRoute}
-	for i, t := range c.fs.tenants {
-		e.t, e.r = t, &c.fs.results[i]
-		c.f.series(&e)
-	}
+// gathered is a Gatherer of mf alone (of nothing if it is nil).
+func gathered(mf *dto.MetricFamily) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		if mf == nil {
+			return nil, nil
+		}
+		return []*dto.MetricFamily{mf}, nil
+	})
 }
