@@ -69,10 +69,8 @@ func (fs *Families) Encode(ctx context.Context, enc expfmt.Encoder, extra []*dto
 		if len(fs.tenants) == 0 && same == nil {
 			continue
 		}
-		mf, err := fs.gather(f, same)
-		if err != nil {
-			checks = append(checks, err)
-		}
+		mf, refused := fs.gather(f, same)
+		checks = append(checks, refused...)
 		if mf == nil {
 			continue
 		}
@@ -96,7 +94,7 @@ func (fs *Families) Encode(ctx context.Context, enc expfmt.Encoder, extra []*dto
 // at a cost per gathering (two channels of a thousand metrics) that a
 // one-tenant /probe pays for every family. same, when not nil, is a family
 // of the same name from elsewhere, merged in as prometheus.Gatherers merges.
-func (fs *Families) gather(f *tenantFamily, same *dto.MetricFamily) (*dto.MetricFamily, error) {
+func (fs *Families) gather(f *tenantFamily, same *dto.MetricFamily) (*dto.MetricFamily, prometheus.MultiError) {
 	e := tenantEmitter{desc: f.desc, receiverRoute: fs.receiverRoute, metrics: make([]*dto.Metric, 0, len(fs.tenants))}
 	for i, t := range fs.tenants {
 		e.t, e.r = t, &fs.results[i]
@@ -107,7 +105,7 @@ func (fs *Families) gather(f *tenantFamily, same *dto.MetricFamily) (*dto.Metric
 		if compareLabelValues(a, b) != 0 {
 			return false
 		}
-		e.errs = append(e.errs, fmt.Errorf("collected metric %s %s was collected before with the same name and label values", f.name, b))
+		e.errs = append(e.errs, fmt.Errorf("collected metric %q { %s} was collected before with the same name and label values", f.name, b))
 		return true
 	})
 	var mf *dto.MetricFamily
@@ -124,7 +122,7 @@ func (fs *Families) gather(f *tenantFamily, same *dto.MetricFamily) (*dto.Metric
 			mf = mfs[0]
 		}
 	}
-	return mf, e.errs.MaybeUnwrap()
+	return mf, e.errs
 }
 
 // compareLabelValues orders the series of one family, whose label pairs

@@ -187,3 +187,37 @@ func TestTenantFamiliesInNameOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodeRefusesBadSeries: a series client_golang would refuse is left
+// out with an error that says which and why, and everything else is still
+// written: a label value that is not UTF-8 names its tenant, and a series
+// repeated within a family (two tenants by one name) is written once.
+func TestEncodeRefusesBadSeries(t *testing.T) {
+	fs := &Families{
+		tenants: []*config.Tenant{testTenant("twin"), testTenant("twin"), testTenant("bad\xff")},
+		results: make([]result, 3),
+	}
+	got, err := encoded(fs, nil)
+	var errs prometheus.MultiError
+	if !errors.As(err, &errs) {
+		t.Fatalf("Encode returned %v, want the refused series", err)
+	}
+	wantBad := `tenant "bad\xff": label value "bad\xff" is not valid UTF-8`
+	wantRepeat := `collected metric "metastudio_up" { label:{name:"tenant" value:"twin"} gauge:{value:1}} was collected before with the same name and label values`
+	// Every series of bad, and one of each of twin's.
+	if want := 2 * 18; len(errs) != want || errs[0].Error() != wantBad || !slices.ContainsFunc(errs, func(e error) bool { return e.Error() == wantRepeat }) {
+		t.Errorf("%d errors, want %d:\n%v\nwant among them:\n%s\n%s", len(errs), want, err, wantBad, wantRepeat)
+	}
+	once, err := encoded(&Families{tenants: fs.tenants[:1], results: fs.results[:1]}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(once) {
+		t.Fatalf("%d families written, want twin's %d", len(got), len(once))
+	}
+	for i, mf := range got {
+		if len(mf.GetMetric()) != len(once[i].GetMetric()) {
+			t.Errorf("%s: %v, want twin's series once", mf.GetName(), mf.GetMetric())
+		}
+	}
+}

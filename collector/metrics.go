@@ -158,7 +158,7 @@ func (e *tenantEmitter) gauge(v float64, values ...string) {
 			return
 		}
 	}
-	e.errs = append(e.errs, fmt.Errorf("tenant %s: %w", e.t.Name, err))
+	e.errs = append(e.errs, fmt.Errorf("tenant %q: %w", e.t.Name, err))
 }
 
 // enumSet sends one 0/1 series per known value and a 1 for each unknown
