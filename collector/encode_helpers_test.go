@@ -15,11 +15,13 @@ import (
 )
 
 // recordingEncoder keeps the families Encode writes, in order. With fail
-// set it answers that error from the failAt-th family on (counting from 1).
+// set it answers that error from the failAt-th family on (counting from 1);
+// after, when set, runs after each family it keeps.
 type recordingEncoder struct {
 	mfs    []*dto.MetricFamily
 	fail   error
 	failAt int
+	after  func()
 }
 
 func (r *recordingEncoder) Encode(mf *dto.MetricFamily) error {
@@ -27,6 +29,9 @@ func (r *recordingEncoder) Encode(mf *dto.MetricFamily) error {
 		return r.fail
 	}
 	r.mfs = append(r.mfs, mf)
+	if r.after != nil {
+		r.after()
+	}
 	return nil
 }
 

@@ -46,9 +46,15 @@ func (s *Scraper) Scrape(ctx context.Context, tenants ...*config.Tenant) *Famili
 // client_golang's checks is written without the series at fault; those
 // errors are returned together after everything else is written.
 func (fs *Families) Encode(ctx context.Context, enc expfmt.Encoder, extra []*dto.MetricFamily) error {
+	gone := func(next string) error {
+		if ctx.Err() == nil {
+			return nil
+		}
+		return fmt.Errorf("client went away before %s was written: %w", next, context.Cause(ctx))
+	}
 	write := func(mf *dto.MetricFamily) error {
-		if ctx.Err() != nil {
-			return fmt.Errorf("client went away before %s was written: %w", mf.GetName(), context.Cause(ctx))
+		if err := gone(mf.GetName()); err != nil {
+			return err
 		}
 		return enc.Encode(mf)
 	}
@@ -68,6 +74,9 @@ func (fs *Families) Encode(ctx context.Context, enc expfmt.Encoder, extra []*dto
 		}
 		if len(fs.tenants) == 0 && same == nil {
 			continue
+		}
+		if err := gone(f.name); err != nil {
+			return err
 		}
 		mf, refused := fs.gather(f, same)
 		checks = append(checks, refused...)
@@ -105,7 +114,7 @@ func (fs *Families) gather(f *tenantFamily, same *dto.MetricFamily) (*dto.Metric
 		if compareLabelValues(a, b) != 0 {
 			return false
 		}
-		e.errs = append(e.errs, fmt.Errorf("collected metric %q { %s} was collected before with the same name and label values", f.name, b))
+		e.errs = append(e.errs, fmt.Errorf("collected metric %s was collected before with the same name and label values", series(f.name, b)))
 		return true
 	})
 	var mf *dto.MetricFamily
@@ -135,6 +144,22 @@ func compareLabelValues(a, b *dto.Metric) int {
 		}
 	}
 	return 0
+}
+
+// series is a series as an exposition shows it, name{label="value",...};
+// protobuf's own text form varies its spacing from run to run.
+func series(name string, m *dto.Metric) string {
+	var b strings.Builder
+	b.WriteString(name)
+	b.WriteByte('{')
+	for i, lp := range m.GetLabel() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s=%q", lp.GetName(), lp.GetValue())
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 // gathered is a Gatherer of mf alone (of nothing if it is nil).

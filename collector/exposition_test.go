@@ -163,6 +163,22 @@ func TestEncodeStartsNothingAfterClientLeft(t *testing.T) {
 	}
 }
 
+// TestEncodeStopsWhenClientLeaves: a client that leaves in the middle of
+// an answer gets no further family, tenant or gathered.
+func TestEncodeStopsWhenClientLeaves(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	enc := &recordingEncoder{after: cancel}
+	err := twoOutcomes().Encode(ctx, enc, gatheredFamilies(t, "go_goroutines", "process_open_fds"))
+	want := "client went away before metastudio_data_age_seconds was written: context canceled"
+	if err == nil || err.Error() != want {
+		t.Errorf("Encode returned %v, want %s", err, want)
+	}
+	if names := familyNames(enc.mfs); !slices.Equal(names, []string{"go_goroutines"}) {
+		t.Errorf("written %v, want only the family before the client left", names)
+	}
+}
+
 // TestEncodeWithoutTenants: collect[]=exporter and the like scrape no
 // tenant; only the gathered families are written.
 func TestEncodeWithoutTenants(t *testing.T) {
@@ -203,7 +219,7 @@ func TestEncodeRefusesBadSeries(t *testing.T) {
 		t.Fatalf("Encode returned %v, want the refused series", err)
 	}
 	wantBad := `tenant "bad\xff": label value "bad\xff" is not valid UTF-8`
-	wantRepeat := `collected metric "metastudio_up" { label:{name:"tenant" value:"twin"} gauge:{value:1}} was collected before with the same name and label values`
+	wantRepeat := `collected metric metastudio_tenant_info{project_id="p-twin",region="cn-north-4",tenant="twin"} was collected before with the same name and label values`
 	// Every series of bad, and one of each of twin's.
 	if want := 2 * 18; len(errs) != want || errs[0].Error() != wantBad || !slices.ContainsFunc(errs, func(e error) bool { return e.Error() == wantRepeat }) {
 		t.Errorf("%d errors, want %d:\n%v\nwant among them:\n%s\n%s", len(errs), want, err, wantBad, wantRepeat)
