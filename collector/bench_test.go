@@ -16,7 +16,6 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
@@ -40,11 +39,10 @@ const (
 
 // BenchmarkTenantMetrics is the per-tenant work between the wire and the
 // registry: decoding one answer, applying defaults and hashing, and building
-// the tenant's const metrics.
+// the tenant's const metrics, family by family.
 func BenchmarkTenantMetrics(b *testing.B) {
 	body := []byte(benchBody)
 	tenant := testTenant("bench")
-	ch := make(chan prometheus.Metric, 64)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
@@ -53,12 +51,15 @@ func BenchmarkTenantMetrics(b *testing.B) {
 			b.Fatal(err)
 		}
 		r := result{settings: uc.Effective(), duration: 50 * time.Millisecond}
-		emitTenant(ch, tenant, &r, "")
-		if n := len(ch); n != 18 {
-			b.Fatalf("tenant built %d metrics, want 18", n)
+		n := 0
+		for i := range tenantFamilies {
+			f := &tenantFamilies[i]
+			e := tenantEmitter{desc: f.desc, t: tenant, r: &r}
+			f.series(&e)
+			n += len(e.metrics)
 		}
-		for len(ch) > 0 {
-			<-ch
+		if n != 18 {
+			b.Fatalf("tenant built %d metrics, want 18", n)
 		}
 	}
 }
@@ -114,9 +115,9 @@ func benchSimulator(tb testing.TB, n int) *simulator.Server {
 	return sim
 }
 
-// benchMetricsHandler serves /metrics the way the web layer does (a
-// registry per request around the Scraper's collector, then the exporter's
-// own metrics), with upstream answering in memory.
+// benchMetricsHandler serves /metrics the way the web layer does (the
+// Scraper's families, then the exporter's own metrics merged in as they are
+// encoded), with upstream answering in memory.
 func benchMetricsHandler(tb testing.TB, n int, upstream http.Handler) http.Handler {
 	tb.Helper()
 	set := tenants.NewStatic(benchConfig(tb, n), tenants.Options{})
@@ -134,11 +135,7 @@ func benchMetricsHandler(tb testing.TB, n int, upstream http.Handler) http.Handl
 		// As Prometheus' 120s timeout header less the default 0.5s offset.
 		ctx, cancel := context.WithTimeout(r.Context(), 120*time.Second-500*time.Millisecond)
 		defer cancel()
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(scraper.Collector(ctx, set.Snapshot().Tenants()...))
-		promhttp.HandlerFor(prometheus.Gatherers{reg, exporter}, promhttp.HandlerOpts{
-			ErrorHandling: promhttp.ContinueOnError,
-		}).ServeHTTP(w, r)
+		serveExposition(tb, w, r, scraper.Scrape(ctx, set.Snapshot().Tenants()...), exporter)
 	})
 }
 
@@ -209,6 +206,23 @@ func BenchmarkScrape(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkProbe is a /probe of one tenant as sharded Prometheus servers
+// make one per tenant: the fetch, the tenant's families and their text
+// encoding, gzipped, without the exporter's own metrics.
+func BenchmarkProbe(b *testing.B) {
+	set := tenants.NewStatic(benchConfig(b, 1), tenants.Options{})
+	client := metastudio.NewClient(metastudio.ClientOptions{Transport: memTransport{cannedUpstream{}}})
+	scraper := NewScraper(client, Options{MaxConcurrency: 32, Logger: log.NewNopLogger()})
+	tenant := set.Snapshot().Tenants()[0]
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveExposition(b, w, r, scraper.Scrape(r.Context(), tenant), nil)
+	})
+	if up := upTenants(scrapeOnce(b, h).Body.String()); up != 1 {
+		b.Fatal("the tenant is not up")
+	}
+	benchLoop(b, 1, func() { scrapeGzip(b, h) })
 }
 
 // benchLoop runs f under b.Loop and reports time, bytes and allocations per

@@ -23,16 +23,16 @@ func (s *Scraper) CallbackAuth(ctx context.Context, t *config.Tenant, fresh bool
 	st := s.states.get(t.Key())
 	if !fresh {
 		st.mu.Lock()
-		a, at, failed, failedAt := st.auth, st.authAt, st.failed, st.failedAt
+		a, at, failed, failedAt := st.auth, st.succeededAt, st.failed, st.failedAt
 		st.mu.Unlock()
-		if a != nil {
-			return *a, at, nil
+		if !at.IsZero() {
+			return a, at, nil
 		}
 		if failed != nil && s.now().Sub(failedAt) < callbackRetryAfter {
 			return metastudio.CallbackAuth{}, time.Time{}, failed
 		}
 	}
-	r := s.fetch(ctx, t, s.now(), false)
+	r := s.fetch(ctx, t, false)
 	if r.err != nil {
 		return metastudio.CallbackAuth{}, time.Time{}, r.err
 	}

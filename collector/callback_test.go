@@ -8,7 +8,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
@@ -97,14 +96,16 @@ func TestRoutedHere(t *testing.T) {
 	}}
 	for _, ext := range []string{"https://mon.example.com:10037", "https://mon.example.com:10037/"} {
 		s := NewScraper(f, Options{MaxConcurrency: 1, CallbackExternalURL: ext})
-		c := &tenantCollector{ctx: context.Background(), scraper: s, tenants: []*config.Tenant{testTenant("here"), testTenant("other"), testTenant("none")}}
+		g := scrapeGatherer(func() *Families {
+			return s.Scrape(context.Background(), testTenant("here"), testTenant("other"), testTenant("none"))
+		})
 		want := `# HELP metastudio_live_event_callback_routed_here 1 if the tenant's live event callback URL, query aside, is this exporter's receiver (--callback.external-url); only with that flag.
 # TYPE metastudio_live_event_callback_routed_here gauge
 metastudio_live_event_callback_routed_here{tenant="here"} 1
 metastudio_live_event_callback_routed_here{tenant="none"} 0
 metastudio_live_event_callback_routed_here{tenant="other"} 0
 `
-		if err := testutil.CollectAndCompare(c, strings.NewReader(want), "metastudio_live_event_callback_routed_here"); err != nil {
+		if err := testutil.GatherAndCompare(g, strings.NewReader(want), "metastudio_live_event_callback_routed_here"); err != nil {
 			t.Errorf("external URL %q: %v", ext, err)
 		}
 	}

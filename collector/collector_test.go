@@ -75,24 +75,13 @@ func with(t *config.Tenant, change func(*config.Tenant)) *config.Tenant {
 	return config.NewTenant(c)
 }
 
-func collectTenant(t *testing.T, f Fetcher, tenant *config.Tenant) prometheus.Collector {
-	t.Helper()
-	return freshScrape{f: f, tenant: tenant}
-}
-
-// freshScrape scrapes with a new Scraper and clock on every Collect, so that
-// each collection of a golden test sees the same durations and no cache.
-type freshScrape struct {
-	f      Fetcher
-	tenant *config.Tenant
-}
-
-func (c freshScrape) Describe(ch chan<- *prometheus.Desc) { describeTenantMetrics(ch) }
-
-func (c freshScrape) Collect(ch chan<- prometheus.Metric) {
-	s := NewScraper(c.f, Options{MaxConcurrency: 1, Now: fixedClock()})
-	tc := &tenantCollector{ctx: context.Background(), scraper: s, tenants: []*config.Tenant{c.tenant}}
-	tc.Collect(ch)
+// scrapeTenant is a Gatherer of one scrape of tenant, each Gather with a new
+// Scraper and clock, so that every gathering of a golden test sees the same
+// durations and no cache.
+func scrapeTenant(f Fetcher, tenant *config.Tenant) prometheus.Gatherer {
+	return scrapeGatherer(func() *Families {
+		return NewScraper(f, Options{MaxConcurrency: 1, Now: fixedClock()}).Scrape(context.Background(), tenant)
+	})
 }
 
 func TestExpositionGolden(t *testing.T) {
@@ -117,7 +106,7 @@ func TestExpositionGolden(t *testing.T) {
 	for name, body := range bodies {
 		t.Run(name, func(t *testing.T) {
 			f := &stubFetcher{bodies: map[string]string{"p-" + name: body}}
-			compareGolden(t, collectTenant(t, f, testTenant(name)), name)
+			compareGolden(t, scrapeTenant(f, testTenant(name)), name)
 		})
 	}
 }
@@ -140,7 +129,7 @@ func TestExpositionErrorClasses(t *testing.T) {
 			f := &stubFetcher{errs: map[string]error{tenant.ProjectID: err}}
 			code := metastudio.ErrorCodeOf(err)
 			want := fmt.Sprintf(errorGolden, reason, code)
-			if err := testutil.CollectAndCompare(collectTenant(t, f, tenant), strings.NewReader(want)); err != nil {
+			if err := testutil.GatherAndCompare(scrapeTenant(f, tenant), strings.NewReader(want)); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -167,21 +156,19 @@ metastudio_tenant_info{project_id="p-t",region="cn-north-4",tenant="t"} 1
 metastudio_up{tenant="t"} 0
 `
 
-// compareGolden compares c's exposition with testdata/NAME.prom; with
+// compareGolden compares g's exposition with testdata/NAME.prom; with
 // -update it rewrites the file instead.
-func compareGolden(t *testing.T, c prometheus.Collector, name string) {
+func compareGolden(t *testing.T, g prometheus.Gatherer, name string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".prom")
 	if *update {
-		reg := prometheus.NewPedanticRegistry()
-		reg.MustRegister(c)
-		writeExposition(t, reg, path)
+		writeExposition(t, g, path)
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := testutil.CollectAndCompare(c, strings.NewReader(string(want))); err != nil {
+	if err := testutil.GatherAndCompare(g, strings.NewReader(string(want))); err != nil {
 		t.Fatal(err)
 	}
 	for _, secret := range []string{"s3cr3t", "token="} {
@@ -189,7 +176,7 @@ func compareGolden(t *testing.T, c prometheus.Collector, name string) {
 			t.Errorf("%s holds %q", path, secret)
 		}
 	}
-	problems, err := testutil.CollectAndLint(c)
+	problems, err := testutil.GatherAndLint(g)
 	if err != nil {
 		t.Fatal(err)
 	}

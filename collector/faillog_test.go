@@ -29,7 +29,7 @@ func failingLog(t *testing.T, errs []error, every time.Duration) (loud []string,
 	start := clock.Now()
 	for i := range len(script) {
 		clock.Set(start.Add(time.Duration(i) * every))
-		r := s.scrapeOne(t.Context(), tenant)
+		r := s.fetch(t.Context(), tenant, true)
 		if (i < len(errs)) != (r.err != nil) {
 			t.Fatalf("scrape %d: err %v", i, r.err)
 		}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
@@ -153,19 +152,16 @@ func (e *exporterUnderTest) serve(t *testing.T, w http.ResponseWriter, req *http
 	}
 	defer cancel()
 	cfg := e.source.Snapshot()
-	reg := prometheus.NewRegistry()
-	gatherers := prometheus.Gatherers{reg}
 	if name, ok := strings.CutPrefix(req.URL.RequestURI(), "/probe?tenant="); ok {
 		tenant, found := cfg.Tenant(name)
 		if !found {
 			t.Fatalf("%s: unknown tenant", req.URL)
 		}
-		reg.MustRegister(e.scraper.Collector(ctx, tenant))
-	} else {
-		reg.MustRegister(e.scraper.Collector(ctx, cfg.Tenants()...))
-		gatherers = append(gatherers, e.exporter)
+		serveExposition(t, w, req, e.scraper.Scrape(ctx, tenant), nil)
+		return
 	}
-	promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, req)
+	// Tenants first: their calls update the request metrics.
+	serveExposition(t, w, req, e.scraper.Scrape(ctx, cfg.Tenants()...), e.exporter)
 }
 
 // mustGet is get for a 200 answered before Prometheus' scrape timeout.

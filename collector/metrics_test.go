@@ -5,21 +5,22 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/internal/promlabel"
 )
 
-// emittedTenant collects emitTenant's output for one outcome.
+// emittedTenant gathers the families written for one outcome.
 type emittedTenant struct {
 	t *config.Tenant
 	r result
 }
 
-func (c emittedTenant) Describe(ch chan<- *prometheus.Desc) { describeTenantMetrics(ch) }
-func (c emittedTenant) Collect(ch chan<- prometheus.Metric) { emitTenant(ch, c.t, &c.r, "") }
+func (c *emittedTenant) Gather() ([]*dto.MetricFamily, error) {
+	return encoded(&Families{tenants: []*config.Tenant{c.t}, results: []result{c.r}}, nil)
+}
 
 // TestEnumSetBoundsUpstreamValues holds a hostile upstream's made-up event
 // types to maxUnknownValues series, each label value cut to
@@ -29,7 +30,7 @@ func TestEnumSetBoundsUpstreamValues(t *testing.T) {
 	long := strings.Repeat("A", promlabel.MaxLen)
 	// 1 + 64×2 bytes: the cut at promlabel.MaxLen falls inside the last é.
 	accented := "x" + strings.Repeat("é", 64)
-	c := emittedTenant{t: testTenant("hostile")}
+	c := &emittedTenant{t: testTenant("hostile")}
 	c.r.settings.CallbackEvents = []string{
 		"RTMP_STREAM_STATE_CHANGE",
 		long + "-first", long + "-second",
@@ -49,10 +50,10 @@ func TestEnumSetBoundsUpstreamValues(t *testing.T) {
 	} {
 		fmt.Fprintf(&want, "metastudio_live_event_callback_event_enabled{event_type=%q,tenant=\"hostile\"} %d\n", e.name, e.v)
 	}
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want.String()), "metastudio_live_event_callback_event_enabled"); err != nil {
+	if err := testutil.GatherAndCompare(c, strings.NewReader(want.String()), "metastudio_live_event_callback_event_enabled"); err != nil {
 		t.Error(err)
 	}
-	if n := testutil.CollectAndCount(c, "metastudio_live_event_callback_event_enabled"); n != 3+maxUnknownValues {
-		t.Errorf("%d event series, want %d", n, 3+maxUnknownValues)
+	if n, err := testutil.GatherAndCount(c, "metastudio_live_event_callback_event_enabled"); err != nil || n != 3+maxUnknownValues {
+		t.Errorf("%d event series (%v), want %d", n, err, 3+maxUnknownValues)
 	}
 }

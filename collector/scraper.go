@@ -143,25 +143,20 @@ func (s *Scraper) scrapeAll(ctx context.Context, tenants []*config.Tenant) []res
 	workers := min(len(tenants), s.slots.Size())
 	var next, unreached atomic.Int64
 	var wg sync.WaitGroup
-	wg.Add(workers)
 	for range workers {
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(tenants) {
-					return
-				}
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(tenants); i = int(next.Add(1) - 1) {
+				r := &results[i]
 				if ctx.Err() != nil {
-					results[i] = result{err: notStartedErr}
+					r.err = notStartedErr
 				} else {
-					results[i] = s.scrapeOne(ctx, tenants[i])
+					*r = s.fetch(ctx, tenants[i], true)
 				}
-				if notReached(results[i].err) {
+				if notReached(r.err) {
 					unreached.Add(1)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if n := unreached.Load(); n > 0 {
@@ -176,15 +171,10 @@ func (s *Scraper) scrapeAll(ctx context.Context, tenants []*config.Tenant) []res
 	return results
 }
 
-func (s *Scraper) scrapeOne(ctx context.Context, t *config.Tenant) result {
-	start := s.now()
-	r := s.fetch(ctx, t, start, true)
-	r.duration = s.now().Sub(start)
-	return r
-}
-
-// fetch serves t from its cache or backoff if it can, and otherwise waits
-// for a call: its own, or one another scrape started.
+// fetch returns t's outcome for one scrape, and how long it took: from
+// its cache (if useCache) or its backoff if it can, and otherwise from a
+// call, its own or one another scrape started, which it waits for. The
+// checks run under the tenant's lock, so that no answer slips between them.
 //
 // A shared call runs to the deadline of the scrape that started it (the
 // leader), capped by the tenant's timeout. When the leader's scrape deadline
@@ -194,12 +184,41 @@ func (s *Scraper) scrapeOne(ctx context.Context, t *config.Tenant) result {
 // leader simply stops waiting at its own deadline. The same holds when the
 // leader's scrape ended before its call could start. A call that hit the
 // tenant's own timeout is not repeated: that is the tenant's verdict.
-func (s *Scraper) fetch(ctx context.Context, t *config.Tenant, now time.Time, useCache bool) result {
+func (s *Scraper) fetch(ctx context.Context, t *config.Tenant, useCache bool) (r result) {
+	start := s.now()
+	defer func() { r.duration = s.now().Sub(start) }()
 	st := s.states.get(t.Key())
-	for {
-		f, served := s.joinOrLead(ctx, st, t, now, useCache)
-		if f == nil {
-			return served
+	for now := start; ; now = s.now() {
+		st.mu.Lock()
+		if settings, age, ok := st.cached(t, now); ok && useCache {
+			st.mu.Unlock()
+			return result{settings: settings, age: age}
+		}
+		if err := st.backingOff(now); err != nil {
+			st.mu.Unlock()
+			_ = level.Debug(s.logger).Log("msg", "Not calling a throttled tenant", "tenant", t.Name, "err", err)
+			return result{err: err}
+		}
+		f := st.flight
+		switch {
+		case f != nil:
+			st.mu.Unlock()
+			if s.onJoin != nil {
+				s.onJoin(t.Name)
+			}
+		case ctx.Err() != nil:
+			st.mu.Unlock()
+			return result{err: notStartedErr}
+		default:
+			// This scrape leads a call, which runs to its deadline capped
+			// by the tenant's timeout, for every scrape that joins it.
+			f = &flight{tenant: t, state: st, done: make(chan struct{}), deadline: time.Now().Add(t.Timeout)}
+			if d, ok := ctx.Deadline(); ok && d.Before(f.deadline) {
+				f.deadline, f.cutShort = d, true
+			}
+			st.flight = f
+			st.mu.Unlock()
+			go s.call(ctx, f)
 		}
 		select {
 		case <-f.done:
@@ -216,7 +235,6 @@ func (s *Scraper) fetch(ctx context.Context, t *config.Tenant, now time.Time, us
 		if !retries(ctx, f) {
 			return result{err: f.err}
 		}
-		now = s.now()
 	}
 }
 
@@ -267,64 +285,33 @@ func retries(ctx context.Context, f *flight) bool {
 	return !ok || d.After(f.deadline)
 }
 
-// joinOrLead decides, under the tenant's lock so that no answer slips
-// between the checks, how this scrape gets its data: from the cache, as a
-// backoff error, or from a call in flight, started by this scrape if none
-// is. It returns the flight to wait for, or nil and the served result.
-func (s *Scraper) joinOrLead(ctx context.Context, st *tenantState, t *config.Tenant, now time.Time, useCache bool) (*flight, result) {
-	st.mu.Lock()
-	if settings, age, ok := st.cached(t, now); ok && useCache {
-		st.mu.Unlock()
-		return nil, result{settings: settings, age: age}
-	}
-	if err := st.backingOff(now); err != nil {
-		st.mu.Unlock()
-		_ = level.Debug(s.logger).Log("msg", "Not calling a throttled tenant", "tenant", t.Name, "err", err)
-		return nil, result{err: err}
-	}
-	if f := st.flight; f != nil {
-		st.mu.Unlock()
-		if s.onJoin != nil {
-			s.onJoin(t.Name)
-		}
-		return f, result{}
-	}
-	if ctx.Err() != nil {
-		st.mu.Unlock()
-		return nil, result{err: notStartedErr}
-	}
-	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.Timeout)
-	f := &flight{done: make(chan struct{})}
-	f.deadline, _ = callCtx.Deadline()
-	if d, ok := ctx.Deadline(); ok && d.Before(f.deadline) {
-		cancel()
-		// The leader's own cancellation (its client went away) does not
-		// end the call: waiters may still want it. Its deadline does.
-		callCtx, cancel = context.WithDeadline(context.WithoutCancel(ctx), d)
-		f.deadline, f.cutShort = d, true
-	}
-	st.flight = f
-	st.mu.Unlock()
-	go s.run(ctx, callCtx, cancel, st, f, t)
-	return f, result{}
-}
-
-// run makes f's call, records its outcome for the tenant, and wakes every
-// scrape waiting for it. A failure is logged here, once per call, however
-// many scrapes waited. startCtx is the leader's scrape: until the call
-// starts, its end stops the call; once started, only callCtx bounds it, so
-// that the scrapes sharing the call still get its answer.
-func (s *Scraper) run(startCtx, callCtx context.Context, cancel context.CancelFunc, st *tenantState, f *flight, t *config.Tenant) {
+// call makes f's upstream call within the concurrency bound, records its
+// outcome in the tenant's state and wakes every scrape waiting for it. A
+// failure is logged here, once per call, however many scrapes waited.
+// startCtx is the leader's scrape: until the call starts, its end stops the
+// call; once started, only f's deadline bounds it, so that the scrapes
+// sharing the call still get its answer. The leader's own cancellation
+// (its client went away) does not end a started call: waiters may still
+// want it.
+func (s *Scraper) call(startCtx context.Context, f *flight) {
+	callCtx, cancel := context.WithDeadline(context.WithoutCancel(startCtx), f.deadline)
 	defer cancel()
-	f.settings, f.auth, f.err = s.call(startCtx, callCtx, t)
+	if f.err = s.takeSlot(startCtx, callCtx); f.err == nil {
+		uc, err := s.fetcher.GetUserConfig(callCtx, f.tenant.Target)
+		s.slots.Release(callslots.Scrape)
+		if f.err = err; err == nil {
+			f.settings, f.auth = uc.Effective(), uc.CallbackAuth()
+		}
+	}
 	r := s.rand()
+	st := f.state
 	st.mu.Lock()
 	st.flight = nil
 	var window time.Duration
 	var notice failstreak.Notice
 	if !notReached(f.err) {
 		now := s.now()
-		window = st.record(t, f, now, r)
+		window = st.record(f, now, r)
 		if f.err != nil {
 			notice = st.fails.Failed(metastudio.ReasonOf(f.err), now)
 		} else {
@@ -338,34 +325,29 @@ func (s *Scraper) run(startCtx, callCtx context.Context, cancel context.CancelFu
 	case notReached(f.err):
 		// The scrape's summary line counts it.
 	case f.err != nil:
-		s.logFailure(t.Name, f.err, window, notice)
+		s.logFailure(f.tenant.Name, f.err, window, notice)
 	default:
-		s.logSuccess(t.Name, f.settings.Hash, notice)
+		s.logSuccess(f.tenant.Name, f.settings.Hash, notice)
 	}
 	close(f.done)
 }
 
-// call makes one upstream call within the concurrency bound. A free slot
-// is taken without looking at the contexts, so they are asked again once
-// it is: a call must never start for a scrape that has ended.
-func (s *Scraper) call(startCtx, callCtx context.Context, t *config.Tenant) (metastudio.Settings, metastudio.CallbackAuth, error) {
-	var none metastudio.CallbackAuth
+// takeSlot waits for a slot of the concurrency bound, or says why the call
+// may not start. A free slot is taken without looking at the contexts, so
+// they are asked again once it is: a call must never start for a scrape
+// that has ended.
+func (s *Scraper) takeSlot(startCtx, callCtx context.Context) error {
 	if startCtx.Err() != nil {
-		return metastudio.Settings{}, none, notStartedErr
+		return notStartedErr
 	}
 	if !s.slots.Acquire(callslots.Scrape, startCtx.Done(), callCtx.Done()) {
-		return metastudio.Settings{}, none, notStartable(startCtx, callCtx)
+		return notStartable(startCtx, callCtx)
 	}
 	if err := notStartable(startCtx, callCtx); err != nil {
 		s.slots.Release(callslots.Scrape)
-		return metastudio.Settings{}, none, err
+		return err
 	}
-	defer s.slots.Release(callslots.Scrape)
-	uc, err := s.fetcher.GetUserConfig(callCtx, t.Target)
-	if err != nil {
-		return metastudio.Settings{}, none, err
-	}
-	return uc.Effective(), uc.CallbackAuth(), nil
+	return nil
 }
 
 // notStartable says why a call may not start now, or nil if it may: the

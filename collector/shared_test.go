@@ -68,7 +68,7 @@ func joinSignal(s *Scraper) chan string {
 // scrapeAsync runs one scrape of tenant with ctx and delivers its result.
 func scrapeAsync(s *Scraper, ctx context.Context, tenant *config.Tenant) <-chan result {
 	out := make(chan result, 1)
-	go func() { out <- s.scrapeOne(ctx, tenant) }()
+	go func() { out <- s.fetch(ctx, tenant, true) }()
 	return out
 }
 
@@ -402,7 +402,7 @@ func TestScrapeReportsItsCallAtTheDeadline(t *testing.T) {
 	tenant := testTenant("hanging")
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if r := s.scrapeOne(ctx, tenant); r.err != errClientDeadline {
+	if r := s.fetch(ctx, tenant, true); r.err != errClientDeadline {
 		t.Errorf("the scrape reported %v, want its call's %v", r.err, errClientDeadline)
 	}
 	if f.calls.Load() != 1 {

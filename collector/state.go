@@ -45,13 +45,13 @@ type tenantState struct {
 
 	good *goodAnswer // only kept while the tenant's max_cache_age > 0
 	// auth is the callback settings of the last good answer, whatever its
-	// age: the live-event receiver verifies against them and asks for a
-	// fresh call only when they fail or are missing.
-	auth   *metastudio.CallbackAuth
-	authAt time.Time // when the call that brought auth ended
+	// age, if succeededAt is set: the live-event receiver verifies against
+	// them and asks for a fresh call only when they fail or are missing.
+	// Held by value, so that the state keeps no finished call alive.
+	auth metastudio.CallbackAuth
 	// settings are the effective settings of that same answer, for the
-	// status page's findings.
-	settings *metastudio.Settings
+	// status page's findings; by value too.
+	settings metastudio.Settings
 	// failed and failedAt are the last call's error while it failed: the
 	// receiver is answered with it for a while instead of calling again,
 	// so that requests for a tenant whose settings cannot be had cannot
@@ -59,7 +59,7 @@ type tenantState struct {
 	failed   error
 	failedAt time.Time
 	// succeededAt is when the last call that succeeded ended, for the
-	// status page.
+	// status page and the receiver; zero if none did.
 	succeededAt time.Time
 
 	throttles    int       // consecutive throttled calls
@@ -74,9 +74,12 @@ type goodAnswer struct {
 	at       time.Time
 }
 
-// flight is one upstream call that any number of scrapes wait for. Its
-// outcome fields are written before done is closed and only read after.
+// flight is one upstream call of a tenant that any number of scrapes wait
+// for. Its outcome fields are written before done is closed and only read
+// after.
 type flight struct {
+	tenant   *config.Tenant
+	state    *tenantState
 	done     chan struct{}
 	deadline time.Time
 	// cutShort: the leader's scrape deadline, not the tenant's timeout,
@@ -118,16 +121,15 @@ func (st *tenantState) backingOff(now time.Time) error {
 
 // record keeps the outcome of a finished call, at time at, and returns the
 // backoff window it opened (0 for none). r is the jitter's random number.
-func (st *tenantState) record(t *config.Tenant, f *flight, at time.Time, r float64) time.Duration {
+func (st *tenantState) record(f *flight, at time.Time, r float64) time.Duration {
 	err := f.err
 	if err == nil {
 		st.throttles, st.backoffUntil, st.throttleErr = 0, time.Time{}, nil
 		st.good = nil
-		if t.MaxCacheAge > 0 {
+		if f.tenant.MaxCacheAge > 0 {
 			st.good = &goodAnswer{settings: f.settings, at: at}
 		}
-		st.auth, st.authAt, st.settings = &f.auth, at, &f.settings
-		st.failed, st.succeededAt = nil, at
+		st.auth, st.settings, st.failed, st.succeededAt = f.auth, f.settings, nil, at
 		return 0
 	}
 	st.failed, st.failedAt = err, at
@@ -153,11 +155,11 @@ func (e *backoffError) Error() string {
 
 // stateTable holds the state of every tenant of the current config.
 type stateTable struct {
-	mu    sync.Mutex
-	byKey map[config.Key]*tenantState
-	// current is the key set of the config last passed to retain; nil
-	// until then, when every tenant scraped gets a lasting state.
-	current map[config.Key]struct{}
+	mu sync.Mutex
+	// byKey holds exactly the current config's tenants once retain has
+	// run; until then, every tenant scraped gets a lasting state.
+	byKey    map[config.Key]*tenantState
+	retained bool
 }
 
 // get returns the state of k. A tenant not in the current config comes
@@ -170,10 +172,8 @@ func (tb *stateTable) get(k config.Key) *tenantState {
 		return st
 	}
 	st := &tenantState{}
-	if tb.current != nil {
-		if _, ok := tb.current[k]; !ok {
-			return st
-		}
+	if tb.retained {
+		return st
 	}
 	if tb.byKey == nil {
 		tb.byKey = make(map[config.Key]*tenantState)
@@ -183,21 +183,23 @@ func (tb *stateTable) get(k config.Key) *tenantState {
 }
 
 // retain drops the state of every tenant not in tenants, which is the
-// whole current config. A call still in flight for a dropped tenant ends
-// as usual and its outcome goes nowhere.
+// whole current config, and makes one for each new tenant: the table's
+// keys are the current config, with no second set to say so. A call still
+// in flight for a dropped tenant ends as usual and its outcome goes
+// nowhere.
 func (tb *stateTable) retain(tenants []*config.Tenant) {
-	keep := make(map[config.Key]struct{}, len(tenants))
-	for _, t := range tenants {
-		keep[t.Key()] = struct{}{}
-	}
+	keep := make(map[config.Key]*tenantState, len(tenants))
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
-	for k := range tb.byKey {
-		if _, ok := keep[k]; !ok {
-			delete(tb.byKey, k)
+	for _, t := range tenants {
+		k := t.Key()
+		if st, ok := tb.byKey[k]; ok {
+			keep[k] = st
+		} else {
+			keep[k] = &tenantState{}
 		}
 	}
-	tb.current = keep
+	tb.byKey, tb.retained = keep, true
 }
 
 func (tb *stateTable) len() int {

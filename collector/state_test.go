@@ -94,7 +94,7 @@ func runSteps(t *testing.T, s *Scraper, clock *fakeClock, f *scriptFetcher, tena
 	start := clock.Now()
 	for _, st := range steps {
 		clock.Set(start.Add(st.at))
-		r := s.scrapeOne(context.Background(), tenant)
+		r := s.fetch(context.Background(), tenant, true)
 		where := fmt.Sprintf("at +%s", st.at)
 		switch {
 		case st.reason == "" && r.err != nil:
@@ -160,7 +160,7 @@ func TestCacheKeyedByIdentity(t *testing.T) {
 		tenant *config.Tenant
 		hours  int
 	}{{tenant, 1}, {rotated, 2}, {moved, 3}, {tenant, 1}, {rotated, 2}} {
-		if r := s.scrapeOne(context.Background(), tc.tenant); r.err != nil || r.settings.MaxLiveDurationHours != tc.hours {
+		if r := s.fetch(context.Background(), tc.tenant, true); r.err != nil || r.settings.MaxLiveDurationHours != tc.hours {
 			t.Errorf("scrape %d: %dh (%v), want %dh", i, r.settings.MaxLiveDurationHours, r.err, tc.hours)
 		}
 	}
@@ -173,7 +173,7 @@ func TestCacheKeyedByIdentity(t *testing.T) {
 		t.Errorf("%d states after Retain, want 1", n)
 	}
 	f.script = append(f.script, answer{maxLiveHours: 4})
-	if r := s.scrapeOne(context.Background(), tenant); r.settings.MaxLiveDurationHours != 4 {
+	if r := s.fetch(context.Background(), tenant, true); r.settings.MaxLiveDurationHours != 4 {
 		t.Errorf("the pruned tenant was served %dh, want a new call's 4h", r.settings.MaxLiveDurationHours)
 	}
 }
@@ -270,8 +270,8 @@ func TestBackoffErrorText(t *testing.T) {
 	clock := newFakeClock()
 	s := newTestScraper(f, clock, nil)
 	tenant := testTenant("busy")
-	s.scrapeOne(context.Background(), tenant)
-	r := s.scrapeOne(context.Background(), tenant)
+	s.fetch(context.Background(), tenant, true)
+	r := s.fetch(context.Background(), tenant, true)
 	want := "get user config: throttled: the API throttled this tenant; not calling it again before 2030-01-02T03:04:35Z"
 	if r.err == nil || r.err.Error() != want {
 		t.Errorf("error %v, want %q", r.err, want)

@@ -67,14 +67,14 @@ func (s *Scraper) Status(t *config.Tenant) TenantStatus {
 		LastSuccess: succeededAt,
 		Cached:      cached,
 		CacheAge:    cacheAge,
-		Settings:    settings,
 	}
 	if failed != nil {
 		status.Reason = string(metastudio.ReasonOf(failed))
 		status.ErrorCode = promlabel.Bounded(metastudio.ErrorCodeOf(failed))
 		status.Error = failed.Error()
 	}
-	if auth != nil {
+	if !succeededAt.IsZero() {
+		status.Settings = &settings
 		// The URL may carry credentials in its query: only its route
 		// leaves this function.
 		status.CallbackRoute = metastudio.CallbackRoute(auth.URL.Reveal())

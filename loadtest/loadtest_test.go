@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -131,6 +133,44 @@ func TestHarnessProbe(t *testing.T) {
 	}
 	if cpu, alloc := num(5), num(6); cpu <= 0 && alloc <= 0 {
 		t.Errorf("neither CPU (%v µs) nor allocations (%v kB) were counted for the probes", cpu, alloc)
+	}
+}
+
+// TestHarnessHeapProfile: -heap-profile leaves a heap profile per tenant
+// count that go tool pprof reads: gzipped, with in-use figures.
+func TestHarnessHeapProfile(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the harness reads /proc")
+	}
+	dir := t.TempDir()
+	opts, err := parseOptions([]string{"-tenants", "20", "-scrapes", "2", "-min-fetches", "0", "-timeout", "3m", "-concurrency", "8", "-heap-profile", dir}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, progress bytes.Buffer
+	if err := run(context.Background(), opts, &out, &progress); err != nil {
+		t.Fatalf("%v\nprogress:\n%s", err, &progress)
+	}
+	path := filepath.Join(dir, "heap-20.pb.gz")
+	if !strings.Contains(progress.String(), "heap profile in "+path+"\n") {
+		t.Errorf("progress does not name %s:\n%s", path, &progress)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s is not gzipped: %v", path, err)
+	}
+	raw, err := io.ReadAll(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The sample types are strings of the profile's string table.
+	if !bytes.Contains(raw, []byte("inuse_space")) || !bytes.Contains(raw, []byte("alloc_space")) {
+		t.Errorf("%s holds no heap profile (%d bytes)", path, len(raw))
 	}
 }
 

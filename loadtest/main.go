@@ -46,6 +46,7 @@ type options struct {
 	timeout     time.Duration // bound on the whole run
 	jsonPath    string        // where to write the results as JSON too; "" for none
 	probe       bool          // /probe each tenant instead of scraping /metrics
+	heapDir     string        // where to save a held heap profile per tenant count; "" for none
 	command     string        // shown in the report so that it can be reproduced
 }
 
@@ -76,6 +77,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&opts.timeout, "timeout", 20*time.Minute, "upper bound on the whole run")
 	fs.StringVar(&opts.jsonPath, "json", "", "also write the results to this file as JSON")
 	fs.BoolVar(&opts.probe, "probe", false, "a round is one /probe?tenant=NAME per tenant, -concurrency in flight, as sharded Prometheus servers scrape, instead of one /metrics scrape")
+	fs.StringVar(&opts.heapDir, "heap-profile", "", "after the measured scrapes, save the exporter's heap profile as DIR/heap-N.pb.gz (N tenants) while a /metrics answer is held half read, when a scrape holds the most")
 	if err := fs.Parse(args); err != nil {
 		return opts, err
 	}

@@ -140,6 +140,13 @@ func measure(ctx context.Context, opts options, exporterBin, work string, n int,
 	r.allocPerFetch = (lastAlloc - firstAlloc) / float64((r.scrapes-1)*n)
 	r.bytesPerTenant = float64(medianInt(bodyBytes)) / float64(n)
 	fmt.Fprintf(progress, "  %d scrapes, median %.3f s\n", r.scrapes, r.median.Seconds())
+	if opts.heapDir != "" {
+		path := filepath.Join(opts.heapDir, fmt.Sprintf("heap-%d.pb.gz", n))
+		if err := heldHeapProfile(ctx, proc, timeout, path); err != nil {
+			return row{}, proc.explain(fmt.Errorf("heap profile: %w", err))
+		}
+		fmt.Fprintf(progress, "  heap profile in %s\n", path)
+	}
 	return r, nil
 }
 

@@ -166,7 +166,7 @@ func getOnly(h http.Handler) http.Handler {
 
 // limitInFlight answers 503 to a request past max in flight, with the text
 // of promhttp's own MaxRequestsInFlight; that one cannot serve here because
-// each request builds its own promhttp handler. 0 means no limit.
+// /metrics is not a promhttp handler (exposition.go). 0 means no limit.
 func limitInFlight(max int, h http.Handler) http.Handler {
 	if max <= 0 {
 		return h

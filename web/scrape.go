@@ -11,7 +11,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
@@ -59,12 +59,11 @@ func (h *scrapeHandlers) metrics() http.Handler {
 		if parts.exporter {
 			extra = append(extra, h.exporter)
 		}
-		h.serve(w, r, extra, func(ctx context.Context) prometheus.Collector {
-			if !parts.tenants {
-				return h.scraper.Collector(ctx)
-			}
-			return h.scraper.Collector(ctx, snap.Tenants()...)
-		})
+		var tenants []*config.Tenant
+		if parts.tenants {
+			tenants = snap.Tenants()
+		}
+		h.serve(w, r, tenants, extra)
 	})
 }
 
@@ -114,17 +113,15 @@ func (h *scrapeHandlers) probe() http.Handler {
 			http.Error(w, "unknown tenant "+config.QuoteBounded(name), http.StatusBadRequest)
 			return
 		}
-		h.serve(w, r, h.inventoryOf(inventory.Kinds{Rooms: true, Jobs: true}, t), func(ctx context.Context) prometheus.Collector {
-			return h.scraper.Collector(ctx, t)
-		})
+		h.serve(w, r, []*config.Tenant{t}, h.inventoryOf(inventory.Kinds{Rooms: true, Jobs: true}, t))
 	})
 }
 
 // inventoryOf gathers the kinds of tenants' rooms and live jobs asked for,
 // from memory; none when they are not watched or neither is asked for.
 // Serving them is what keeps a tenant's rooms and jobs watched. It goes in
-// serve's extra, after the tenants, whose calls bring the tenants' own
-// duration limits that jobs fall back on.
+// serve's extra, gathered after the tenants, whose calls bring the
+// tenants' own duration limits that jobs fall back on.
 func (h *scrapeHandlers) inventoryOf(kinds inventory.Kinds, tenants ...*config.Tenant) prometheus.Gatherers {
 	if h.inventory == nil || !kinds.Rooms && !kinds.Jobs {
 		return nil
@@ -134,9 +131,9 @@ func (h *scrapeHandlers) inventoryOf(kinds inventory.Kinds, tenants ...*config.T
 	return prometheus.Gatherers{reg}
 }
 
-// serve scrapes the collector that tenants builds for the request's
-// deadline, followed by extra.
-func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, extra prometheus.Gatherers, tenants func(context.Context) prometheus.Collector) {
+// serve scrapes tenants within the request's deadline and answers with
+// their metrics merged with extra's, encoding each family as it is built.
+func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, tenants []*config.Tenant, extra prometheus.Gatherers) {
 	ctx, cancel, err := scrapeContext(r, h.timeoutOffset)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -144,14 +141,27 @@ func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, extra pro
 	}
 	defer cancel()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(tenants(ctx))
-	// Tenants first: their calls update the request metrics in extra.
-	g := append(prometheus.Gatherers{reg}, extra...)
-	promhttp.HandlerFor(g, promhttp.HandlerOpts{
-		ErrorLog:      promhttpLogger{h.logger},
-		ErrorHandling: promhttp.ContinueOnError,
-	}).ServeHTTP(w, r)
+	families := h.scraper.Scrape(ctx, tenants...)
+	// Gathered after the tenants: their calls update the request metrics.
+	var gathered []*dto.MetricFamily
+	if len(extra) > 0 {
+		if gathered, err = extra.Gather(); err != nil {
+			// As promhttp's ContinueOnError: whatever was gathered is
+			// served, and an answer with nothing at all is an error.
+			_ = level.Error(h.logger).Log("msg", "Serving metrics failed", "err", err)
+			if len(gathered) == 0 && len(tenants) == 0 {
+				http.Error(w, "An error has occurred while serving metrics:\n\n"+err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+	}
+	if err := writeExposition(w, r, families, gathered); err != nil {
+		if r.Context().Err() != nil {
+			_ = level.Warn(h.logger).Log("msg", "Client went away before the answer was complete", "err", err)
+			return
+		}
+		_ = level.Error(h.logger).Log("msg", "Serving metrics failed", "err", err)
+	}
 }
 
 const timeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
@@ -187,11 +197,4 @@ func scrapeContext(r *http.Request, offset time.Duration) (context.Context, cont
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	return ctx, cancel, nil
-}
-
-// promhttpLogger adapts go-kit to promhttp's Println logger.
-type promhttpLogger struct{ logger log.Logger }
-
-func (l promhttpLogger) Println(v ...any) {
-	_ = level.Error(l.logger).Log("msg", "Serving metrics failed", "err", fmt.Sprint(v...))
 }

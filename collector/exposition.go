@@ -1,0 +1,173 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/metastudio-exporter/metastudio_exporter/config"
+)
+
+// Families is one scrape's outcome for its tenants, turned into metric
+// families only as they are written. Every family of every tenant gathered
+// at once, before the first byte went out, is what a scrape of thousands
+// of tenants used to peak on; built one family at a time from these
+// compact results, a scrape holds one family's metrics at most.
+type Families struct {
+	tenants []*config.Tenant
+	results []result
+	// receiverRoute is the Scraper's: CallbackRoute of
+	// --callback.external-url followed by /callback/, or "".
+	receiverRoute string
+}
+
+// Scrape fetches tenants within ctx and returns their outcome. It returns
+// once every tenant has one, which ctx bounds: the tenants whose calls
+// could not start or finish in time are down with reason timeout.
+func (s *Scraper) Scrape(ctx context.Context, tenants ...*config.Tenant) *Families {
+	return &Families{tenants: tenants, results: s.scrapeAll(ctx, tenants), receiverRoute: s.receiverRoute}
+}
+
+// Encode writes the tenants' metric families and extra to enc, together in
+// name order as one exposition. extra must be sorted by name with unique
+// names, as a Gatherer returns it; a family of extra named like a tenant
+// family is merged with it the way prometheus.Gatherers merges families.
+// Each tenant family is built just before it is written, and each family of
+// extra is let go (its slot in extra set to nil) once written.
+//
+// Encode stops at the first error of enc and returns it, and it starts no
+// family once ctx, the client's request, is done. A family that fails
+// client_golang's checks is written without the series at fault; those
+// errors are returned together after everything else is written.
+func (fs *Families) Encode(ctx context.Context, enc expfmt.Encoder, extra []*dto.MetricFamily) error {
+	gone := func(next string) error {
+		if ctx.Err() == nil {
+			return nil
+		}
+		return fmt.Errorf("client went away before %s was written: %w", next, context.Cause(ctx))
+	}
+	write := func(mf *dto.MetricFamily) error {
+		if err := gone(mf.GetName()); err != nil {
+			return err
+		}
+		return enc.Encode(mf)
+	}
+	var checks prometheus.MultiError
+	for i := range tenantFamilies {
+		f := &tenantFamilies[i]
+		for len(extra) > 0 && extra[0].GetName() < f.name {
+			if err := write(extra[0]); err != nil {
+				return err
+			}
+			extra[0], extra = nil, extra[1:]
+		}
+		var same *dto.MetricFamily
+		if len(extra) > 0 && extra[0].GetName() == f.name {
+			same = extra[0]
+			extra[0], extra = nil, extra[1:]
+		}
+		if len(fs.tenants) == 0 && same == nil {
+			continue
+		}
+		if err := gone(f.name); err != nil {
+			return err
+		}
+		mf, refused := fs.gather(f, same)
+		checks = append(checks, refused...)
+		if mf == nil {
+			continue
+		}
+		if err := write(mf); err != nil {
+			return err
+		}
+	}
+	for i, mf := range extra {
+		if err := write(mf); err != nil {
+			return err
+		}
+		extra[i] = nil
+	}
+	return checks.MaybeUnwrap()
+}
+
+// gather builds family f for every tenant: client_golang's const metrics,
+// whose label values it checks as they are made, written into one family
+// and sorted as a registry sorts them, with a repeated series refused as a
+// registry refuses it. A registry of its own per family would do the same
+// at a cost per gathering (two channels of a thousand metrics) that a
+// one-tenant /probe pays for every family. same, when not nil, is a family
+// of the same name from elsewhere, merged in as prometheus.Gatherers merges.
+func (fs *Families) gather(f *tenantFamily, same *dto.MetricFamily) (*dto.MetricFamily, prometheus.MultiError) {
+	e := tenantEmitter{desc: f.desc, receiverRoute: fs.receiverRoute, metrics: make([]*dto.Metric, 0, len(fs.tenants))}
+	for i, t := range fs.tenants {
+		e.t, e.r = t, &fs.results[i]
+		f.series(&e)
+	}
+	slices.SortFunc(e.metrics, compareLabelValues)
+	e.metrics = slices.CompactFunc(e.metrics, func(a, b *dto.Metric) bool {
+		if compareLabelValues(a, b) != 0 {
+			return false
+		}
+		e.errs = append(e.errs, fmt.Errorf("collected metric %s was collected before with the same name and label values", series(f.name, b)))
+		return true
+	})
+	var mf *dto.MetricFamily
+	if len(e.metrics) > 0 {
+		mf = &dto.MetricFamily{Name: proto.String(f.name), Help: proto.String(f.help), Type: dto.MetricType_GAUGE.Enum(), Metric: e.metrics}
+	}
+	if same != nil {
+		mfs, err := prometheus.Gatherers{gathered(mf), gathered(same)}.Gather()
+		if err != nil {
+			e.errs = append(e.errs, err)
+		}
+		mf = nil
+		if len(mfs) > 0 {
+			mf = mfs[0]
+		}
+	}
+	return mf, e.errs
+}
+
+// compareLabelValues orders the series of one family, whose label pairs
+// are sorted by name, as client_golang orders them: by their label values
+// in that order.
+func compareLabelValues(a, b *dto.Metric) int {
+	for i, lp := range a.GetLabel() {
+		if c := strings.Compare(lp.GetValue(), b.GetLabel()[i].GetValue()); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// series is a series as an exposition shows it, name{label="value",...};
+// protobuf's own text form varies its spacing from run to run.
+func series(name string, m *dto.Metric) string {
+	var b strings.Builder
+	b.WriteString(name)
+	b.WriteByte('{')
+	for i, lp := range m.GetLabel() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s=%q", lp.GetName(), lp.GetValue())
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// gathered is a Gatherer of mf alone (of nothing if it is nil).
+func gathered(mf *dto.MetricFamily) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		if mf == nil {
+			return nil, nil
+		}
+		return []*dto.MetricFamily{mf}, nil
+	})
+}
