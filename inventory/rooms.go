@@ -97,12 +97,11 @@ func (inv *Inventory) listRooms(ctx context.Context, w *watch) []string {
 	}
 	next.rooms, next.index = listedRooms(listed, w.settings.MaxRooms, next)
 	next.up, next.lastSuccess = true, time.Now()
-	next.skipped = max(total, len(listed)) - w.settings.MaxRooms
+	// Set before the view is stored: a scrape may read it from then on.
+	next.skipped = max(0, max(total, len(listed))-w.settings.MaxRooms)
 	w.rooms.Store(next)
 	if next.skipped > 0 {
 		inv.warnSkipped(w, max(total, len(listed)))
-	} else {
-		next.skipped = 0
 	}
 	ids := make([]string, len(next.rooms))
 	for i, r := range next.rooms {
