@@ -48,7 +48,7 @@ type failedJob struct {
 func (inv *Inventory) watchJobs(ctx context.Context, w *watch) {
 	for {
 		inv.refreshJobs(ctx, w)
-		if !w.wait(ctx, w.settings.JobsInterval) {
+		if !w.wait(ctx, w.tenant.LiveJobs.RefreshInterval) {
 			return
 		}
 	}
@@ -71,7 +71,7 @@ func (inv *Inventory) refreshJobs(ctx context.Context, w *watch) {
 		if total > maxActiveJobs {
 			inv.warnTooManyJobs(w, total)
 		}
-		since := time.Now().Add(-w.settings.FailedWindow)
+		since := time.Now().Add(-w.tenant.LiveJobs.FailedWindow)
 		err = inv.call(ctx, w, func(ctx context.Context) (err error) {
 			listed, _, err = inv.api.ListLiveJobs(ctx, w.tenant.Target, metastudio.JobQuery{States: failedStates, CreateSince: since, Max: maxFailedListed})
 			return err

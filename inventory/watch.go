@@ -24,9 +24,11 @@ const maxSlowdown = 4
 // views are immutable once stored: a refresh stores a new one, and a scrape
 // serves whichever it loads, without a lock or a copy.
 type watch struct {
-	tenant   *config.Tenant
-	settings Settings
-	stop     context.CancelFunc
+	// tenant is the tenant the watch started for: its rooms: and
+	// live_jobs: keys are the watch's settings, and a reload that changes
+	// them starts another watch.
+	tenant *config.Tenant
+	stop   context.CancelFunc
 	// servedAt is when a scrape last served the tenant, in Unix nanoseconds.
 	servedAt atomic.Int64
 
@@ -44,8 +46,8 @@ type watch struct {
 	warnedTooManyJobs   bool // the jobs past maxActiveJobs were logged
 }
 
-func newWatch(t *config.Tenant, s Settings) *watch {
-	return &watch{tenant: t, settings: s, slowdown: 1}
+func newWatch(t *config.Tenant) *watch {
+	return &watch{tenant: t, slowdown: 1}
 }
 
 // wait waits for base stretched by the tenant's slowdown, or to the end of
