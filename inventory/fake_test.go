@@ -28,7 +28,8 @@ func TestMain(m *testing.M) {
 // moves only when every goroutine of the bubble is blocked, and
 // synctest.Wait is the signal that every refresh has done what it can.
 // The API is a scripted fake: scheduling is what these tests are about.
-// (The simulator does not serve rooms and jobs yet.)
+// What the real client reads from the API as the cloud runs it is tested
+// on the simulator (sim_test.go).
 
 // Op of each fake call, as the client names them.
 const (
