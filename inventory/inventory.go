@@ -59,6 +59,9 @@ type Inventory struct {
 	// current is the key set of the tenant set last passed to Retain;
 	// nil until then, when every tenant served may be watched.
 	current map[config.Key]struct{}
+	// listedJobs are the WAITING and PROCESSING jobs JobCallback listed
+	// for tenants whose jobs no watch lists, for its lookups alone.
+	listedJobs map[config.Key][]*liveJob
 	// idleCheck is whether the goroutine that stops idle watches runs; it
 	// runs while any watch does.
 	idleCheck bool
@@ -185,6 +188,11 @@ func (inv *Inventory) Retain(tenants []*config.Tenant) {
 	for k := range keep {
 		inv.current[k] = struct{}{}
 	}
+	for k := range inv.listedJobs {
+		if _, ok := keep[k]; !ok {
+			delete(inv.listedJobs, k)
+		}
+	}
 	inv.mu.Unlock()
 	inv.limits.retain(names)
 }
@@ -211,6 +219,7 @@ func (inv *Inventory) Close() {
 	for k, w := range inv.watches {
 		inv.forgetLocked(k, w)
 	}
+	inv.listedJobs = nil
 	inv.mu.Unlock()
 	inv.running.Wait()
 }

@@ -34,6 +34,10 @@ type watch struct {
 
 	rooms atomic.Pointer[roomsView] // nil until the first rooms call ended
 	jobs  atomic.Pointer[jobsView]  // nil until the first jobs refresh ended
+	// jobsMu runs one jobs refresh at a time, the watch's own or one the
+	// receiver asks for, so that neither stores a view older than the
+	// other's.
+	jobsMu sync.Mutex
 
 	mu sync.Mutex // guards what follows
 	// slowdown stretches every interval of the tenant while it is
@@ -94,6 +98,16 @@ func (w *watch) throttled(err error) {
 // Once the watch has stopped it returns the watch's error without calling;
 // callers then record nothing.
 func (inv *Inventory) call(ctx context.Context, w *watch, fn func(context.Context) error) error {
+	return inv.callFor(ctx, w.tenant, func(ctx context.Context) error {
+		err := fn(ctx)
+		w.throttled(err)
+		return err
+	})
+}
+
+// callFor makes one background call for t within the budget, as call does,
+// whether a watch runs for t or not.
+func (inv *Inventory) callFor(ctx context.Context, t *config.Tenant, fn func(context.Context) error) error {
 	if !inv.slots.Acquire(callslots.Background, ctx.Done(), nil) {
 		return ctx.Err()
 	}
@@ -101,15 +115,13 @@ func (inv *Inventory) call(ctx context.Context, w *watch, fn func(context.Contex
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	timeout := w.tenant.Timeout
+	timeout := t.Timeout
 	if timeout <= 0 {
 		timeout = config.DefaultTimeout
 	}
 	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := fn(callCtx)
-	w.throttled(err)
-	return err
+	return fn(callCtx)
 }
 
 // kindLog is how one kind's refreshes log.
