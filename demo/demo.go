@@ -106,6 +106,10 @@ const configYAML = `defaults:
   policy:
     max_live_duration: 24h
     max_exception_waiting: 30m
+  # The shortest interval: every room's own settings show within a
+  # minute of the first scrape, where the default takes ten.
+  rooms:
+    refresh_interval: 1m
 credentials:
   demo:
     access_key: ` + demoAccessKey + `
