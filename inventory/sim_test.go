@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -120,10 +121,13 @@ func fast(s *config.Settings) {
 	s.LiveJobs = config.LiveJobs{RefreshInterval: 20 * time.Millisecond, FailedWindow: 24 * time.Hour}
 }
 
-// TestExpositionThroughClient: what the simulator serves of a tenant's
-// rooms and jobs, read by the real client and served, series by series;
-// the refresh times aside, every value is exact.
-func TestExpositionThroughClient(t *testing.T) {
+// sampleShop is a simulator whose project p-shop has rooms and jobs of
+// every kind, under a tenant limit of 4 h: a room that repeats forever
+// with an unsafe callback of its own, one with every setting of its own
+// and a signed callback, one with none; jobs running in each, one waiting,
+// one failed 5 minutes ago and one long done.
+func sampleShop(t *testing.T) *simUpstream {
+	t.Helper()
 	u := startSim(t, []byte(`{"live_exit_config":{"max_live_duration":4}}`), "shop")
 	sim, t0 := u.sim.Server, u.t0
 	u.must(t, sim.AddRoom("p-shop", simulator.Room{ID: "r-forever", Name: `<b onmouseover="x()">Forever</b>`,
@@ -142,7 +146,15 @@ func TestExpositionThroughClient(t *testing.T) {
 	u.must(t, sim.AddLiveJob("p-shop", simulator.LiveJob{ID: "j-done", RoomID: "r-plain", State: simulator.JobSucceed,
 		StartTime: t0.Add(-3 * time.Hour), EndTime: t0.Add(-2 * time.Hour)}))
 	u.must(t, sim.SetJobStreaming("p-shop", "j-own", false))
+	return u
+}
 
+// TestExpositionThroughClient: what the simulator serves of a tenant's
+// rooms and jobs, read by the real client and served, series by series;
+// the refresh times aside, every value is exact.
+func TestExpositionThroughClient(t *testing.T) {
+	u := sampleShop(t)
+	t0 := u.t0
 	inv, logs := newSimInventory(t, u)
 	shop := u.tenant("shop", fast)
 	if _, err := inv.ObserveUserConfig(u.client).GetUserConfig(t.Context(), shop.Target); err != nil {
@@ -236,3 +248,57 @@ metastudio_live_job_failed_timestamp_seconds{error_code="MSS.00000201",job_id="j
 }
 
 func ftoa(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// TestStatus: what the status page reads of a tenant is what its series
+// say, from the same memory, with no secret and without a call.
+func TestStatus(t *testing.T) {
+	u := sampleShop(t)
+	t0 := u.t0
+	inv, _ := newSimInventory(t, u)
+	shop := u.tenant("shop", fast)
+	if s := inv.Status(shop); s.Watched || s.Rooms != nil || s.Jobs != nil {
+		t.Fatalf("a tenant never scraped: %+v", s)
+	}
+	if _, err := inv.ObserveUserConfig(u.client).GetUserConfig(t.Context(), shop.Target); err != nil {
+		t.Fatal(err)
+	}
+	awaitServed(t, inv, []*config.Tenant{shop},
+		`metastudio_room_play_repeats{room_id="r-own",tenant="shop"} 3`,
+		`metastudio_room_play_repeats{room_id="r-forever",tenant="shop"} -1`,
+		`metastudio_live_jobs_up{tenant="shop"} 1`)
+	got := inv.Status(shop)
+	if got.Rooms == nil || got.Jobs == nil || !got.Rooms.Up || !got.Jobs.Up || got.Rooms.LastSuccess.IsZero() || got.Jobs.LastSuccess.IsZero() {
+		t.Fatalf("status %+v: not both kinds refreshed", got)
+	}
+	got.Rooms.LastSuccess, got.Jobs.LastSuccess = time.Time{}, time.Time{}
+	d := func(v time.Duration) *time.Duration { return &v }
+	want := Status{
+		Watched: true,
+		Rooms: &RoomsStatus{Up: true, Interval: 30 * time.Millisecond, Listed: 3, Detailed: 3, Own: []RoomStatus{
+			{ID: "r-forever", Name: `<b onmouseover="x()">Forever</b>`, Type: "NORMAL", State: "ENABLE", Repeats: new(-1), MaxDuration: d(0),
+				Callback: &CallbackStatus{AuthType: "NONE", Scheme: "http"}},
+			{ID: "r-own", Name: "Own", Type: "TEMPLATE", State: "ENABLE", Repeats: new(3), MaxDuration: d(2 * time.Hour), MaxExceptionWaiting: d(10 * time.Minute),
+				Callback: &CallbackStatus{AuthType: "MSS_A", Scheme: "https", Credentials: true}},
+		}},
+		Jobs: &JobsStatus{Up: true, Interval: 20 * time.Millisecond,
+			Running: []JobStatus{
+				{ID: "j-own", RoomID: "r-own", State: "PROCESSING", ResourceType: "ONDEMAND", Duration: 7000 * time.Second, StreamDuration: 7000 * time.Second,
+					Start: t0.Add(-7000 * time.Second), MaxDuration: 2 * time.Hour, MaxDurationKnown: true, Callback: &CallbackStatus{AuthType: "MSS_A", Scheme: "https"}},
+				{ID: "j-forever", RoomID: "r-forever", State: "PROCESSING", ResourceType: "PERIOD", Duration: time.Hour, StreamDuration: time.Hour,
+					Start: t0.Add(-time.Hour), MaxDurationKnown: true, Callback: &CallbackStatus{AuthType: "NONE", Scheme: "http"}},
+				{ID: "j-wait", RoomID: "r-plain", State: "WAITING", MaxDuration: 4 * time.Hour, MaxDurationKnown: true},
+			},
+			Failed: []FailedJobStatus{{ID: "j-failed", RoomID: "r-plain", State: "FAILED", ErrorCode: "MSS.00000201", At: t0.Add(-5 * time.Minute)}},
+		},
+	}
+	// Jobs come in the API's order, by create time.
+	if g, w := dump(got), dump(want); g != w {
+		t.Errorf("status:\n%s\nwant:\n%s", g, w)
+	}
+}
+
+// dump writes s out, times in UTC, to compare and to show.
+func dump(s Status) string {
+	b, _ := json.MarshalIndent(s, "", "  ")
+	return string(b)
+}
