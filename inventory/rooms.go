@@ -50,7 +50,7 @@ type roomSettings struct {
 // URL and key themselves are secrets and are not kept.
 type roomCallback struct {
 	https, credentials bool
-	authType           string
+	authType, scheme   string
 }
 
 // watchRooms lists t's rooms every RoomsInterval and fetches one room's
@@ -224,10 +224,12 @@ func ownSettings(d *metastudio.RoomDetail) *roomSettings {
 	}
 	if cb := d.Callback; cb != nil && strings.TrimSpace(cb.URL.Reveal()) != "" {
 		raw := cb.URL.Reveal()
+		scheme := schemeOf(raw)
 		s.callback = &roomCallback{
-			https:       schemeOf(raw) == "https",
+			https:       scheme == "https",
 			credentials: carriesCredentials(raw),
 			authType:    authTypeLabel(cb.AuthType),
+			scheme:      scheme,
 		}
 	}
 	return s

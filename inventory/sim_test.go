@@ -163,6 +163,7 @@ func TestExpositionThroughClient(t *testing.T) {
 	got := awaitServed(t, inv, []*config.Tenant{shop},
 		`metastudio_room_play_repeats{room_id="r-own",tenant="shop"} 3`,
 		`metastudio_room_play_repeats{room_id="r-forever",tenant="shop"} -1`,
+		`metastudio_live_job_max_duration_seconds{job_id="j-wait",room_id="r-plain",tenant="shop"} 14400`, // r-plain's detail
 		`metastudio_live_jobs_up{tenant="shop"} 1`)
 	start, end := float64(t0.Add(-time.Hour).Unix()), float64(t0.Add(-5*time.Minute).Unix())
 	want := `# HELP metastudio_room_info One series per room; always 1.
@@ -265,6 +266,7 @@ func TestStatus(t *testing.T) {
 	awaitServed(t, inv, []*config.Tenant{shop},
 		`metastudio_room_play_repeats{room_id="r-own",tenant="shop"} 3`,
 		`metastudio_room_play_repeats{room_id="r-forever",tenant="shop"} -1`,
+		`metastudio_live_job_max_duration_seconds{job_id="j-wait",room_id="r-plain",tenant="shop"} 14400`, // r-plain's detail
 		`metastudio_live_jobs_up{tenant="shop"} 1`)
 	got := inv.Status(shop)
 	if got.Rooms == nil || got.Jobs == nil || !got.Rooms.Up || !got.Jobs.Up || got.Rooms.LastSuccess.IsZero() || got.Jobs.LastSuccess.IsZero() {

@@ -126,11 +126,7 @@ func roomsStatus(v *roomsView, interval time.Duration) *RoomsStatus {
 			rs.Repeats = &n
 		}
 		if cb := o.callback; cb != nil {
-			scheme := "http"
-			if cb.https {
-				scheme = "https"
-			}
-			rs.Callback = &CallbackStatus{AuthType: cb.authType, Scheme: scheme, Credentials: cb.credentials}
+			rs.Callback = &CallbackStatus{AuthType: cb.authType, Scheme: cb.scheme, Credentials: cb.credentials}
 		}
 		s.Own = append(s.Own, rs)
 	}
