@@ -101,18 +101,21 @@ var ownAppCallback = simulator.Callback{URL: CallbackExternalURL + "/callback/" 
 // key of its own (MSS_A_HEAD), whose job is played.
 func sampleRooms(now time.Time) []sampleRoom {
 	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	// Rooms are listed in this order and their settings read one after
+	// another: the ones the alerts and the receiver are about come first,
+	// so that they show within seconds of the first scrape.
 	return []sampleRoom{
+		{project: safeProject, room: simulator.Room{ID: "room-marathon", Name: "Marathon", RepeatCount: new(simulator.RepeatUntilStopped),
+			Exit: &simulator.LiveExit{MaxLiveDuration: new(2), AutoStopMode: new("SCENE_END")}}, jobs: []simulator.LiveJob{
+			{ID: jobNearLimit, RoomID: "room-marathon", StartTime: ago(95 * time.Minute), UsedResourceType: simulator.ResourcePeriod},
+		}},
+		{project: safeProject, room: simulator.Room{ID: "room-own-app", Name: "Own app", Callback: &ownAppCallback}},
 		{project: safeProject, room: simulator.Room{ID: "room-morning-show", Name: "Morning show", RepeatCount: new(0)}},
 		{project: safeProject, room: simulator.Room{ID: "room-flash-sale", Name: "Flash sale"}, jobs: []simulator.LiveJob{
 			{ID: jobFailed, RoomID: "room-flash-sale", State: simulator.JobFailed, StartTime: ago(12 * time.Minute), EndTime: ago(6 * time.Minute),
 				ErrorCode: "MSS.00000201", ErrorMsg: "The RTMP push to the live platform failed", UsedResourceType: simulator.ResourceOnDemand},
 		}},
 		{project: safeProject, room: simulator.Room{ID: "room-night-stream", Name: "Night stream"}},
-		{project: safeProject, room: simulator.Room{ID: "room-marathon", Name: "Marathon", RepeatCount: new(simulator.RepeatUntilStopped),
-			Exit: &simulator.LiveExit{MaxLiveDuration: new(2), AutoStopMode: new("SCENE_END")}}, jobs: []simulator.LiveJob{
-			{ID: jobNearLimit, RoomID: "room-marathon", StartTime: ago(95 * time.Minute), UsedResourceType: simulator.ResourcePeriod},
-		}},
-		{project: safeProject, room: simulator.Room{ID: "room-own-app", Name: "Own app", Callback: &ownAppCallback}},
 		{project: riskyProject, room: simulator.Room{ID: "room-risky", Name: "Round the clock", RepeatCount: new(simulator.RepeatUntilStopped)}},
 		{project: riskyProject, room: simulator.Room{ID: "room-partner-hook", Name: "Partner hook",
 			Callback: &simulator.Callback{URL: "http://hooks.partner.example.com/metastudio/events", AuthType: simulator.AuthNone,

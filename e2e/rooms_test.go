@@ -75,12 +75,12 @@ func TestRoomAndJobAlerts(t *testing.T) {
 		}
 	}
 
-	// The safe tenant's rooms: once every one has had its settings read
-	// (room-own-app is read last), and more rounds in which an alert
-	// on them would fire, none has.
-	waitUntil(ctx, t, "demo-safe's last room to have its settings read", func() (bool, string) {
-		n, err := api.query(ctx, `metastudio_room_event_callback_https{tenant="demo-safe",room_id="room-own-app"}`)
-		return n == 1, fmt.Sprintf("%d series, %v", n, err)
+	// The safe tenant's rooms: once the settings of each of its three
+	// rooms with settings of their own have been read, and more rounds in
+	// which an alert on them would fire, none has.
+	waitUntil(ctx, t, "demo-safe's rooms to have their settings read", func() (bool, string) {
+		n, err := api.query(ctx, `metastudio_room_play_repeats{tenant="demo-safe"} or metastudio_room_event_callback_https{tenant="demo-safe"}`)
+		return n == 3, fmt.Sprintf("%d of 3 rooms, %v", n, err)
 	})
 	api.waitRounds(ctx, t, 4)
 	firing, pending := api.alerts(ctx, t)
