@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -128,10 +129,20 @@ func TestSampleRooms(t *testing.T) {
 	if j := jobs[jobOwnKey]; j.State != metastudio.JobProcessing || j.Callback == nil || j.Callback.Key.Reveal() != ownRoomKey {
 		t.Fatalf("%s = %+v", jobOwnKey, j)
 	}
+	// Its events are played, signed with the room's callback.
 	for _, lj := range liveJobs {
-		if lj.job == jobOwnKey {
-			t.Fatalf("%s is played: the receiver would reject its events", jobOwnKey)
+		if lj.job == jobOwnKey && (lj.own == nil || lj.own.Key != own.Callback.Key.Reveal() || lj.own.URL != own.Callback.URL.Reveal() || lj.own.AuthType != own.Callback.AuthType) {
+			t.Fatalf("%s is played with the callback %+v, not its room's", jobOwnKey, lj.own)
 		}
+	}
+	// demo-risky has a room whose own callback is plain http and unsigned,
+	// with no credentials in its URL.
+	hook, err := c.GetRoom(ctx, risky, "room-partner-hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cb := hook.Callback; cb == nil || !strings.HasPrefix(cb.URL.Reveal(), "http://") || strings.Contains(cb.URL.Reveal(), "?") || cb.AuthType != metastudio.AuthNone {
+		t.Fatalf("room-partner-hook's callback = %+v", hook.Callback)
 	}
 	// The played jobs run with the tenant's callback, as their events are signed.
 	if j := jobs["job-steady"]; j.Callback == nil || j.Callback.Key.Reveal() != tenantKey || j.Callback.AuthType != metastudio.AuthMSSA {

@@ -70,7 +70,7 @@ func simulatedProjects() []simProject {
 		{tenant: samples[0], about: "safe settings, signed https callback (MSS_A); live events",
 			roomsAbout: "a job 25 min from its room's 2 h limit, one failed 6 min before the start, a room with a callback key of its own"},
 		{tenant: samples[1], about: "risky: no limits, unsigned http callback, no stream events",
-			roomsAbout: "a room that repeats until stopped with no limit: it runs forever"},
+			roomsAbout: "a room that repeats until stopped with no limit: it runs forever, a room whose own callback is unsigned plain http"},
 		{tenant: samples[2], about: "safe settings; examples/simulated.yml gives it a wrong secret key"},
 		{tenant: simulator.Tenant{ProjectID: regionDefaultProject, ProjectName: "cn-north-4", Config: []byte("{}")},
 			about: "the region's default project, never configured"},

@@ -120,7 +120,9 @@ func TestSimulate(t *testing.T) {
 		"  cn-north-4_shop-closed     e5d4c3b2a1f04e9d8c7b6a5948372615  disabled\n",
 		"\nRooms and live jobs (GET /v1/{project_id}/smart-live-rooms, /smart-live-jobs):\n" +
 			"  cn-north-4_demo-safe       5 rooms; jobs: 5 PROCESSING, 1 FAILED  a job 25 min from its room's 2 h limit, " +
-			"one failed 6 min before the start, a room with a callback key of its own\n",
+			"one failed 6 min before the start, a room with a callback key of its own\n" +
+			"  ap-southeast-1_demo-risky  2 rooms; jobs: 1 PROCESSING            a room that repeats until stopped with no limit: it runs forever, " +
+			"a room whose own callback is unsigned plain http\n",
 		"  cn-east-3_shop             1 room; jobs: 1 WAITING\n",
 		"Live events: the sample tenants' live jobs send to " + receiver.URL + "/callback/{tenant}\n",
 		"Try it: metastudio_exporter --config.file=examples/simulated.yml --callback.listen-address=" +

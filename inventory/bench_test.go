@@ -32,7 +32,7 @@ func benchInventory(b *testing.B, n, rooms, jobs int) (*Inventory, []*config.Ten
 			listed = append(listed, metastudio.Room{RoomID: upstreamID("room", i, r), RoomName: fmt.Sprintf("Room %d of %s", r, t.Name), RoomType: metastudio.RoomNormal, RoomState: metastudio.RoomEnable})
 		}
 		rv := &roomsView{up: true, lastSuccess: now}
-		rv.rooms, rv.index = listedRooms(listed, DefaultMaxRooms, rv)
+		rv.rooms, rv.index = listedRooms(listed, t.Rooms.MaxRooms, rv)
 		for i, r := range rv.rooms {
 			r.own = ownSettings(&metastudio.RoomDetail{RepeatCount: intp(-1),
 				Exit:     &metastudio.LiveExit{MaxLiveDurationHours: intp(i % 3)},
@@ -50,7 +50,7 @@ func benchInventory(b *testing.B, n, rooms, jobs int) (*Inventory, []*config.Ten
 		jv := &jobsView{up: true, lastSuccess: now, failed: failedJobs(failed)}
 		jv.active, jv.waiting, jv.processing = activeJobs(active)
 
-		w := newWatch(t, DefaultSettings(t))
+		w := newWatch(t)
 		w.stop = func() {}
 		w.servedAt.Store(now.UnixNano())
 		w.rooms.Store(rv)

@@ -118,11 +118,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		e := emitter{ch: ch, tenant: t.Name}
 		rooms := w.rooms.Load()
 		if c.kinds.Rooms && rooms != nil {
-			e.rooms(rooms, w.settings.RoomsInterval)
+			e.rooms(rooms, w.tenant.Rooms.RefreshInterval)
 		}
 		if jobs := w.jobs.Load(); c.kinds.Jobs && jobs != nil {
 			tenantMax, known := c.inv.limits.maxDuration(t)
-			e.jobs(jobs, w.settings.JobsInterval, jobLimits{rooms, w.settings.RoomsInterval > 0, tenantMax, known})
+			e.jobs(jobs, w.tenant.LiveJobs.RefreshInterval, jobLimits{rooms, w.tenant.Rooms.RefreshInterval > 0, tenantMax, known})
 		}
 	}
 }

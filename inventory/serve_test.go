@@ -84,7 +84,7 @@ func TestExposition(t *testing.T) {
 		api := newFakeAPI()
 		goldenProject(api, api.project("p-shop"), time.Now().Add(9*time.Minute))
 		api.project("p-quiet")
-		inv, logs := newTestInventory(t, api, nil)
+		inv, logs := newTestInventory(t, api)
 		shop, quiet := testTenant("shop"), testTenant("quiet")
 		if _, err := inv.ObserveUserConfig(userConfigOf{hours: 4}).GetUserConfig(t.Context(), shop.Target); err != nil {
 			t.Fatal(err)
@@ -165,8 +165,8 @@ func TestFailedRefreshKeepsLastResult(t *testing.T) {
 		api := newFakeAPI()
 		api.project("p-shop").active = []metastudio.LiveJob{processing("r1", "j1")}
 		api.script("p-shop", opListLiveJobs, nil, nil, serverError, serverError, serverError)
-		inv, logs := newTestInventory(t, api, only(jobsOnly))
-		shop := testTenant("shop")
+		inv, logs := newTestInventory(t, api)
+		shop := testTenant("shop", jobsOnly)
 		start := time.Now()
 		serveEvery(t, inv, 5*time.Minute, 150*time.Second, shop)
 		synctest.Wait()
@@ -213,8 +213,8 @@ func TestMaxRooms(t *testing.T) {
 		for _, r := range p.rooms {
 			p.details[r.RoomID] = &metastudio.RoomDetail{}
 		}
-		inv, logs := newTestInventory(t, api, only(Settings{RoomsInterval: 10 * time.Minute, MaxRooms: 5}))
-		shop := testTenant("shop")
+		inv, logs := newTestInventory(t, api)
+		shop := testTenant("shop", roomsOnly, roomsEvery(10*time.Minute, 5))
 		serveEvery(t, inv, 5*time.Minute, 25*time.Minute, shop)
 		if got := testutil.CollectAndCount(inv.Collector(Kinds{Rooms: true}, shop), "metastudio_room_info"); got != 5 {
 			t.Errorf("%d rooms served, want 5", got)
@@ -242,8 +242,8 @@ func TestRoomGoneSinceListing(t *testing.T) {
 		p.rooms = rooms("r1", "r2", "r3")
 		p.details["r1"] = &metastudio.RoomDetail{}
 		p.details["r3"] = &metastudio.RoomDetail{RepeatCount: intp(2)}
-		inv, _ := newTestInventory(t, api, only(Settings{RoomsInterval: 3 * time.Minute, MaxRooms: 5}))
-		shop := testTenant("shop")
+		inv, _ := newTestInventory(t, api)
+		shop := testTenant("shop", roomsOnly, roomsEvery(3*time.Minute, 5))
 		serveEvery(t, inv, time.Minute, 2*time.Minute+time.Second, shop)
 		compare(t, inv, shop, `# HELP metastudio_room_info One series per room; always 1.
 # TYPE metastudio_room_info gauge

@@ -24,14 +24,20 @@ const maxSlowdown = 4
 // views are immutable once stored: a refresh stores a new one, and a scrape
 // serves whichever it loads, without a lock or a copy.
 type watch struct {
-	tenant   *config.Tenant
-	settings Settings
-	stop     context.CancelFunc
+	// tenant is the tenant the watch started for: its rooms: and
+	// live_jobs: keys are the watch's settings, and a reload that changes
+	// them starts another watch.
+	tenant *config.Tenant
+	stop   context.CancelFunc
 	// servedAt is when a scrape last served the tenant, in Unix nanoseconds.
 	servedAt atomic.Int64
 
 	rooms atomic.Pointer[roomsView] // nil until the first rooms call ended
 	jobs  atomic.Pointer[jobsView]  // nil until the first jobs refresh ended
+	// jobsMu runs one jobs refresh at a time, the watch's own or one the
+	// receiver asks for, so that neither stores a view older than the
+	// other's.
+	jobsMu sync.Mutex
 
 	mu sync.Mutex // guards what follows
 	// slowdown stretches every interval of the tenant while it is
@@ -44,8 +50,8 @@ type watch struct {
 	warnedTooManyJobs   bool // the jobs past maxActiveJobs were logged
 }
 
-func newWatch(t *config.Tenant, s Settings) *watch {
-	return &watch{tenant: t, settings: s, slowdown: 1}
+func newWatch(t *config.Tenant) *watch {
+	return &watch{tenant: t, slowdown: 1}
 }
 
 // wait waits for base stretched by the tenant's slowdown, or to the end of
@@ -92,6 +98,16 @@ func (w *watch) throttled(err error) {
 // Once the watch has stopped it returns the watch's error without calling;
 // callers then record nothing.
 func (inv *Inventory) call(ctx context.Context, w *watch, fn func(context.Context) error) error {
+	return inv.callFor(ctx, w.tenant, func(ctx context.Context) error {
+		err := fn(ctx)
+		w.throttled(err)
+		return err
+	})
+}
+
+// callFor makes one background call for t within the budget, as call does,
+// whether a watch runs for t or not.
+func (inv *Inventory) callFor(ctx context.Context, t *config.Tenant, fn func(context.Context) error) error {
 	if !inv.slots.Acquire(callslots.Background, ctx.Done(), nil) {
 		return ctx.Err()
 	}
@@ -99,15 +115,13 @@ func (inv *Inventory) call(ctx context.Context, w *watch, fn func(context.Contex
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	timeout := w.tenant.Timeout
+	timeout := t.Timeout
 	if timeout <= 0 {
 		timeout = config.DefaultTimeout
 	}
 	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := fn(callCtx)
-	w.throttled(err)
-	return err
+	return fn(callCtx)
 }
 
 // kindLog is how one kind's refreshes log.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -120,17 +121,24 @@ type fakeSource struct {
 	api     map[string]TenantSettings
 	failing map[string]bool
 	calls   map[bool]int // by fresh
-	// freshFails makes refetches fail while cached settings are served.
+	// freshFails makes refetches, and listings of live jobs, fail while
+	// cached settings are served.
 	freshFails map[string]bool
 	// now, when set, stamps FetchedAt on what a fresh fetch caches.
 	now func() time.Time
 	// afterSettings, when set, runs after each Settings answer, outside
 	// the source's lock: a test's hook for what happens meanwhile.
 	afterSettings func(tenant string)
+	// jobs are the jobs with a callback of their own "running" by tenant
+	// and job id, listedJobs those the last listing found; a job with a
+	// nil callback runs with its tenant's. jobListings counts listings.
+	jobs, listedJobs map[string]map[string]*JobCallback
+	jobListings      map[string]int
 }
 
 func newSource(tenants map[string]TenantSettings) *fakeSource {
-	s := &fakeSource{cached: map[string]TenantSettings{}, api: map[string]TenantSettings{}, failing: map[string]bool{}, calls: map[bool]int{}}
+	s := &fakeSource{cached: map[string]TenantSettings{}, api: map[string]TenantSettings{}, failing: map[string]bool{}, calls: map[bool]int{},
+		jobs: map[string]map[string]*JobCallback{}, listedJobs: map[string]map[string]*JobCallback{}, jobListings: map[string]int{}}
 	for n, ts := range tenants {
 		s.cached[n], s.api[n] = ts, ts
 	}
@@ -166,6 +174,43 @@ func (s *fakeSource) settings(tenant string, fresh bool) (TenantSettings, error)
 		s.cached[tenant] = ts
 	}
 	return s.cached[tenant], nil
+}
+
+func (s *fakeSource) JobCallback(_ context.Context, tenant, jobID string, refresh bool) (*JobCallback, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.api[tenant]; !ok {
+		return nil, ErrUnknownTenant
+	}
+	if refresh {
+		s.jobListings[tenant]++
+		if s.failing[tenant] || s.freshFails[tenant] {
+			return nil, errAPIDown
+		}
+		s.listedJobs[tenant] = maps.Clone(s.jobs[tenant])
+	}
+	cb, ok := s.listedJobs[tenant][jobID]
+	if !ok {
+		return nil, ErrUnknownJob
+	}
+	return cb, nil
+}
+
+// startJob makes a job of tenant run with cb (nil: the tenant's callback),
+// known to the source's listings from the next one on.
+func (s *fakeSource) startJob(tenant, jobID string, cb *JobCallback) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.jobs[tenant] == nil {
+		s.jobs[tenant] = map[string]*JobCallback{}
+	}
+	s.jobs[tenant][jobID] = cb
+}
+
+func (s *fakeSource) listings(tenant string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.jobListings[tenant]
 }
 
 // Serves is the tenant set: the tenants the "API" knows.
@@ -368,7 +413,7 @@ func (h *harness) doChunked(r request) answer {
 }
 
 // plantedSecrets are the values that must never leave the receiver.
-var plantedSecrets = []string{testKey, rotatedKey, urlPassword, urlToken, streamKeyText, outputPath, outputQuery, forwardSecret}
+var plantedSecrets = []string{testKey, rotatedKey, roomKey, urlPassword, urlToken, streamKeyText, outputPath, outputQuery, forwardSecret}
 
 func assertNoSecret(t testing.TB, where, text string) {
 	t.Helper()

@@ -66,7 +66,11 @@ type Receiver struct {
 
 	limiter   refetchLimiter
 	refetches singleflight.Group
-	replay    replayCache
+	// jobLimiter and jobRefreshes are the same for listing a tenant's
+	// live jobs to find a job's callback key.
+	jobLimiter   refetchLimiter
+	jobRefreshes singleflight.Group
+	replay       replayCache
 
 	// rejections and relayFailures say at warn level, once a minute per
 	// kind, what debug says per request.
@@ -195,6 +199,7 @@ func (rc *Receiver) Retain(tenants []string) {
 		keep[t] = true
 	}
 	rc.limiter.retain(keep)
+	rc.jobLimiter.retain(keep)
 	rc.replay.retain(keep)
 	keep[""] = true // requests of no tenant
 	byTenant := func(key string) bool {

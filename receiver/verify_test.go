@@ -196,6 +196,11 @@ func (f funcSource) Settings(ctx context.Context, tenant string, fresh bool) (Te
 
 func (funcSource) Serves(string) bool { return true }
 
+// JobCallback knows no job: every job runs with its tenant's callback.
+func (funcSource) JobCallback(context.Context, string, string, bool) (*JobCallback, error) {
+	return nil, nil
+}
+
 // TestSettingsMaxAge: a tenant switched from NONE to MSS_A_HEAD stops
 // taking token-only requests once its cached settings are older than the
 // max age, with no scrape in between; the refetch is made once per 30 s
