@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 )
 
 // TestMain lets a test run the compiled test binary as the program itself,
@@ -30,7 +32,7 @@ func TestMain(m *testing.M) {
 // exit within 10s: a program that started serving never would.
 func runWithin(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errOut syncBuffer
+	var out, errOut lockedbuffer.Buffer
 	exited := make(chan int, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 )
 
 // TestDemoRunLeavesNothingBehind: a whole --demo run, with its simulator,
@@ -19,7 +21,7 @@ func TestDemoRunLeavesNothingBehind(t *testing.T) {
 	addr := freeAddress(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
-	logs := &syncBuffer{}
+	logs := &lockedbuffer.Buffer{}
 	go func() {
 		exited <- run(ctx, []string{"--demo", "--web.listen-address=" + addr, "--callback.listen-address=127.0.0.1:0"}, io.Discard, logs)
 	}()

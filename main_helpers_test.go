@@ -16,9 +16,6 @@ import (
 	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 )
 
-// syncBuffer collects output written from several goroutines.
-type syncBuffer = lockedbuffer.Buffer
-
 func freeAddress(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -32,14 +29,14 @@ func freeAddress(t *testing.T) string {
 // exporter is the whole program, running in-process on a loopback port.
 type exporter struct {
 	url  string
-	logs *syncBuffer
+	logs *lockedbuffer.Buffer
 }
 
 func startExporter(t *testing.T, args ...string) *exporter {
 	t.Helper()
 	args = withTestReceiver(args)
 	addr := freeAddress(t)
-	e := &exporter{url: "http://" + addr, logs: &syncBuffer{}}
+	e := &exporter{url: "http://" + addr, logs: &lockedbuffer.Buffer{}}
 	runUntilCleanup(t, append(args, "--web.listen-address="+addr), e.logs, func() bool {
 		resp, err := http.Get(e.url + "/-/healthy")
 		if err != nil {
@@ -67,7 +64,7 @@ func withTestReceiver(args []string) []string {
 
 // runUntilCleanup runs the whole program in-process until the test ends,
 // and returns once ready reports that it serves.
-func runUntilCleanup(t *testing.T, args []string, logs *syncBuffer, ready func() bool) {
+func runUntilCleanup(t *testing.T, args []string, logs *lockedbuffer.Buffer, ready func() bool) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)

@@ -22,6 +22,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -340,7 +341,7 @@ discovery:
 		addr := freeAddress(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		exited := make(chan int, 1)
-		logs := &syncBuffer{}
+		logs := &lockedbuffer.Buffer{}
 		go func() {
 			exited <- run(ctx, []string{"--config.file=" + cfg, "--web.listen-address=" + addr}, io.Discard, logs)
 		}()

@@ -14,13 +14,15 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 )
 
 // runningExporter is the whole program in-process, which the test stops
 // when it wants to look at what is left.
 type runningExporter struct {
 	url  string
-	logs *syncBuffer
+	logs *lockedbuffer.Buffer
 	// client keeps no connection to the exporter, so that none outlives it.
 	client *http.Client
 	stop   func()
@@ -29,7 +31,7 @@ type runningExporter struct {
 func startStoppable(t *testing.T, args ...string) *runningExporter {
 	t.Helper()
 	addr := freeAddress(t)
-	e := &runningExporter{url: "http://" + addr, logs: &syncBuffer{}, client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
+	e := &runningExporter{url: "http://" + addr, logs: &lockedbuffer.Buffer{}, client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
 	go func() { exited <- run(ctx, append(args, "--web.listen-address="+addr), io.Discard, e.logs) }()

@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -70,7 +71,7 @@ func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string, pool *x
 type tlsExporter struct {
 	addr   string
 	client *http.Client // trusts the test certificate
-	logs   *syncBuffer
+	logs   *lockedbuffer.Buffer
 }
 
 func startTLSExporter(t *testing.T) *tlsExporter {
@@ -96,7 +97,7 @@ tenants:
   - {name: shop, project_id: p-shop, endpoint: %s, credentials: sim}
 `, sim.URL))
 
-	e := &tlsExporter{addr: freeAddress(t), logs: &syncBuffer{}}
+	e := &tlsExporter{addr: freeAddress(t), logs: &lockedbuffer.Buffer{}}
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
 	e.client = &http.Client{Transport: transport, Timeout: 10 * time.Second}
 	t.Cleanup(transport.CloseIdleConnections)

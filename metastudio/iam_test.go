@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
 )
 
 const (
@@ -20,19 +22,11 @@ const (
 	wantAuthBody    = `{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"monitor","password":"pw-SECRET-value","domain":{"name":"acme"}}}},"scope":{"project":{"id":"` + testProject + `"}}}}`
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
 // fakeIAM issues tokens "tok-SECRET-1", "tok-SECRET-2", ... and tells the
 // fake MetaStudio which ones are valid.
 type fakeIAM struct {
 	t       *testing.T
-	clock   *fakeClock
+	clock   *fakeclock.Clock
 	life    time.Duration
 	block   chan struct{} // when set, token answers wait for it
 	fail    func(w http.ResponseWriter) bool
@@ -101,7 +95,7 @@ type iamFixture struct {
 }
 
 func newIAMFixture(t *testing.T, life time.Duration) *iamFixture {
-	clock := &fakeClock{t: time.Date(2026, 11, 27, 16, 0, 0, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2026, 11, 27, 16, 0, 0, 0, time.UTC))
 	fx := &iamFixture{iam: &fakeIAM{t: t, clock: clock, life: life}}
 	iamSrv := httptest.NewServer(fx.iam)
 	t.Cleanup(iamSrv.Close)
