@@ -151,15 +151,15 @@ tenants:
 	writeFile(t, pki.dir, "ca.pem", string(goodCA))
 	reload("the CA file restored", 200)
 	wantScrape("after the CA file was restored", `metastudio_live_max_duration_seconds{tenant="shop"} 18000`)
-	if opened, closed := s.opened.Load(), s.closed.Load(); opened != 1 || closed != 0 {
+	if opened, closed := s.conns.Opened(), s.conns.Closed(); opened != 1 || closed != 0 {
 		t.Errorf("%d connections opened and %d closed after reloads that left the block as it was, want 1 and 0", opened, closed)
 	}
 
 	writeFile(t, pki.dir, "metastudio.yml", configWith("{ca_file: ca.pem, server_name: metastudio.test}"))
 	reload("a changed block", 200)
 	wantScrape("after the block changed", `metastudio_live_max_duration_seconds{tenant="shop"} 18000`)
-	s.waitClosed(t, 1)
-	if n := s.opened.Load(); n != 2 {
+	s.conns.WaitClosed(t, 1)
+	if n := s.conns.Opened(); n != 2 {
 		t.Errorf("%d connections opened after the block changed, want 2", n)
 	}
 	e.stop()

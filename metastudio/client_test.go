@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/conncount"
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
@@ -306,7 +307,6 @@ func TestInvalidEndpoint(t *testing.T) {
 }
 
 func TestConnectionsReused(t *testing.T) {
-	var conns atomic.Int32
 	var calls atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if calls.Add(1)%2 == 0 {
@@ -316,19 +316,15 @@ func TestConnectionsReused(t *testing.T) {
 		}
 		_, _ = w.Write(readTestdata(t, "user_config_full.json"))
 	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
+	conns := conncount.Watch(srv.Config)
 	srv.Start()
 	defer srv.Close()
 	c := NewClient(ClientOptions{})
 	for range 4 {
 		_, _ = c.GetUserConfig(context.Background(), akTarget(srv.URL))
 	}
-	if calls.Load() != 4 || conns.Load() != 1 {
-		t.Errorf("%d calls over %d connections, want 4 over 1", calls.Load(), conns.Load())
+	if calls.Load() != 4 || conns.Opened() != 1 {
+		t.Errorf("%d calls over %d connections, want 4 over 1", calls.Load(), conns.Opened())
 	}
 }
 
