@@ -20,7 +20,6 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
 	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
@@ -300,26 +299,6 @@ func answerJSON(res, detail string) string {
 		return `{"result":"` + res + `"}`
 	}
 	return `{"result":"` + res + `","error":"` + detail + `"}`
-}
-
-// exposition gathers c and renders it as text.
-func exposition(t testing.TB, cs ...prometheus.Collector) string {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	for _, c := range cs {
-		reg.MustRegister(c)
-	}
-	var b strings.Builder
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b.String()
 }
 
 func compare(t testing.TB, c prometheus.Collector, want string, names ...string) {
