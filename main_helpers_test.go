@@ -91,7 +91,7 @@ func runUntilCleanup(t *testing.T, args []string, logs *lockedbuffer.Buffer, rea
 	}
 }
 
-// get returns status and body of a request to the exporter.
+// do returns status and body of a request to the exporter.
 func (e *exporter) do(t *testing.T, method, path string, header http.Header) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, e.url+path, nil)
@@ -101,9 +101,20 @@ func (e *exporter) do(t *testing.T, method, path string, header http.Header) (in
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
+	code, body := send(t, http.DefaultClient, req)
+	if code == 0 {
+		t.Fatal(body)
+	}
+	return code, body
+}
+
+// send sends req with client and returns the answer's status and body, or
+// 0 and the error's text when no answer came.
+func send(t *testing.T, client *http.Client, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err.Error()
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)

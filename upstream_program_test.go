@@ -62,16 +62,7 @@ func (e *runningExporter) request(t *testing.T, method, path string) (int, strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := e.client.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
+	return send(t, e.client, req)
 }
 
 func (e *runningExporter) waitFor(t *testing.T, what string, ok func() bool) {

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -80,16 +79,7 @@ func (e *tlsExporter) do(t *testing.T, method, scheme, path, user, password stri
 	if user != "" {
 		req.SetBasicAuth(user, password)
 	}
-	resp, err := e.client.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
+	return send(t, e.client, req)
 }
 
 // TestWebConfigProtectsEveryEndpoint: with --web.config.file, every
