@@ -54,6 +54,27 @@ func newWatch(t *config.Tenant) *watch {
 	return &watch{tenant: t, slowdown: 1}
 }
 
+// viewAfter returns a copy of prev, the rooms or jobs view a refresh
+// found, for the next refresh to change and store; an empty view before
+// the first.
+func viewAfter[V roomsView | jobsView](prev *V) *V {
+	next := new(V)
+	if prev != nil {
+		*next = *prev
+	}
+	return next
+}
+
+// firstTime sets flag, one of the watch's warned flags, and reports
+// whether it was unset: the warning it stands for is logged once a watch.
+func (w *watch) firstTime(flag *bool) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	first := !*flag
+	*flag = true
+	return first
+}
+
 // wait waits for base stretched by the tenant's slowdown, or to the end of
 // its Retry-After (within maxSlowdown × base) if that is later, and
 // reports whether the watch still runs.
