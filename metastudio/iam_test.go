@@ -89,7 +89,7 @@ func (f *fakeIAM) metaStudio(calls *atomic.Int32) http.Handler {
 type iamFixture struct {
 	iam   *fakeIAM
 	calls atomic.Int32
-	obs   observations
+	obs   ObserveLog
 	c     *Client
 	tg    Target
 }
@@ -101,7 +101,7 @@ func newIAMFixture(t *testing.T, life time.Duration) *iamFixture {
 	t.Cleanup(iamSrv.Close)
 	msSrv := httptest.NewServer(fx.iam.metaStudio(&fx.calls))
 	t.Cleanup(msSrv.Close)
-	fx.c = NewClient(ClientOptions{Now: clock.Now, Observe: fx.obs.observe})
+	fx.c = NewClient(ClientOptions{Now: clock.Now, Observe: fx.obs.Observe})
 	fx.tg = Target{Name: "shop-a", Endpoint: msSrv.URL, ProjectID: testProject, Credentials: Credentials{
 		IAM: &IAMPassword{Endpoint: iamSrv.URL + "/", Domain: "acme", User: "monitor", Password: testIAMPassword},
 	}}
@@ -124,7 +124,7 @@ func TestIAMTokenCached(t *testing.T) {
 		t.Errorf("IAM asked %d times for 3 calls, want 1", n)
 	}
 	// IAM calls are not MetaStudio calls: only the three GETs are observed.
-	if got := fx.obs.get(); got != "200,200,200" {
+	if got := fx.obs.Codes(); got != "200,200,200" {
 		t.Errorf("observed %q", got)
 	}
 	// A changed password must not reuse the old password's token.
@@ -212,7 +212,7 @@ func TestIAMTokenDroppedOn401(t *testing.T) {
 	if n, calls := fx.iam.issued.Load(), fx.calls.Load(); n != 2 || calls != 3 {
 		t.Errorf("%d tokens, %d MetaStudio calls; want 2 and 3", n, calls)
 	}
-	if got := fx.obs.get(); got != "200,401,200" {
+	if got := fx.obs.Codes(); got != "200,401,200" {
 		t.Errorf("observed %q", got)
 	}
 	fx.get(t) // the new token is cached
@@ -284,7 +284,7 @@ func TestIAMErrors(t *testing.T) {
 			if !errors.As(err, &e) || e.Reason != tc.reason || e.RequestID != tc.requestID || e.Op != "get IAM token" {
 				t.Errorf("error %+v; want reason %q request id %q", e, tc.reason, tc.requestID)
 			}
-			if fx.calls.Load() != 0 || fx.obs.get() != "" {
+			if fx.calls.Load() != 0 || fx.obs.Codes() != "" {
 				t.Errorf("MetaStudio called without a token")
 			}
 			assertNoSecret(t, err.Error())
