@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 )
 
 // TestDemoRunLeavesNothingBehind: a whole --demo run, with its simulator,
@@ -18,7 +19,7 @@ import (
 // once run returns.
 func TestDemoRunLeavesNothingBehind(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
-	addr := freeAddress(t)
+	addr := loopback.FreeAddress(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
 	logs := &lockedbuffer.Buffer{}

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,17 +13,8 @@ import (
 	"time"
 
 	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 )
-
-func freeAddress(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // exporter is the whole program, running in-process on a loopback port.
 type exporter struct {
@@ -35,7 +25,7 @@ type exporter struct {
 func startExporter(t *testing.T, args ...string) *exporter {
 	t.Helper()
 	args = withTestReceiver(args)
-	addr := freeAddress(t)
+	addr := loopback.FreeAddress(t)
 	e := &exporter{url: "http://" + addr, logs: &lockedbuffer.Buffer{}}
 	runUntilCleanup(t, append(args, "--web.listen-address="+addr), e.logs, func() bool {
 		resp, err := http.Get(e.url + "/-/healthy")

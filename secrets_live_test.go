@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -34,7 +35,7 @@ func TestNoSecretFromReceiverOrDiscovery(t *testing.T) {
 		"forged key":          "forged-SECRET-I",
 	}
 	const ak, discAK = "AKLIVE0000000000001", "AKDISC0000000000001"
-	callbackAddr := freeAddress(t)
+	callbackAddr := loopback.FreeAddress(t)
 	userConfig := func(tenant string) []byte {
 		return []byte(`{"live_event_callback_config":{"live_event_type_callback_url":"https://mon.example.com/callback/` + tenant +
 			`?token=` + secrets["callback URL cred"] + `","auth_type":"MSS_A","key":"` + secrets["user-config key"] + `",` +

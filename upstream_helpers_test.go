@@ -23,6 +23,7 @@ import (
 
 	"github.com/metastudio-exporter/metastudio_exporter/internal/conncount"
 	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/internal/testcert"
 )
 
@@ -111,7 +112,7 @@ func startTinyproxy(t *testing.T, basicAuth string, connectPorts ...string) *tin
 		t.Skip("tinyproxy is not installed (apt-get install tinyproxy); CI runs this test")
 	}
 	dir := t.TempDir()
-	p := &tinyproxy{addr: freeAddress(t), log: filepath.Join(dir, "tinyproxy.log")}
+	p := &tinyproxy{addr: loopback.FreeAddress(t), log: filepath.Join(dir, "tinyproxy.log")}
 	_, port, _ := net.SplitHostPort(p.addr)
 	var conf strings.Builder
 	fmt.Fprintf(&conf, "Listen 127.0.0.1\nPort %s\nAllow 127.0.0.1\nBind %s\nTimeout 30\nMaxClients 50\nLogFile %q\nLogLevel Connect\n",

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 )
 
 // runningExporter is the whole program in-process, which the test stops
@@ -30,7 +31,7 @@ type runningExporter struct {
 
 func startStoppable(t *testing.T, args ...string) *runningExporter {
 	t.Helper()
-	addr := freeAddress(t)
+	addr := loopback.FreeAddress(t)
 	e := &runningExporter{url: "http://" + addr, logs: &lockedbuffer.Buffer{}, client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/internal/testcert"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
@@ -56,7 +57,7 @@ tenants:
   - {name: shop, project_id: p-shop, endpoint: %s, credentials: sim}
 `, sim.URL))
 
-	e := &tlsExporter{addr: freeAddress(t), logs: &lockedbuffer.Buffer{}}
+	e := &tlsExporter{addr: loopback.FreeAddress(t), logs: &lockedbuffer.Buffer{}}
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: cert.Pool()}}
 	e.client = &http.Client{Transport: transport, Timeout: 10 * time.Second}
 	t.Cleanup(transport.CloseIdleConnections)
@@ -171,7 +172,7 @@ func TestBrokenWebConfigStopsTheStart(t *testing.T) {
 		{"--web.config.file", typo, `msg=Exiting err="--web.config.file=` + typo +
 			`: yaml: unmarshal errors:\n  line 1: field tls_server_confg not found in type web.Config"`},
 	} {
-		web, cb := freeAddress(t), freeAddress(t)
+		web, cb := loopback.FreeAddress(t), loopback.FreeAddress(t)
 		code, _, stderr := runWithin(t, "--demo", "--web.listen-address="+web, "--callback.listen-address="+cb, tc.flag+"="+tc.file)
 		if code != 1 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%s: exit %d, stderr:\n%s\nwant exit 1 and\n%s", tc.flag, code, stderr, tc.want)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
@@ -18,6 +17,7 @@ import (
 	commoncfg "github.com/prometheus/common/config"
 
 	"github.com/metastudio-exporter/metastudio_exporter/internal/conncount"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 )
 
 func startCounted(t *testing.T, h http.Handler) (*httptest.Server, *conncount.Counter) {
@@ -168,7 +168,7 @@ func TestConnectionErrorsNameTheRoute(t *testing.T) {
 	}))
 	defer refusing.Close()
 	refusingAddr := strings.TrimPrefix(refusing.URL, "http://")
-	closedAddr := closedAddress(t)
+	closedAddr := loopback.FreeAddress(t)
 	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
 	defer tlsSrv.Close()
 	tlsAddr := strings.TrimPrefix(tlsSrv.URL, "https://")
@@ -245,17 +245,6 @@ func TestTargetPrintsNoConnectionSecret(t *testing.T) {
 
 func basicAuth(user, password string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
-}
-
-func closedAddress(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // BenchmarkGetUserConfigWithConnection is BenchmarkGetUserConfig for a
