@@ -145,7 +145,6 @@ func TestInventoryContext(t *testing.T) {
 	var obs metastudio.ObserveLog
 	c := invClient(metastudio.ClientOptions{Observe: obs.Observe})
 	tg := invTarget(url)
-	tg.Name = "shop-a"
 
 	done, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -80,7 +80,7 @@ func invClient(opts metastudio.ClientOptions) *metastudio.Client {
 }
 
 func invTarget(url string) metastudio.Target {
-	return metastudio.Target{Name: "shop", Endpoint: url, ProjectID: invProject,
+	return metastudio.Target{Name: "shop-a", Endpoint: url, ProjectID: invProject,
 		Credentials: metastudio.Credentials{AccessKey: invAK, SecretKey: invSK}}
 }
 
@@ -90,7 +90,6 @@ func TestListLiveJobs(t *testing.T) {
 	var obs metastudio.ObserveLog
 	c := invClient(metastudio.ClientOptions{Transport: rec, Observe: obs.Observe})
 	tg := invTarget(url)
-	tg.Name = "shop-a"
 
 	live := metastudio.LiveJob{JobID: "job-live", RoomID: "room-forever", RoomName: `<img src=x onerror="alert(1)">`, State: metastudio.JobProcessing,
 		Duration: 5700, StreamDuration: 5700, StartTime: invT0.Add(-95 * time.Minute), CreateTime: invT0.Add(-95 * time.Minute),
@@ -224,7 +223,6 @@ func TestGetRoom(t *testing.T) {
 	var obs metastudio.ObserveLog
 	c := invClient(metastudio.ClientOptions{Observe: obs.Observe})
 	tg := invTarget(url)
-	tg.Name = "shop-a"
 
 	d, err := c.GetRoom(context.Background(), tg, "room-forever")
 	if err != nil {
