@@ -5,41 +5,19 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/metastudio-exporter/metastudio_exporter/callslots"
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
 	"github.com/metastudio-exporter/metastudio_exporter/inventory"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
-
-// stepClock is the receiver's clock in TestJobKeysEndToEnd: it moves only
-// when the test moves it, so that the 30 s between two listings pass at
-// once. Its timers never fire; the receiver's only one flushes warn lines.
-type stepClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *stepClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func (*stepClock) AfterFunc(time.Duration, func()) func() bool { return func() bool { return true } }
 
 // TestJobKeysEndToEnd: the receiver as main wires it, over the tenant set,
 // the scraper and the inventory, on the real client and the simulator. A
@@ -101,7 +79,9 @@ tenants:
 	inventory.FollowTenants(set, inv)
 	scraper := collector.NewScraper(inv.ObserveUserConfig(client), collector.Options{Slots: slots})
 	collector.FollowTenants(set, scraper, collector.NewRequestMetrics())
-	clock := &stepClock{now: time.Now()}
+	// The receiver's clock moves only when the test moves it, so that the
+	// 30 s between two listings pass at once.
+	clock := fakeclock.New(time.Now())
 	rc, err := receiver.New(receiver.Options{Now: clock.Now, AfterFunc: clock.AfterFunc},
 		receiverSettings{set: set, scraper: scraper, inventory: inv})
 	if err != nil {

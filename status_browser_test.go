@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/prometheus/common/version"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -101,7 +102,7 @@ tenants:
 discovery:
   - {credentials: disc, iam_endpoint: %[4]q, endpoint: %[4]q, regions: [cn-north-4]}
 `, ak, discAK, goodSK, sim.URL))
-	callbackAddr := freeAddress(t)
+	callbackAddr := loopback.FreeAddress(t)
 	e := startExporter(t, "--config.file="+cfg, "--callback.listen-address="+callbackAddr,
 		"--callback.external-url=https://mon.example.com")
 	waitReady(t, e)

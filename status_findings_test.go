@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 	"github.com/metastudio-exporter/metastudio_exporter/web"
 )
@@ -213,7 +214,7 @@ credentials:
   wrong: {access_key: %[1]s, secret_key: not-the-sk}
 tenants:
 %[3]s`, ak, sk, strings.ReplaceAll(entries.String(), "ENDPOINT", strconv.Quote(sim.URL))))
-	return startExporter(t, "--config.file="+cfg, "--callback.listen-address="+freeAddress(t), "--callback.external-url=https://mon.example.com")
+	return startExporter(t, "--config.file="+cfg, "--callback.listen-address="+loopback.FreeAddress(t), "--callback.external-url=https://mon.example.com")
 }
 
 var (

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
@@ -118,7 +119,7 @@ func TestCallbackAuthFailureNotRepeated(t *testing.T) {
 	sim := startSim(t)
 	sim.Server.SetFault(projectFaulty, simulator.Fault{Status: 500})
 	cfg := threeTenants(t, sim.URL, sim.URL, "")
-	clock := newFakeClock()
+	clock := fakeclock.New(t0)
 	e := newExporter(t, staticSource(cfg), Options{Now: clock.Now})
 	faulty, _ := cfg.Tenant("faulty")
 	ctx := context.Background()

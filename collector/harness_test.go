@@ -94,7 +94,7 @@ type exporterUnderTest struct {
 	exporter  prometheus.Gatherer
 	transport *http.Transport
 	requests  *RequestMetrics
-	logs      *lockedBuffer
+	logs      *lockedbuffer.Buffer
 }
 
 func newExporter(t *testing.T, src *tenants.Set, opts Options) *exporterUnderTest {
@@ -103,7 +103,7 @@ func newExporter(t *testing.T, src *tenants.Set, opts Options) *exporterUnderTes
 		source:    src,
 		transport: metastudio.NewTransport(8),
 		requests:  NewRequestMetrics(),
-		logs:      &lockedBuffer{},
+		logs:      &lockedbuffer.Buffer{},
 	}
 	client := metastudio.NewClient(metastudio.ClientOptions{Transport: e.transport, Observe: e.requests.Observe})
 	logger := log.NewLogfmtLogger(e.logs)
@@ -205,9 +205,6 @@ func failedLines(tenant, projectID, reason, code string) []string {
 		l(`metastudio_up{tenant=%q} 0`, tenant),
 	}
 }
-
-// lockedBuffer collects output written from several goroutines.
-type lockedBuffer = lockedbuffer.Buffer
 
 // countLines counts log lines holding every one of parts.
 func countLines(logs string, parts ...string) int {

@@ -9,13 +9,12 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
 	"go.uber.org/goleak"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promtext"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
@@ -224,19 +223,7 @@ func newTestInventory(t *testing.T, api API) (*Inventory, *lockedbuffer.Buffer) 
 // exposition.
 func serve(t *testing.T, inv *Inventory, kinds Kinds, tenants ...*config.Tenant) string {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(inv.Collector(kinds, tenants...))
-	var b strings.Builder
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b.String()
+	return promtext.Gather(t, inv.Collector(kinds, tenants...))
 }
 
 // serveEvery serves tenants every `every` for d, keeping them in demand

@@ -84,7 +84,7 @@ func (inv *Inventory) listJobsFor(ctx context.Context, t *config.Tenant) error {
 		// The watch's view takes the new jobs; whether its last refresh
 		// succeeded, and when, are the background refresh's to say.
 		if prev := w.jobs.Load(); prev != nil {
-			next := jobsViewAfter(prev)
+			next := viewAfter(prev)
 			next.active, next.waiting, next.processing = active, waiting, processing
 			w.jobs.Store(next)
 			return nil

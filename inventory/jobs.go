@@ -65,7 +65,7 @@ func (inv *Inventory) watchJobs(ctx context.Context, w *watch) {
 func (inv *Inventory) refreshJobs(ctx context.Context, w *watch) {
 	w.jobsMu.Lock()
 	defer w.jobsMu.Unlock()
-	next := jobsViewAfter(w.jobs.Load())
+	next := viewAfter(w.jobs.Load())
 	var listed []metastudio.LiveJob
 	var total int
 	err := inv.call(ctx, w, func(ctx context.Context) (err error) {
@@ -100,22 +100,10 @@ func (inv *Inventory) refreshJobs(ctx context.Context, w *watch) {
 // warnTooManyJobs logs, once per watch, that the tenant lists more active
 // jobs than are watched.
 func (inv *Inventory) warnTooManyJobs(w *watch, total int) {
-	w.mu.Lock()
-	warned := w.warnedTooManyJobs
-	w.warnedTooManyJobs = true
-	w.mu.Unlock()
-	if !warned {
+	if w.firstTime(&w.warnedTooManyJobs) {
 		_ = level.Warn(inv.logger).Log("msg", "Tenant runs more live jobs than are watched; the rest have no series",
 			"tenant", w.tenant.Name, "jobs", total, "watched", maxActiveJobs)
 	}
-}
-
-func jobsViewAfter(prev *jobsView) *jobsView {
-	if prev == nil {
-		return &jobsView{}
-	}
-	next := *prev
-	return &next
 }
 
 // activeJobs keeps the WAITING and PROCESSING jobs of a listing (a job

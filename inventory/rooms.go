@@ -89,7 +89,7 @@ func (inv *Inventory) listRooms(ctx context.Context, w *watch) []string {
 		return nil
 	}
 	inv.logOutcome(w, &w.roomFails, roomsLog, err)
-	next := roomsViewAfter(w.rooms.Load())
+	next := viewAfter(w.rooms.Load())
 	if err != nil {
 		next.up = false
 		w.rooms.Store(next)
@@ -113,23 +113,10 @@ func (inv *Inventory) listRooms(ctx context.Context, w *watch) []string {
 // warnSkipped logs, once per watch, that the tenant has more rooms than
 // max_rooms.
 func (inv *Inventory) warnSkipped(w *watch, rooms int) {
-	w.mu.Lock()
-	warned := w.warnedSkipped
-	w.warnedSkipped = true
-	w.mu.Unlock()
-	if !warned {
+	if w.firstTime(&w.warnedSkipped) {
 		_ = level.Warn(inv.logger).Log("msg", "Tenant has more rooms than max_rooms; the rest are not watched (metastudio_rooms_skipped counts them)",
 			"tenant", w.tenant.Name, "rooms", rooms, "max_rooms", w.tenant.Rooms.MaxRooms)
 	}
-}
-
-// roomsViewAfter returns a copy of prev to change, or an empty view.
-func roomsViewAfter(prev *roomsView) *roomsView {
-	if prev == nil {
-		return &roomsView{}
-	}
-	next := *prev
-	return &next
 }
 
 // listedRooms turns a listing into rooms, at most max, keeping the
@@ -175,7 +162,7 @@ func (inv *Inventory) fetchRoom(ctx context.Context, w *watch, id string) {
 	if ctx.Err() != nil {
 		return
 	}
-	next := roomsViewAfter(w.rooms.Load())
+	next := viewAfter(w.rooms.Load())
 	i, listed := next.index[id]
 	switch {
 	case err == nil && listed:

@@ -13,9 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promtext"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
@@ -121,19 +121,7 @@ func TestExposition(t *testing.T) {
 
 func writeGolden(t *testing.T, c prometheus.Collector) {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(c)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(goldenFile, []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(goldenFile, []byte(promtext.Gather(t, c)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-kit/log/level"
-
 	"github.com/metastudio-exporter/metastudio_exporter/callslots"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/internal/failstreak"
@@ -52,6 +50,27 @@ type watch struct {
 
 func newWatch(t *config.Tenant) *watch {
 	return &watch{tenant: t, slowdown: 1}
+}
+
+// viewAfter returns a copy of prev, the rooms or jobs view a refresh
+// found, for the next refresh to change and store; an empty view before
+// the first.
+func viewAfter[V roomsView | jobsView](prev *V) *V {
+	next := new(V)
+	if prev != nil {
+		*next = *prev
+	}
+	return next
+}
+
+// firstTime sets flag, one of the watch's warned flags, and reports
+// whether it was unset: the warning it stands for is logged once a watch.
+func (w *watch) firstTime(flag *bool) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	first := !*flag
+	*flag = true
+	return first
 }
 
 // wait waits for base stretched by the tenant's slowdown, or to the end of
@@ -124,19 +143,17 @@ func (inv *Inventory) callFor(ctx context.Context, t *config.Tenant, fn func(con
 	return fn(callCtx)
 }
 
-// kindLog is how one kind's refreshes log.
-type kindLog struct{ failed, still, recovered string }
-
+// How each kind's refreshes log.
 var (
-	roomsLog = kindLog{"Refreshing rooms failed", "Refreshing rooms still failing", "Refreshing rooms succeeded again"}
-	jobsLog  = kindLog{"Refreshing live jobs failed", "Refreshing live jobs still failing", "Refreshing live jobs succeeded again"}
+	roomsLog = failstreak.Lines{Failed: "Refreshing rooms failed", Still: "Refreshing rooms still failing", Recovered: "Refreshing rooms succeeded again"}
+	jobsLog  = failstreak.Lines{Failed: "Refreshing live jobs failed", Still: "Refreshing live jobs still failing", Recovered: "Refreshing live jobs succeeded again"}
 )
 
 // logOutcome logs a call of one kind as its failure streak says: a warn
 // line when the kind starts failing or fails for another reason, at most
 // one every failstreak.WarnEvery while it goes on, an info line when it
 // recovers, debug otherwise.
-func (inv *Inventory) logOutcome(w *watch, streak *failstreak.Streak, msgs kindLog, err error) {
+func (inv *Inventory) logOutcome(w *watch, streak *failstreak.Streak, lines failstreak.Lines, err error) {
 	now := time.Now()
 	w.mu.Lock()
 	var n failstreak.Notice
@@ -148,24 +165,11 @@ func (inv *Inventory) logOutcome(w *watch, streak *failstreak.Streak, msgs kindL
 	slowdown := w.slowdown
 	w.mu.Unlock()
 
-	tenant := w.tenant.Name
 	if err == nil {
-		if n.Kind == failstreak.Recovered {
-			_ = level.Info(inv.logger).Log("msg", msgs.recovered, "tenant", tenant,
-				"failed_calls", n.Calls, "failing_for", n.Since.Round(time.Second))
-		}
+		lines.Recovery(inv.logger, w.tenant.Name, n)
 		return
 	}
-	kv := []any{"msg", msgs.failed, "tenant", tenant}
-	logger := level.Debug(inv.logger)
-	switch {
-	case n.Kind == failstreak.Started:
-		logger = level.Warn(inv.logger)
-	case n.Kind == failstreak.Still:
-		logger = level.Warn(inv.logger)
-		kv = []any{"msg", msgs.still, "tenant", tenant,
-			"failed_calls_since_last_warning", n.Calls, "failing_for", n.Since.Round(time.Second)}
-	}
+	logger, kv := lines.Failure(inv.logger, w.tenant.Name, n)
 	kv = metastudio.AppendLogFields(kv, err)
 	if slowdown > 1 {
 		kv = append(kv, "slowdown", slowdown)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
 )
 
 // fuzzTenants are the tenants FuzzCallbackRequest picks from by index.
@@ -54,7 +56,7 @@ func FuzzCallbackRequest(f *testing.F) {
 	src := newSource(testTenants())
 	src.failing["down"] = true
 	src.startJob("mss", "j", roomCallback)
-	clock := newClock()
+	clock := fakeclock.New(t0)
 	rc, err := New(Options{MaxStreams: 20, Now: clock.Now, AfterFunc: clock.AfterFunc}, src)
 	if err != nil {
 		f.Fatal(err)

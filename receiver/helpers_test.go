@@ -11,7 +11,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,8 +20,8 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
 	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 )
 
@@ -41,77 +40,6 @@ const (
 
 // t0 is the tests' clock start: a whole second, so that hwTime round-trips.
 var t0 = time.Date(2026, 11, 29, 4, 0, 0, 0, time.UTC)
-
-// fakeClock is an injected clock with timers that fire as it advances.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	at time.Time
-	f  func()
-}
-
-func newClock() *fakeClock { return &fakeClock{now: t0} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock on by d, then runs the timers that are due, in
-// the order of their times, in the caller's goroutine: when it returns,
-// what they do is done.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-	for {
-		c.mu.Lock()
-		i := -1
-		for j, t := range c.timers {
-			if !t.at.After(c.now) && (i < 0 || t.at.Before(c.timers[i].at)) {
-				i = j
-			}
-		}
-		if i < 0 {
-			c.mu.Unlock()
-			return
-		}
-		t := c.timers[i]
-		c.timers = slices.Delete(c.timers, i, i+1)
-		c.mu.Unlock()
-		t.f()
-	}
-}
-
-// AfterFunc is the clock's time.AfterFunc: f runs in the Advance that
-// passes now+d.
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) (stop func() bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{at: c.now.Add(d), f: f}
-	c.timers = append(c.timers, t)
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		i := slices.Index(c.timers, t)
-		if i >= 0 {
-			c.timers = slices.Delete(c.timers, i, i+1)
-		}
-		return i >= 0
-	}
-}
-
-// pendingTimers is how many timers are armed and not yet run or stopped.
-func (c *fakeClock) pendingTimers() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.timers)
-}
 
 // fakeSource serves settings per tenant as a cache would: cached answers
 // until a fresh fetch, which takes the "API's" current settings.
@@ -268,18 +196,15 @@ func testTenants() map[string]TenantSettings {
 type harness struct {
 	rc     *Receiver
 	src    *fakeSource
-	clock  *fakeClock
-	logBuf *syncBuffer
+	clock  *fakeclock.Clock
+	logBuf *lockedbuffer.Buffer
 }
-
-// syncBuffer collects output written from several goroutines.
-type syncBuffer = lockedbuffer.Buffer
 
 // newHarness builds a receiver over testTenants with a debug logger into a
 // buffer and a fake clock.
 func newHarness(t testing.TB, opts Options) *harness {
 	t.Helper()
-	h := &harness{src: newSource(testTenants()), clock: newClock(), logBuf: &syncBuffer{}}
+	h := &harness{src: newSource(testTenants()), clock: fakeclock.New(t0), logBuf: &lockedbuffer.Buffer{}}
 	h.src.failing["down"] = true
 	opts.Logger = log.NewLogfmtLogger(h.logBuf) // every level, debug included
 	opts.Now = h.clock.Now
@@ -374,26 +299,6 @@ func answerJSON(res, detail string) string {
 		return `{"result":"` + res + `"}`
 	}
 	return `{"result":"` + res + `","error":"` + detail + `"}`
-}
-
-// exposition gathers c and renders it as text.
-func exposition(t testing.TB, cs ...prometheus.Collector) string {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	for _, c := range cs {
-		reg.MustRegister(c)
-	}
-	var b strings.Builder
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b.String()
 }
 
 func compare(t testing.TB, c prometheus.Collector, want string, names ...string) {

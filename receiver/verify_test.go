@@ -11,6 +11,8 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
@@ -152,8 +154,8 @@ func TestRefetchFailureKeepsVerdict(t *testing.T) {
 		}
 		return testTenants()["mss"], nil
 	})
-	var logs syncBuffer
-	clock := newClock()
+	var logs lockedbuffer.Buffer
+	clock := fakeclock.New(t0)
 	rc, err := New(Options{Now: clock.Now, AfterFunc: clock.AfterFunc, Logger: log.NewLogfmtLogger(&logs)}, src)
 	if err != nil {
 		t.Fatal(err)
