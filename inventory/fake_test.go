@@ -208,7 +208,7 @@ func only(s Settings) func(*config.Tenant) Settings {
 func serve(t *testing.T, inv *Inventory, kinds Kinds, tenants ...*config.Tenant) string {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(inv.Collector(kinds, tenants...))
+	reg.MustRegister(inv.Collector(kinds, nil, tenants...))
 	var b strings.Builder
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -235,7 +235,7 @@ func serveEvery(t *testing.T, inv *Inventory, every, d time.Duration, tenants ..
 // compare checks the collected series of names against want.
 func compare(t *testing.T, inv *Inventory, tenant *config.Tenant, want string, names ...string) {
 	t.Helper()
-	if err := testutil.CollectAndCompare(inv.Collector(Kinds{Rooms: true, Jobs: true}, tenant), strings.NewReader(want), names...); err != nil {
+	if err := testutil.CollectAndCompare(inv.Collector(Kinds{Rooms: true, Jobs: true}, nil, tenant), strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
 }
