@@ -37,7 +37,6 @@ type webhook struct {
 
 	mu     sync.Mutex
 	latest map[string]webhookAlert
-	paths  map[string]string // the URL path each alert's latest notification came to
 	// reached are the URL paths each alert's firing notifications came to:
 	// a route with continue sends one alert to several receivers.
 	reached map[string]map[string]bool
@@ -47,7 +46,7 @@ type webhook struct {
 // newWebhook serves the webhook on a free loopback port.
 func newWebhook(t *testing.T) *webhook {
 	t.Helper()
-	h := &webhook{latest: map[string]webhookAlert{}, paths: map[string]string{}, reached: map[string]map[string]bool{}}
+	h := &webhook{latest: map[string]webhookAlert{}, reached: map[string]map[string]bool{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var msg struct {
 			Version string         `json:"version"`
@@ -63,7 +62,7 @@ func newWebhook(t *testing.T) *webhook {
 		}
 		for _, a := range msg.Alerts {
 			key := a.Labels["alertname"] + "/" + a.Labels["tenant"]
-			h.latest[key], h.paths[key] = a, r.URL.Path
+			h.latest[key] = a
 			if a.Status == "firing" {
 				if h.reached[key] == nil {
 					h.reached[key] = map[string]bool{}
@@ -105,18 +104,11 @@ func (h *webhook) last(key string) webhookAlert {
 	return h.latest[key]
 }
 
-// path returns the URL path the alert's latest notification came to.
 // reachedPaths are the URL paths key's firing notifications came to, sorted.
 func (h *webhook) reachedPaths(key string) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.Sorted(maps.Keys(h.reached[key]))
-}
-
-func (h *webhook) path(key string) string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.paths[key]
 }
 
 // promAPI is the slice of the Prometheus HTTP API the test needs.
