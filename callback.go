@@ -139,7 +139,10 @@ func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, inv *
 	// Streams of tenants that leave the tenant set go too, but only those
 	// absent from an authoritative set: streams read from the state file
 	// for discovered tenants must not be dropped before they are listed.
+	// The live series carry the tenants' fixed labels too, which the
+	// receiver gets as plain values: it knows nothing of the config.
 	set.Subscribe(func(_, snap *tenants.Snapshot) {
+		rc.SetTenantLabels(collector.LabelLookup(snap))
 		if names, ok := snap.Authoritative(); ok {
 			rc.Retain(names)
 		}

@@ -98,7 +98,7 @@ func TestRoutedHere(t *testing.T) {
 	for _, ext := range []string{"https://mon.example.com:10037", "https://mon.example.com:10037/"} {
 		s := NewScraper(f, Options{MaxConcurrency: 1, CallbackExternalURL: ext})
 		g := scrapeGatherer(func() *Families {
-			return s.Scrape(context.Background(), testTenant("here"), testTenant("other"), testTenant("none"))
+			return s.Scrape(context.Background(), nil, testTenant("here"), testTenant("other"), testTenant("none"))
 		})
 		want := `# HELP metastudio_live_event_callback_routed_here 1 if the tenant's live event callback URL, query aside, is this exporter's receiver (--callback.external-url); only with that flag.
 # TYPE metastudio_live_event_callback_routed_here gauge

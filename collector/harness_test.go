@@ -157,11 +157,11 @@ func (e *exporterUnderTest) serve(t *testing.T, w http.ResponseWriter, req *http
 		if !found {
 			t.Fatalf("%s: unknown tenant", req.URL)
 		}
-		serveExposition(t, w, req, e.scraper.Scrape(ctx, tenant), nil)
+		serveExposition(t, w, req, e.scraper.Scrape(ctx, tenant.Labels.Names(), tenant), nil)
 		return
 	}
 	// Tenants first: their calls update the request metrics.
-	serveExposition(t, w, req, e.scraper.Scrape(ctx, cfg.Tenants()...), e.exporter)
+	serveExposition(t, w, req, e.scraper.Scrape(ctx, cfg.LabelNames(), cfg.Tenants()...), e.exporter)
 }
 
 // mustGet is get for a 200 answered before Prometheus' scrape timeout.

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -115,7 +116,7 @@ tenants:
 	}
 	var replicas []replica
 	for _, name := range []string{"exporter-a", "exporter-b"} {
-		metricsAddr, callbackAddr := freeAddr(t), freeAddr(t)
+		metricsAddr, callbackAddr := loopback.FreeAddress(t), loopback.FreeAddress(t)
 		p := start(t, dir, name, exporterBin,
 			"--config.file="+exporterCfg, "--web.listen-address="+metricsAddr, "--log.level=debug",
 			"--scrape.timeout-offset=0.1s",

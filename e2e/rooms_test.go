@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 )
 
 // wantRoomAndJobAlerts are the alerts of rooms and jobs the demo must
@@ -39,9 +41,9 @@ func TestRoomAndJobAlerts(t *testing.T) {
 	rules := loadBundledRules(t)
 	exporterBin := buildExporter(ctx, t, dir)
 
-	exporterAddr := freeAddr(t)
+	exporterAddr := loopback.FreeAddress(t)
 	exporter := start(t, dir, "exporter", exporterBin, "--demo",
-		"--web.listen-address="+exporterAddr, "--callback.listen-address="+freeAddr(t),
+		"--web.listen-address="+exporterAddr, "--callback.listen-address="+loopback.FreeAddress(t),
 		"--scrape.timeout-offset=0.1s")
 	hook := newStreamWebhook(t)
 	promAddr := startAlerting(ctx, t, dir, amBin, promBin, hook.url, alerting{

@@ -76,7 +76,7 @@ func BenchmarkServe(b *testing.B) {
 	var series int
 	for b.Loop() {
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(inv.Collector(Kinds{Rooms: true, Jobs: true}, tenants...))
+		reg.MustRegister(inv.Collector(Kinds{Rooms: true, Jobs: true}, nil, tenants...))
 		mfs, err := reg.Gather()
 		if err != nil {
 			b.Fatal(err)
@@ -94,7 +94,7 @@ func BenchmarkServe(b *testing.B) {
 // sorting and encoding.
 func BenchmarkCollect(b *testing.B) {
 	inv, tenants := benchInventory(b, 1000, 10, 2)
-	c := inv.Collector(Kinds{Rooms: true, Jobs: true}, tenants...)
+	c := inv.Collector(Kinds{Rooms: true, Jobs: true}, nil, tenants...)
 	b.ReportAllocs()
 	for b.Loop() {
 		ch := make(chan prometheus.Metric, 1024)

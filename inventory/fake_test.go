@@ -223,7 +223,7 @@ func newTestInventory(t *testing.T, api API) (*Inventory, *lockedbuffer.Buffer) 
 // exposition.
 func serve(t *testing.T, inv *Inventory, kinds Kinds, tenants ...*config.Tenant) string {
 	t.Helper()
-	return promtext.Gather(t, inv.Collector(kinds, tenants...))
+	return promtext.Gather(t, inv.Collector(kinds, nil, tenants...))
 }
 
 // serveEvery serves tenants every `every` for d, keeping them in demand
@@ -239,7 +239,7 @@ func serveEvery(t *testing.T, inv *Inventory, every, d time.Duration, tenants ..
 // compare checks the collected series of names against want.
 func compare(t *testing.T, inv *Inventory, tenant *config.Tenant, want string, names ...string) {
 	t.Helper()
-	if err := testutil.CollectAndCompare(inv.Collector(Kinds{Rooms: true, Jobs: true}, tenant), strings.NewReader(want), names...); err != nil {
+	if err := testutil.CollectAndCompare(inv.Collector(Kinds{Rooms: true, Jobs: true}, nil, tenant), strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
 }

@@ -142,7 +142,7 @@ func TestHostileUpstream(t *testing.T) {
 			if n := u.calls(name, simulator.RouteLiveJobs); n != tc.jobs {
 				t.Errorf("%d live jobs listing calls, want %d", n, tc.jobs)
 			}
-			if n := testutil.CollectAndCount(inv.Collector(Kinds{Rooms: true}, hostile), "metastudio_room_info"); n != tc.roomInfos {
+			if n := testutil.CollectAndCount(inv.Collector(Kinds{Rooms: true}, nil, hostile), "metastudio_room_info"); n != tc.roomInfos {
 				t.Errorf("%d rooms served, want %d", n, tc.roomInfos)
 			}
 			var loud []string

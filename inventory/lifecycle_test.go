@@ -207,7 +207,7 @@ func TestEachCallBoundedByTenantTimeout(t *testing.T) {
 # TYPE metastudio_live_jobs_up gauge
 metastudio_live_jobs_up{tenant="shop"} 0
 `
-		if err := testutil.CollectAndCompare(inv.Collector(Kinds{Jobs: true}, shop), strings.NewReader(want), "metastudio_live_jobs_up"); err != nil {
+		if err := testutil.CollectAndCompare(inv.Collector(Kinds{Jobs: true}, nil, shop), strings.NewReader(want), "metastudio_live_jobs_up"); err != nil {
 			t.Error(err)
 		}
 	})

@@ -94,7 +94,7 @@ func TestExposition(t *testing.T) {
 		serveEvery(t, inv, 5*time.Minute, 9*time.Minute, shop, quiet)
 		synctest.Wait()
 
-		c := inv.Collector(Kinds{Rooms: true, Jobs: true}, shop, quiet)
+		c := inv.Collector(Kinds{Rooms: true, Jobs: true}, nil, shop, quiet)
 		if *update {
 			writeGolden(t, c)
 		}
@@ -204,7 +204,7 @@ func TestMaxRooms(t *testing.T) {
 		inv, logs := newTestInventory(t, api)
 		shop := testTenant("shop", roomsOnly, roomsEvery(10*time.Minute, 5))
 		serveEvery(t, inv, 5*time.Minute, 25*time.Minute, shop)
-		if got := testutil.CollectAndCount(inv.Collector(Kinds{Rooms: true}, shop), "metastudio_room_info"); got != 5 {
+		if got := testutil.CollectAndCount(inv.Collector(Kinds{Rooms: true}, nil, shop), "metastudio_room_info"); got != 5 {
 			t.Errorf("%d rooms served, want 5", got)
 		}
 		compare(t, inv, shop, `# HELP metastudio_rooms_skipped Rooms of this tenant past rooms.max_rooms at the last listing: not watched.

@@ -124,7 +124,7 @@ func FuzzCallbackRequest(f *testing.F) {
 func totalRequests(rc *Receiver) float64 {
 	ch := make(chan prometheus.Metric, 64)
 	go func() {
-		rc.counters.requests.Collect(ch)
+		rc.counters.requests.Collect(ch, rc.tenantLabels())
 		close(ch)
 	}()
 	var n float64

@@ -12,11 +12,14 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fixedlabels"
 )
 
 // Options are the receiver's settings from the command line. A zero value
@@ -77,6 +80,9 @@ type Receiver struct {
 	rejections, relayFailures *rateLog
 
 	conns connMetrics // the listener's, once Listen is called
+
+	// labels are the tenant set's fixed labels, for the series.
+	labels atomic.Pointer[fixedlabels.Lookup]
 
 	mu        sync.Mutex
 	table     *table

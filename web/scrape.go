@@ -52,7 +52,10 @@ func (h *scrapeHandlers) metrics() http.Handler {
 			return
 		}
 		snap := h.tenants.Snapshot()
-		extra := h.inventoryOf(inventory.Kinds{Rooms: parts.rooms, Jobs: parts.jobs}, snap.Tenants()...)
+		// Every tenant family carries the union of the tenants' label
+		// names, resolved with the snapshot.
+		labelNames := snap.LabelNames()
+		extra := h.inventoryOf(inventory.Kinds{Rooms: parts.rooms, Jobs: parts.jobs}, labelNames, snap.Tenants()...)
 		if parts.streams && h.streams != nil {
 			extra = append(extra, h.streams)
 		}
@@ -63,7 +66,7 @@ func (h *scrapeHandlers) metrics() http.Handler {
 		if parts.tenants {
 			tenants = snap.Tenants()
 		}
-		h.serve(w, r, tenants, extra)
+		h.serve(w, r, labelNames, tenants, extra)
 	})
 }
 
@@ -113,7 +116,9 @@ func (h *scrapeHandlers) probe() http.Handler {
 			http.Error(w, "unknown tenant "+config.QuoteBounded(name), http.StatusBadRequest)
 			return
 		}
-		h.serve(w, r, []*config.Tenant{t}, h.inventoryOf(inventory.Kinds{Rooms: true, Jobs: true}, t))
+		// One tenant: its own label names.
+		labelNames := t.Labels.Names()
+		h.serve(w, r, labelNames, []*config.Tenant{t}, h.inventoryOf(inventory.Kinds{Rooms: true, Jobs: true}, labelNames, t))
 	})
 }
 
@@ -122,18 +127,19 @@ func (h *scrapeHandlers) probe() http.Handler {
 // Serving them is what keeps a tenant's rooms and jobs watched. It goes in
 // serve's extra, gathered after the tenants, whose calls bring the
 // tenants' own duration limits that jobs fall back on.
-func (h *scrapeHandlers) inventoryOf(kinds inventory.Kinds, tenants ...*config.Tenant) prometheus.Gatherers {
+func (h *scrapeHandlers) inventoryOf(kinds inventory.Kinds, labelNames []string, tenants ...*config.Tenant) prometheus.Gatherers {
 	if h.inventory == nil || !kinds.Rooms && !kinds.Jobs {
 		return nil
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(h.inventory.Collector(kinds, tenants...))
+	reg.MustRegister(h.inventory.Collector(kinds, labelNames, tenants...))
 	return prometheus.Gatherers{reg}
 }
 
 // serve scrapes tenants within the request's deadline and answers with
-// their metrics merged with extra's, encoding each family as it is built.
-func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, tenants []*config.Tenant, extra prometheus.Gatherers) {
+// their metrics, which carry labelNames, merged with extra's, encoding each
+// family as it is built.
+func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, labelNames []string, tenants []*config.Tenant, extra prometheus.Gatherers) {
 	ctx, cancel, err := scrapeContext(r, h.timeoutOffset)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -141,7 +147,7 @@ func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, tenants [
 	}
 	defer cancel()
 
-	families := h.scraper.Scrape(ctx, tenants...)
+	families := h.scraper.Scrape(ctx, labelNames, tenants...)
 	// Gathered after the tenants: their calls update the request metrics.
 	var gathered []*dto.MetricFamily
 	if len(extra) > 0 {
