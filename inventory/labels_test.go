@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promtext"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
@@ -45,7 +46,7 @@ func TestSeriesCarryTenantLabels(t *testing.T) {
 		}
 		inv, _ := newTestInventory(t, api)
 		shop, studio := labelledTenants(t)
-		serve(t, inv, Kinds{Rooms: true, Jobs: true}, shop, studio)
+		promtext.Gather(t, inv.Collector(Kinds{Rooms: true, Jobs: true}, []string{"env", "team"}, shop, studio)) // starts their watches
 		synctest.Wait()
 
 		names := []string{"metastudio_room_info", "metastudio_room_play_repeats", "metastudio_live_jobs_up", "metastudio_live_job_info"}
