@@ -51,6 +51,10 @@ func simulatedRooms(now time.Time) []sampleRoom {
 	return []sampleRoom{
 		{project: shopProject, room: simulator.Room{ID: "room-shop-daily", Name: "Daily deals", RepeatCount: new(3)}, jobs: []simulator.LiveJob{
 			{ID: "job-shop-daily", RoomID: "room-shop-daily", StartTime: now.Add(-40 * time.Minute), UsedResourceType: simulator.ResourceOnDemand},
+			// Blocked four minutes before the start: the shop team's first
+			// alert (MetaStudioLiveJobFailed) within a minute or two.
+			{ID: "job-shop-daily-0", RoomID: "room-shop-daily", State: simulator.JobBlocked, StartTime: now.Add(-50 * time.Minute),
+				EndTime: now.Add(-4 * time.Minute), BlockReason: "The live content was reported and blocked", UsedResourceType: simulator.ResourceOnDemand},
 		}},
 		{project: shopProject, room: simulator.Room{ID: "room-shop-template", Name: "Template", Type: simulator.RoomTemplate}},
 		{project: eastShopProject, room: simulator.Room{ID: "room-east-weekend", Name: "Weekend", Exit: &simulator.LiveExit{MaxLiveDuration: new(4)}},

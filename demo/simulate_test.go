@@ -182,6 +182,11 @@ func TestSimulate(t *testing.T) {
 	if err != nil || len(jobs) != 1 || jobs[0].JobID != "job-shop-daily" {
 		t.Errorf("cn-north-4_shop's jobs: %+v, %v", jobs, err)
 	}
+	// Its blocked job gives the shop team its first alert within minutes.
+	failed, _, err := client.ListLiveJobs(ctx, shop, metastudio.JobQuery{States: []string{"FAILED", "BLOCKED"}, CreateSince: time.Now().Add(-time.Hour)})
+	if err != nil || len(failed) != 1 || failed[0].JobID != "job-shop-daily-0" || failed[0].State != "BLOCKED" {
+		t.Errorf("cn-north-4_shop's failed and blocked jobs: %+v, %v", failed, err)
+	}
 
 	// Signed live events arrive for the sample tenants, and their answers
 	// are logged once per change, not once per event.
