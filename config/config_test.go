@@ -238,6 +238,17 @@ func TestEnvironmentCredentials(t *testing.T) {
 	}
 }
 
+// A credentials key written as a mapping (AK/SK inline, as another
+// exporter's config has it) is one problem, not also a missing environment.
+func TestCredentialsOfTheWrongKindIsOneProblem(t *testing.T) {
+	data := []byte("tenants:\n  - name: a\n    project_id: p1\n    credentials: {access_key: AK, secret_key: SK}\n")
+	_, err := Parse(data, "m.yml", ".", envOf(nil))
+	want := "m.yml:4: tenants[0].credentials: must be a string"
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v, want %q", err, want)
+	}
+}
+
 func TestSummary(t *testing.T) {
 	cfg, err := LoadWithEnv("testdata/good/full.yml", testEnv)
 	if err != nil {

@@ -73,6 +73,11 @@ func (r *resolver) tenant(rt *rawTenant, path string, cfg *Config) Tenant {
 		return t
 	}
 	if t.CredentialsName == "" {
+		if rt.w.bad["credentials"] {
+			// Written, but not as an entry's name: that is the problem
+			// to report, not a missing environment.
+			return t
+		}
 		env := r.env()
 		if len(env.missing) > 0 {
 			verb := "is"
