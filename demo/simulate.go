@@ -173,8 +173,8 @@ func Simulate(ctx context.Context, program string, args []string, stdout, stderr
 // after --help (0) or a bad command line (2), both already printed.
 func parseSimulateFlags(program string, args []string, stdout, stderr io.Writer) (f simulateFlags, code int, done bool) {
 	app := flagvalue.NewSubcommand(program+" simulate", "Runs the built-in MetaStudio simulator on its own, so that a config of your own "+
-		"(examples/simulated.yml) can be tried without a Huawei Cloud account: the user-config API with sample projects, "+
-		"IAM's project list and tokens, and with --events.to signed live events to a receiver. It prints its access key, "+
+		"(examples/simulated.yml) can be tried without a Huawei Cloud account: sample projects with their user config, "+
+		"rooms and live jobs, IAM's project list and tokens, and with --events.to signed live events to a receiver. It prints its access key, "+
 		"secret key and URLs at start.", stdout, stderr)
 	app.Flag("listen-address", "Address the simulator listens on, for both the MetaStudio endpoint and the IAM endpoint.").
 		Default(DefaultSimulateAddress).StringVar(&f.listenAddress)
