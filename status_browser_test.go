@@ -140,7 +140,7 @@ discovery:
 		"shop | room-1 | job-1 | push.example.com | CONNECTED | DATE (AGE ago)",
 		"shop | 1 room, 1 with their settings read; refreshed every 1m, last AGE ago | 1 running, 0 failed or blocked in the failed window; refreshed every 1m, last AGE ago",
 		"risky | 1 room, 1 with their settings read; refreshed every 1m, last AGE ago | 1 running, 1 failed or blocked in the failed window; refreshed every 1m, last AGE ago",
-		"broken | refreshing fails: never listed | refreshing fails: never listed",
+		"broken | refreshing fails: never listed: list rooms: HTTP 401 APIGW.0301: Incorrect IAM authentication information: signature mismatch | refreshing fails: never listed: list live jobs: HTTP 401 APIGW.0301: Incorrect IAM authentication information: signature mismatch",
 		"cn-north-4_found | 0 rooms, 0 with their settings read; refreshed every 1m, last AGE ago | 0 running, 0 failed or blocked in the failed window; refreshed every 1m, last AGE ago",
 		"shop | job-own | room-own | PROCESSING | 30m | 30m | 1h30m of 2h | MSS_A_HEAD over https",
 		"risky | job-loop | room-loop | PROCESSING | 1d2h | 1d2h | no limit | NONE over http",

@@ -18,6 +18,9 @@ type jobsView struct {
 	// lastSuccess is when the last one that did ended.
 	up          bool
 	lastSuccess time.Time
+	// failure is the last refresh's error while up is false, for the
+	// status page; the client's errors carry no secret.
+	failure string
 	// active are the WAITING and PROCESSING jobs, counted by state.
 	active              []*liveJob
 	waiting, processing int
@@ -90,9 +93,11 @@ func (inv *Inventory) refreshJobs(ctx context.Context, w *watch) {
 		return
 	}
 	inv.logOutcome(w, &w.jobFails, jobsLog, err)
-	next.up = err == nil
+	next.up, next.failure = err == nil, ""
 	if err == nil {
 		next.lastSuccess = time.Now()
+	} else {
+		next.failure = err.Error()
 	}
 	w.jobs.Store(next)
 }

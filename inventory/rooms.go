@@ -22,8 +22,11 @@ type roomsView struct {
 	// succeeded; lastSuccess is when the last one that did ended.
 	up          bool
 	lastSuccess time.Time
-	skipped     int // rooms past max_rooms at the last listing
-	rooms       []*room
+	// failure is the last call's error while up is false, for the
+	// status page; the client's errors carry no secret.
+	failure string
+	skipped int // rooms past max_rooms at the last listing
+	rooms   []*room
 	// index finds a room of rooms by its id as the API spells it.
 	index map[string]int
 }
@@ -91,12 +94,12 @@ func (inv *Inventory) listRooms(ctx context.Context, w *watch) []string {
 	inv.logOutcome(w, &w.roomFails, roomsLog, err)
 	next := viewAfter(w.rooms.Load())
 	if err != nil {
-		next.up = false
+		next.up, next.failure = false, err.Error()
 		w.rooms.Store(next)
 		return nil
 	}
 	next.rooms, next.index = listedRooms(listed, w.tenant.Rooms.MaxRooms, next)
-	next.up, next.lastSuccess = true, time.Now()
+	next.up, next.lastSuccess, next.failure = true, time.Now(), ""
 	// Set before the view is stored: a scrape may read it from then on.
 	next.skipped = max(0, max(total, len(listed))-w.tenant.Rooms.MaxRooms)
 	w.rooms.Store(next)
@@ -179,9 +182,11 @@ func (inv *Inventory) fetchRoom(ctx context.Context, w *watch, id string) {
 		}
 	}
 	inv.logOutcome(w, &w.roomFails, roomsLog, err)
-	next.up = err == nil
+	next.up, next.failure = err == nil, ""
 	if err == nil {
 		next.lastSuccess = time.Now()
+	} else {
+		next.failure = err.Error()
 	}
 	w.rooms.Store(next)
 }

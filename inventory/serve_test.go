@@ -169,8 +169,15 @@ metastudio_live_jobs_last_success_timestamp_seconds{tenant="shop"} %d
 metastudio_live_job_info{job_id="j1",room_id="r1",state="PROCESSING",tenant="shop",used_resource_type="PERIOD"} 1
 `, start.Unix())
 		compare(t, inv, shop, want, "metastudio_live_jobs_up", "metastudio_live_jobs_last_success_timestamp_seconds", "metastudio_live_job_info")
+		// The status page says why, and forgets it once a refresh succeeds.
+		if got := inv.Status(shop).Jobs.Failure; got != "list live jobs: HTTP 500 MSS.00000001: internal error" {
+			t.Errorf("status while failing: Failure %q", got)
+		}
 
 		serveEvery(t, inv, 5*time.Minute, 2*time.Minute, shop) // recovers at 4 minutes
+		if s := inv.Status(shop).Jobs; !s.Up || s.Failure != "" {
+			t.Errorf("status after recovering: Up %v, Failure %q", s.Up, s.Failure)
+		}
 		var loud []string
 		debug := 0
 		for line := range strings.Lines(logs.String()) {

@@ -24,6 +24,7 @@ type Status struct {
 type RoomsStatus struct {
 	Up          bool // the last rooms call succeeded
 	LastSuccess time.Time
+	Failure     string        // the last call's error while not Up
 	Interval    time.Duration // rooms.refresh_interval
 	// Listed rooms are watched, Detailed of them have had their detail
 	// fetched; Skipped are past max_rooms.
@@ -57,6 +58,7 @@ type CallbackStatus struct {
 type JobsStatus struct {
 	Up          bool // the last refresh, both listings, succeeded
 	LastSuccess time.Time
+	Failure     string        // the last refresh's error while not Up
 	Interval    time.Duration // live_jobs.refresh_interval
 	// Running are the WAITING and PROCESSING jobs in listing order;
 	// Failed the FAILED and BLOCKED ones of the failed window, newest
@@ -109,7 +111,7 @@ func (inv *Inventory) Status(t *config.Tenant) Status {
 }
 
 func roomsStatus(v *roomsView, interval time.Duration) *RoomsStatus {
-	s := &RoomsStatus{Up: v.up, LastSuccess: v.lastSuccess, Interval: interval, Listed: len(v.rooms), Skipped: v.skipped}
+	s := &RoomsStatus{Up: v.up, LastSuccess: v.lastSuccess, Failure: v.failure, Interval: interval, Listed: len(v.rooms), Skipped: v.skipped}
 	for _, r := range v.rooms {
 		if r.own == nil {
 			continue
@@ -134,7 +136,7 @@ func roomsStatus(v *roomsView, interval time.Duration) *RoomsStatus {
 }
 
 func jobsStatus(v *jobsView, interval time.Duration, limits jobLimits) *JobsStatus {
-	s := &JobsStatus{Up: v.up, LastSuccess: v.lastSuccess, Interval: interval}
+	s := &JobsStatus{Up: v.up, LastSuccess: v.lastSuccess, Failure: v.failure, Interval: interval}
 	for _, j := range v.active {
 		js := JobStatus{ID: j.id, RoomID: j.roomLabel, State: j.state, ResourceType: j.resType,
 			Duration: duration(j.duration), StreamDuration: duration(j.streamDuration)}

@@ -218,7 +218,7 @@ func (p *StatusPage) RoomsState(t *TenantStatus) Verdict {
 	if s.Skipped > 0 {
 		text += ", " + strconv.Itoa(s.Skipped) + " past max_rooms"
 	}
-	return p.refreshed(text, s.Up, s.LastSuccess, s.Interval)
+	return p.refreshed(text, s.Up, s.LastSuccess, s.Failure, s.Interval)
 }
 
 // JobsState says how the tenant's live jobs are refreshed.
@@ -231,7 +231,7 @@ func (p *StatusPage) JobsState(t *TenantStatus) Verdict {
 		return notListedYet(t.Inventory.Watched)
 	}
 	text := strconv.Itoa(len(s.Running)) + " running, " + strconv.Itoa(len(s.Failed)) + " failed or blocked in the failed window"
-	return p.refreshed(text, s.Up, s.LastSuccess, s.Interval)
+	return p.refreshed(text, s.Up, s.LastSuccess, s.Failure, s.Interval)
 }
 
 func notListedYet(watched bool) Verdict {
@@ -241,12 +241,12 @@ func notListedYet(watched bool) Verdict {
 	return Verdict{"not listed: they are while /metrics or /probe is scraped for them", "pending"}
 }
 
-func (p *StatusPage) refreshed(text string, up bool, last time.Time, every time.Duration) Verdict {
+func (p *StatusPage) refreshed(text string, up bool, last time.Time, failure string, every time.Duration) Verdict {
 	if !up && last.IsZero() {
-		return Verdict{"refreshing fails: never listed", "down"}
+		return Verdict{"refreshing fails: never listed: " + failure, "down"}
 	}
 	if !up {
-		return Verdict{text + " as last listed; refreshing fails, last success " + p.Ago(last), "down"}
+		return Verdict{text + " as last listed; refreshing fails, last success " + p.Ago(last) + ": " + failure, "down"}
 	}
 	return Verdict{text + "; refreshed every " + Age(every) + ", last " + p.Ago(last), "up"}
 }
