@@ -1,18 +1,31 @@
 package inventory
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
-// tenantDesc is a per-tenant Desc: tenant is always its first label.
+// tenantDesc is a per-tenant Desc: tenant is always its first label. It
+// records the family's name and help in described.
 func tenantDesc(name, help string, labels ...string) *prometheus.Desc {
-	return prometheus.NewDesc("metastudio_"+name, help, append([]string{"tenant"}, labels...), nil)
+	d := prometheus.NewDesc("metastudio_"+name, help, append([]string{"tenant"}, labels...), nil)
+	described[d] = family{name: "metastudio_" + name, help: help}
+	return d
 }
+
+// family is one family of series the inventory serves.
+type family struct{ name, help string }
+
+// described is every Desc's family, which a Desc does not tell.
+var described = map[*prometheus.Desc]family{}
 
 var (
 	roomsUpDesc = tenantDesc("rooms_up",
@@ -75,6 +88,22 @@ var (
 	}
 )
 
+// families are every family served, in name order; familyIndex finds a
+// Desc's place among them.
+var (
+	families, familyIndex = sortedFamilies(append(slices.Clone(roomsDescs), jobsDescs...))
+)
+
+func sortedFamilies(descs []*prometheus.Desc) ([]family, map[*prometheus.Desc]int) {
+	slices.SortFunc(descs, func(a, b *prometheus.Desc) int { return strings.Compare(described[a].name, described[b].name) })
+	fs := make([]family, len(descs))
+	index := make(map[*prometheus.Desc]int, len(descs))
+	for i, d := range descs {
+		fs[i], index[d] = described[d], i
+	}
+	return fs, index
+}
+
 // Kinds are the parts a scrape asks for: collect[]=rooms and collect[]=jobs.
 type Kinds struct{ Rooms, Jobs bool }
 
@@ -106,22 +135,93 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	if !c.kinds.Rooms && !c.kinds.Jobs {
+	c.inv.emit(c.kinds, c.tenants, func(_ *prometheus.Desc, m prometheus.Metric) { ch <- m })
+}
+
+// Gatherer returns the kinds of tenants' rooms and jobs as a Gatherer that
+// serves them as Collector's registry would, without one: each family's
+// const metrics written out and sorted by label values, a repeated series
+// left out with an error. A registry's gathering (a goroutine and a channel
+// send per series, then its checks) cost more than building the series.
+func (inv *Inventory) Gatherer(kinds Kinds, tenants ...*config.Tenant) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		metrics := make([][]*dto.Metric, len(families))
+		var errs prometheus.MultiError
+		inv.emit(kinds, tenants, func(d *prometheus.Desc, m prometheus.Metric) {
+			dm := new(dto.Metric)
+			if err := m.Write(dm); err != nil {
+				errs = append(errs, err)
+				return
+			}
+			i := familyIndex[d]
+			metrics[i] = append(metrics[i], dm)
+		})
+		var out []*dto.MetricFamily
+		for i, ms := range metrics {
+			if len(ms) == 0 {
+				continue
+			}
+			slices.SortFunc(ms, compareLabelValues)
+			ms = slices.CompactFunc(ms, func(a, b *dto.Metric) bool {
+				if compareLabelValues(a, b) != 0 {
+					return false
+				}
+				errs = append(errs, fmt.Errorf("collected metric %s was collected before with the same name and label values", series(families[i].name, b)))
+				return true
+			})
+			out = append(out, &dto.MetricFamily{Name: &families[i].name, Help: &families[i].help, Type: dto.MetricType_GAUGE.Enum(), Metric: ms})
+		}
+		return out, errs.MaybeUnwrap()
+	})
+}
+
+// compareLabelValues orders the series of one family, whose label pairs
+// are sorted by name, as client_golang orders them: by their label values
+// in that order.
+func compareLabelValues(a, b *dto.Metric) int {
+	for i, lp := range a.GetLabel() {
+		if c := strings.Compare(lp.GetValue(), b.GetLabel()[i].GetValue()); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// series is a series as an exposition shows it, name{label="value",...}.
+func series(name string, m *dto.Metric) string {
+	var b strings.Builder
+	b.WriteString(name)
+	b.WriteByte('{')
+	for i, lp := range m.GetLabel() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s=%q", lp.GetName(), lp.GetValue())
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// emit hands put every series of the kinds of tenants, with its Desc, or
+// an invalid metric for a series client_golang refuses. Each call counts
+// as serving those tenants.
+func (inv *Inventory) emit(kinds Kinds, tenants []*config.Tenant, put func(*prometheus.Desc, prometheus.Metric)) {
+	if !kinds.Rooms && !kinds.Jobs {
 		return
 	}
 	now := time.Now()
-	for _, t := range c.tenants {
-		w := c.inv.served(t, now)
+	for _, t := range tenants {
+		w := inv.served(t, now)
 		if w == nil {
 			continue
 		}
-		e := emitter{ch: ch, tenant: t.Name}
+		e := emitter{put: put, tenant: t.Name}
 		rooms := w.rooms.Load()
-		if c.kinds.Rooms && rooms != nil {
+		if kinds.Rooms && rooms != nil {
 			e.rooms(rooms, w.settings.RoomsInterval)
 		}
-		if jobs := w.jobs.Load(); c.kinds.Jobs && jobs != nil {
-			tenantMax, known := c.inv.limits.maxDuration(t)
+		if jobs := w.jobs.Load(); kinds.Jobs && jobs != nil {
+			tenantMax, known := inv.limits.maxDuration(t)
 			e.jobs(jobs, w.settings.JobsInterval, jobLimits{rooms, w.settings.RoomsInterval > 0, tenantMax, known})
 		}
 	}
@@ -129,14 +229,20 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 
 // emitter sends one tenant's series; every one starts with the tenant label.
 type emitter struct {
-	ch     chan<- prometheus.Metric
+	put    func(*prometheus.Desc, prometheus.Metric)
 	tenant string
 }
 
-// gauge sends a sample of d; values are d's labels besides tenant.
+// gauge sends a sample of d; values are d's labels besides tenant. A
+// label value client_golang refuses (not UTF-8) becomes an invalid metric
+// that names the tenant.
 func (e emitter) gauge(d *prometheus.Desc, v float64, values ...string) {
 	var buf [6]string // tenant and at most five more: kept off the heap
-	e.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append(append(buf[:0], e.tenant), values...)...)
+	m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, append(append(buf[:0], e.tenant), values...)...)
+	if err != nil {
+		m = prometheus.NewInvalidMetric(d, fmt.Errorf("tenant %q: %w", e.tenant, err))
+	}
+	e.put(d, m)
 }
 
 func (e emitter) status(up, lastSuccess, interval *prometheus.Desc, ok bool, at time.Time, every time.Duration) {
