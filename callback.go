@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/inventory"
+	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
@@ -18,10 +22,12 @@ import (
 // receiverSettings gives the live-event receiver a tenant's settings: the
 // auth type, key and callback URL of the tenant's own user-config, through
 // the same per-tenant state as scrapes (shared calls, no second client), and
-// the config's callback options, whose key overrides the user-config's.
+// the config's callback options, whose key overrides the user-config's;
+// and the callback a live job runs with, from the inventory's jobs.
 type receiverSettings struct {
-	set     *tenants.Set
-	scraper *collector.Scraper
+	set       *tenants.Set
+	scraper   *collector.Scraper
+	inventory *inventory.Inventory
 }
 
 func (s receiverSettings) Settings(ctx context.Context, name string, fresh bool) (receiver.TenantSettings, error) {
@@ -50,6 +56,38 @@ func (s receiverSettings) Settings(ctx context.Context, name string, fresh bool)
 	}, nil
 }
 
+// JobCallback returns the callback job jobID of tenant name runs with, as
+// the inventory last listed the tenant's jobs, when it differs from the
+// tenant's user-config: a room's own. A job that runs with the tenant's
+// (its room has none) gets nil, so that the config's callback.key, which
+// overrides the user-config's key, still applies to it.
+func (s receiverSettings) JobCallback(ctx context.Context, name, jobID string, refresh bool) (*receiver.JobCallback, error) {
+	t, ok := s.set.Snapshot().Tenant(name)
+	if !ok {
+		return nil, receiver.ErrUnknownTenant
+	}
+	job, err := s.inventory.JobCallback(ctx, t, jobID, refresh)
+	if errors.Is(err, inventory.ErrJobNotListed) {
+		return nil, fmt.Errorf("%w: %w", receiver.ErrUnknownJob, err)
+	}
+	if err != nil || job == nil {
+		return nil, err
+	}
+	// The tenant's settings verified the request a moment ago: these are
+	// cached, no call.
+	if own, _, err := s.scraper.CallbackAuth(ctx, t, false); err == nil && sameCallback(job, &own) {
+		return nil, nil
+	}
+	return &receiver.JobCallback{AuthType: job.AuthType, Key: job.Key, CallbackURL: job.URL}, nil
+}
+
+// sameCallback reports whether a and b are one callback: the same URL,
+// auth type and key, the key compared in constant time.
+func sameCallback(a, b *metastudio.CallbackAuth) bool {
+	sameKey := subtle.ConstantTimeCompare([]byte(a.Key.Reveal()), []byte(b.Key.Reveal())) == 1
+	return sameKey && a.AuthType == b.AuthType && a.URL.Reveal() == b.URL.Reveal()
+}
+
 // Serves tells whether name is a tenant served now; the receiver asks just
 // before it records an event, so that a tenant removed meanwhile keeps
 // nothing (Retain follows every new set).
@@ -67,7 +105,7 @@ const demoCallbackAddress = ":10037"
 // (its address, a port the system chose included, and whether it still
 // serves) and stop, which closes the listener and writes the state file a
 // last time.
-func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, logs loggers) (*receiver.Receiver, *receiver.Server, func(), error) {
+func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, inv *inventory.Inventory, logs loggers) (*receiver.Receiver, *receiver.Server, func(), error) {
 	logger := log.With(logs.main, "component", "receiver")
 	cb := &f.callback
 	rc, err := receiver.New(receiver.Options{
@@ -78,7 +116,7 @@ func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, logs 
 		SettingsMaxAge: cb.settingsMaxAge,
 		ForwardTimeout: config.DefaultForwardTimeout,
 		Logger:         logger,
-	}, receiverSettings{set: set, scraper: scraper})
+	}, receiverSettings{set: set, scraper: scraper, inventory: inv})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("starting the live-event receiver: %w", err)
 	}
@@ -101,7 +139,10 @@ func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, logs 
 	// Streams of tenants that leave the tenant set go too, but only those
 	// absent from an authoritative set: streams read from the state file
 	// for discovered tenants must not be dropped before they are listed.
+	// The live series carry the tenants' fixed labels too, which the
+	// receiver gets as plain values: it knows nothing of the config.
 	set.Subscribe(func(_, snap *tenants.Snapshot) {
+		rc.SetTenantLabels(collector.LabelLookup(snap))
 		if names, ok := snap.Authoritative(); ok {
 			rc.Retain(names)
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -28,7 +29,7 @@ func TestForgedFloodSpendsNoQuota(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	sim.Server.SetFault("p-broken", simulator.Fault{Status: 500})
-	callbackAddr := freeAddress(t)
+	callbackAddr := loopback.FreeAddress(t)
 	cfg := writeFile(t, t.TempDir(), "metastudio.yml", fmt.Sprintf(`credentials:
   sim: {access_key: %s, secret_key: %s}
 tenants:

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/alecthomas/kingpin/v2"
-
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/discovery"
 	"github.com/metastudio-exporter/metastudio_exporter/flagvalue"
@@ -66,15 +64,10 @@ func callbackTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func parseCallbackTestFlags(args []string, stdout, stderr io.Writer) (f callbackTestFlags, code int, done bool) {
-	app := kingpin.New(exporterName+" callback-test", "Sends one RTMP_STREAM_STATE_CHANGE test event (room and job "+
+	app := flagvalue.NewSubcommand(exporterName+" callback-test", "Sends one RTMP_STREAM_STATE_CHANGE test event (room and job "+
 		testEventID+", state END) to a tenant's live event callback URL, signed as MetaStudio signs it with the tenant's "+
 		"live settings (fetched with its credentials), and prints what was sent and what came back. With the exporter's "+
-		"receiver behind the URL the event shows on the status page. Exit 0 on a 2xx answer, 1 otherwise, 2 for a bad command line.")
-	app.UsageWriter(stdout)
-	app.ErrorWriter(stderr)
-	app.HelpFlag.Short('h')
-	var exited *int
-	app.Terminate(func(c int) { exited = &c })
+		"receiver behind the URL the event shows on the status page. Exit 0 on a 2xx answer, 1 otherwise, 2 for a bad command line.", stdout, stderr)
 	app.Flag("config.file", "Tenants config file.").Default("metastudio.yml").StringVar(&f.configFile)
 	app.Flag("tenant", "The tenant whose callback to test: a configured tenant's name, or a name a discovery entry finds.").
 		Required().StringVar(&f.tenant)
@@ -82,16 +75,9 @@ func parseCallbackTestFlags(args []string, stdout, stderr io.Writer) (f callback
 		PlaceHolder("URL").SetValue(&flagvalue.Checked{P: &f.url, Check: checkCallbackURL})
 	app.Flag("timeout", "Upper bound of the whole test: fetching the settings and sending the event.").Default("30s").
 		SetValue(&flagvalue.Duration{P: &f.timeout, Positive: true})
-	flagvalue.NameErrors(app)
-	_, err := app.Parse(args)
-	switch {
-	case exited != nil:
-		return f, *exited, true // kingpin printed the help
-	case err != nil:
-		fmt.Fprintf(stderr, "%s callback-test: error: %v, try --help\n", exporterName, err)
-		return f, 2, true
-	}
-	return f, 0, false
+	flagvalue.NameErrors(app.Application)
+	code, done = app.Parse(args, nil)
+	return f, code, done
 }
 
 // checkCallbackURL accepts an absolute http(s) URL, as MetaStudio posts to.

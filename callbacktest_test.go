@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -42,7 +43,7 @@ type callbackTestSetup struct {
 
 func newCallbackTestSetup(t *testing.T) *callbackTestSetup {
 	t.Helper()
-	s := &callbackTestSetup{receiverAddr: freeAddress(t), dir: t.TempDir()}
+	s := &callbackTestSetup{receiverAddr: loopback.FreeAddress(t), dir: t.TempDir()}
 	here := "http://" + s.receiverAddr + "/callback/"
 	cb := func(url, auth, key string) []byte {
 		return []byte(`{"live_event_callback_config":{"live_event_type_callback_url":"` + url + `","auth_type":"` + auth +
@@ -226,7 +227,7 @@ FAILED: 401 Unauthorized: the receiver verifies with another key or URL than thi
 		t.Errorf("wrong key: exit %d, stdout:\n%s\nstderr:\n%s\nwant exit 1 and the answer:\n%s", code, out, errs, wantAnswer)
 	}
 
-	closed := freeAddress(t) // nothing listens there once freeAddress returns
+	closed := loopback.FreeAddress(t) // nothing listens there
 	for _, tc := range []struct {
 		name string
 		args []string

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 )
 
 // TestMain lets a test run the compiled test binary as the program itself,
@@ -30,7 +33,7 @@ func TestMain(m *testing.M) {
 // exit within 10s: a program that started serving never would.
 func runWithin(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errOut syncBuffer
+	var out, errOut lockedbuffer.Buffer
 	exited := make(chan int, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -73,7 +76,7 @@ func TestHelpAndVersionExitZero(t *testing.T) {
 		{[]string{"--version"}, "metastudio_exporter, version dev (branch: , revision: unknown)\n"},
 		{[]string{"--version", "--demo"}, "metastudio_exporter, version dev (branch: , revision: unknown)\n"},
 	} {
-		addr := freeAddress(t)
+		addr := loopback.FreeAddress(t)
 		code, stdout, stderr := runWithin(t, append(tc.args, "--web.listen-address="+addr)...)
 		if code != 0 || !strings.HasPrefix(stdout, tc.start) || stderr != "" {
 			t.Errorf("%v: exit %d, stdout %.120q, stderr %q; want exit 0, stdout beginning %q and no stderr",
@@ -93,7 +96,7 @@ func TestLongHelpAndManPageExitZero(t *testing.T) {
 		{[]string{"--help-long", "--demo"}, helpStart},
 		{[]string{"--demo", "--help-man"}, ".TH metastudio_exporter 1"},
 	} {
-		addr := freeAddress(t)
+		addr := loopback.FreeAddress(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		cmd := exec.CommandContext(ctx, os.Args[0], append(tc.args, "--web.listen-address="+addr)...)
 		cmd.Env = append(os.Environ(), "METASTUDIO_EXPORTER_TEST_RUN_MAIN=1")
@@ -170,7 +173,7 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--discovery.retry-base=soon"}, `--discovery.retry-base="soon": not a duration (such as 500ms or 1s)`},
 		{[]string{"--bogus"}, `unknown long flag '--bogus'`},
 	} {
-		addr := freeAddress(t)
+		addr := loopback.FreeAddress(t)
 		code, stdout, stderr := runWithin(t, append(tc.args, "--web.listen-address="+addr)...)
 		if want := "metastudio_exporter: error: " + tc.want + "\n"; code != 2 || stderr != want || stdout != "" {
 			t.Errorf("%v: exit %d, stderr %q, stdout %.80q; want exit 2 and stderr %q", tc.args, code, stderr, stdout, want)

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 )
 
 // TestDemoRunLeavesNothingBehind: a whole --demo run, with its simulator,
@@ -16,10 +19,10 @@ import (
 // once run returns.
 func TestDemoRunLeavesNothingBehind(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
-	addr := freeAddress(t)
+	addr := loopback.FreeAddress(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
-	logs := &syncBuffer{}
+	logs := &lockedbuffer.Buffer{}
 	go func() {
 		exited <- run(ctx, []string{"--demo", "--web.listen-address=" + addr, "--callback.listen-address=127.0.0.1:0"}, io.Discard, logs)
 	}()

@@ -185,7 +185,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 	var receiverDone <-chan struct{} // nil, so never ready, while the receiver is off
 	var receiverErr func() error
 	if f.callback.listenAddress != "" {
-		rc, srv, stop, err := startReceiver(f, set, scraper, logs)
+		rc, srv, stop, err := startReceiver(f, set, scraper, inv, logs)
 		if err != nil {
 			return err
 		}

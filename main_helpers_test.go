@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,32 +13,20 @@ import (
 	"time"
 
 	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 )
-
-// syncBuffer collects output written from several goroutines.
-type syncBuffer = lockedbuffer.Buffer
-
-func freeAddress(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // exporter is the whole program, running in-process on a loopback port.
 type exporter struct {
 	url  string
-	logs *syncBuffer
+	logs *lockedbuffer.Buffer
 }
 
 func startExporter(t *testing.T, args ...string) *exporter {
 	t.Helper()
 	args = withTestReceiver(args)
-	addr := freeAddress(t)
-	e := &exporter{url: "http://" + addr, logs: &syncBuffer{}}
+	addr := loopback.FreeAddress(t)
+	e := &exporter{url: "http://" + addr, logs: &lockedbuffer.Buffer{}}
 	runUntilCleanup(t, append(args, "--web.listen-address="+addr), e.logs, func() bool {
 		resp, err := http.Get(e.url + "/-/healthy")
 		if err != nil {
@@ -67,7 +54,7 @@ func withTestReceiver(args []string) []string {
 
 // runUntilCleanup runs the whole program in-process until the test ends,
 // and returns once ready reports that it serves.
-func runUntilCleanup(t *testing.T, args []string, logs *syncBuffer, ready func() bool) {
+func runUntilCleanup(t *testing.T, args []string, logs *lockedbuffer.Buffer, ready func() bool) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
@@ -94,7 +81,7 @@ func runUntilCleanup(t *testing.T, args []string, logs *syncBuffer, ready func()
 	}
 }
 
-// get returns status and body of a request to the exporter.
+// do returns status and body of a request to the exporter.
 func (e *exporter) do(t *testing.T, method, path string, header http.Header) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, e.url+path, nil)
@@ -104,9 +91,20 @@ func (e *exporter) do(t *testing.T, method, path string, header http.Header) (in
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
+	code, body := send(t, http.DefaultClient, req)
+	if code == 0 {
+		t.Fatal(body)
+	}
+	return code, body
+}
+
+// send sends req with client and returns the answer's status and body, or
+// 0 and the error's text when no answer came.
+func send(t *testing.T, client *http.Client, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err.Error()
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)

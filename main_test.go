@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -92,7 +93,7 @@ tenants:
 			bad + `:4: tenants[0].project_id: required"`},
 		{"/nonexistent/metastudio.yml", `level=error msg="Error loading config" file=/nonexistent/metastudio.yml err="reading config file: open /nonexistent/metastudio.yml: no such file or directory"`},
 	} {
-		code, _, stderr := runWithin(t, "--config.file="+tc.file, "--web.listen-address="+freeAddress(t))
+		code, _, stderr := runWithin(t, "--config.file="+tc.file, "--web.listen-address="+loopback.FreeAddress(t))
 		lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
 		if code != 1 || len(lines) != 2 || !strings.Contains(lines[0], `msg="Starting metastudio_exporter"`) ||
 			!strings.HasSuffix(lines[1], tc.want) || strings.Contains(stderr, "inline-secret-value") {
@@ -106,7 +107,7 @@ tenants:
 // --config.file given by name gets only the error, as above.
 func TestBareStartWithoutConfigSaysWhatToDo(t *testing.T) {
 	t.Chdir(t.TempDir())
-	code, _, stderr := runWithin(t, "--web.listen-address="+freeAddress(t))
+	code, _, stderr := runWithin(t, "--web.listen-address="+loopback.FreeAddress(t))
 	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
 	want := `level=info msg="No metastudio.yml here (the default --config.file): copy metastudio.example.yml to start one, or run with --demo to try the exporter without one"`
 	if code != 1 || len(lines) != 3 ||
@@ -140,7 +141,7 @@ func TestBusyReceiverPortExits(t *testing.T) {
 	}
 	defer ln.Close()
 	var stderr bytes.Buffer
-	code := run(context.Background(), []string{"--demo", "--callback.listen-address=" + ln.Addr().String(), "--web.listen-address=" + freeAddress(t)}, io.Discard, &stderr)
+	code := run(context.Background(), []string{"--demo", "--callback.listen-address=" + ln.Addr().String(), "--web.listen-address=" + loopback.FreeAddress(t)}, io.Discard, &stderr)
 	want := fmt.Sprintf("msg=Exiting err=\"--callback.listen-address: listen tcp %s: bind: address already in use\"\n", ln.Addr())
 	if code != 1 || !strings.HasSuffix(stderr.String(), want) || strings.Count(stderr.String(), "level=error") != 1 {
 		t.Errorf("exit %d, stderr %q; want exit 1 ending with %q", code, stderr.String(), want)

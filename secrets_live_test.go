@@ -9,10 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -34,7 +35,7 @@ func TestNoSecretFromReceiverOrDiscovery(t *testing.T) {
 		"forged key":          "forged-SECRET-I",
 	}
 	const ak, discAK = "AKLIVE0000000000001", "AKDISC0000000000001"
-	callbackAddr := freeAddress(t)
+	callbackAddr := loopback.FreeAddress(t)
 	userConfig := func(tenant string) []byte {
 		return []byte(`{"live_event_callback_config":{"live_event_type_callback_url":"https://mon.example.com/callback/` + tenant +
 			`?token=` + secrets["callback URL cred"] + `","auth_type":"MSS_A","key":"` + secrets["user-config key"] + `",` +
@@ -50,13 +51,10 @@ func TestNoSecretFromReceiverOrDiscovery(t *testing.T) {
 	t.Cleanup(func() { _ = sim.Close() })
 
 	// The tenant's own app behind forward_url records what it is sent.
-	var relayedMu sync.Mutex
-	var relayed strings.Builder
+	var relayed lockedbuffer.Buffer
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		relayedMu.Lock()
 		fmt.Fprintf(&relayed, "%s %s %v\n%s\n", r.Method, r.URL.RawQuery, r.Header, body)
-		relayedMu.Unlock()
 	}))
 	t.Cleanup(app.Close)
 
@@ -129,9 +127,7 @@ discovery:
 			t.Errorf("output lacks %q; the test would prove nothing:\n%s", want, out)
 		}
 	}
-	relayedMu.Lock()
 	toApp := relayed.String()
-	relayedMu.Unlock()
 	if !strings.Contains(toApp, "hwSecret=") {
 		t.Errorf("the app was not sent a signed relay:\n%s", toApp)
 	}

@@ -17,15 +17,18 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/prometheus/common/version"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
 // TestStatusPageInBrowser loads / from the whole program in headless
 // Chromium and checks what a person sees: each tenant's state, reason and
-// findings (a risky tenant's in red and amber, a safe one's "no findings"
-// in green), the callback URL to paste per tenant, the streams and recent
-// callbacks, the version line, a failed reload's banner at the top, and
-// no secret anywhere on the page. It takes a screenshot, kept with
+// findings (a risky tenant's in red and amber, its rooms' and jobs'
+// included, a safe one's "no findings" in green), its rooms and jobs and
+// how they are refreshed, the callback URL to paste per tenant, the
+// streams and recent callbacks, the version line, a failed reload's banner
+// at the top, and no secret anywhere on the page (keys, URL credentials
+// and stream keys, the rooms' own too). It takes a screenshot, kept with
 // go test -artifacts (see T.ArtifactDir).
 func TestStatusPageInBrowser(t *testing.T) {
 	browser := findChromium(t)
@@ -37,11 +40,17 @@ func TestStatusPageInBrowser(t *testing.T) {
 		goodSK     = "page-sk-SECRET-D"
 		discSK     = "disc-sk-SECRET-E"
 		forgedKey  = "forged-SECRET-F"
+		roomKey    = "roomkey-SECRET-G"
+		roomToken  = "roomtok-SECRET-H"
+		roomStream = "roomstream-SECRET-I"
 	)
 	callbackURL := func(tenant string) string {
 		return "https://mon.example.com/callback/" + tenant + "?token=" + urlToken
 	}
-	sim, err := simulator.Start(simulator.Options{},
+	// The simulator's clock stands still, so that the jobs' durations
+	// are exact.
+	simNow := time.Now().Truncate(time.Second)
+	sim, err := simulator.Start(simulator.Options{Now: func() time.Time { return simNow }},
 		// shop is safe; risky meets most of the bundled alerts' conditions.
 		simulator.Tenant{ProjectID: "p-shop", AccessKey: ak, SecretKey: goodSK, Config: []byte(
 			`{"live_exit_config":{"max_live_duration":12,"max_exception_waiting_duration":5},` +
@@ -57,10 +66,32 @@ func TestStatusPageInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
+	// One room each, so that its settings are read right after the
+	// listing. shop's has settings of its own and a signed callback whose
+	// URL carries a token, and its job is 1h30m from the room's limit;
+	// risky's repeats for ever under a tenant without a limit and sends
+	// its events unsigned over http, and a job in it failed 3 minutes ago.
+	for _, err := range []error{
+		sim.Server.AddRoom("p-shop", simulator.Room{ID: "room-own", Name: "Own", RepeatCount: new(3), Exit: &simulator.LiveExit{MaxLiveDuration: new(2)},
+			Callback:   &simulator.Callback{URL: "https://hooks.example.com/shop?token=" + roomToken, AuthType: "MSS_A_HEAD", Key: roomKey},
+			OutputURLs: []string{"rtmp://push.example.com/live/"}, StreamKeys: []string{roomStream}}),
+		sim.Server.AddLiveJob("p-shop", simulator.LiveJob{ID: "job-own", RoomID: "room-own", StartTime: simNow.Add(-30 * time.Minute)}),
+		sim.Server.AddRoom("p-risky", simulator.Room{ID: "room-loop", Name: "Loop", RepeatCount: new(-1),
+			Callback: &simulator.Callback{URL: "http://hooks.example.com/risky", AuthType: "NONE"}}),
+		sim.Server.AddLiveJob("p-risky", simulator.LiveJob{ID: "job-loop", RoomID: "room-loop", StartTime: simNow.Add(-26 * time.Hour)}),
+		sim.Server.AddLiveJob("p-risky", simulator.LiveJob{ID: "job-failed", RoomID: "room-loop", State: "FAILED", ErrorCode: "MSS.00000201",
+			StartTime: simNow.Add(-10 * time.Minute), EndTime: simNow.Add(-3 * time.Minute)}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	dir := t.TempDir()
 	writeFile(t, dir, "disc-sk", discSK)
-	cfg := writeFile(t, dir, "metastudio.yml", fmt.Sprintf(`credentials:
+	cfg := writeFile(t, dir, "metastudio.yml", fmt.Sprintf(`defaults:
+  rooms: {refresh_interval: 1m}
+credentials:
   good: {access_key: %[1]s, secret_key: %[3]s}
   wrong: {access_key: %[1]s, secret_key: not-the-sk}
   disc: {access_key: %[2]s, secret_key_file: disc-sk}
@@ -71,11 +102,11 @@ tenants:
 discovery:
   - {credentials: disc, iam_endpoint: %[4]q, endpoint: %[4]q, regions: [cn-north-4]}
 `, ak, discAK, goodSK, sim.URL))
-	callbackAddr := freeAddress(t)
+	callbackAddr := loopback.FreeAddress(t)
 	e := startExporter(t, "--config.file="+cfg, "--callback.listen-address="+callbackAddr,
 		"--callback.external-url=https://mon.example.com")
 	waitReady(t, e)
-	e.get(t, "/metrics") // every tenant gets an outcome
+	awaitInventory(t, e) // every tenant gets an outcome, its rooms and jobs read
 
 	sender := &simulator.Sender{Origin: "http://" + callbackAddr}
 	send := func(tenant, key string, want int) {
@@ -92,11 +123,11 @@ discovery:
 	send("nobody", key, 404)
 
 	ctx := newBrowser(t, browser)
-	secrets := []string{urlToken, key, streamKey, goodSK, discSK, forgedKey, "SECRET"}
+	secrets := []string{urlToken, key, streamKey, goodSK, discSK, forgedKey, roomKey, roomToken, roomStream, "SECRET", "hooks.example.com"}
 	rows, text := loadStatusPage(t, ctx, e.url, secrets)
 	for _, want := range []string{
 		"shop | up | no findings | | AGE ago | fetched at every scrape | config file | p-shop cn-north-4 | probe",
-		"risky | up | 2 critical, 5 warning | | AGE ago | fetched at every scrape | config file | p-risky cn-north-4 | probe",
+		"risky | up | 2 critical, 8 warning | | AGE ago | fetched at every scrape | config file | p-risky cn-north-4 | probe",
 		"broken | down | unknown: its settings could not be fetched | auth (APIGW.0301) get user config: HTTP 401 APIGW.0301: Incorrect IAM authentication information: signature mismatch | never | none: up is 0 | config file | p-broken cn-north-4 | probe",
 		"cn-north-4_found | up | 2 warning, 1 info | | AGE ago | fetched at every scrape | discovery entry 0 | p-found cn-north-4 | probe",
 		"shop | no findings",
@@ -107,6 +138,14 @@ discovery:
 		"broken | https://mon.example.com/callback/broken | unknown: its settings could not be fetched | never",
 		"cn-north-4_found | https://mon.example.com/callback/cn-north-4_found | no: no callback URL is set | never",
 		"shop | room-1 | job-1 | push.example.com | CONNECTED | DATE (AGE ago)",
+		"shop | 1 room, 1 with their settings read; refreshed every 1m, last AGE ago | 1 running, 0 failed or blocked in the failed window; refreshed every 1m, last AGE ago",
+		"risky | 1 room, 1 with their settings read; refreshed every 1m, last AGE ago | 1 running, 1 failed or blocked in the failed window; refreshed every 1m, last AGE ago",
+		"broken | refreshing fails: never listed | refreshing fails: never listed",
+		"cn-north-4_found | 0 rooms, 0 with their settings read; refreshed every 1m, last AGE ago | 0 running, 0 failed or blocked in the failed window; refreshed every 1m, last AGE ago",
+		"shop | job-own | room-own | PROCESSING | 30m | 30m | 1h30m of 2h | MSS_A_HEAD over https",
+		"risky | job-loop | room-loop | PROCESSING | 1d2h | 1d2h | no limit | NONE over http",
+		"shop | room-own | Own | 3 | 2h | the tenant's | MSS_A_HEAD, over https",
+		"risky | room-loop | Loop | until stopped (-1) | the tenant's | the tenant's | NONE, over http, no credentials in the URL",
 	} {
 		if !contains(rows, want) {
 			t.Errorf("no row %q", want)
@@ -146,6 +185,7 @@ discovery:
 		warning("risky", "MetaStudioLiveDurationUnlimited"), warning("risky", "MetaStudioCallbackUnsigned"),
 		warning("risky", "MetaStudioStreamStateEventsDisabled"), warning("risky", "MetaStudioInterruptionNotifyDisabled"),
 		warning("risky", "MetaStudioCallbackNotRoutedHere"),
+		warning("risky", "MetaStudioRoomRunsForever"), warning("risky", "MetaStudioRoomCallbackUnsafe"), warning("risky", "MetaStudioLiveJobFailed"),
 		warning("cn-north-4_found", "MetaStudioLiveDurationUnlimited"), warning("cn-north-4_found", "MetaStudioInterruptionNotifyDisabled"),
 		"cn-north-4_found | MetaStudioEventCallbackMissing | INFO | " + blue + " | " + blueBack,
 	}
@@ -157,6 +197,12 @@ discovery:
 		getComputedStyle(document.querySelector("a[href='#findings-risky']")).color]`))
 	if want := []string{"no findings", green, red}; !slices.Equal(colours, want) {
 		t.Errorf("shop's no findings and risky's summary: %q, want %q", colours, want)
+	}
+	// An unsafe room's callback reads amber, a safe one's green.
+	cells := browse(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#rooms + table tr td:last-child")).map(td =>
+		td.innerText + " | " + getComputedStyle(td).color)`))
+	if want := []string{"MSS_A_HEAD, over https | " + green, "NONE, over http, no credentials in the URL | " + amber}; !slices.Equal(cells, want) {
+		t.Errorf("the rooms' own callbacks as shown: %q, want %q", cells, want)
 	}
 	wantBuild := "version dev, "
 	if rev := version.GetRevision(); rev != "unknown" {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -32,7 +33,7 @@ discovery:
 `, akA, skA, a.URL, a.URL, refresh)
 	}
 	cfg := writeFile(t, dir, "metastudio.yml", config("30s"))
-	callbackAddr := freeAddress(t)
+	callbackAddr := loopback.FreeAddress(t)
 	e := startExporter(t, "--config.file="+cfg, "--callback.listen-address="+callbackAddr, "--callback.state-file="+state,
 		"--discovery.retry-base=100ms")
 	a1 := &liveEvents{receiver: callbackAddr, tenant: "cn-north-4_a1"}

@@ -22,6 +22,8 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -47,7 +49,7 @@ tenants:
 discovery:
   - {credentials: a, iam_endpoint: %q, endpoint: %q, regions: [cn-north-4]}
 `, akA, skA, a.URL, a.URL, a.URL))
-	callbackAddr := freeAddress(t)
+	callbackAddr := loopback.FreeAddress(t)
 	e := startExporter(t, "--config.file="+cfg, "--callback.listen-address="+callbackAddr, "--callback.state-file="+state,
 		"--discovery.retry-base=100ms")
 	static := &liveEvents{receiver: callbackAddr, tenant: "static"}
@@ -123,7 +125,7 @@ discovery:
 `, akA, skA, akB, skB, a.URL) + strings.Join(entries, "")
 	}
 	cfg := writeFile(t, dir, "metastudio.yml", config(entryA, entryB("")))
-	callbackAddr := freeAddress(t)
+	callbackAddr := loopback.FreeAddress(t)
 	e := startExporter(t, "--config.file="+cfg, "--callback.listen-address="+callbackAddr, "--callback.state-file="+state)
 	staticA := &liveEvents{receiver: callbackAddr, tenant: "static-a"}
 	waitUntil(t, e, "readiness", func() bool { return e.ready(t) })
@@ -229,7 +231,7 @@ func TestTenantRemovedWhileInFlight(t *testing.T) {
 		return s
 	}
 	cfg := writeFile(t, dir, "metastudio.yml", config("keep", "gone"))
-	callbackAddr := freeAddress(t)
+	callbackAddr := loopback.FreeAddress(t)
 	e := startExporter(t, "--config.file="+cfg, "--callback.listen-address="+callbackAddr, "--callback.state-file="+state)
 	waitUntil(t, e, "readiness", func() bool { return e.ready(t) })
 
@@ -337,10 +339,10 @@ discovery:
 	cfg := writeFile(t, dir, "metastudio.yml", config("p0-"))
 	for round := range 5 {
 		ignore := goleak.IgnoreCurrent()
-		addr := freeAddress(t)
+		addr := loopback.FreeAddress(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		exited := make(chan int, 1)
-		logs := &syncBuffer{}
+		logs := &lockedbuffer.Buffer{}
 		go func() {
 			exited <- run(ctx, []string{"--config.file=" + cfg, "--web.listen-address=" + addr}, io.Discard, logs)
 		}()

@@ -5,16 +5,10 @@ package main
 // with them, and Debian's tinyproxy as the CONNECT proxy.
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -23,12 +17,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/conncount"
 	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/testcert"
 )
 
 // testPKI is a CA of the test's own, with a server certificate for the
@@ -43,65 +39,13 @@ type testPKI struct {
 
 func newTestPKI(t *testing.T) *testPKI {
 	t.Helper()
-	p := &testPKI{dir: t.TempDir(), pool: x509.NewCertPool()}
-	now := time.Now()
-	caKey := newKey(t)
-	caTemplate := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "metastudio_exporter test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, caKey.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.pool.AddCert(ca)
-	p.write(t, "ca.pem", "CERTIFICATE", caDER)
-
-	issue := func(serial int64, usage x509.ExtKeyUsage, tmpl *x509.Certificate) ([]byte, *ecdsa.PrivateKey) {
-		key := newKey(t)
-		tmpl.SerialNumber = big.NewInt(serial)
-		tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.Add(time.Hour)
-		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{usage}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der, key
-	}
-	serverDER, serverKey := issue(2, x509.ExtKeyUsageServerAuth, &x509.Certificate{
-		Subject:     pkix.Name{CommonName: "metastudio.test"},
-		DNSNames:    []string{"metastudio.test", "localhost"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-	})
-	p.server = tls.Certificate{Certificate: [][]byte{serverDER}, PrivateKey: serverKey}
-	clientDER, clientKey := issue(3, x509.ExtKeyUsageClientAuth, &x509.Certificate{Subject: pkix.Name{CommonName: "metastudio_exporter"}})
-	p.write(t, "client.pem", "CERTIFICATE", clientDER)
-	keyDER, err := x509.MarshalPKCS8PrivateKey(clientKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.write(t, "client-key.pem", "PRIVATE KEY", keyDER)
+	ca := testcert.NewCA(t, "metastudio_exporter test CA")
+	client := ca.Client(t, "metastudio_exporter")
+	p := &testPKI{dir: t.TempDir(), pool: ca.Pool(), server: ca.Server(t, "metastudio.test", "localhost", "127.0.0.1").TLS()}
+	writeFile(t, p.dir, "ca.pem", string(ca.CertPEM))
+	writeFile(t, p.dir, "client.pem", string(client.CertPEM))
+	writeFile(t, p.dir, "client-key.pem", string(client.KeyPEM))
 	return p
-}
-
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key
-}
-
-func (p *testPKI) write(t *testing.T, name, kind string, der []byte) {
-	t.Helper()
-	writeFile(t, p.dir, name, string(pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der})))
 }
 
 // path is a file of the PKI, as an http_client block names it.
@@ -122,41 +66,13 @@ type tlsSim struct {
 	url, addr, port string
 	// handshakeErrors is what the server said of failed handshakes.
 	handshakeErrors *lockedbuffer.Buffer
-	// opened and closed count the server's connections; closes is told of
-	// each close.
-	opened, closed atomic.Int32
-	closes         chan struct{}
-}
-
-// waitClosed waits until n of the server's connections have closed.
-func (s *tlsSim) waitClosed(t *testing.T, n int32) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for s.closed.Load() < n {
-		select {
-		case <-s.closes:
-		case <-deadline:
-			t.Fatalf("%d of %d connections closed after 10s", s.closed.Load(), n)
-		}
-	}
+	conns           *conncount.Counter
 }
 
 func startTLSSim(t *testing.T, h http.Handler, pki *testPKI, opts tlsSimOptions) *tlsSim {
 	t.Helper()
-	s := &tlsSim{handshakeErrors: &lockedbuffer.Buffer{}, closes: make(chan struct{}, 64)}
 	srv := httptest.NewUnstartedServer(h)
-	srv.Config.ConnState = func(_ net.Conn, state http.ConnState) {
-		switch state {
-		case http.StateNew:
-			s.opened.Add(1)
-		case http.StateClosed:
-			s.closed.Add(1)
-			select {
-			case s.closes <- struct{}{}:
-			default: // nobody waits: the count says it
-			}
-		}
-	}
+	s := &tlsSim{handshakeErrors: &lockedbuffer.Buffer{}, conns: conncount.Watch(srv.Config)}
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, MaxVersion: opts.maxVersion}
 	if opts.clientCert {
 		srv.TLS.ClientAuth, srv.TLS.ClientCAs = tls.RequireAndVerifyClientCert, pki.pool
@@ -196,7 +112,7 @@ func startTinyproxy(t *testing.T, basicAuth string, connectPorts ...string) *tin
 		t.Skip("tinyproxy is not installed (apt-get install tinyproxy); CI runs this test")
 	}
 	dir := t.TempDir()
-	p := &tinyproxy{addr: freeAddress(t), log: filepath.Join(dir, "tinyproxy.log")}
+	p := &tinyproxy{addr: loopback.FreeAddress(t), log: filepath.Join(dir, "tinyproxy.log")}
 	_, port, _ := net.SplitHostPort(p.addr)
 	var conf strings.Builder
 	fmt.Fprintf(&conf, "Listen 127.0.0.1\nPort %s\nAllow 127.0.0.1\nBind %s\nTimeout 30\nMaxClients 50\nLogFile %q\nLogLevel Connect\n",

@@ -14,13 +14,16 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 )
 
 // runningExporter is the whole program in-process, which the test stops
 // when it wants to look at what is left.
 type runningExporter struct {
 	url  string
-	logs *syncBuffer
+	logs *lockedbuffer.Buffer
 	// client keeps no connection to the exporter, so that none outlives it.
 	client *http.Client
 	stop   func()
@@ -28,8 +31,8 @@ type runningExporter struct {
 
 func startStoppable(t *testing.T, args ...string) *runningExporter {
 	t.Helper()
-	addr := freeAddress(t)
-	e := &runningExporter{url: "http://" + addr, logs: &syncBuffer{}, client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
+	addr := loopback.FreeAddress(t)
+	e := &runningExporter{url: "http://" + addr, logs: &lockedbuffer.Buffer{}, client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
 	go func() { exited <- run(ctx, append(args, "--web.listen-address="+addr), io.Discard, e.logs) }()
@@ -60,16 +63,7 @@ func (e *runningExporter) request(t *testing.T, method, path string) (int, strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := e.client.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
+	return send(t, e.client, req)
 }
 
 func (e *runningExporter) waitFor(t *testing.T, what string, ok func() bool) {
@@ -149,15 +143,15 @@ tenants:
 	writeFile(t, pki.dir, "ca.pem", string(goodCA))
 	reload("the CA file restored", 200)
 	wantScrape("after the CA file was restored", `metastudio_live_max_duration_seconds{tenant="shop"} 18000`)
-	if opened, closed := s.opened.Load(), s.closed.Load(); opened != 1 || closed != 0 {
+	if opened, closed := s.conns.Opened(), s.conns.Closed(); opened != 1 || closed != 0 {
 		t.Errorf("%d connections opened and %d closed after reloads that left the block as it was, want 1 and 0", opened, closed)
 	}
 
 	writeFile(t, pki.dir, "metastudio.yml", configWith("{ca_file: ca.pem, server_name: metastudio.test}"))
 	reload("a changed block", 200)
 	wantScrape("after the block changed", `metastudio_live_max_duration_seconds{tenant="shop"} 18000`)
-	s.waitClosed(t, 1)
-	if n := s.opened.Load(); n != 2 {
+	s.conns.WaitClosed(t, 1)
+	if n := s.conns.Opened(); n != 2 {
 		t.Errorf("%d connections opened after the block changed, want 2", n)
 	}
 	e.stop()

@@ -1,18 +1,10 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -22,6 +14,9 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/testcert"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -30,47 +25,11 @@ const (
 	webPassword = "web-SECRET-password"
 )
 
-// selfSignedCert writes a certificate for 127.0.0.1 and its key into dir
-// and returns their paths and a pool that trusts the certificate.
-func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "metastudio_exporter test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	certFile = writeFile(t, dir, "cert.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
-	keyFile = writeFile(t, dir, "key.pem", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})))
-	return certFile, keyFile, pool
-}
-
 // tlsExporter is the whole program serving TLS with basic auth.
 type tlsExporter struct {
 	addr   string
 	client *http.Client // trusts the test certificate
-	logs   *syncBuffer
+	logs   *lockedbuffer.Buffer
 }
 
 func startTLSExporter(t *testing.T) *tlsExporter {
@@ -82,13 +41,15 @@ func startTLSExporter(t *testing.T) *tlsExporter {
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	dir := t.TempDir()
-	certFile, keyFile, pool := selfSignedCert(t, dir)
+	cert := testcert.SelfSigned(t, "127.0.0.1")
+	writeFile(t, dir, "cert.pem", string(cert.CertPEM))
+	writeFile(t, dir, "key.pem", string(cert.KeyPEM))
 	hash, err := bcrypt.GenerateFromPassword([]byte(webPassword), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	webConfig := writeFile(t, dir, "web.yml", fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  %s: %s\n",
-		filepath.Base(certFile), filepath.Base(keyFile), webUser, hash))
+	webConfig := writeFile(t, dir, "web.yml", fmt.Sprintf("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\nbasic_auth_users:\n  %s: %s\n",
+		webUser, hash))
 	writeFile(t, dir, "sk", "web-SECRET-sk\n")
 	cfg := writeFile(t, dir, "metastudio.yml", fmt.Sprintf(`credentials:
   sim: {access_key: AKWEB, secret_key_file: sk}
@@ -96,8 +57,8 @@ tenants:
   - {name: shop, project_id: p-shop, endpoint: %s, credentials: sim}
 `, sim.URL))
 
-	e := &tlsExporter{addr: freeAddress(t), logs: &syncBuffer{}}
-	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	e := &tlsExporter{addr: loopback.FreeAddress(t), logs: &lockedbuffer.Buffer{}}
+	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: cert.Pool()}}
 	e.client = &http.Client{Transport: transport, Timeout: 10 * time.Second}
 	t.Cleanup(transport.CloseIdleConnections)
 	args := []string{"--config.file=" + cfg, "--web.config.file=" + webConfig, "--web.listen-address=" + e.addr}
@@ -119,16 +80,7 @@ func (e *tlsExporter) do(t *testing.T, method, scheme, path, user, password stri
 	if user != "" {
 		req.SetBasicAuth(user, password)
 	}
-	resp, err := e.client.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
+	return send(t, e.client, req)
 }
 
 // TestWebConfigProtectsEveryEndpoint: with --web.config.file, every
@@ -220,7 +172,7 @@ func TestBrokenWebConfigStopsTheStart(t *testing.T) {
 		{"--web.config.file", typo, `msg=Exiting err="--web.config.file=` + typo +
 			`: yaml: unmarshal errors:\n  line 1: field tls_server_confg not found in type web.Config"`},
 	} {
-		web, cb := freeAddress(t), freeAddress(t)
+		web, cb := loopback.FreeAddress(t), loopback.FreeAddress(t)
 		code, _, stderr := runWithin(t, "--demo", "--web.listen-address="+web, "--callback.listen-address="+cb, tc.flag+"="+tc.file)
 		if code != 1 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%s: exit %d, stderr:\n%s\nwant exit 1 and\n%s", tc.flag, code, stderr, tc.want)

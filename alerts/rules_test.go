@@ -123,7 +123,7 @@ func loadRules(t *testing.T) ruleFile {
 
 // wantGroups are the rule groups, in order: users' Prometheus and the
 // chart's PrometheusRule carry them by name.
-var wantGroups = []string{"metastudio", "metastudio-live"}
+var wantGroups = []string{"metastudio", "metastudio-live", "metastudio-rooms-and-jobs"}
 
 func (rf ruleFile) rules() []rule {
 	var out []rule

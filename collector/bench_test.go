@@ -52,9 +52,10 @@ func BenchmarkTenantMetrics(b *testing.B) {
 		}
 		r := result{settings: uc.Effective(), duration: 50 * time.Millisecond}
 		n := 0
+		descs := tenantDescs.For(nil)
 		for i := range tenantFamilies {
 			f := &tenantFamilies[i]
-			e := tenantEmitter{desc: f.desc, t: tenant, r: &r}
+			e := tenantEmitter{desc: descs[i], t: tenant, r: &r}
 			f.series(&e)
 			n += len(e.metrics)
 		}
@@ -87,13 +88,19 @@ func (cannedUpstream) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte(benchBody))
 }
 
-// benchConfig is a config file of n AK/SK tenants behind one endpoint.
-func benchConfig(tb testing.TB, n int) *config.Config {
+// benchConfig is a config file of n AK/SK tenants behind one endpoint,
+// each with the labels: labels(i) gives it (none for "").
+func benchConfig(tb testing.TB, n int, labels func(i int) string) *config.Config {
 	tb.Helper()
 	var y strings.Builder
 	fmt.Fprintf(&y, "defaults:\n  credentials: main\ncredentials:\n  main:\n    access_key: %s\n    secret_key: %s\ntenants:\n", benchAK, benchSK)
 	for i := range n {
 		fmt.Fprintf(&y, "  - name: tenant-%05d\n    project_id: %s\n    endpoint: %s\n", i, benchProject(i), benchEndpoint)
+		if labels != nil {
+			if l := labels(i); l != "" {
+				fmt.Fprintf(&y, "    labels: %s\n", l)
+			}
+		}
 	}
 	cfg, err := config.Parse([]byte(y.String()), "bench.yml", "", func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -117,10 +124,11 @@ func benchSimulator(tb testing.TB, n int) *simulator.Server {
 
 // benchMetricsHandler serves /metrics the way the web layer does (the
 // Scraper's families, then the exporter's own metrics merged in as they are
-// encoded), with upstream answering in memory.
-func benchMetricsHandler(tb testing.TB, n int, upstream http.Handler) http.Handler {
+// encoded), with upstream answering in memory; the tenants have the labels
+// labels gives them (see benchConfig).
+func benchMetricsHandler(tb testing.TB, n int, labels func(i int) string, upstream http.Handler) http.Handler {
 	tb.Helper()
-	set := tenants.NewStatic(benchConfig(tb, n), tenants.Options{})
+	set := tenants.NewStatic(benchConfig(tb, n, labels), tenants.Options{})
 	requests := NewRequestMetrics()
 	exporter := prometheus.NewRegistry()
 	exporter.MustRegister(
@@ -131,11 +139,13 @@ func benchMetricsHandler(tb testing.TB, n int, upstream http.Handler) http.Handl
 	)
 	client := metastudio.NewClient(metastudio.ClientOptions{Transport: memTransport{upstream}, Observe: requests.Observe})
 	scraper := NewScraper(client, Options{MaxConcurrency: 32, Logger: log.NewNopLogger()})
+	FollowTenants(set, scraper, requests) // as main wires them: the counters get the tenants' labels
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// As Prometheus' 120s timeout header less the default 0.5s offset.
 		ctx, cancel := context.WithTimeout(r.Context(), 120*time.Second-500*time.Millisecond)
 		defer cancel()
-		serveExposition(tb, w, r, scraper.Scrape(ctx, set.Snapshot().Tenants()...), exporter)
+		snap := set.Snapshot()
+		serveExposition(tb, w, r, scraper.Scrape(ctx, snap.LabelNames(), snap.Tenants()...), exporter)
 	})
 }
 
@@ -198,9 +208,37 @@ func BenchmarkScrape(b *testing.B) {
 				if up == "simulator" {
 					upstream = benchSimulator(b, n)
 				}
-				h := benchMetricsHandler(b, n, upstream)
+				h := benchMetricsHandler(b, n, nil, upstream)
 				if up := upTenants(scrapeOnce(b, h).Body.String()); up != n {
 					b.Fatalf("%d of %d tenants are up", up, n)
+				}
+				benchLoop(b, n, func() { scrapeGzip(b, h) })
+			})
+		}
+	}
+}
+
+// BenchmarkScrapeWithLabels is BenchmarkScrape's canned scrape of tenants
+// with fixed labels: "2" gives every tenant team and env, "mixed" gives
+// half of them team and env and the other half team and owner, so that
+// every series carries the union of three names and a third is "". Set
+// against BenchmarkScrape, it is what the labels cost.
+func BenchmarkScrapeWithLabels(b *testing.B) {
+	for _, n := range []int{1000, 5000} {
+		for name, labels := range map[string]func(i int) string{
+			"2": func(i int) string { return fmt.Sprintf("{team: team-%d, env: prod}", i%10) },
+			"mixed": func(i int) string {
+				if i%2 == 0 {
+					return fmt.Sprintf("{team: team-%d, env: prod}", i%10)
+				}
+				return fmt.Sprintf("{team: team-%d, owner: owner-%d}", i%10, i%7)
+			},
+		} {
+			b.Run("tenants="+strconv.Itoa(n)+"/labels="+name, func(b *testing.B) {
+				h := benchMetricsHandler(b, n, labels, cannedUpstream{})
+				body := scrapeOnce(b, h).Body.String()
+				if up := strings.Count(body, `team="team-`); up < n*18 {
+					b.Fatalf("%d series carry a team label, want at least %d", up, n*18)
 				}
 				benchLoop(b, n, func() { scrapeGzip(b, h) })
 			})
@@ -212,12 +250,12 @@ func BenchmarkScrape(b *testing.B) {
 // make one per tenant: the fetch, the tenant's families and their text
 // encoding, gzipped, without the exporter's own metrics.
 func BenchmarkProbe(b *testing.B) {
-	set := tenants.NewStatic(benchConfig(b, 1), tenants.Options{})
+	set := tenants.NewStatic(benchConfig(b, 1, nil), tenants.Options{})
 	client := metastudio.NewClient(metastudio.ClientOptions{Transport: memTransport{cannedUpstream{}}})
 	scraper := NewScraper(client, Options{MaxConcurrency: 32, Logger: log.NewNopLogger()})
 	tenant := set.Snapshot().Tenants()[0]
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveExposition(b, w, r, scraper.Scrape(r.Context(), tenant), nil)
+		serveExposition(b, w, r, scraper.Scrape(r.Context(), tenant.Labels.Names(), tenant), nil)
 	})
 	if up := upTenants(scrapeOnce(b, h).Body.String()); up != 1 {
 		b.Fatal("the tenant is not up")
@@ -281,7 +319,7 @@ func processCPU() (cpu time.Duration, ok bool) {
 func TestMemTransportScrapeMatchesSimulator(t *testing.T) {
 	const n = 40
 	sim := benchSimulator(t, n)
-	h := benchMetricsHandler(t, n, sim)
+	h := benchMetricsHandler(t, n, nil, sim)
 	body := scrapeOnce(t, h).Body.String()
 	for i := range n {
 		want := fmt.Sprintf("metastudio_up{tenant=\"tenant-%05d\"} 1\n", i)

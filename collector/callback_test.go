@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
@@ -97,7 +98,7 @@ func TestRoutedHere(t *testing.T) {
 	for _, ext := range []string{"https://mon.example.com:10037", "https://mon.example.com:10037/"} {
 		s := NewScraper(f, Options{MaxConcurrency: 1, CallbackExternalURL: ext})
 		g := scrapeGatherer(func() *Families {
-			return s.Scrape(context.Background(), testTenant("here"), testTenant("other"), testTenant("none"))
+			return s.Scrape(context.Background(), nil, testTenant("here"), testTenant("other"), testTenant("none"))
 		})
 		want := `# HELP metastudio_live_event_callback_routed_here 1 if the tenant's live event callback URL, query aside, is this exporter's receiver (--callback.external-url); only with that flag.
 # TYPE metastudio_live_event_callback_routed_here gauge
@@ -118,7 +119,7 @@ func TestCallbackAuthFailureNotRepeated(t *testing.T) {
 	sim := startSim(t)
 	sim.Server.SetFault(projectFaulty, simulator.Fault{Status: 500})
 	cfg := threeTenants(t, sim.URL, sim.URL, "")
-	clock := newFakeClock()
+	clock := fakeclock.New(t0)
 	e := newExporter(t, staticSource(cfg), Options{Now: clock.Now})
 	faulty, _ := cfg.Tenant("faulty")
 	ctx := context.Background()

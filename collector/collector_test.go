@@ -80,7 +80,7 @@ func with(t *config.Tenant, change func(*config.Tenant)) *config.Tenant {
 // durations and no cache.
 func scrapeTenant(f Fetcher, tenant *config.Tenant) prometheus.Gatherer {
 	return scrapeGatherer(func() *Families {
-		return NewScraper(f, Options{MaxConcurrency: 1, Now: fixedClock()}).Scrape(context.Background(), tenant)
+		return NewScraper(f, Options{MaxConcurrency: 1, Now: fixedClock()}).Scrape(context.Background(), nil, tenant)
 	})
 }
 

@@ -22,6 +22,8 @@ import (
 type Families struct {
 	tenants []*config.Tenant
 	results []result
+	// labelNames are the fixed label names every family carries.
+	labelNames []string
 	// receiverRoute is the Scraper's: CallbackRoute of
 	// --callback.external-url followed by /callback/, or "".
 	receiverRoute string
@@ -30,8 +32,15 @@ type Families struct {
 // Scrape fetches tenants within ctx and returns their outcome. It returns
 // once every tenant has one, which ctx bounds: the tenants whose calls
 // could not start or finish in time are down with reason timeout.
-func (s *Scraper) Scrape(ctx context.Context, tenants ...*config.Tenant) *Families {
-	return &Families{tenants: tenants, results: s.scrapeAll(ctx, tenants), receiverRoute: s.receiverRoute}
+//
+// Every series of a tenant carries its fixed labels (labels:) under
+// labelNames, after its own labels, with "" for a name the tenant lacks:
+// labelNames are sorted and hold every label name of the tenants, as the
+// tenant set's union (tenants.Snapshot.LabelNames) or, for one tenant, its
+// own names do. A tenant with a label that labelNames lack has no series,
+// and Encode returns an error that names it.
+func (s *Scraper) Scrape(ctx context.Context, labelNames []string, tenants ...*config.Tenant) *Families {
+	return &Families{tenants: tenants, results: s.scrapeAll(ctx, tenants), labelNames: labelNames, receiverRoute: s.receiverRoute}
 }
 
 // Encode writes the tenants' metric families and extra to enc, together in
@@ -59,6 +68,7 @@ func (fs *Families) Encode(ctx context.Context, enc expfmt.Encoder, extra []*dto
 		return enc.Encode(mf)
 	}
 	var checks prometheus.MultiError
+	descs := tenantDescs.For(fs.labelNames)
 	for i := range tenantFamilies {
 		f := &tenantFamilies[i]
 		for len(extra) > 0 && extra[0].GetName() < f.name {
@@ -78,7 +88,7 @@ func (fs *Families) Encode(ctx context.Context, enc expfmt.Encoder, extra []*dto
 		if err := gone(f.name); err != nil {
 			return err
 		}
-		mf, refused := fs.gather(f, same)
+		mf, refused := fs.gather(f, descs[i], same)
 		checks = append(checks, refused...)
 		if mf == nil {
 			continue
@@ -96,15 +106,16 @@ func (fs *Families) Encode(ctx context.Context, enc expfmt.Encoder, extra []*dto
 	return checks.MaybeUnwrap()
 }
 
-// gather builds family f for every tenant: client_golang's const metrics,
-// whose label values it checks as they are made, written into one family
-// and sorted as a registry sorts them, with a repeated series refused as a
-// registry refuses it. A registry of its own per family would do the same
-// at a cost per gathering (two channels of a thousand metrics) that a
-// one-tenant /probe pays for every family. same, when not nil, is a family
-// of the same name from elsewhere, merged in as prometheus.Gatherers merges.
-func (fs *Families) gather(f *tenantFamily, same *dto.MetricFamily) (*dto.MetricFamily, prometheus.MultiError) {
-	e := tenantEmitter{desc: f.desc, receiverRoute: fs.receiverRoute, metrics: make([]*dto.Metric, 0, len(fs.tenants))}
+// gather builds family f, with desc, for every tenant: client_golang's
+// const metrics, whose label values it checks as they are made, written
+// into one family and sorted as a registry sorts them, with a repeated
+// series refused as a registry refuses it. A registry of its own per
+// family would do the same at a cost per gathering (two channels of a
+// thousand metrics) that a one-tenant /probe pays for every family. same,
+// when not nil, is a family of the same name from elsewhere, merged in as
+// prometheus.Gatherers merges.
+func (fs *Families) gather(f *tenantFamily, desc *prometheus.Desc, same *dto.MetricFamily) (*dto.MetricFamily, prometheus.MultiError) {
+	e := tenantEmitter{desc: desc, labelNames: fs.labelNames, receiverRoute: fs.receiverRoute, metrics: make([]*dto.Metric, 0, len(fs.tenants))}
 	for i, t := range fs.tenants {
 		e.t, e.r = t, &fs.results[i]
 		f.series(&e)

@@ -197,9 +197,12 @@ func TestTenantFamiliesInNameOrder(t *testing.T) {
 	if !slices.IsSortedFunc(tenantFamilies, func(a, b tenantFamily) int { return strings.Compare(a.name, b.name) }) {
 		t.Error("tenantFamilies is not sorted by name")
 	}
-	for _, f := range tenantFamilies {
-		if !strings.Contains(f.desc.String(), `fqName: "`+f.name+`"`) {
-			t.Errorf("family %s has the Desc %s", f.name, f.desc)
+	for _, names := range [][]string{nil, {"env", "team"}} {
+		descs := tenantDescs.For(names)
+		for i, f := range tenantFamilies {
+			if !strings.Contains(descs[i].String(), `fqName: "`+f.name+`"`) {
+				t.Errorf("family %s has the Desc %s", f.name, descs[i])
+			}
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
@@ -22,8 +24,8 @@ func failingLog(t *testing.T, errs []error, every time.Duration) (loud []string,
 	}
 	script = append(script, answer{maxLiveHours: 3})
 	f := &scriptFetcher{t: t, script: script}
-	clock := newFakeClock()
-	logs := &lockedBuffer{}
+	clock := fakeclock.New(t0)
+	logs := &lockedbuffer.Buffer{}
 	s := newTestScraper(f, clock, logs)
 	tenant := testTenant("failing")
 	start := clock.Now()

@@ -17,6 +17,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -211,7 +212,7 @@ func connectionFaults() []faultCase {
 		{name: "reset_mid_body", fault: simulator.Fault{ResetMidBody: true, BodySize: 64 << 10}, reason: "network"},
 		{name: "reset_mid_stored_body", fault: simulator.Fault{ResetMidBody: true}, reason: "network"},
 		{name: "connection_refused", upstream: func(t *testing.T, _ string) (string, func()) {
-			return "http://" + closedAddress(t), func() {}
+			return "http://" + loopback.FreeAddress(t), func() {}
 		}, reason: "network"},
 		{name: "tls_to_plain_http", upstream: func(_ *testing.T, simURL string) (string, func()) {
 			return "https://" + strings.TrimPrefix(simURL, "http://"), func() {}
@@ -232,20 +233,6 @@ func connectionFaults() []faultCase {
 			})
 		}, reason: "network"},
 	}
-}
-
-// closedAddress is a loopback address nothing listens on.
-func closedAddress(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }
 
 // rawUpstream accepts TCP connections on 127.0.0.1 and hands each to serve,
@@ -337,7 +324,7 @@ func TestIAMFaults(t *testing.T) {
 		{"iam_hangs", func(t *testing.T) (string, func()) {
 			return rawUpstream(t, "http", func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
 		}, "timeout", ""},
-		{"iam_refused", func(t *testing.T) (string, func()) { return "http://" + closedAddress(t), func() {} }, "network", ""},
+		{"iam_refused", func(t *testing.T) (string, func()) { return "http://" + loopback.FreeAddress(t), func() {} }, "network", ""},
 		{"iam_wrong_password", func(*testing.T) (string, func()) { return sim.URL, func() {} }, "credentials", "401"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

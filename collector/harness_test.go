@@ -94,7 +94,7 @@ type exporterUnderTest struct {
 	exporter  prometheus.Gatherer
 	transport *http.Transport
 	requests  *RequestMetrics
-	logs      *lockedBuffer
+	logs      *lockedbuffer.Buffer
 }
 
 func newExporter(t *testing.T, src *tenants.Set, opts Options) *exporterUnderTest {
@@ -103,7 +103,7 @@ func newExporter(t *testing.T, src *tenants.Set, opts Options) *exporterUnderTes
 		source:    src,
 		transport: metastudio.NewTransport(8),
 		requests:  NewRequestMetrics(),
-		logs:      &lockedBuffer{},
+		logs:      &lockedbuffer.Buffer{},
 	}
 	client := metastudio.NewClient(metastudio.ClientOptions{Transport: e.transport, Observe: e.requests.Observe})
 	logger := log.NewLogfmtLogger(e.logs)
@@ -157,11 +157,11 @@ func (e *exporterUnderTest) serve(t *testing.T, w http.ResponseWriter, req *http
 		if !found {
 			t.Fatalf("%s: unknown tenant", req.URL)
 		}
-		serveExposition(t, w, req, e.scraper.Scrape(ctx, tenant), nil)
+		serveExposition(t, w, req, e.scraper.Scrape(ctx, tenant.Labels.Names(), tenant), nil)
 		return
 	}
 	// Tenants first: their calls update the request metrics.
-	serveExposition(t, w, req, e.scraper.Scrape(ctx, cfg.Tenants()...), e.exporter)
+	serveExposition(t, w, req, e.scraper.Scrape(ctx, cfg.LabelNames(), cfg.Tenants()...), e.exporter)
 }
 
 // mustGet is get for a 200 answered before Prometheus' scrape timeout.
@@ -205,9 +205,6 @@ func failedLines(tenant, projectID, reason, code string) []string {
 		l(`metastudio_up{tenant=%q} 0`, tenant),
 	}
 }
-
-// lockedBuffer collects output written from several goroutines.
-type lockedBuffer = lockedbuffer.Buffer
 
 // countLines counts log lines holding every one of parts.
 func countLines(logs string, parts ...string) int {

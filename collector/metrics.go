@@ -10,30 +10,31 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fixedlabels"
 	"github.com/metastudio-exporter/metastudio_exporter/internal/promlabel"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
 const namespace = "metastudio"
 
-// tenantFamily is one metric family of the tenants' exposition: its Desc
-// (tenant is always its first label) and how one tenant's outcome becomes
-// its series. A scrape builds the families one at a time, each for every
-// tenant (exposition.go).
+// tenantFamily is one metric family of the tenants' exposition: its name,
+// help and labels (tenant is always the first), and how one tenant's
+// outcome becomes its series. A scrape builds the families one at a time,
+// each for every tenant (exposition.go), with the Descs of the tenants'
+// fixed label names (tenantDescs).
 type tenantFamily struct {
-	name   string // the Desc's fully-qualified name, which orders the families
+	name   string // fully-qualified, which orders the families
 	help   string
-	desc   *prometheus.Desc
+	labels []string
 	series func(e *tenantEmitter)
 }
 
 // family is a tenantFamily whose series every tenant has, up or not.
 func family(name, help string, labels []string, series func(e *tenantEmitter)) tenantFamily {
-	fqName := namespace + "_" + name
 	return tenantFamily{
-		name:   fqName,
+		name:   namespace + "_" + name,
 		help:   help,
-		desc:   prometheus.NewDesc(fqName, help, append([]string{"tenant"}, labels...), nil),
+		labels: append([]string{"tenant"}, labels...),
 		series: series,
 	}
 }
@@ -109,6 +110,16 @@ func sortedByName(fs ...tenantFamily) []tenantFamily {
 	return fs
 }
 
+// tenantDescs are the Descs of tenantFamilies, in their order, for each set
+// of fixed label names a scrape serves.
+var tenantDescs = func() *fixedlabels.Descs {
+	fs := make([]fixedlabels.Family, len(tenantFamilies))
+	for i, f := range tenantFamilies {
+		fs[i] = fixedlabels.Family{Name: f.name, Help: f.help, Labels: f.labels}
+	}
+	return fixedlabels.NewDescs(fs...)
+}()
+
 // Upstream enum values become label values. A hostile or broken upstream
 // could send thousands of made-up values; this limit, and promlabel's on
 // each value's size, keep the series of one tenant bounded.
@@ -122,9 +133,13 @@ func routedHere(route, receiverRoute, tenant string) bool {
 }
 
 // tenantEmitter builds one family's series for one tenant after another;
-// every series starts with the tenant label.
+// every series starts with the tenant label and ends with the tenant's
+// fixed labels.
 type tenantEmitter struct {
 	desc *prometheus.Desc
+	// labelNames are the fixed label names the family is served with: the
+	// union of the tenant set's, or a probed tenant's own.
+	labelNames []string
 	// metrics are the family's series so far, errs the series refused.
 	metrics []*dto.Metric
 	errs    prometheus.MultiError
@@ -137,17 +152,24 @@ type tenantEmitter struct {
 }
 
 // gauge adds a sample to the family. values are its labels besides
-// tenant, in Desc order. A const metric written out, rather than a metric
-// type of our own: one that carved a tenant's series out of a single
-// allocation saved 185 of 324 allocations and 3.7 KiB per tenant in
-// BenchmarkScrape at 1,000 tenants, but only 10-22 % of the CPU per tenant
-// (14 % in a real exporter process under the load harness), less than the
-// quarter that would pay for a second implementation of what client_golang
-// provides. A label value client_golang refuses (not UTF-8) leaves the
-// series out with an error that names the tenant.
+// tenant, in Desc order; the tenant's fixed labels follow them. A const
+// metric written out, rather than a metric type of our own: one that
+// carved a tenant's series out of a single allocation saved 185 of 324
+// allocations and 3.7 KiB per tenant in BenchmarkScrape at 1,000 tenants,
+// but only 10-22 % of the CPU per tenant (14 % in a real exporter process
+// under the load harness), less than the quarter that would pay for a
+// second implementation of what client_golang provides. A label value
+// client_golang refuses (not UTF-8) leaves the series out with an error
+// that names the tenant.
 func (e *tenantEmitter) gauge(v float64, values ...string) {
-	var buf [3]string // tenant and at most two more: kept off the heap
-	m, err := prometheus.NewConstMetric(e.desc, prometheus.GaugeValue, v, append(append(buf[:0], e.t.Name), values...)...)
+	// tenant, at most two more and a few fixed labels: kept off the heap.
+	var buf [8]string
+	lv, ok := fixedlabels.Append(append(append(buf[:0], e.t.Name), values...), e.labelNames, e.t.Labels.Names(), e.t.Labels.Values())
+	if !ok {
+		e.errs = append(e.errs, fixedlabels.NotServed(e.t.Name, e.t.Labels.Names(), e.labelNames))
+		return
+	}
+	m, err := prometheus.NewConstMetric(e.desc, prometheus.GaugeValue, v, lv...)
 	if err == nil {
 		dm := new(dto.Metric)
 		if err = m.Write(dm); err == nil {

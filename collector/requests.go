@@ -4,6 +4,8 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fixedlabels"
 )
 
 // RequestMetrics counts and times upstream calls; its Observe method is the
@@ -15,19 +17,26 @@ type RequestMetrics struct {
 	mu sync.Mutex
 	// current tells whether a tenant is in the tenant set now; calls of
 	// other tenants are timed but not counted per tenant.
-	current  func(tenant string) bool
-	requests *prometheus.CounterVec
+	current func(tenant string) bool
+	// labels are the tenant set's fixed labels now; none until
+	// FollowTenants ties the metrics to a set.
+	labels   func() fixedlabels.Lookup
+	requests *fixedlabels.Counters
 	duration prometheus.Histogram
 }
 
 // NewRequestMetrics returns the exporter's upstream call metrics. Until
 // FollowTenants ties them to a tenant set they count every tenant.
+//
+// The per-tenant counter carries the tenant's fixed labels, as every series
+// that describes one tenant does: a tenant's call volume can be summed by
+// team like its settings. (kube-state-metrics leaves its own telemetry
+// without its objects' labels, but none of its telemetry is per object.)
 func NewRequestMetrics() *RequestMetrics {
 	return &RequestMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "metastudio_exporter_api_requests_total",
-			Help: "MetaStudio API calls by tenant and HTTP status code, or timeout / network when no answer came.",
-		}, []string{"tenant", "code"}),
+		labels: func() fixedlabels.Lookup { return fixedlabels.Lookup{} },
+		requests: fixedlabels.NewCounters("metastudio_exporter_api_requests_total",
+			"MetaStudio API calls by tenant and HTTP status code, or timeout / network when no answer came.", "code"),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "metastudio_exporter_api_request_duration_seconds",
 			Help:    "Latency of MetaStudio API calls.",
@@ -42,25 +51,27 @@ func (m *RequestMetrics) Observe(tenant, code string, seconds float64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.current == nil || m.current(tenant) {
-		m.requests.WithLabelValues(tenant, code).Inc()
+		m.requests.Inc(tenant, code)
 	}
 }
 
-// Forget drops the request counters of a tenant that has left the tenant
-// set, so that a reload that removes a tenant also removes its series. Call
-// it after the tenant set changed.
-func (m *RequestMetrics) Forget(tenant string) {
+// Retain drops the request counters of every tenant keep refuses, so that
+// a reload that removes a tenant also removes its series. Call it with the
+// new tenant set after it changed.
+func (m *RequestMetrics) Retain(keep func(tenant string) bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.requests.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+	m.requests.Retain(keep)
 }
 
-func (m *RequestMetrics) Describe(ch chan<- *prometheus.Desc) {
-	m.requests.Describe(ch)
-	m.duration.Describe(ch)
-}
+// Describe sends nothing: the counter's label names follow the tenant
+// set's fixed labels, so the metrics are an unchecked collector's.
+func (m *RequestMetrics) Describe(chan<- *prometheus.Desc) {}
 
 func (m *RequestMetrics) Collect(ch chan<- prometheus.Metric) {
-	m.requests.Collect(ch)
+	m.mu.Lock()
+	labels := m.labels
+	m.mu.Unlock()
+	m.requests.Collect(ch, labels())
 	m.duration.Collect(ch)
 }

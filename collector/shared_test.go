@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
@@ -74,8 +76,8 @@ func scrapeAsync(s *Scraper, ctx context.Context, tenant *config.Tenant) <-chan 
 
 func TestConcurrentScrapesShareOneCall(t *testing.T) {
 	g := newGate(nil)
-	logs := &lockedBuffer{}
-	s := newTestScraper(g, newFakeClock(), logs)
+	logs := &lockedbuffer.Buffer{}
+	s := newTestScraper(g, fakeclock.New(t0), logs)
 	joined := joinSignal(s)
 	tenant := testTenant("shared")
 
@@ -106,7 +108,7 @@ func TestConcurrentScrapesShareOneCall(t *testing.T) {
 // short scrape deadline; a waiter with more time calls again.
 func TestWaiterOutlivesShortLeaderDeadline(t *testing.T) {
 	g := newGate(nil)
-	s := newTestScraper(g, newFakeClock(), nil)
+	s := newTestScraper(g, fakeclock.New(t0), nil)
 	joined := joinSignal(s)
 	tenant := testTenant("short-leader")
 	tenant.Timeout = 3 * time.Hour
@@ -144,7 +146,7 @@ func TestWaiterOutlivesShortLeaderDeadline(t *testing.T) {
 // the call, a waiter with more time does not call again.
 func TestWaiterKeepsTenantTimeoutVerdict(t *testing.T) {
 	g := newGate(nil)
-	s := newTestScraper(g, newFakeClock(), nil)
+	s := newTestScraper(g, fakeclock.New(t0), nil)
 	joined := joinSignal(s)
 	tenant := testTenant("slow-tenant")
 	tenant.Timeout = time.Hour
@@ -169,7 +171,7 @@ func TestWaiterKeepsTenantTimeoutVerdict(t *testing.T) {
 // answers at its own deadline; the call goes on for the leader.
 func TestWaiterStopsAtOwnDeadline(t *testing.T) {
 	g := newGate(nil)
-	s := newTestScraper(g, newFakeClock(), nil)
+	s := newTestScraper(g, fakeclock.New(t0), nil)
 	joined := joinSignal(s)
 	tenant := testTenant("impatient")
 	leader := scrapeAsync(s, context.Background(), tenant)
@@ -198,7 +200,7 @@ func TestWaiterStopsAtOwnDeadline(t *testing.T) {
 // wait for.
 func TestLeaderGoneKeepsSharedCall(t *testing.T) {
 	g := newGate(nil)
-	s := newTestScraper(g, newFakeClock(), nil)
+	s := newTestScraper(g, fakeclock.New(t0), nil)
 	joined := joinSignal(s)
 	tenant := testTenant("abandoned")
 	leaderCtx, leaderGone := context.WithCancel(context.Background())
@@ -274,7 +276,7 @@ func TestMetricsAndProbeShareCall(t *testing.T) {
 // the answer /metrics fetched, and data_age_seconds says how old it is.
 func TestCacheSharedByMetricsAndProbe(t *testing.T) {
 	sim := startSim(t)
-	clock := newFakeClock()
+	clock := fakeclock.New(t0)
 	e := newExporter(t, staticSource(oneTenant(t, sim.URL, ", max_cache_age: 1m")), Options{Now: clock.Now})
 	start := clock.Now()
 	for _, tc := range []struct {
@@ -314,7 +316,7 @@ func TestCacheSharedByMetricsAndProbe(t *testing.T) {
 // hanging upstream would hold the only slot until the deadline.
 func TestThrottledTenantAnswersWithoutCalling(t *testing.T) {
 	sim := startSim(t)
-	clock := newFakeClock()
+	clock := fakeclock.New(t0)
 	e := newExporter(t, staticSource(threeTenants(t, sim.URL, sim.URL, "")), Options{MaxConcurrency: 1, Now: clock.Now, Rand: func() float64 { return 0.5 }})
 	start := clock.Now()
 	throttledLines := failedLines("faulty", projectFaulty, "throttled", "APIGW.0308")
@@ -398,7 +400,7 @@ func (f *deadlineFetcher) GetUserConfig(ctx context.Context, _ metastudio.Target
 // it stopped waiting.
 func TestScrapeReportsItsCallAtTheDeadline(t *testing.T) {
 	f := &deadlineFetcher{}
-	s := newTestScraper(f, newFakeClock(), nil)
+	s := newTestScraper(f, fakeclock.New(t0), nil)
 	tenant := testTenant("hanging")
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

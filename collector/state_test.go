@@ -11,28 +11,13 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
-// fakeClock is a settable clock shared by a Scraper and its test.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+// t0 is where the clock a Scraper and its test share starts.
+var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // answer is one scripted upstream outcome.
 type answer struct {
@@ -89,7 +74,7 @@ type step struct {
 	callsThen int
 }
 
-func runSteps(t *testing.T, s *Scraper, clock *fakeClock, f *scriptFetcher, tenant *config.Tenant, steps []step) {
+func runSteps(t *testing.T, s *Scraper, clock *fakeclock.Clock, f *scriptFetcher, tenant *config.Tenant, steps []step) {
 	t.Helper()
 	start := clock.Now()
 	for _, st := range steps {
@@ -110,7 +95,7 @@ func runSteps(t *testing.T, s *Scraper, clock *fakeClock, f *scriptFetcher, tena
 	}
 }
 
-func newTestScraper(f Fetcher, clock *fakeClock, logs *lockedBuffer) *Scraper {
+func newTestScraper(f Fetcher, clock *fakeclock.Clock, logs *lockedbuffer.Buffer) *Scraper {
 	opts := Options{MaxConcurrency: 4, Now: clock.Now, Rand: func() float64 { return 0.5 }}
 	if logs != nil {
 		opts.Logger = log.NewLogfmtLogger(logs)
@@ -120,7 +105,7 @@ func newTestScraper(f Fetcher, clock *fakeClock, logs *lockedBuffer) *Scraper {
 
 func TestCacheServesWithinMaxAgeOnly(t *testing.T) {
 	f := &scriptFetcher{t: t, script: []answer{{maxLiveHours: 1}, {err: serverError}, {err: serverError}, {maxLiveHours: 2}}}
-	clock := newFakeClock()
+	clock := fakeclock.New(t0)
 	tenant := testTenant("cached")
 	tenant.MaxCacheAge = time.Minute
 	runSteps(t, newTestScraper(f, clock, nil), clock, f, tenant, []step{
@@ -137,7 +122,7 @@ func TestCacheServesWithinMaxAgeOnly(t *testing.T) {
 
 func TestNoCacheWhenMaxAgeIsZero(t *testing.T) {
 	f := &scriptFetcher{t: t, script: []answer{{maxLiveHours: 1}, {maxLiveHours: 2}, {maxLiveHours: 3}}}
-	clock := newFakeClock()
+	clock := fakeclock.New(t0)
 	runSteps(t, newTestScraper(f, clock, nil), clock, f, testTenant("uncached"), []step{
 		{at: 0, hours: 1, callsThen: 1},
 		{at: 0, hours: 2, callsThen: 2},
@@ -150,7 +135,7 @@ func TestNoCacheWhenMaxAgeIsZero(t *testing.T) {
 // tenant of the same name calls again.
 func TestCacheKeyedByIdentity(t *testing.T) {
 	f := &scriptFetcher{t: t, script: []answer{{maxLiveHours: 1}, {maxLiveHours: 2}, {maxLiveHours: 3}}}
-	clock := newFakeClock()
+	clock := fakeclock.New(t0)
 	s := newTestScraper(f, clock, nil)
 	tenant := testTenant("same-name")
 	tenant.MaxCacheAge = time.Hour
@@ -234,8 +219,8 @@ func TestBackoffSkipsCallsUntilWindowEnds(t *testing.T) {
 		{err: serverError},
 		{err: throttled("APIGW.0308", 0)},
 	}}
-	clock := newFakeClock()
-	logs := &lockedBuffer{}
+	clock := fakeclock.New(t0)
+	logs := &lockedbuffer.Buffer{}
 	tenant := testTenant("busy")
 	thr := metastudio.ReasonThrottled
 	runSteps(t, newTestScraper(f, clock, logs), clock, f, tenant, []step{
@@ -267,7 +252,7 @@ func TestBackoffSkipsCallsUntilWindowEnds(t *testing.T) {
 
 func TestBackoffErrorText(t *testing.T) {
 	f := &scriptFetcher{t: t, script: []answer{{err: throttled("APIGW.0308", 0)}}}
-	clock := newFakeClock()
+	clock := fakeclock.New(t0)
 	s := newTestScraper(f, clock, nil)
 	tenant := testTenant("busy")
 	s.fetch(context.Background(), tenant, true)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -16,7 +17,7 @@ import (
 // callback URL points without the URL's credentials.
 func TestStatus(t *testing.T) {
 	sim := startSim(t)
-	clock := newFakeClock()
+	clock := fakeclock.New(t0)
 	cfg := threeTenants(t, sim.URL, sim.URL, ", max_cache_age: 1m")
 	e := newExporter(t, staticSource(cfg), Options{Now: clock.Now, CallbackExternalURL: "https://hooks.example.com/"})
 	okA, _ := cfg.Tenant("ok-a")

@@ -1,61 +1,29 @@
 package config
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	commoncfg "github.com/prometheus/common/config"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/testcert"
 )
 
 // tlsFiles writes a CA, a client certificate it signed with its key, and a
 // key of another pair into dir, and returns their contents by file name.
 func tlsFiles(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clientKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	clientTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "exporter"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	clientDER, err := x509.CreateCertificate(rand.Reader, clientTmpl, caTmpl, &clientKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	keyPEM := func(k *ecdsa.PrivateKey) []byte {
-		der, err := x509.MarshalECPrivateKey(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
-	}
+	ca := testcert.NewCA(t, "test CA")
+	client := ca.Client(t, "exporter")
 	files := map[string][]byte{
-		"ca.pem":         pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		"client.pem":     pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: clientDER}),
-		"client-key.pem": keyPEM(clientKey),
-		"other-key.pem":  keyPEM(otherKey),
+		"ca.pem":         ca.CertPEM,
+		"client.pem":     client.CertPEM,
+		"client-key.pem": client.KeyPEM,
+		"other-key.pem":  ca.Client(t, "other").KeyPEM,
 		"not-pem.txt":    []byte("just text\n"),
 	}
 	out := map[string]string{}

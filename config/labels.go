@@ -10,14 +10,16 @@ import (
 )
 
 // ReservedLabels are the labels the exporter sets itself, on any series it
-// exposes, plus those Prometheus gives a meaning to: a tenant's labels:
-// cannot use them, as a fixed label would clash with or shadow them. It is
-// sorted; tests hold it to every label the exposition uses.
+// exposes (build_info's and go_info's included), plus those Prometheus
+// gives a meaning to: a tenant's labels: cannot use them, as a fixed label
+// would clash with or shadow them. It is sorted; tests hold it to every
+// label the exposition uses.
 var ReservedLabels = []string{
-	"auth_type", "code", "error_code", "event", "event_type", "instance", "job", "job_id", "le",
-	"mode", "operation", "output_host", "project_id", "quantile", "reason", "region", "result",
-	"room_id", "room_name", "room_state", "room_type", "scheme", "source", "state", "tenant",
-	"used_resource_type",
+	"auth_type", "branch", "code", "error_code", "event", "event_type", "goarch", "goos",
+	"goversion", "instance", "job", "job_id", "le", "mode", "operation", "output_host",
+	"project_id", "quantile", "reason", "region", "result", "revision", "room_id", "room_name",
+	"room_state", "room_type", "scheme", "source", "state", "tags", "tenant",
+	"used_resource_type", "version",
 }
 
 var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)

@@ -101,6 +101,7 @@ func TestReservedLabels(t *testing.T) {
 		"tenant", "project_id", "region", "reason", "error_code", "mode", "auth_type", "event_type", "event",
 		"state", "room_id", "room_name", "room_type", "room_state", "job_id", "used_resource_type", "scheme",
 		"output_host", "code", "result", "source", "operation", "le", "quantile", "job", "instance",
+		"version", "revision", "branch", "goversion", "goos", "goarch", "tags",
 	} {
 		if !slices.Contains(ReservedLabels, l) {
 			t.Errorf("ReservedLabels lacks %s", l)

@@ -106,6 +106,13 @@ const configYAML = `defaults:
   policy:
     max_live_duration: 24h
     max_exception_waiting: 30m
+  # The shortest intervals: every room's own settings show within a
+  # minute of the first scrape, where the default takes ten, and a dropped
+  # push shows in its job's stream_duration within 15 seconds.
+  rooms:
+    refresh_interval: 1m
+  live_jobs:
+    refresh_interval: 15s
 credentials:
   demo:
     access_key: ` + demoAccessKey + `

@@ -26,6 +26,9 @@ type liveJob struct {
 	down            time.Duration
 	// started is how long before the simulator starts the job went live.
 	started time.Duration
+	// own is the callback the job's room has of its own, which signs its
+	// events; nil for a job that runs with its tenant's.
+	own *simulator.Callback
 }
 
 // liveJobs are the demo's jobs. demo-safe's three cover what the stream
@@ -39,6 +42,9 @@ type liveJob struct {
 // about half the time. The steady and outage cycles are longer than 7.5
 // minutes, so that neither reconnects 3 times in the 15 minutes Flapping
 // counts.
+// demo-safe's fourth job runs in a room with a callback of its own, whose
+// key signs its events (the receiver finds it among the tenant's live
+// jobs); it drops rarely and briefly, as the steady one does.
 // demo-risky subscribes to SHOOT_SCRIPT_SWITCH only, so its streams stay
 // invisible, which is the risk its settings alert names. demo-rejected's
 // settings cannot be fetched, so the receiver answers its events 503.
@@ -52,6 +58,9 @@ var liveJobs = []liveJob{
 	{tenant: safeTenant, project: safeProject, room: "room-night-stream", job: "job-outage",
 		output: "rtmp://push.example.net/app/", streamKey: "demo-stream-key-outage",
 		firstUp: 10 * time.Second, up: 7 * time.Minute, down: 3 * time.Minute, started: 50 * time.Minute},
+	{tenant: safeTenant, project: safeProject, room: "room-own-app", job: jobOwnKey,
+		output: "rtmp://live-push.example.com/live/", streamKey: "demo-stream-key-own-app",
+		firstUp: 2 * time.Minute, up: 9 * time.Minute, down: 12 * time.Second, started: 20 * time.Minute, own: &ownAppCallback},
 	{tenant: riskyTenant, project: riskyProject, room: "room-risky", job: "job-risky",
 		output: "rtmp://live-push.example.com/live/", streamKey: "demo-stream-key-risky",
 		firstUp: 30 * time.Second, up: time.Minute, down: 20 * time.Second, started: 26 * time.Hour},
@@ -69,39 +78,48 @@ type sampleRoom struct {
 	jobs    []simulator.LiveJob
 }
 
-// Ids of the jobs that are not played, for the docs and the tests.
+// Ids of sample jobs, for the docs and the tests.
 const (
-	jobNearLimit = "job-marathon"     // ends at its room's 2 h limit, 25 min after the start
-	jobFailed    = "job-flash-sale-1" // failed 6 min before the start
-	jobOwnKey    = "job-own-app"      // runs in a room that signs its callbacks with a key of its own
+	jobNearLimit = "job-marathon"     // not played; ends at its room's 2 h limit, 25 min after the start
+	jobFailed    = "job-flash-sale-1" // not played; failed 6 min before the start
+	jobOwnKey    = "job-own-app"      // played; runs in a room that signs its callbacks with a key of its own
 	ownRoomKey   = "demo-room-own-signing-key"
 )
+
+// ownAppCallback is room-own-app's own callback: the tenant's receiver URL,
+// signed in headers with a key of the room's.
+var ownAppCallback = simulator.Callback{URL: CallbackExternalURL + "/callback/" + safeTenant, AuthType: simulator.AuthMSSAHead, Key: ownRoomKey,
+	EventTypes: []string{simulator.EventShootScriptSwitch, simulator.EventRTMPStreamStateChange, simulator.EventReplyCommandFinish}}
 
 // sampleRooms are the rooms and jobs of the three sample projects at now,
 // the moment the simulator starts. Besides the played jobs: demo-risky's
 // room repeats until stopped and sets no limit, under a tenant with none
-// (it runs forever); demo-safe has a job 25 minutes from its room's 2 h
-// limit, a job that failed a few minutes ago, and a room whose callbacks
-// are signed with a key of its own (MSS_A_HEAD), whose job is not played:
-// the receiver would reject its events until it knows job keys.
+// (it runs forever), and another sends its events by a callback of its own
+// that is plain http and unsigned, with no credentials in its URL;
+// demo-safe has a job 25 minutes from its room's 2 h limit, a job that
+// failed a few minutes ago, and a room whose callbacks are signed with a
+// key of its own (MSS_A_HEAD), whose job is played.
 func sampleRooms(now time.Time) []sampleRoom {
 	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	// Rooms are listed in this order and their settings read one after
+	// another: the ones the alerts and the receiver are about come first,
+	// so that they show within seconds of the first scrape.
 	return []sampleRoom{
+		{project: safeProject, room: simulator.Room{ID: "room-marathon", Name: "Marathon", RepeatCount: new(simulator.RepeatUntilStopped),
+			Exit: &simulator.LiveExit{MaxLiveDuration: new(2), AutoStopMode: new("SCENE_END")}}, jobs: []simulator.LiveJob{
+			{ID: jobNearLimit, RoomID: "room-marathon", StartTime: ago(95 * time.Minute), UsedResourceType: simulator.ResourcePeriod},
+		}},
+		{project: safeProject, room: simulator.Room{ID: "room-own-app", Name: "Own app", Callback: &ownAppCallback}},
 		{project: safeProject, room: simulator.Room{ID: "room-morning-show", Name: "Morning show", RepeatCount: new(0)}},
 		{project: safeProject, room: simulator.Room{ID: "room-flash-sale", Name: "Flash sale"}, jobs: []simulator.LiveJob{
 			{ID: jobFailed, RoomID: "room-flash-sale", State: simulator.JobFailed, StartTime: ago(12 * time.Minute), EndTime: ago(6 * time.Minute),
 				ErrorCode: "MSS.00000201", ErrorMsg: "The RTMP push to the live platform failed", UsedResourceType: simulator.ResourceOnDemand},
 		}},
 		{project: safeProject, room: simulator.Room{ID: "room-night-stream", Name: "Night stream"}},
-		{project: safeProject, room: simulator.Room{ID: "room-marathon", Name: "Marathon", RepeatCount: new(simulator.RepeatUntilStopped),
-			Exit: &simulator.LiveExit{MaxLiveDuration: new(2), AutoStopMode: new("SCENE_END")}}, jobs: []simulator.LiveJob{
-			{ID: jobNearLimit, RoomID: "room-marathon", StartTime: ago(95 * time.Minute), UsedResourceType: simulator.ResourcePeriod},
-		}},
-		{project: safeProject, room: simulator.Room{ID: "room-own-app", Name: "Own app",
-			Callback: &simulator.Callback{URL: CallbackExternalURL + "/callback/" + safeTenant, AuthType: simulator.AuthMSSAHead, Key: ownRoomKey,
-				EventTypes: []string{simulator.EventShootScriptSwitch, simulator.EventRTMPStreamStateChange, simulator.EventReplyCommandFinish}}},
-			jobs: []simulator.LiveJob{{ID: jobOwnKey, RoomID: "room-own-app", StartTime: ago(20 * time.Minute), UsedResourceType: simulator.ResourcePeriod}}},
 		{project: riskyProject, room: simulator.Room{ID: "room-risky", Name: "Round the clock", RepeatCount: new(simulator.RepeatUntilStopped)}},
+		{project: riskyProject, room: simulator.Room{ID: "room-partner-hook", Name: "Partner hook",
+			Callback: &simulator.Callback{URL: "http://hooks.partner.example.com/metastudio/events", AuthType: simulator.AuthNone,
+				EventTypes: []string{simulator.EventRTMPStreamStateChange}}}},
 		{project: rejectedProject, room: simulator.Room{ID: "room-rejected", Name: "Rejected"}},
 	}
 }
@@ -177,7 +195,10 @@ func (d *Demo) runLiveJobs(ctx context.Context, receiverBaseURL string, scale fl
 		if err != nil {
 			return fmt.Errorf("demo live jobs: %w", err)
 		}
-		callbacks[j.project] = cb
+		if j.own != nil {
+			cb = *j.own
+		}
+		callbacks[j.job] = cb
 		// Each stream starts by connecting: its push is down until then.
 		if err := d.run.Server.SetJobStreaming(j.project, j.job, false); err != nil {
 			return fmt.Errorf("demo live jobs: %w", err)
@@ -187,7 +208,7 @@ func (d *Demo) runLiveJobs(ctx context.Context, receiverBaseURL string, scale fl
 	var wg sync.WaitGroup
 	for _, j := range liveJobs {
 		wg.Go(func() {
-			p := &player{ctx: ctx, sender: sender, sim: d.run.Server, cb: callbacks[j.project], job: j, scale: scale, report: report}
+			p := &player{ctx: ctx, sender: sender, sim: d.run.Server, cb: callbacks[j.job], job: j, scale: scale, report: report}
 			p.play()
 		})
 	}

@@ -20,16 +20,25 @@ import (
 	"time"
 )
 
+// side is what a receiver must know to verify callbacks.
+type side struct {
+	url, auth, key string
+	status         int // what the test receiver answers
+}
+
 // receiverSide is what a receiver must know of each demo tenant to verify
 // its callbacks: written out here, not read from the demo, so that the
 // demo's settings are pinned too.
-var receiverSide = map[string]struct {
-	url, auth, key string
-	status         int // what the test receiver answers
-}{
+var receiverSide = map[string]side{
 	"demo-safe":     {"https://mon.example.com:10037/callback/demo-safe", "MSS_A", "demo-callback-signing-key", http.StatusOK},
 	"demo-risky":    {"http://mon.example.com:10037/callback/demo-risky?access_token=demo-token-in-url", "NONE", "", http.StatusOK},
 	"demo-rejected": {"https://mon.example.com:10037/callback/demo-rejected", "MSS_A_HEAD", "demo-callback-signing-key", http.StatusServiceUnavailable},
+}
+
+// jobSide is the same for the jobs whose room has a callback of its own,
+// which signs their events instead of their tenant's.
+var jobSide = map[string]side{
+	"demo-safe/job-own-app": {"https://mon.example.com:10037/callback/demo-safe", "MSS_A_HEAD", "demo-room-own-signing-key", http.StatusOK},
 }
 
 type gotEvent struct {
@@ -47,7 +56,7 @@ type testReceiver struct {
 
 func (rc *testReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tenant, _ := strings.CutPrefix(r.URL.Path, "/callback/")
-	ev, err := rc.verify(tenant, r)
+	ev, status, err := rc.verify(tenant, r)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	if err != nil {
@@ -56,14 +65,38 @@ func (rc *testReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc.events = append(rc.events, ev)
-	w.WriteHeader(receiverSide[tenant].status)
+	w.WriteHeader(status)
 }
 
-func (rc *testReceiver) verify(tenant string, r *http.Request) (gotEvent, error) {
+// verify verifies a callback with the settings of its tenant, or of its
+// job if its room has a callback of its own, and returns its event and
+// the status to answer.
+func (rc *testReceiver) verify(tenant string, r *http.Request) (gotEvent, int, error) {
 	side, ok := receiverSide[tenant]
 	if !ok || r.Method != http.MethodPost {
-		return gotEvent{}, errors.New("unknown tenant or not a POST")
+		return gotEvent{}, 0, errors.New("unknown tenant or not a POST")
 	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return gotEvent{}, 0, err
+	}
+	var env struct {
+		EventType string `json:"event_type"`
+		Message   string `json:"message"`
+	}
+	ev := gotEvent{tenant: tenant}
+	if err := json.Unmarshal(body, &env); err != nil || json.Unmarshal([]byte(env.Message), &ev.msg) != nil {
+		return gotEvent{}, 0, fmt.Errorf("body %s is not an event whose message is a JSON object", body)
+	}
+	ev.eventType = env.EventType
+	if own, ok := jobSide[fmt.Sprint(tenant, "/", ev.msg["job_id"])]; ok {
+		side = own
+	}
+	return ev, side.status, side.check(r)
+}
+
+// check verifies the signature or URL credentials of r.
+func (side side) check(r *http.Request) error {
 	q := r.URL.Query()
 	var secret, hwTime string
 	switch side.auth {
@@ -72,39 +105,26 @@ func (rc *testReceiver) verify(tenant string, r *http.Request) (gotEvent, error)
 	case "MSS_A_HEAD":
 		secret, hwTime = r.Header.Get("x-hw-mss-secret"), r.Header.Get("x-hw-mss-time")
 		if q.Has("hwSecret") {
-			return gotEvent{}, errors.New("MSS_A_HEAD request with hwSecret in the query")
+			return errors.New("MSS_A_HEAD request with hwSecret in the query")
 		}
 	case "NONE":
 		want, _ := url.Parse(side.url)
 		if q.Encode() != want.Query().Encode() {
-			return gotEvent{}, fmt.Errorf("query %q, want the configured URL's", r.URL.RawQuery)
+			return fmt.Errorf("query %q, want the configured URL's", r.URL.RawQuery)
 		}
 	}
 	if side.auth != "NONE" {
 		sec, err := strconv.ParseInt(hwTime, 16, 64)
 		if err != nil || time.Since(time.Unix(sec, 0)).Abs() > time.Minute {
-			return gotEvent{}, fmt.Errorf("hwTime %q is not hex Unix seconds of now", hwTime)
+			return fmt.Errorf("hwTime %q is not hex Unix seconds of now", hwTime)
 		}
 		m := hmac.New(sha256.New, []byte(side.key))
 		m.Write([]byte(side.url + hwTime))
 		if want := hex.EncodeToString(m.Sum(nil)); secret != want {
-			return gotEvent{}, errors.New("hwSecret does not verify")
+			return errors.New("hwSecret does not verify")
 		}
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return gotEvent{}, err
-	}
-	var env struct {
-		EventType string `json:"event_type"`
-		Message   string `json:"message"`
-	}
-	ev := gotEvent{tenant: tenant}
-	if err := json.Unmarshal(body, &env); err != nil || json.Unmarshal([]byte(env.Message), &ev.msg) != nil {
-		return gotEvent{}, fmt.Errorf("body %s is not an event whose message is a JSON object", body)
-	}
-	ev.eventType = env.EventType
-	return ev, nil
+	return nil
 }
 
 // snapshot returns the events so far, the rejections and, per stream
@@ -148,6 +168,7 @@ func TestRunLiveJobs(t *testing.T) {
 		fullCycle := func(k string) bool { return len(states[k]) >= 5 }
 		if fullCycle("demo-safe/room-flash-sale/job-flaky") && fullCycle("demo-safe/room-night-stream/job-outage") &&
 			fullCycle("demo-safe/room-morning-show/job-steady") && fullCycle("demo-rejected/room-rejected/job-rejected") &&
+			fullCycle("demo-safe/room-own-app/job-own-app") &&
 			slices.ContainsFunc(events, func(e gotEvent) bool { return e.tenant == "demo-safe" && e.eventType == "REPLY_COMMAND_FINISH" }) &&
 			slices.ContainsFunc(events, func(e gotEvent) bool { return e.tenant == "demo-risky" }) {
 			break

@@ -3,30 +3,18 @@ package demo
 import (
 	"context"
 	"net/http/httptest"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
-// stoppedClock is the simulator's clock in these tests, moved by hand.
-type stoppedClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *stoppedClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *stoppedClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // clockedDemo is the demo's simulator on a clock of the test's.
-func clockedDemo(t *testing.T, clock *stoppedClock) *Demo {
+func clockedDemo(t *testing.T, clock *fakeclock.Clock) *Demo {
 	t.Helper()
 	run, err := simulator.Start(simulator.Options{Now: clock.Now}, Tenants()...)
 	if err != nil {
@@ -80,7 +68,7 @@ func TestSampleRoomsMatchTheEvents(t *testing.T) {
 
 func TestSampleRooms(t *testing.T) {
 	t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
-	clock := &stoppedClock{t: t0}
+	clock := fakeclock.New(t0)
 	d := clockedDemo(t, clock)
 	ctx := context.Background()
 
@@ -128,10 +116,20 @@ func TestSampleRooms(t *testing.T) {
 	if j := jobs[jobOwnKey]; j.State != metastudio.JobProcessing || j.Callback == nil || j.Callback.Key.Reveal() != ownRoomKey {
 		t.Fatalf("%s = %+v", jobOwnKey, j)
 	}
+	// Its events are played, signed with the room's callback.
 	for _, lj := range liveJobs {
-		if lj.job == jobOwnKey {
-			t.Fatalf("%s is played: the receiver would reject its events", jobOwnKey)
+		if lj.job == jobOwnKey && (lj.own == nil || lj.own.Key != own.Callback.Key.Reveal() || lj.own.URL != own.Callback.URL.Reveal() || lj.own.AuthType != own.Callback.AuthType) {
+			t.Fatalf("%s is played with the callback %+v, not its room's", jobOwnKey, lj.own)
 		}
+	}
+	// demo-risky has a room whose own callback is plain http and unsigned,
+	// with no credentials in its URL.
+	hook, err := c.GetRoom(ctx, risky, "room-partner-hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cb := hook.Callback; cb == nil || !strings.HasPrefix(cb.URL.Reveal(), "http://") || strings.Contains(cb.URL.Reveal(), "?") || cb.AuthType != metastudio.AuthNone {
+		t.Fatalf("room-partner-hook's callback = %+v", hook.Callback)
 	}
 	// The played jobs run with the tenant's callback, as their events are signed.
 	if j := jobs["job-steady"]; j.Callback == nil || j.Callback.Key.Reveal() != tenantKey || j.Callback.AuthType != metastudio.AuthMSSA {
@@ -139,7 +137,7 @@ func TestSampleRooms(t *testing.T) {
 	}
 
 	// At the limit the simulator ends the job, as MetaStudio would.
-	clock.Add(25 * time.Minute)
+	clock.Advance(25 * time.Minute)
 	jobs = jobsByID(t, c, safe)
 	if j := jobs[jobNearLimit]; j.State != metastudio.JobSucceed || j.Duration != 7200 || !j.EndTime.Equal(t0.Add(25*time.Minute)) {
 		t.Fatalf("%s at its limit = %+v", jobNearLimit, j)
@@ -162,7 +160,7 @@ func demoSecret(t *testing.T, c *metastudio.Client, tg metastudio.Target) string
 // job's stream_duration stops growing; its duration does not.
 func TestDroppedStreamStopsStreamDuration(t *testing.T) {
 	t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
-	clock := &stoppedClock{t: t0}
+	clock := fakeclock.New(t0)
 	d := clockedDemo(t, clock)
 	rc := &testReceiver{}
 	srv := httptest.NewServer(rc)
@@ -194,7 +192,7 @@ func TestDroppedStreamStopsStreamDuration(t *testing.T) {
 		{simulator.StreamDisconnected, started + 40, started + 10},
 	} {
 		p.state(step.state)
-		clock.Add(10 * time.Second)
+		clock.Advance(10 * time.Second)
 		if live, streamed := durations(); live != step.live || streamed != step.streamed {
 			t.Fatalf("10 s after %s: duration %v, stream_duration %v; want %v, %v", step.state, live, streamed, step.live, step.streamed)
 		}

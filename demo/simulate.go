@@ -12,10 +12,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
+	"github.com/metastudio-exporter/metastudio_exporter/flagvalue"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -70,7 +70,7 @@ func simulatedProjects() []simProject {
 		{tenant: samples[0], about: "safe settings, signed https callback (MSS_A); live events",
 			roomsAbout: "a job 25 min from its room's 2 h limit, one failed 6 min before the start, a room with a callback key of its own"},
 		{tenant: samples[1], about: "risky: no limits, unsigned http callback, no stream events",
-			roomsAbout: "a room that repeats until stopped with no limit: it runs forever"},
+			roomsAbout: "a room that repeats until stopped with no limit: it runs forever, a room whose own callback is unsigned plain http"},
 		{tenant: samples[2], about: "safe settings; examples/simulated.yml gives it a wrong secret key"},
 		{tenant: simulator.Tenant{ProjectID: regionDefaultProject, ProjectName: "cn-north-4", Config: []byte("{}")},
 			about: "the region's default project, never configured"},
@@ -168,33 +168,17 @@ func Simulate(ctx context.Context, program string, args []string, stdout, stderr
 // parseSimulateFlags parses args. done says to exit with code at once:
 // after --help (0) or a bad command line (2), both already printed.
 func parseSimulateFlags(program string, args []string, stdout, stderr io.Writer) (f simulateFlags, code int, done bool) {
-	app := kingpin.New(program+" simulate", "Runs the built-in MetaStudio simulator on its own, so that a config of your own "+
+	app := flagvalue.NewSubcommand(program+" simulate", "Runs the built-in MetaStudio simulator on its own, so that a config of your own "+
 		"(examples/simulated.yml) can be tried without a Huawei Cloud account: the user-config API with sample projects, "+
 		"IAM's project list and tokens, and with --events.to signed live events to a receiver. It prints its access key, "+
-		"secret key and URLs at start.")
-	app.UsageWriter(stdout)
-	app.ErrorWriter(stderr)
-	app.HelpFlag.Short('h')
-	var exited *int
-	app.Terminate(func(c int) { exited = &c })
+		"secret key and URLs at start.", stdout, stderr)
 	app.Flag("listen-address", "Address the simulator listens on, for both the MetaStudio endpoint and the IAM endpoint.").
 		Default(DefaultSimulateAddress).StringVar(&f.listenAddress)
 	app.Flag("events.to", "Base URL of a live-event receiver, e.g. http://127.0.0.1:10037: the sample tenants' live jobs "+
 		"send their signed events to {URL}/callback/{tenant}. Empty means no events.").
 		Default("").StringVar(&f.eventsTo)
-	_, err := app.Parse(args)
-	switch {
-	case exited != nil:
-		// kingpin printed the help and would have exited here.
-		return f, *exited, true
-	case err == nil:
-		err = checkReceiverURL(f.eventsTo)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "%s simulate: error: %v, try --help\n", program, err)
-		return f, 2, true
-	}
-	return f, 0, false
+	code, done = app.Parse(args, func() error { return checkReceiverURL(f.eventsTo) })
+	return f, code, done
 }
 
 // checkReceiverURL accepts "" or a receiver's base URL: the events go to

@@ -17,9 +17,6 @@ import (
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
-// lockedBuffer collects output written from several goroutines.
-type lockedBuffer = lockedbuffer.Buffer
-
 func TestSimulateCommandLine(t *testing.T) {
 	for _, tc := range []struct {
 		args       []string
@@ -41,7 +38,7 @@ func TestSimulateCommandLine(t *testing.T) {
 			stderrLine: `metastudio_exporter simulate: error: --events.to="http://127.0.0.1:10037/callback/demo-safe": must be a receiver's base URL, such as http://127.0.0.1:10037, try --help` + "\n"},
 		{args: []string{"extra"}, code: 2, stderrLine: "metastudio_exporter simulate: error: unexpected extra, try --help\n"},
 	} {
-		var stdout, stderr lockedBuffer
+		var stdout, stderr lockedbuffer.Buffer
 		code := Simulate(context.Background(), "metastudio_exporter", tc.args, &stdout, &stderr)
 		if code != tc.code {
 			t.Errorf("%v: exit %d, want %d; stderr %s", tc.args, code, tc.code, stderr.String())
@@ -63,7 +60,7 @@ func TestSimulateBusyPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr lockedbuffer.Buffer
 	code := Simulate(context.Background(), "metastudio_exporter", []string{"--listen-address=" + ln.Addr().String()}, &stdout, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), `level=error msg="The simulator did not start" err="--listen-address: simulator: listen: listen tcp `+ln.Addr().String()) {
 		t.Errorf("exit %d, stderr %s", code, stderr.String())
@@ -93,7 +90,7 @@ func TestSimulate(t *testing.T) {
 	defer receiver.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr lockedBuffer
+	var stdout, stderr lockedbuffer.Buffer
 	exited := make(chan int, 1)
 	go func() {
 		exited <- Simulate(ctx, "metastudio_exporter", []string{"--listen-address=127.0.0.1:0", "--events.to=" + receiver.URL}, &stdout, &stderr)
@@ -120,7 +117,9 @@ func TestSimulate(t *testing.T) {
 		"  cn-north-4_shop-closed     e5d4c3b2a1f04e9d8c7b6a5948372615  disabled\n",
 		"\nRooms and live jobs (GET /v1/{project_id}/smart-live-rooms, /smart-live-jobs):\n" +
 			"  cn-north-4_demo-safe       5 rooms; jobs: 5 PROCESSING, 1 FAILED  a job 25 min from its room's 2 h limit, " +
-			"one failed 6 min before the start, a room with a callback key of its own\n",
+			"one failed 6 min before the start, a room with a callback key of its own\n" +
+			"  ap-southeast-1_demo-risky  2 rooms; jobs: 1 PROCESSING            a room that repeats until stopped with no limit: it runs forever, " +
+			"a room whose own callback is unsigned plain http\n",
 		"  cn-east-3_shop             1 room; jobs: 1 WAITING\n",
 		"Live events: the sample tenants' live jobs send to " + receiver.URL + "/callback/{tenant}\n",
 		"Try it: metastudio_exporter --config.file=examples/simulated.yml --callback.listen-address=" +

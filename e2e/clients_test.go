@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -36,14 +37,16 @@ type webhook struct {
 
 	mu     sync.Mutex
 	latest map[string]webhookAlert
-	paths  map[string]string // the URL path each alert's latest notification came to
-	errs   []string
+	// reached are the URL paths each alert's firing notifications came to:
+	// a route with continue sends one alert to several receivers.
+	reached map[string]map[string]bool
+	errs    []string
 }
 
 // newWebhook serves the webhook on a free loopback port.
 func newWebhook(t *testing.T) *webhook {
 	t.Helper()
-	h := &webhook{latest: map[string]webhookAlert{}, paths: map[string]string{}}
+	h := &webhook{latest: map[string]webhookAlert{}, reached: map[string]map[string]bool{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var msg struct {
 			Version string         `json:"version"`
@@ -59,7 +62,13 @@ func newWebhook(t *testing.T) *webhook {
 		}
 		for _, a := range msg.Alerts {
 			key := a.Labels["alertname"] + "/" + a.Labels["tenant"]
-			h.latest[key], h.paths[key] = a, r.URL.Path
+			h.latest[key] = a
+			if a.Status == "firing" {
+				if h.reached[key] == nil {
+					h.reached[key] = map[string]bool{}
+				}
+				h.reached[key][r.URL.Path] = true
+			}
 		}
 	}))
 	t.Cleanup(func() {
@@ -95,11 +104,11 @@ func (h *webhook) last(key string) webhookAlert {
 	return h.latest[key]
 }
 
-// path returns the URL path the alert's latest notification came to.
-func (h *webhook) path(key string) string {
+// reachedPaths are the URL paths key's firing notifications came to, sorted.
+func (h *webhook) reachedPaths(key string) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.paths[key]
+	return slices.Sorted(maps.Keys(h.reached[key]))
 }
 
 // promAPI is the slice of the Prometheus HTTP API the test needs.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/metastudio-exporter/metastudio_exporter/dashboards"
 	"github.com/metastudio-exporter/metastudio_exporter/demo"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
@@ -159,7 +160,7 @@ tenants:
 		t.Fatal("demo tenants no longer share one AK/SK; the config above assumes they do")
 	}
 	exporterCfgPath := writeFile(t, dir, "metastudio.yml", exporterCfg)
-	exporterAddr := freeAddr(t)
+	exporterAddr := loopback.FreeAddress(t)
 	exporter := start(t, dir, "exporter", exporterBin,
 		"--config.file="+exporterCfgPath, "--web.listen-address="+exporterAddr, "--log.level=debug",
 		// A 1 s scrape leaves the default 0.5 s offset only 0.5 s for the

@@ -42,6 +42,32 @@ func TestProvisioningExamples(t *testing.T) {
 	}
 }
 
+// TestAlertmanagerExampleRoutes asks amtool where examples/alertmanager.yml
+// sends an alert: critical ones to the on-call and on to the tenant's team,
+// info ones to the low-noise receiver, the rest to the team the tenant's
+// labels name, and alerts with no team (the exporter's own) to the
+// catch-all.
+func TestAlertmanagerExampleRoutes(t *testing.T) {
+	amtool := requireBinary(t, "prometheus-alertmanager", "amtool")
+	for _, tc := range []struct {
+		labels []string
+		want   string
+	}{
+		{[]string{"alertname=MetaStudioLiveStreamDisconnected", "severity=critical", "tenant=demo-safe", "team=studio"}, "metastudio-oncall,team-studio"},
+		{[]string{"alertname=MetaStudioCredentialsRejected", "severity=critical", "tenant=demo-rejected", "team=shop"}, "metastudio-oncall,team-shop"},
+		{[]string{"alertname=MetaStudioLiveStreamFlapping", "severity=warning", "tenant=demo-safe", "team=studio"}, "team-studio"},
+		{[]string{"alertname=MetaStudioCallbackUnsigned", "severity=warning", "tenant=cn-north-4_shop", "team=shop"}, "team-shop"},
+		{[]string{"alertname=MetaStudioLiveConfigChanged", "severity=info", "tenant=demo-safe", "team=studio"}, "metastudio-info"},
+		{[]string{"alertname=MetaStudioCallbackUnsigned", "severity=warning", "tenant=unowned"}, "metastudio-team"},
+		{[]string{"alertname=MetaStudioDiscoveryFailing", "severity=warning"}, "metastudio-team"},
+	} {
+		out, err := exec.Command(amtool, append([]string{"config", "routes", "test", "--config.file=" + localAlertmanager}, tc.labels...)...).Output()
+		if got := strings.TrimSpace(string(out)); err != nil || got != tc.want {
+			t.Errorf("%v: routed to %q (%v), want %q", tc.labels, got, err, tc.want)
+		}
+	}
+}
+
 // TestGrafanaProvisioning checks the Grafana provisioning files against the
 // shape Grafana reads, and that the dashboard provider points at a folder.
 func TestGrafanaProvisioning(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -66,6 +67,27 @@ func TestLiveStreamAlert(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
+	// What runs in the tenant, for the dashboard's rooms and jobs panels:
+	// a room with every setting of its own, listed first so that its
+	// settings are read at once, with a job under its limit; the rooms
+	// and jobs of the events below; a job that failed 5 minutes ago.
+	now := time.Now()
+	for _, err := range []error{
+		sim.Server.AddRoom(liveProject, simulator.Room{ID: "room-studio", Name: "Studio", RepeatCount: new(3),
+			Exit:     &simulator.LiveExit{MaxLiveDuration: new(4), MaxExceptionWaitingDuration: new(10)},
+			Callback: &simulator.Callback{URL: liveExternal + "/callback/" + liveTenant + "?room=studio", AuthType: simulator.AuthMSSAHead, Key: "e2e-studio-key"}}),
+		sim.Server.AddRoom(liveProject, simulator.Room{ID: "room-1"}),
+		sim.Server.AddRoom(liveProject, simulator.Room{ID: "room-2"}),
+		sim.Server.AddLiveJob(liveProject, simulator.LiveJob{ID: "job-studio", RoomID: "room-studio", StartTime: now.Add(-time.Hour)}),
+		sim.Server.AddLiveJob(liveProject, simulator.LiveJob{ID: "job-1", RoomID: "room-1", StartTime: now.Add(-time.Minute)}),
+		sim.Server.AddLiveJob(liveProject, simulator.LiveJob{ID: "job-2", RoomID: "room-2", StartTime: now.Add(-time.Minute)}),
+		sim.Server.AddLiveJob(liveProject, simulator.LiveJob{ID: "job-0", RoomID: "room-1", State: simulator.JobFailed, ErrorCode: "MSS.00000201",
+			StartTime: now.Add(-20 * time.Minute), EndTime: now.Add(-5 * time.Minute)}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	// The tenant's own app, behind forward_url: it verifies the relayed
 	// signature with code of its own.
@@ -73,6 +95,8 @@ func TestLiveStreamAlert(t *testing.T) {
 
 	exporterCfg := writeFile(t, dir, "metastudio.yml", fmt.Sprintf(`defaults:
   timeout: 5s
+  rooms: {refresh_interval: 1m}
+  live_jobs: {refresh_interval: 15s}
 credentials:
   live: {access_key: %q, secret_key: %q}
 tenants:
@@ -92,7 +116,7 @@ tenants:
 	}
 	var replicas []replica
 	for _, name := range []string{"exporter-a", "exporter-b"} {
-		metricsAddr, callbackAddr := freeAddr(t), freeAddr(t)
+		metricsAddr, callbackAddr := loopback.FreeAddress(t), loopback.FreeAddress(t)
 		p := start(t, dir, name, exporterBin,
 			"--config.file="+exporterCfg, "--web.listen-address="+metricsAddr, "--log.level=debug",
 			"--scrape.timeout-offset=0.1s",
@@ -205,6 +229,11 @@ tenants:
 		}
 	}
 
+	// The jobs panels' rates need two listings of the jobs, 15 s apart.
+	waitUntil(ctx, t, "Prometheus to see a job's duration grow", func() (bool, string) {
+		n, err := api.query(ctx, `delta(metastudio_live_job_duration_seconds[5m]) > 0`)
+		return n > 0, fmt.Sprintf("%d series, %v", n, err)
+	})
 	checkDashboards(ctx, t, api, func(f string) bool { return f == liveDashboard }, []string{liveTenant})
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 )
 
 // requireBinary finds one of names on PATH. CI installs the Debian packages,
@@ -32,23 +33,6 @@ func requireBinary(t *testing.T, pkg string, names ...string) string {
 	}
 	t.Skipf("none of %v on PATH: apt-get install -y %s to run the end-to-end test", names, pkg)
 	return ""
-}
-
-// freeAddr returns a loopback address that was free a moment ago. The
-// servers under test take their listen address as a flag, so the port has to
-// be picked before they start; a collision makes the readiness wait fail
-// loudly rather than the test pass by accident.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }
 
 // process is a server started for the test, with its output in a log file.
@@ -169,7 +153,7 @@ type alerting struct {
 // second, and returns Prometheus' address once both answer ready.
 func startAlerting(ctx context.Context, t *testing.T, dir, amBin, promBin, hookURL string, a alerting) string {
 	t.Helper()
-	amAddr := freeAddr(t)
+	amAddr := loopback.FreeAddress(t)
 	am := start(t, dir, "alertmanager", amBin,
 		"--config.file="+writeFile(t, dir, "alertmanager.yml", fmt.Sprintf(`route:
   receiver: hook
@@ -187,7 +171,7 @@ receivers:
 		"--web.listen-address="+amAddr,
 		"--cluster.listen-address=")
 
-	promAddr := freeAddr(t)
+	promAddr := loopback.FreeAddress(t)
 	targets := make([]string, len(a.targets))
 	for i, target := range a.targets {
 		targets[i] = strconv.Quote(target)

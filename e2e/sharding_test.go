@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -56,7 +57,7 @@ func TestShardedPrometheus(t *testing.T) {
 		fmt.Fprintf(&cfg, "  - {name: %s, project_id: %s, endpoint: %q, credentials: shard}\n", name, project, sim.URL)
 	}
 
-	exporterAddr := freeAddr(t)
+	exporterAddr := loopback.FreeAddress(t)
 	exporter := start(t, dir, "exporter", exporterBin,
 		"--config.file="+writeFile(t, dir, "metastudio.yml", cfg.String()),
 		"--web.listen-address="+exporterAddr,
@@ -73,7 +74,7 @@ func TestShardedPrometheus(t *testing.T) {
 	var apis [2]*promAPI
 	for shard := range apis {
 		promCfg := shardConfig(t, example, shard, exporterAddr)
-		addr := freeAddr(t)
+		addr := loopback.FreeAddress(t)
 		name := fmt.Sprintf("prometheus-%d", shard)
 		p := start(t, dir, name, promBin,
 			"--config.file="+writeFile(t, dir, name+".yml", string(promCfg)),

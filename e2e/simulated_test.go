@@ -9,9 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 )
 
 // The files a user runs as they are, and the addresses they name: the
@@ -48,7 +51,7 @@ func absPath(t *testing.T, rel string) string {
 // projects, with the simulator's process and when it was started.
 func startSimulation(ctx context.Context, t *testing.T, dir, bin, exporterListen string) (*process, time.Time) {
 	t.Helper()
-	simulatorAddr, receiverAddr := freeAddr(t), freeAddr(t)
+	simulatorAddr, receiverAddr := loopback.FreeAddress(t), loopback.FreeAddress(t)
 	cfg := copyExample(t, dir, simulatedConfig, map[string]string{exampleSimulator: simulatorAddr})
 	began := time.Now()
 	sim := start(t, dir, "simulate", bin, "simulate", "--listen-address="+simulatorAddr, "--events.to=http://"+receiverAddr)
@@ -83,30 +86,31 @@ func waitListening(ctx context.Context, p *process, addr string) error {
 
 // TestSimulatedExample runs examples/simulated.yml against `simulate`:
 // every sample tenant up or down as it should be, the discovered tenants,
-// and live events arriving at the receiver.
+// and live events arriving at the receiver, each with the team label the
+// example gives it.
 func TestSimulatedExample(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	bin := buildExporter(ctx, t, dir)
-	addr := freeAddr(t)
+	addr := loopback.FreeAddress(t)
 	sim, _ := startSimulation(ctx, t, dir, bin, addr)
 
 	want := []string{
-		`metastudio_up{tenant="demo-safe"} 1`,
-		`metastudio_up{tenant="demo-risky"} 1`,
-		`metastudio_up{tenant="demo-rejected"} 0`,
-		`metastudio_scrape_error_info{error_code="APIGW.0301",reason="auth",tenant="demo-rejected"} 1`,
+		`metastudio_up{team="studio",tenant="demo-safe"} 1`,
+		`metastudio_up{team="studio",tenant="demo-risky"} 1`,
+		`metastudio_up{team="shop",tenant="demo-rejected"} 0`,
+		`metastudio_scrape_error_info{error_code="APIGW.0301",reason="auth",team="shop",tenant="demo-rejected"} 1`,
 		// Discovered: the region's default project and the shop; not the
 		// disabled project, the other region's or the samples again.
-		`metastudio_up{tenant="cn-north-4"} 1`,
-		`metastudio_up{tenant="cn-north-4_shop"} 1`,
-		`metastudio_tenant_info{project_id="7a6b5c4d3e2f40a9b8c7d6e5f4a3b2c1",region="cn-north-4",tenant="cn-north-4_shop"} 1`,
+		`metastudio_up{team="shop",tenant="cn-north-4"} 1`,
+		`metastudio_up{team="shop",tenant="cn-north-4_shop"} 1`,
+		`metastudio_tenant_info{project_id="7a6b5c4d3e2f40a9b8c7d6e5f4a3b2c1",region="cn-north-4",team="shop",tenant="cn-north-4_shop"} 1`,
 		`metastudio_exporter_discovery_tenants{source="0"} 2`,
-		`metastudio_live_event_callback_routed_here{tenant="demo-safe"} 1`,
-		`metastudio_live_event_callback_routed_here{tenant="cn-north-4_shop"} 1`,
+		`metastudio_live_event_callback_routed_here{team="studio",tenant="demo-safe"} 1`,
+		`metastudio_live_event_callback_routed_here{team="shop",tenant="cn-north-4_shop"} 1`,
 	}
-	events := regexp.MustCompile(`(?m)^metastudio_live_events_total\{event_type="RTMP_STREAM_STATE_CHANGE",tenant="demo-safe"\} (\d+)$`)
+	events := regexp.MustCompile(`(?m)^metastudio_live_events_total\{event_type="RTMP_STREAM_STATE_CHANGE",team="studio",tenant="demo-safe"\} (\d+)$`)
 	var body string
 	waitUntil(ctx, t, "every tenant and live events on /metrics", func() (bool, string) {
 		body = get(t, "http://"+addr+"/metrics")
@@ -120,7 +124,7 @@ func TestSimulatedExample(t *testing.T) {
 			missing = append(missing, "metastudio_live_events_total of demo-safe's stream states above 0")
 		}
 		for _, stream := range []string{`metastudio_live_stream_state{job_id="job-steady",output_host="live-push.example.com",room_id="room-morning-show",state="`,
-			`metastudio_exporter_callback_requests_total{result="settings_unavailable",tenant="demo-rejected"} `} {
+			`metastudio_exporter_callback_requests_total{result="settings_unavailable",team="shop",tenant="demo-rejected"} `} {
 			if !strings.Contains(body, stream) {
 				missing = append(missing, stream)
 			}
@@ -149,20 +153,24 @@ func TestSimulatedExample(t *testing.T) {
 // copies whose only change is the addresses: free ports for the exporter,
 // Alertmanager and the webhook; the storage paths and listen addresses are
 // flags), next to the exporter on `simulate` with examples/simulated.yml,
-// and waits for the first alert to reach the webhook the example names,
 // with the bundled rules as they are, found through the example's own
-// relative rule_files path.
+// relative rule_files path. It waits until the alerts of two tenants of two
+// teams (the team labels examples/simulated.yml gives them) have reached
+// their teams' webhooks: demo-safe's stream alerts the studio's, and
+// demo-rejected's rejected credentials the shop's and the on-call's; no
+// alert may reach a receiver its severity and team do not route it to.
 func TestLocalAlertingExample(t *testing.T) {
 	promBin := requireBinary(t, "prometheus", "prometheus")
 	amBin := requireBinary(t, "prometheus-alertmanager", "prometheus-alertmanager", "alertmanager")
-	// The stream alerts fire within about 3 minutes of the simulator's start
-	// (docs/simulator.md); the rest is margin for a loaded machine.
-	ctx, cancel := context.WithTimeout(context.Background(), 7*time.Minute)
+	// The stream alerts fire within about 3 minutes of the simulator's
+	// start, the rejected credentials within about 6 (docs/simulator.md);
+	// the rest is margin for a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	bin := buildExporter(ctx, t, dir)
 
-	exporterAddr, alertmanagerAddr := freeAddr(t), freeAddr(t)
+	exporterAddr, alertmanagerAddr := loopback.FreeAddress(t), loopback.FreeAddress(t)
 	hook := newWebhook(t)
 	promCfg := copyExample(t, dir, localPrometheus, map[string]string{exampleExporter: exporterAddr, exampleAlertmanager: alertmanagerAddr})
 	amCfg := copyExample(t, dir, localAlertmanager, map[string]string{exampleWebhook: hook.addr})
@@ -172,7 +180,7 @@ func TestLocalAlertingExample(t *testing.T) {
 	am := start(t, dir, "alertmanager", amBin, "--config.file="+amCfg,
 		"--storage.path="+filepath.Join(dir, "am-data"), "--web.listen-address="+alertmanagerAddr,
 		"--cluster.listen-address=")
-	promAddr := freeAddr(t)
+	promAddr := loopback.FreeAddress(t)
 	prom := start(t, dir, "prometheus", promBin, "--config.file="+promCfg,
 		"--storage.tsdb.path="+filepath.Join(dir, "prom-data"), "--web.listen-address="+promAddr)
 	for _, w := range []struct {
@@ -210,22 +218,45 @@ func TestLocalAlertingExample(t *testing.T) {
 		t.Fatalf("Prometheus did not load the bundled rules through examples/prometheus.yml: %+v", rules)
 	}
 
-	var first string
-	waitUntil(ctx, t, "an alert to reach the webhook of examples/alertmanager.yml", func() (bool, string) {
-		firing := hook.keys("firing")
-		if len(firing) == 0 {
-			return false, "no notification yet"
+	arrived := map[string]time.Duration{} // each team's first alert, after simulate started
+	waitUntil(ctx, t, "alerts of two teams' tenants at their teams' webhooks of examples/alertmanager.yml", func() (bool, string) {
+		for _, key := range hook.keys("firing") {
+			for _, p := range hook.reachedPaths(key) {
+				if _, seen := arrived[p]; !seen && strings.HasPrefix(p, "/team/") {
+					arrived[p] = time.Since(began).Round(time.Second)
+					t.Logf("first alert at %s %s after simulate started: %s", p, arrived[p], key)
+				}
+			}
 		}
-		first = firing[0]
-		return true, ""
+		studio := slices.ContainsFunc(hook.keys("firing"), func(key string) bool {
+			return strings.HasSuffix(key, "/demo-safe") && slices.Contains(hook.reachedPaths(key), "/team/studio")
+		})
+		shop := slices.Equal(hook.reachedPaths("MetaStudioCredentialsRejected/demo-rejected"), []string{"/oncall", "/team/shop"})
+		return studio && shop, fmt.Sprintf("demo-safe at /team/studio: %v; MetaStudioCredentialsRejected/demo-rejected at /oncall and /team/shop: %v (so far at %v)",
+			studio, shop, hook.reachedPaths("MetaStudioCredentialsRejected/demo-rejected"))
 	})
-	took := time.Since(began).Round(time.Second)
-	a := hook.last(first)
-	t.Logf("first alert at the webhook %s after simulate started: %s (severity %s) on %s", took, first, a.Labels["severity"], hook.path(first))
-	wantPath := map[string]string{"critical": "/oncall", "warning": "/team", "info": "/info"}[a.Labels["severity"]]
-	if !strings.HasPrefix(a.Labels["alertname"], "MetaStudio") || a.Labels["tenant"] == "" || a.Annotations["summary"] == "" ||
-		wantPath == "" || hook.path(first) != wantPath {
-		t.Errorf("first notification %s came to %s: %+v", first, hook.path(first), a)
+
+	// Every alert went where its team and severity route it, and no further.
+	teamOf := map[string]string{"demo-safe": "studio", "demo-risky": "studio", "demo-rejected": "shop", "cn-north-4": "shop", "cn-north-4_shop": "shop"}
+	for _, key := range hook.keys("firing") {
+		a := hook.last(key)
+		if !strings.HasPrefix(a.Labels["alertname"], "MetaStudio") || a.Annotations["summary"] == "" {
+			t.Errorf("%s: %+v", key, a)
+		}
+		tenant, team := a.Labels["tenant"], a.Labels["team"]
+		if tenant != "" && team != teamOf[tenant] {
+			t.Errorf("%s carries team %q, want %q", key, team, teamOf[tenant])
+		}
+		teamPath := "/team"
+		if team != "" {
+			teamPath += "/" + team
+		}
+		want := map[string][]string{"critical": {"/oncall", teamPath}, "warning": {teamPath}, "info": {"/info"}}[a.Labels["severity"]]
+		for _, p := range hook.reachedPaths(key) {
+			if !slices.Contains(want, p) {
+				t.Errorf("%s (severity %s, team %q) reached %s, which the example routes it away from (want %v)", key, a.Labels["severity"], team, p, want)
+			}
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 // Package flagvalue holds the kingpin flag values of the command line: whole
 // numbers, durations and enums checked at parse time, and errors that name
-// the flag and the value they refuse.
+// the flag and the value they refuse; and the command line of a subcommand
+// that runs in-process.
 package flagvalue
 
 import (

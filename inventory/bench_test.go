@@ -36,7 +36,7 @@ func benchInventory(b *testing.B, n, rooms, jobs int) (*Inventory, []*config.Ten
 			listed = append(listed, metastudio.Room{RoomID: upstreamID("room", i, r), RoomName: fmt.Sprintf("Room %d of %s", r, t.Name), RoomType: metastudio.RoomNormal, RoomState: metastudio.RoomEnable})
 		}
 		rv := &roomsView{up: true, lastSuccess: now}
-		rv.rooms, rv.index = listedRooms(listed, DefaultMaxRooms, rv)
+		rv.rooms, rv.index = listedRooms(listed, t.Rooms.MaxRooms, rv)
 		for i, r := range rv.rooms {
 			r.own = ownSettings(&metastudio.RoomDetail{RepeatCount: intp(-1),
 				Exit:     &metastudio.LiveExit{MaxLiveDurationHours: intp(i % 3)},
@@ -54,7 +54,7 @@ func benchInventory(b *testing.B, n, rooms, jobs int) (*Inventory, []*config.Ten
 		jv := &jobsView{up: true, lastSuccess: now, failed: failedJobs(failed)}
 		jv.active, jv.waiting, jv.processing = activeJobs(active)
 
-		w := newWatch(t, DefaultSettings(t))
+		w := newWatch(t)
 		w.stop = func() {}
 		w.servedAt.Store(now.UnixNano())
 		w.rooms.Store(rv)
@@ -84,10 +84,10 @@ func BenchmarkServe(b *testing.B) {
 		name   string
 		gather func() ([]*dto.MetricFamily, error)
 	}{
-		{"gatherer", func() ([]*dto.MetricFamily, error) { return inv.Gatherer(kinds, tenants...).Gather() }},
+		{"gatherer", func() ([]*dto.MetricFamily, error) { return inv.Gatherer(kinds, nil, tenants...).Gather() }},
 		{"registry", func() ([]*dto.MetricFamily, error) {
 			reg := prometheus.NewRegistry()
-			reg.MustRegister(inv.Collector(kinds, tenants...))
+			reg.MustRegister(inv.Collector(kinds, nil, tenants...))
 			return prometheus.Gatherers{reg}.Gather()
 		}},
 	} {
@@ -114,7 +114,7 @@ func BenchmarkServe(b *testing.B) {
 // families.
 func BenchmarkCollect(b *testing.B) {
 	inv, tenants := benchInventory(b, 1000, 10, 2)
-	c := inv.Collector(Kinds{Rooms: true, Jobs: true}, tenants...)
+	c := inv.Collector(Kinds{Rooms: true, Jobs: true}, nil, tenants...)
 	b.ReportAllocs()
 	for b.Loop() {
 		ch := make(chan prometheus.Metric, 1024)
@@ -142,7 +142,7 @@ func BenchmarkExposition(b *testing.B) {
 	var text countingWriter
 	b.ReportAllocs()
 	for b.Loop() {
-		mfs, err := inv.Gatherer(Kinds{Rooms: true, Jobs: true}, tenants...).Gather()
+		mfs, err := inv.Gatherer(Kinds{Rooms: true, Jobs: true}, nil, tenants...).Gather()
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,13 +9,12 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
 	"go.uber.org/goleak"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promtext"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
@@ -28,7 +27,8 @@ func TestMain(m *testing.M) {
 // moves only when every goroutine of the bubble is blocked, and
 // synctest.Wait is the signal that every refresh has done what it can.
 // The API is a scripted fake: scheduling is what these tests are about.
-// (The simulator does not serve rooms and jobs yet.)
+// What the real client reads from the API as the cloud runs it is tested
+// on the simulator (sim_test.go).
 
 // Op of each fake call, as the client names them.
 const (
@@ -177,7 +177,13 @@ func (f *fakeAPI) script(project, op string, errs ...error) {
 	p.errs[op] = append(p.errs[op], errs...)
 }
 
-func testTenant(name string) *config.Tenant {
+// testTenant is a tenant of project p-{name} with every key at its
+// default, as a config that sets none loads, then changed by each of with.
+func testTenant(name string, with ...func(*config.Settings)) *config.Tenant {
+	s := config.BuiltinSettings()
+	for _, f := range with {
+		f(&s)
+	}
 	return config.NewTenant(config.Tenant{
 		Target: metastudio.Target{
 			Name:        name,
@@ -185,41 +191,39 @@ func testTenant(name string) *config.Tenant {
 			Endpoint:    "https://metastudio.cn-north-4.myhuaweicloud.com",
 			Credentials: metastudio.Credentials{AccessKey: "AK", SecretKey: "SK-not-shown"},
 		},
-		Settings: config.Settings{Region: "cn-north-4", Timeout: 10 * time.Second},
+		Settings: s,
 	})
 }
 
-// newTestInventory is an Inventory on api whose log goes to the returned
-// buffer, with every tenant's settings from settings (nil: the defaults).
-func newTestInventory(t *testing.T, api API, settings func(*config.Tenant) Settings) (*Inventory, *lockedbuffer.Buffer) {
-	t.Helper()
-	logs := &lockedbuffer.Buffer{}
-	inv := New(api, Options{Logger: log.NewLogfmtLogger(logs), Settings: settings})
-	t.Cleanup(inv.Close)
-	return inv, logs
+// Changes of a tenant's rooms: and live_jobs: keys, for testTenant.
+func jobsOnly(s *config.Settings)  { s.Rooms.RefreshInterval = 0 }
+func roomsOnly(s *config.Settings) { s.LiveJobs.RefreshInterval = 0 }
+
+func roomsEvery(interval time.Duration, maxRooms int) func(*config.Settings) {
+	return func(s *config.Settings) { s.Rooms = config.Rooms{RefreshInterval: interval, MaxRooms: maxRooms} }
 }
 
-func only(s Settings) func(*config.Tenant) Settings {
-	return func(*config.Tenant) Settings { return s }
+func jobsEvery(interval, failedWindow time.Duration) func(*config.Settings) {
+	return func(s *config.Settings) {
+		s.LiveJobs = config.LiveJobs{RefreshInterval: interval, FailedWindow: failedWindow}
+	}
+}
+
+// newTestInventory is an Inventory on api whose log goes to the returned
+// buffer.
+func newTestInventory(t *testing.T, api API) (*Inventory, *lockedbuffer.Buffer) {
+	t.Helper()
+	logs := &lockedbuffer.Buffer{}
+	inv := New(api, Options{Logger: log.NewLogfmtLogger(logs)})
+	t.Cleanup(inv.Close)
+	return inv, logs
 }
 
 // serve collects kinds of tenants once, as a scrape does, and returns the
 // exposition.
 func serve(t *testing.T, inv *Inventory, kinds Kinds, tenants ...*config.Tenant) string {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(inv.Collector(kinds, tenants...))
-	var b strings.Builder
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b.String()
+	return promtext.Gather(t, inv.Collector(kinds, nil, tenants...))
 }
 
 // serveEvery serves tenants every `every` for d, keeping them in demand
@@ -235,7 +239,7 @@ func serveEvery(t *testing.T, inv *Inventory, every, d time.Duration, tenants ..
 // compare checks the collected series of names against want.
 func compare(t *testing.T, inv *Inventory, tenant *config.Tenant, want string, names ...string) {
 	t.Helper()
-	if err := testutil.CollectAndCompare(inv.Collector(Kinds{Rooms: true, Jobs: true}, tenant), strings.NewReader(want), names...); err != nil {
+	if err := testutil.CollectAndCompare(inv.Collector(Kinds{Rooms: true, Jobs: true}, nil, tenant), strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
 }

@@ -32,12 +32,12 @@ func TestGathererRefusesAsARegistry(t *testing.T) {
 		kinds := Kinds{Rooms: true, Jobs: true}
 		// The first gathering starts the watches; the second serves what
 		// their first refreshes found.
-		_, _ = inv.Gatherer(kinds, shop, bad).Gather()
+		_, _ = inv.Gatherer(kinds, nil, shop, bad).Gather()
 		synctest.Wait()
 
-		got, gotErr := inv.Gatherer(kinds, shop, shop, bad).Gather()
+		got, gotErr := inv.Gatherer(kinds, nil, shop, shop, bad).Gather()
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(inv.Collector(kinds, shop, shop, bad))
+		reg.MustRegister(inv.Collector(kinds, nil, shop, shop, bad))
 		want, wantErr := reg.Gather()
 
 		if text(t, got) != text(t, want) {

@@ -43,19 +43,15 @@ type Options struct {
 	// its own.
 	Slots  *callslots.Pool
 	Logger log.Logger
-	// Settings are each tenant's rooms: and live_jobs: keys; nil means
-	// DefaultSettings for every tenant.
-	Settings func(*config.Tenant) Settings
 }
 
 // Inventory is every watched tenant's rooms and jobs. Its methods are safe
 // for concurrent use.
 type Inventory struct {
-	api      API
-	slots    *callslots.Pool
-	logger   log.Logger
-	settings func(*config.Tenant) Settings
-	limits   tenantLimits
+	api    API
+	slots  *callslots.Pool
+	logger log.Logger
+	limits tenantLimits
 
 	mu      sync.Mutex
 	closed  bool
@@ -63,6 +59,9 @@ type Inventory struct {
 	// current is the key set of the tenant set last passed to Retain;
 	// nil until then, when every tenant served may be watched.
 	current map[config.Key]struct{}
+	// listedJobs are the WAITING and PROCESSING jobs JobCallback listed
+	// for tenants whose jobs no watch lists, for its lookups alone.
+	listedJobs map[config.Key][]*liveJob
 	// idleCheck is whether the goroutine that stops idle watches runs; it
 	// runs while any watch does.
 	idleCheck bool
@@ -81,16 +80,12 @@ func New(api API, opts Options) *Inventory {
 	if opts.Logger == nil {
 		opts.Logger = log.NewNopLogger()
 	}
-	if opts.Settings == nil {
-		opts.Settings = DefaultSettings
-	}
 	return &Inventory{
-		api:      api,
-		slots:    opts.Slots,
-		logger:   opts.Logger,
-		settings: opts.Settings,
-		watches:  map[config.Key]*watch{},
-		done:     make(chan struct{}),
+		api:     api,
+		slots:   opts.Slots,
+		logger:  opts.Logger,
+		watches: map[config.Key]*watch{},
+		done:    make(chan struct{}),
 	}
 }
 
@@ -113,19 +108,18 @@ func (inv *Inventory) served(t *config.Tenant, now time.Time) *watch {
 			return nil
 		}
 	}
-	s := inv.settings(t)
-	if !s.watched() {
+	if !watched(t) {
 		return nil
 	}
-	w := newWatch(t, s)
+	w := newWatch(t)
 	w.servedAt.Store(now.UnixNano())
 	inv.watches[t.Key()] = w
 	ctx, cancel := context.WithCancel(context.Background())
 	w.stop = cancel
-	if s.RoomsInterval > 0 {
+	if t.Rooms.RefreshInterval > 0 {
 		inv.running.Go(func() { inv.watchRooms(ctx, w) })
 	}
-	if s.JobsInterval > 0 {
+	if t.LiveJobs.RefreshInterval > 0 {
 		inv.running.Go(func() { inv.watchJobs(ctx, w) })
 	}
 	if !inv.idleCheck {
@@ -133,7 +127,7 @@ func (inv *Inventory) served(t *config.Tenant, now time.Time) *watch {
 		inv.running.Go(inv.stopIdle)
 	}
 	_ = level.Debug(inv.logger).Log("msg", "Watching rooms and live jobs", "tenant", t.Name,
-		"rooms_interval", s.RoomsInterval, "live_jobs_interval", s.JobsInterval)
+		"rooms_interval", t.Rooms.RefreshInterval, "live_jobs_interval", t.LiveJobs.RefreshInterval)
 	return w
 }
 
@@ -186,7 +180,7 @@ func (inv *Inventory) Retain(tenants []*config.Tenant) {
 	inv.mu.Lock()
 	for k, w := range inv.watches {
 		t, ok := keep[k]
-		if !ok || inv.settings(t) != w.settings || t.Timeout != w.tenant.Timeout {
+		if !ok || !sameWatch(t, w.tenant) {
 			inv.forgetLocked(k, w)
 		}
 	}
@@ -194,8 +188,25 @@ func (inv *Inventory) Retain(tenants []*config.Tenant) {
 	for k := range keep {
 		inv.current[k] = struct{}{}
 	}
+	for k := range inv.listedJobs {
+		if _, ok := keep[k]; !ok {
+			delete(inv.listedJobs, k)
+		}
+	}
 	inv.mu.Unlock()
 	inv.limits.retain(names)
+}
+
+// watched reports whether t's rooms: or live_jobs: keys watch anything.
+func watched(t *config.Tenant) bool {
+	return t.Rooms.RefreshInterval > 0 || t.LiveJobs.RefreshInterval > 0
+}
+
+// sameWatch reports whether a watch started for old runs as one for t
+// would: the same rooms: and live_jobs: keys and the same timeout, which
+// bounds each call.
+func sameWatch(t, old *config.Tenant) bool {
+	return t.Rooms == old.Rooms && t.LiveJobs == old.LiveJobs && t.Timeout == old.Timeout
 }
 
 // Close stops every refresh and waits for them; nothing starts after it.
@@ -208,6 +219,7 @@ func (inv *Inventory) Close() {
 	for k, w := range inv.watches {
 		inv.forgetLocked(k, w)
 	}
+	inv.listedJobs = nil
 	inv.mu.Unlock()
 	inv.running.Wait()
 }

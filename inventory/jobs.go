@@ -33,6 +33,10 @@ type liveJob struct {
 	duration, streamDuration      float64
 	start                         float64 // Unix seconds; 0 when not reported
 	callback                      *jobCallback
+	// auth is the callback the job runs with, key and URL included, for
+	// the receiver to verify the job's events with; nil when it reports
+	// none. It never becomes a label.
+	auth *metastudio.CallbackAuth
 }
 
 // jobCallback is what monitoring keeps of the callback a job runs with.
@@ -48,7 +52,7 @@ type failedJob struct {
 func (inv *Inventory) watchJobs(ctx context.Context, w *watch) {
 	for {
 		inv.refreshJobs(ctx, w)
-		if !w.wait(ctx, w.settings.JobsInterval) {
+		if !w.wait(ctx, w.tenant.LiveJobs.RefreshInterval) {
 			return
 		}
 	}
@@ -59,7 +63,9 @@ func (inv *Inventory) watchJobs(ctx context.Context, w *watch) {
 // keeps what the last one found, and the refresh stops there: the second
 // call would most likely fail alike, and a throttled tenant must slow down.
 func (inv *Inventory) refreshJobs(ctx context.Context, w *watch) {
-	next := jobsViewAfter(w.jobs.Load())
+	w.jobsMu.Lock()
+	defer w.jobsMu.Unlock()
+	next := viewAfter(w.jobs.Load())
 	var listed []metastudio.LiveJob
 	var total int
 	err := inv.call(ctx, w, func(ctx context.Context) (err error) {
@@ -71,7 +77,7 @@ func (inv *Inventory) refreshJobs(ctx context.Context, w *watch) {
 		if total > maxActiveJobs {
 			inv.warnTooManyJobs(w, total)
 		}
-		since := time.Now().Add(-w.settings.FailedWindow)
+		since := time.Now().Add(-w.tenant.LiveJobs.FailedWindow)
 		err = inv.call(ctx, w, func(ctx context.Context) (err error) {
 			listed, _, err = inv.api.ListLiveJobs(ctx, w.tenant.Target, metastudio.JobQuery{States: failedStates, CreateSince: since, Max: maxFailedListed})
 			return err
@@ -94,22 +100,10 @@ func (inv *Inventory) refreshJobs(ctx context.Context, w *watch) {
 // warnTooManyJobs logs, once per watch, that the tenant lists more active
 // jobs than are watched.
 func (inv *Inventory) warnTooManyJobs(w *watch, total int) {
-	w.mu.Lock()
-	warned := w.warnedTooManyJobs
-	w.warnedTooManyJobs = true
-	w.mu.Unlock()
-	if !warned {
+	if w.firstTime(&w.warnedTooManyJobs) {
 		_ = level.Warn(inv.logger).Log("msg", "Tenant runs more live jobs than are watched; the rest have no series",
 			"tenant", w.tenant.Name, "jobs", total, "watched", maxActiveJobs)
 	}
-}
-
-func jobsViewAfter(prev *jobsView) *jobsView {
-	if prev == nil {
-		return &jobsView{}
-	}
-	next := *prev
-	return &next
 }
 
 // activeJobs keeps the WAITING and PROCESSING jobs of a listing (a job
@@ -138,6 +132,7 @@ func activeJobs(listed []metastudio.LiveJob) (jobs []*liveJob, waiting, processi
 			continue
 		}
 		seen[j.id] = true
+		j.auth = l.Callback
 		if cb := l.Callback; cb != nil && cb.URL.Reveal() != "" {
 			j.callback = &jobCallback{authType: authTypeLabel(cb.AuthType), scheme: schemeOf(cb.URL.Reveal())}
 		}

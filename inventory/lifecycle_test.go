@@ -26,7 +26,7 @@ func TestScrapeNeverWaitsForARefresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI()
 		api.project("p-shop").hold = make(chan struct{})
-		inv, _ := newTestInventory(t, api, nil)
+		inv, _ := newTestInventory(t, api)
 		shop := testTenant("shop")
 		for range 3 {
 			if got := serve(t, inv, Kinds{Rooms: true, Jobs: true}, shop); got != "" {
@@ -88,8 +88,8 @@ func TestRemovedTenantStopsAtOnce(t *testing.T) {
 		api := newFakeAPI()
 		api.project("p-shop").active = []metastudio.LiveJob{processing("r1", "j1")}
 		api.project("p-other")
-		inv, _ := newTestInventory(t, api, only(jobsOnly))
-		shop, other := testTenant("shop"), testTenant("other")
+		inv, _ := newTestInventory(t, api)
+		shop, other := testTenant("shop", jobsOnly), testTenant("other", jobsOnly)
 		inv.Retain([]*config.Tenant{shop, other})
 		serve(t, inv, Kinds{Jobs: true}, shop, other)
 		synctest.Wait()
@@ -122,8 +122,8 @@ func TestChangedTenantStartsAfresh(t *testing.T) {
 		api.project("p-shop").active = []metastudio.LiveJob{processing("r1", "old-job")}
 		moved := api.project("p-shop-moved")
 		moved.hold = make(chan struct{})
-		inv, _ := newTestInventory(t, api, only(jobsOnly))
-		shop := testTenant("shop")
+		inv, _ := newTestInventory(t, api)
+		shop := testTenant("shop", jobsOnly)
 		inv.Retain([]*config.Tenant{shop})
 		serve(t, inv, Kinds{Jobs: true}, shop)
 		synctest.Wait()
@@ -150,20 +150,16 @@ func TestChangedSettingsRestart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI()
 		api.project("p-shop")
-		interval := time.Minute
-		inv, _ := newTestInventory(t, api, func(*config.Tenant) Settings {
-			s := jobsOnly
-			s.JobsInterval = interval
-			return s
-		})
-		shop := testTenant("shop")
+		inv, _ := newTestInventory(t, api)
+		shop := testTenant("shop", jobsOnly)
 		inv.Retain([]*config.Tenant{shop})
 		start := time.Now()
 		serve(t, inv, Kinds{Jobs: true}, shop)
 		time.Sleep(90 * time.Second)
-		interval = 5 * time.Minute
-		inv.Retain([]*config.Tenant{shop})
-		serveEvery(t, inv, 5*time.Minute, 11*time.Minute, shop)
+		// The same tenant (the same Key) with another live_jobs: key.
+		reloaded := testTenant("shop", jobsOnly, jobsEvery(5*time.Minute, 24*time.Hour))
+		inv.Retain([]*config.Tenant{reloaded})
+		serveEvery(t, inv, 5*time.Minute, 11*time.Minute, reloaded)
 		got := offsets(api.callsOf(opListLiveJobs), start)
 		want := []time.Duration{0, 0, time.Minute, time.Minute, 90 * time.Second, 90 * time.Second,
 			6*time.Minute + 30*time.Second, 6*time.Minute + 30*time.Second, 11*time.Minute + 30*time.Second, 11*time.Minute + 30*time.Second}
@@ -202,9 +198,8 @@ func TestEachCallBoundedByTenantTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI()
 		api.project("p-shop").hold = make(chan struct{})
-		inv, _ := newTestInventory(t, api, only(jobsOnly))
-		shop := testTenant("shop")
-		shop.Timeout = 3 * time.Second
+		inv, _ := newTestInventory(t, api)
+		shop := testTenant("shop", jobsOnly, func(s *config.Settings) { s.Timeout = 3 * time.Second })
 		serve(t, inv, Kinds{Jobs: true}, shop)
 		time.Sleep(3 * time.Second)
 		synctest.Wait()
@@ -212,7 +207,7 @@ func TestEachCallBoundedByTenantTimeout(t *testing.T) {
 # TYPE metastudio_live_jobs_up gauge
 metastudio_live_jobs_up{tenant="shop"} 0
 `
-		if err := testutil.CollectAndCompare(inv.Collector(Kinds{Jobs: true}, shop), strings.NewReader(want), "metastudio_live_jobs_up"); err != nil {
+		if err := testutil.CollectAndCompare(inv.Collector(Kinds{Jobs: true}, nil, shop), strings.NewReader(want), "metastudio_live_jobs_up"); err != nil {
 			t.Error(err)
 		}
 	})
@@ -238,7 +233,7 @@ func TestFollowTenants(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "metastudio.yml")
 		write := func(names ...string) {
 			t.Helper()
-			yml := "credentials:\n  main: {access_key: AK, secret_key: SK}\ndefaults: {credentials: main}\ntenants:\n"
+			yml := "credentials:\n  main: {access_key: AK, secret_key: SK}\ndefaults: {credentials: main, rooms: {refresh_interval: 0s}}\ntenants:\n"
 			for _, n := range names {
 				yml += fmt.Sprintf("  - {name: %s, project_id: p-%s}\n", n, n)
 			}
@@ -255,7 +250,7 @@ func TestFollowTenants(t *testing.T) {
 		api := newFakeAPI()
 		api.project("p-shop")
 		api.project("p-other")
-		inv, _ := newTestInventory(t, api, only(jobsOnly))
+		inv, _ := newTestInventory(t, api)
 		FollowTenants(set, inv)
 		serve(t, inv, Kinds{Jobs: true}, set.Snapshot().Tenants()...)
 		synctest.Wait()

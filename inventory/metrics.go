@@ -10,99 +10,104 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fixedlabels"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
-// tenantDesc is a per-tenant Desc: tenant is always its first label. It
-// records the family's name and help in described.
-func tenantDesc(name, help string, labels ...string) *prometheus.Desc {
-	d := prometheus.NewDesc("metastudio_"+name, help, append([]string{"tenant"}, labels...), nil)
-	described[d] = family{name: "metastudio_" + name, help: help}
-	return d
+// family is a per-tenant family: tenant is always its first label, and
+// the tenant's fixed labels (labels:) follow its own.
+func family(name, help string, labels ...string) fixedlabels.Family {
+	return fixedlabels.Family{Name: "metastudio_" + name, Help: help, Labels: append([]string{"tenant"}, labels...)}
 }
 
-// family is one family of series the inventory serves.
-type family struct{ name, help string }
-
-// described is every Desc's family, which a Desc does not tell.
-var described = map[*prometheus.Desc]family{}
-
-var (
-	roomsUpDesc = tenantDesc("rooms_up",
-		"1 if the last rooms call of this tenant (the listing or a room's detail) succeeded.")
-	roomsLastSuccessDesc = tenantDesc("rooms_last_success_timestamp_seconds",
-		"When the last rooms call of this tenant that succeeded ended; 0 if none has.")
-	roomsIntervalDesc = tenantDesc("rooms_refresh_interval_seconds",
-		"rooms.refresh_interval of this tenant: how often its rooms are listed, their details fetched in between.")
-	roomsSkippedDesc = tenantDesc("rooms_skipped",
-		"Rooms of this tenant past rooms.max_rooms at the last listing: not watched.")
-	roomInfoDesc = tenantDesc("room_info",
-		"One series per room; always 1.", "room_id", "room_name", "room_type", "room_state")
-	roomRepeatsDesc = tenantDesc("room_play_repeats",
-		"The room's play_policy.repeat_count; -1 means it repeats until stopped. Absent when the room sets none.", "room_id")
-	roomMaxDurationDesc = tenantDesc("room_live_max_duration_seconds",
-		"The room's own play_policy.live_exit_config.max_live_duration in seconds; 0 means none. Absent when the room sets none.", "room_id")
-	roomMaxExceptionWaitingDesc = tenantDesc("room_live_max_exception_waiting_seconds",
-		"The room's own play_policy.live_exit_config.max_exception_waiting_duration in seconds; 0 means none. Absent when the room sets none.", "room_id")
-	roomCallbackHTTPSDesc = tenantDesc("room_event_callback_https",
-		"1 if the room's own live event callback URL is https; only for a room with a callback URL of its own.", "room_id")
-	roomCallbackAuthTypeDesc = tenantDesc("room_event_callback_auth_type_info",
-		"The auth type of the room's own live event callback; always 1; only for a room with a callback URL of its own.", "room_id", "auth_type")
-	roomCallbackCredentialsDesc = tenantDesc("room_event_callback_url_credentials",
-		"1 if the room's own live event callback URL carries a query parameter with a value (a token, for auth type NONE); only for a room with a callback URL of its own.", "room_id")
-
-	jobsUpDesc = tenantDesc("live_jobs_up",
-		"1 if the last live jobs refresh of this tenant (both listings) succeeded.")
-	jobsLastSuccessDesc = tenantDesc("live_jobs_last_success_timestamp_seconds",
-		"When the last live jobs refresh of this tenant that succeeded ended; 0 if none has.")
-	jobsIntervalDesc = tenantDesc("live_jobs_refresh_interval_seconds",
-		"live_jobs.refresh_interval of this tenant: how often its live jobs are listed.")
-	jobsDesc = tenantDesc("live_jobs",
-		"Live jobs of this tenant in this state now.", "state")
-	jobInfoDesc = tenantDesc("live_job_info",
-		"One series per WAITING or PROCESSING live job; always 1.", "room_id", "job_id", "state", "used_resource_type")
-	jobDurationDesc = tenantDesc("live_job_duration_seconds",
-		"How long the live job has been live, as reported.", "room_id", "job_id")
-	jobStreamDurationDesc = tenantDesc("live_job_stream_duration_seconds",
-		"How long the live job's RTMP push has been up, as reported.", "room_id", "job_id")
-	jobStartDesc = tenantDesc("live_job_start_timestamp_seconds",
-		"When the live job started; absent when not reported.", "room_id", "job_id")
-	jobMaxDurationDesc = tenantDesc("live_job_max_duration_seconds",
-		"The duration limit that applies to the live job: its room's if the room sets one, else the tenant's; 0 means none. Absent while neither is known.", "room_id", "job_id")
-	jobCallbackDesc = tenantDesc("live_job_event_callback_info",
-		"The live event callback the job runs with; always 1; absent when it reports none.", "room_id", "job_id", "auth_type", "scheme")
-	jobFailedDesc = tenantDesc("live_job_failed_timestamp_seconds",
-		"End (else last update) time of a FAILED or BLOCKED live job of the failed window; the newest 20 per tenant.", "room_id", "job_id", "state", "error_code")
+// The families, as indexes into families and into the Descs built for each
+// set of fixed label names: the rooms' first, then the jobs'.
+const (
+	roomsUpFamily = iota
+	roomsLastSuccessFamily
+	roomsIntervalFamily
+	roomsSkippedFamily
+	roomInfoFamily
+	roomRepeatsFamily
+	roomMaxDurationFamily
+	roomMaxExceptionWaitingFamily
+	roomCallbackHTTPSFamily
+	roomCallbackAuthTypeFamily
+	roomCallbackCredentialsFamily
+	jobsUpFamily
+	jobsLastSuccessFamily
+	jobsIntervalFamily
+	jobsFamily
+	jobInfoFamily
+	jobDurationFamily
+	jobStreamDurationFamily
+	jobStartFamily
+	jobMaxDurationFamily
+	jobCallbackFamily
+	jobFailedFamily
+	numFamilies
 )
 
-var (
-	roomsDescs = []*prometheus.Desc{
-		roomsUpDesc, roomsLastSuccessDesc, roomsIntervalDesc, roomsSkippedDesc, roomInfoDesc,
-		roomRepeatsDesc, roomMaxDurationDesc, roomMaxExceptionWaitingDesc,
-		roomCallbackHTTPSDesc, roomCallbackAuthTypeDesc, roomCallbackCredentialsDesc,
-	}
-	jobsDescs = []*prometheus.Desc{
-		jobsUpDesc, jobsLastSuccessDesc, jobsIntervalDesc, jobsDesc, jobInfoDesc,
-		jobDurationDesc, jobStreamDurationDesc, jobStartDesc, jobMaxDurationDesc,
-		jobCallbackDesc, jobFailedDesc,
-	}
-)
-
-// families are every family served, in name order; familyIndex finds a
-// Desc's place among them.
-var (
-	families, familyIndex = sortedFamilies(append(slices.Clone(roomsDescs), jobsDescs...))
-)
-
-func sortedFamilies(descs []*prometheus.Desc) ([]family, map[*prometheus.Desc]int) {
-	slices.SortFunc(descs, func(a, b *prometheus.Desc) int { return strings.Compare(described[a].name, described[b].name) })
-	fs := make([]family, len(descs))
-	index := make(map[*prometheus.Desc]int, len(descs))
-	for i, d := range descs {
-		fs[i], index[d] = described[d], i
-	}
-	return fs, index
+var families = [numFamilies]fixedlabels.Family{
+	roomsUpFamily: family("rooms_up",
+		"1 if the last rooms call of this tenant (the listing or a room's detail) succeeded."),
+	roomsLastSuccessFamily: family("rooms_last_success_timestamp_seconds",
+		"When the last rooms call of this tenant that succeeded ended; 0 if none has."),
+	roomsIntervalFamily: family("rooms_refresh_interval_seconds",
+		"rooms.refresh_interval of this tenant: how often its rooms are listed, their details fetched in between."),
+	roomsSkippedFamily: family("rooms_skipped",
+		"Rooms of this tenant past rooms.max_rooms at the last listing: not watched."),
+	roomInfoFamily: family("room_info",
+		"One series per room; always 1.", "room_id", "room_name", "room_type", "room_state"),
+	roomRepeatsFamily: family("room_play_repeats",
+		"The room's play_policy.repeat_count; -1 means it repeats until stopped. Absent when the room sets none.", "room_id"),
+	roomMaxDurationFamily: family("room_live_max_duration_seconds",
+		"The room's own play_policy.live_exit_config.max_live_duration in seconds; 0 means none. Absent when the room sets none.", "room_id"),
+	roomMaxExceptionWaitingFamily: family("room_live_max_exception_waiting_seconds",
+		"The room's own play_policy.live_exit_config.max_exception_waiting_duration in seconds; 0 means none. Absent when the room sets none.", "room_id"),
+	roomCallbackHTTPSFamily: family("room_event_callback_https",
+		"1 if the room's own live event callback URL is https; only for a room with a callback URL of its own.", "room_id"),
+	roomCallbackAuthTypeFamily: family("room_event_callback_auth_type_info",
+		"The auth type of the room's own live event callback; always 1; only for a room with a callback URL of its own.", "room_id", "auth_type"),
+	roomCallbackCredentialsFamily: family("room_event_callback_url_credentials",
+		"1 if the room's own live event callback URL carries a query parameter with a value (a token, for auth type NONE); only for a room with a callback URL of its own.", "room_id"),
+	jobsUpFamily: family("live_jobs_up",
+		"1 if the last live jobs refresh of this tenant (both listings) succeeded."),
+	jobsLastSuccessFamily: family("live_jobs_last_success_timestamp_seconds",
+		"When the last live jobs refresh of this tenant that succeeded ended; 0 if none has."),
+	jobsIntervalFamily: family("live_jobs_refresh_interval_seconds",
+		"live_jobs.refresh_interval of this tenant: how often its live jobs are listed."),
+	jobsFamily: family("live_jobs",
+		"Live jobs of this tenant in this state now.", "state"),
+	jobInfoFamily: family("live_job_info",
+		"One series per WAITING or PROCESSING live job; always 1.", "room_id", "job_id", "state", "used_resource_type"),
+	jobDurationFamily: family("live_job_duration_seconds",
+		"How long the live job has been live, as reported.", "room_id", "job_id"),
+	jobStreamDurationFamily: family("live_job_stream_duration_seconds",
+		"How long the live job's RTMP push has been up, as reported.", "room_id", "job_id"),
+	jobStartFamily: family("live_job_start_timestamp_seconds",
+		"When the live job started; absent when not reported.", "room_id", "job_id"),
+	jobMaxDurationFamily: family("live_job_max_duration_seconds",
+		"The duration limit that applies to the live job: its room's if the room sets one, else the tenant's; 0 means none. Absent while neither is known.", "room_id", "job_id"),
+	jobCallbackFamily: family("live_job_event_callback_info",
+		"The live event callback the job runs with; always 1; absent when it reports none.", "room_id", "job_id", "auth_type", "scheme"),
+	jobFailedFamily: family("live_job_failed_timestamp_seconds",
+		"End (else last update) time of a FAILED or BLOCKED live job of the failed window; the newest 20 per tenant.", "room_id", "job_id", "state", "error_code"),
 }
+
+// descs are the families' Descs for each set of fixed label names served.
+var descs = fixedlabels.NewDescs(families[:]...)
+
+// byName is the families' indexes in name order, the order a gathering
+// serves them in.
+var byName = func() []int {
+	order := make([]int, numFamilies)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(families[a].Name, families[b].Name) })
+	return order
+}()
 
 // Kinds are the parts a scrape asks for: collect[]=rooms and collect[]=jobs.
 type Kinds struct{ Rooms, Jobs bool }
@@ -111,53 +116,62 @@ type Kinds struct{ Rooms, Jobs bool }
 // collection counts as serving those tenants: the first starts watching a
 // tenant, and each keeps it watched for DemandWindow. It never waits for
 // a refresh: a tenant whose first refresh has not ended yet has no series.
-func (inv *Inventory) Collector(kinds Kinds, tenants ...*config.Tenant) prometheus.Collector {
-	return &collector{inv: inv, kinds: kinds, tenants: tenants}
+//
+// Every series carries its tenant's fixed labels (labels:) under
+// labelNames, after its own labels, with "" for a name the tenant lacks:
+// labelNames are sorted and hold every label name of the tenants, as the
+// tenant set's union (tenants.Snapshot.LabelNames) or, for one tenant, its
+// own names do.
+func (inv *Inventory) Collector(kinds Kinds, labelNames []string, tenants ...*config.Tenant) prometheus.Collector {
+	return &collector{inv: inv, kinds: kinds, labelNames: labelNames, tenants: tenants}
 }
 
 type collector struct {
-	inv     *Inventory
-	kinds   Kinds
-	tenants []*config.Tenant
+	inv        *Inventory
+	kinds      Kinds
+	labelNames []string
+	tenants    []*config.Tenant
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	all := descs.For(c.labelNames)
 	if c.kinds.Rooms {
-		for _, d := range roomsDescs {
+		for _, d := range all[:jobsUpFamily] {
 			ch <- d
 		}
 	}
 	if c.kinds.Jobs {
-		for _, d := range jobsDescs {
+		for _, d := range all[jobsUpFamily:] {
 			ch <- d
 		}
 	}
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	c.inv.emit(c.kinds, c.tenants, func(_ *prometheus.Desc, m prometheus.Metric) { ch <- m })
+	c.inv.emit(c.kinds, c.labelNames, c.tenants, func(_ int, m prometheus.Metric) { ch <- m })
 }
 
-// Gatherer returns the kinds of tenants' rooms and jobs as a Gatherer that
+// Gatherer returns the kinds of tenants' rooms and jobs, with the fixed
+// labels under labelNames as Collector serves them, as a Gatherer that
 // serves them as Collector's registry would, without one: each family's
 // const metrics written out and sorted by label values, a repeated series
 // left out with an error. A registry's gathering (a goroutine and a channel
-// send per series, then its checks) cost more than building the series.
-func (inv *Inventory) Gatherer(kinds Kinds, tenants ...*config.Tenant) prometheus.Gatherer {
+// send per series, then its checks) costs more than building the series.
+func (inv *Inventory) Gatherer(kinds Kinds, labelNames []string, tenants ...*config.Tenant) prometheus.Gatherer {
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		metrics := make([][]*dto.Metric, len(families))
+		var metrics [numFamilies][]*dto.Metric
 		var errs prometheus.MultiError
-		inv.emit(kinds, tenants, func(d *prometheus.Desc, m prometheus.Metric) {
+		inv.emit(kinds, labelNames, tenants, func(f int, m prometheus.Metric) {
 			dm := new(dto.Metric)
 			if err := m.Write(dm); err != nil {
 				errs = append(errs, err)
 				return
 			}
-			i := familyIndex[d]
-			metrics[i] = append(metrics[i], dm)
+			metrics[f] = append(metrics[f], dm)
 		})
 		var out []*dto.MetricFamily
-		for i, ms := range metrics {
+		for _, f := range byName {
+			ms := metrics[f]
 			if len(ms) == 0 {
 				continue
 			}
@@ -166,10 +180,10 @@ func (inv *Inventory) Gatherer(kinds Kinds, tenants ...*config.Tenant) prometheu
 				if compareLabelValues(a, b) != 0 {
 					return false
 				}
-				errs = append(errs, fmt.Errorf("collected metric %s was collected before with the same name and label values", series(families[i].name, b)))
+				errs = append(errs, fmt.Errorf("collected metric %s was collected before with the same name and label values", series(families[f].Name, b)))
 				return true
 			})
-			out = append(out, &dto.MetricFamily{Name: &families[i].name, Help: &families[i].help, Type: dto.MetricType_GAUGE.Enum(), Metric: ms})
+			out = append(out, &dto.MetricFamily{Name: &families[f].Name, Help: &families[f].Help, Type: dto.MetricType_GAUGE.Enum(), Metric: ms})
 		}
 		return out, errs.MaybeUnwrap()
 	})
@@ -202,77 +216,87 @@ func series(name string, m *dto.Metric) string {
 	return b.String()
 }
 
-// emit hands put every series of the kinds of tenants, with its Desc, or
-// an invalid metric for a series client_golang refuses. Each call counts
-// as serving those tenants.
-func (inv *Inventory) emit(kinds Kinds, tenants []*config.Tenant, put func(*prometheus.Desc, prometheus.Metric)) {
+// emit hands put every series of the kinds of tenants, with its family,
+// or an invalid metric for a series client_golang refuses. Each call
+// counts as serving those tenants.
+func (inv *Inventory) emit(kinds Kinds, labelNames []string, tenants []*config.Tenant, put func(family int, m prometheus.Metric)) {
 	if !kinds.Rooms && !kinds.Jobs {
 		return
 	}
 	now := time.Now()
+	e := emitter{put: put, labelNames: labelNames, descs: descs.For(labelNames)}
 	for _, t := range tenants {
 		w := inv.served(t, now)
 		if w == nil {
 			continue
 		}
-		e := emitter{put: put, tenant: t.Name}
+		e.t = t
 		rooms := w.rooms.Load()
 		if kinds.Rooms && rooms != nil {
-			e.rooms(rooms, w.settings.RoomsInterval)
+			e.rooms(rooms, w.tenant.Rooms.RefreshInterval)
 		}
 		if jobs := w.jobs.Load(); kinds.Jobs && jobs != nil {
 			tenantMax, known := inv.limits.maxDuration(t)
-			e.jobs(jobs, w.settings.JobsInterval, jobLimits{rooms, w.settings.RoomsInterval > 0, tenantMax, known})
+			e.jobs(jobs, w.tenant.LiveJobs.RefreshInterval, jobLimits{rooms, w.tenant.Rooms.RefreshInterval > 0, tenantMax, known})
 		}
 	}
 }
 
-// emitter sends one tenant's series; every one starts with the tenant label.
+// emitter sends one tenant's series; every one starts with the tenant label
+// and ends with the tenant's fixed labels.
 type emitter struct {
-	put    func(*prometheus.Desc, prometheus.Metric)
-	tenant string
+	put        func(family int, m prometheus.Metric)
+	labelNames []string
+	descs      []*prometheus.Desc // for labelNames, by family
+	t          *config.Tenant
 }
 
-// gauge sends a sample of d; values are d's labels besides tenant. A
-// label value client_golang refuses (not UTF-8) becomes an invalid metric
-// that names the tenant.
-func (e emitter) gauge(d *prometheus.Desc, v float64, values ...string) {
-	var buf [6]string // tenant and at most five more: kept off the heap
-	m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, append(append(buf[:0], e.tenant), values...)...)
-	if err != nil {
-		m = prometheus.NewInvalidMetric(d, fmt.Errorf("tenant %q: %w", e.tenant, err))
+// gauge sends a sample of family f; values are f's labels besides tenant.
+// A label value client_golang refuses (not UTF-8) becomes an invalid
+// metric that names the tenant.
+func (e emitter) gauge(f int, v float64, values ...string) {
+	// tenant, at most five more and a few fixed labels: kept off the heap.
+	var buf [10]string
+	lv, ok := fixedlabels.Append(append(append(buf[:0], e.t.Name), values...), e.labelNames, e.t.Labels.Names(), e.t.Labels.Values())
+	if !ok {
+		e.put(f, prometheus.NewInvalidMetric(e.descs[f], fixedlabels.NotServed(e.t.Name, e.t.Labels.Names(), e.labelNames)))
+		return
 	}
-	e.put(d, m)
+	m, err := prometheus.NewConstMetric(e.descs[f], prometheus.GaugeValue, v, lv...)
+	if err != nil {
+		m = prometheus.NewInvalidMetric(e.descs[f], fmt.Errorf("tenant %q: %w", e.t.Name, err))
+	}
+	e.put(f, m)
 }
 
-func (e emitter) status(up, lastSuccess, interval *prometheus.Desc, ok bool, at time.Time, every time.Duration) {
+func (e emitter) status(up, lastSuccess, interval int, ok bool, at time.Time, every time.Duration) {
 	e.gauge(up, boolValue(ok))
 	e.gauge(lastSuccess, unixSeconds(at))
 	e.gauge(interval, every.Seconds())
 }
 
 func (e emitter) rooms(v *roomsView, interval time.Duration) {
-	e.status(roomsUpDesc, roomsLastSuccessDesc, roomsIntervalDesc, v.up, v.lastSuccess, interval)
-	e.gauge(roomsSkippedDesc, float64(v.skipped))
+	e.status(roomsUpFamily, roomsLastSuccessFamily, roomsIntervalFamily, v.up, v.lastSuccess, interval)
+	e.gauge(roomsSkippedFamily, float64(v.skipped))
 	for _, r := range v.rooms {
-		e.gauge(roomInfoDesc, 1, r.idLabel, r.name, r.roomType, r.state)
+		e.gauge(roomInfoFamily, 1, r.idLabel, r.name, r.roomType, r.state)
 		s := r.own
 		if s == nil {
 			continue
 		}
 		if s.repeats != nil {
-			e.gauge(roomRepeatsDesc, *s.repeats, r.idLabel)
+			e.gauge(roomRepeatsFamily, *s.repeats, r.idLabel)
 		}
 		if s.maxDuration != nil {
-			e.gauge(roomMaxDurationDesc, *s.maxDuration, r.idLabel)
+			e.gauge(roomMaxDurationFamily, *s.maxDuration, r.idLabel)
 		}
 		if s.maxExceptionWaiting != nil {
-			e.gauge(roomMaxExceptionWaitingDesc, *s.maxExceptionWaiting, r.idLabel)
+			e.gauge(roomMaxExceptionWaitingFamily, *s.maxExceptionWaiting, r.idLabel)
 		}
 		if cb := s.callback; cb != nil {
-			e.gauge(roomCallbackHTTPSDesc, boolValue(cb.https), r.idLabel)
-			e.gauge(roomCallbackAuthTypeDesc, 1, r.idLabel, cb.authType)
-			e.gauge(roomCallbackCredentialsDesc, boolValue(cb.credentials), r.idLabel)
+			e.gauge(roomCallbackHTTPSFamily, boolValue(cb.https), r.idLabel)
+			e.gauge(roomCallbackAuthTypeFamily, 1, r.idLabel, cb.authType)
+			e.gauge(roomCallbackCredentialsFamily, boolValue(cb.credentials), r.idLabel)
 		}
 	}
 }
@@ -288,25 +312,25 @@ type jobLimits struct {
 
 // jobs sends the jobs series of v.
 func (e emitter) jobs(v *jobsView, interval time.Duration, limits jobLimits) {
-	e.status(jobsUpDesc, jobsLastSuccessDesc, jobsIntervalDesc, v.up, v.lastSuccess, interval)
-	e.gauge(jobsDesc, float64(v.waiting), metastudio.JobWaiting)
-	e.gauge(jobsDesc, float64(v.processing), metastudio.JobProcessing)
+	e.status(jobsUpFamily, jobsLastSuccessFamily, jobsIntervalFamily, v.up, v.lastSuccess, interval)
+	e.gauge(jobsFamily, float64(v.waiting), metastudio.JobWaiting)
+	e.gauge(jobsFamily, float64(v.processing), metastudio.JobProcessing)
 	for _, j := range v.active {
-		e.gauge(jobInfoDesc, 1, j.roomLabel, j.id, j.state, j.resType)
-		e.gauge(jobDurationDesc, j.duration, j.roomLabel, j.id)
-		e.gauge(jobStreamDurationDesc, j.streamDuration, j.roomLabel, j.id)
+		e.gauge(jobInfoFamily, 1, j.roomLabel, j.id, j.state, j.resType)
+		e.gauge(jobDurationFamily, j.duration, j.roomLabel, j.id)
+		e.gauge(jobStreamDurationFamily, j.streamDuration, j.roomLabel, j.id)
 		if j.start != 0 {
-			e.gauge(jobStartDesc, j.start, j.roomLabel, j.id)
+			e.gauge(jobStartFamily, j.start, j.roomLabel, j.id)
 		}
 		if limit, ok := jobLimit(j, limits.rooms, limits.roomsWatched, limits.tenantMax, limits.tenantKnown); ok {
-			e.gauge(jobMaxDurationDesc, limit, j.roomLabel, j.id)
+			e.gauge(jobMaxDurationFamily, limit, j.roomLabel, j.id)
 		}
 		if cb := j.callback; cb != nil {
-			e.gauge(jobCallbackDesc, 1, j.roomLabel, j.id, cb.authType, cb.scheme)
+			e.gauge(jobCallbackFamily, 1, j.roomLabel, j.id, cb.authType, cb.scheme)
 		}
 	}
 	for _, f := range v.failed {
-		e.gauge(jobFailedDesc, f.at, f.roomLabel, f.id, f.state, f.errorCode)
+		e.gauge(jobFailedFamily, f.at, f.roomLabel, f.id, f.state, f.errorCode)
 	}
 }
 

@@ -30,8 +30,6 @@ func processing(room, job string) metastudio.LiveJob {
 
 var (
 	serverError = &metastudio.Error{Reason: metastudio.ReasonServerError, StatusCode: 500, ErrorCode: "MSS.00000001", ErrorMsg: "internal error", Op: opListLiveJobs}
-	jobsOnly    = Settings{JobsInterval: time.Minute, FailedWindow: 24 * time.Hour}
-	roomsOnly   = Settings{RoomsInterval: 10 * time.Minute, MaxRooms: 500}
 )
 
 func throttled(op string, retryAfter time.Duration) error {
@@ -48,7 +46,7 @@ func TestRefreshFollowsDemand(t *testing.T) {
 		p.rooms = rooms("r1")
 		p.details["r1"] = &metastudio.RoomDetail{Room: p.rooms[0]}
 		p.active = []metastudio.LiveJob{processing("r1", "j1")}
-		inv, _ := newTestInventory(t, api, nil)
+		inv, _ := newTestInventory(t, api)
 		shop := testTenant("shop")
 
 		time.Sleep(time.Hour)
@@ -110,8 +108,8 @@ func TestRoomDetailsSpreadOverInterval(t *testing.T) {
 		for _, r := range p.rooms {
 			p.details[r.RoomID] = &metastudio.RoomDetail{Room: r}
 		}
-		inv, _ := newTestInventory(t, api, only(roomsOnly))
-		shop := testTenant("shop")
+		inv, _ := newTestInventory(t, api)
+		shop := testTenant("shop", roomsOnly)
 		start := time.Now()
 		serveEvery(t, inv, 5*time.Minute, 21*time.Minute, shop)
 
@@ -141,9 +139,9 @@ func TestJobsRefresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI()
 		api.project("p-shop")
-		inv, _ := newTestInventory(t, api, only(Settings{JobsInterval: 2 * time.Minute, FailedWindow: 6 * time.Hour}))
+		inv, _ := newTestInventory(t, api)
 		start := time.Now()
-		serveEvery(t, inv, 5*time.Minute, 5*time.Minute, testTenant("shop"))
+		serveEvery(t, inv, 5*time.Minute, 5*time.Minute, testTenant("shop", jobsOnly, jobsEvery(2*time.Minute, 6*time.Hour)))
 
 		var got []string
 		for _, c := range api.callsOf("") {
@@ -184,10 +182,10 @@ func TestThrottlingSlowsTheTenant(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				api := newFakeAPI()
 				api.script("p-shop", opListLiveJobs, tc.errs...)
-				inv, _ := newTestInventory(t, api, only(jobsOnly))
+				inv, _ := newTestInventory(t, api)
 				start := time.Now()
 				last := tc.want[len(tc.want)-1]
-				serveEvery(t, inv, 5*time.Minute, last+30*time.Second, testTenant("shop"))
+				serveEvery(t, inv, 5*time.Minute, last+30*time.Second, testTenant("shop", jobsOnly))
 				var got []time.Duration
 				for _, c := range api.callsOf(opListLiveJobs) {
 					if !slices.Contains(c.query.States, metastudio.JobFailed) {
@@ -212,9 +210,9 @@ func TestThrottledRoomDetailsSpreadFurther(t *testing.T) {
 		p.details["r1"] = &metastudio.RoomDetail{Room: p.rooms[0]}
 		p.details["r2"] = &metastudio.RoomDetail{Room: p.rooms[1]}
 		api.script("p-shop", opShowRoom, throttled(opShowRoom, 0))
-		inv, _ := newTestInventory(t, api, only(roomsOnly))
+		inv, _ := newTestInventory(t, api)
 		start := time.Now()
-		serveEvery(t, inv, 5*time.Minute, 16*time.Minute, testTenant("shop"))
+		serveEvery(t, inv, 5*time.Minute, 16*time.Minute, testTenant("shop", roomsOnly))
 		var got []string
 		for _, c := range api.callsOf("") {
 			got = append(got, describe(c, start))

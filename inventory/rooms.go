@@ -50,14 +50,14 @@ type roomSettings struct {
 // URL and key themselves are secrets and are not kept.
 type roomCallback struct {
 	https, credentials bool
-	authType           string
+	authType, scheme   string
 }
 
 // watchRooms lists t's rooms every RoomsInterval and fetches one room's
 // detail after another in between, spread evenly over the interval so that
 // 500 rooms never make a burst of 500 calls.
 func (inv *Inventory) watchRooms(ctx context.Context, w *watch) {
-	interval := w.settings.RoomsInterval
+	interval := w.tenant.Rooms.RefreshInterval
 	for {
 		ids := inv.listRooms(ctx, w)
 		if len(ids) == 0 {
@@ -82,23 +82,23 @@ func (inv *Inventory) listRooms(ctx context.Context, w *watch) []string {
 	var listed []metastudio.Room
 	var total int
 	err := inv.call(ctx, w, func(ctx context.Context) (err error) {
-		listed, total, err = inv.api.ListRooms(ctx, w.tenant.Target, w.settings.MaxRooms)
+		listed, total, err = inv.api.ListRooms(ctx, w.tenant.Target, w.tenant.Rooms.MaxRooms)
 		return err
 	})
 	if ctx.Err() != nil {
 		return nil
 	}
 	inv.logOutcome(w, &w.roomFails, roomsLog, err)
-	next := roomsViewAfter(w.rooms.Load())
+	next := viewAfter(w.rooms.Load())
 	if err != nil {
 		next.up = false
 		w.rooms.Store(next)
 		return nil
 	}
-	next.rooms, next.index = listedRooms(listed, w.settings.MaxRooms, next)
+	next.rooms, next.index = listedRooms(listed, w.tenant.Rooms.MaxRooms, next)
 	next.up, next.lastSuccess = true, time.Now()
-	// Whole before it is stored: a scrape may read it at once.
-	next.skipped = max(0, max(total, len(listed))-w.settings.MaxRooms)
+	// Set before the view is stored: a scrape may read it from then on.
+	next.skipped = max(0, max(total, len(listed))-w.tenant.Rooms.MaxRooms)
 	w.rooms.Store(next)
 	if next.skipped > 0 {
 		inv.warnSkipped(w, max(total, len(listed)))
@@ -113,23 +113,10 @@ func (inv *Inventory) listRooms(ctx context.Context, w *watch) []string {
 // warnSkipped logs, once per watch, that the tenant has more rooms than
 // max_rooms.
 func (inv *Inventory) warnSkipped(w *watch, rooms int) {
-	w.mu.Lock()
-	warned := w.warnedSkipped
-	w.warnedSkipped = true
-	w.mu.Unlock()
-	if !warned {
+	if w.firstTime(&w.warnedSkipped) {
 		_ = level.Warn(inv.logger).Log("msg", "Tenant has more rooms than max_rooms; the rest are not watched (metastudio_rooms_skipped counts them)",
-			"tenant", w.tenant.Name, "rooms", rooms, "max_rooms", w.settings.MaxRooms)
+			"tenant", w.tenant.Name, "rooms", rooms, "max_rooms", w.tenant.Rooms.MaxRooms)
 	}
-}
-
-// roomsViewAfter returns a copy of prev to change, or an empty view.
-func roomsViewAfter(prev *roomsView) *roomsView {
-	if prev == nil {
-		return &roomsView{}
-	}
-	next := *prev
-	return &next
 }
 
 // listedRooms turns a listing into rooms, at most max, keeping the
@@ -175,7 +162,7 @@ func (inv *Inventory) fetchRoom(ctx context.Context, w *watch, id string) {
 	if ctx.Err() != nil {
 		return
 	}
-	next := roomsViewAfter(w.rooms.Load())
+	next := viewAfter(w.rooms.Load())
 	i, listed := next.index[id]
 	switch {
 	case err == nil && listed:
@@ -224,10 +211,12 @@ func ownSettings(d *metastudio.RoomDetail) *roomSettings {
 	}
 	if cb := d.Callback; cb != nil && strings.TrimSpace(cb.URL.Reveal()) != "" {
 		raw := cb.URL.Reveal()
+		scheme := schemeOf(raw)
 		s.callback = &roomCallback{
-			https:       schemeOf(raw) == "https",
+			https:       scheme == "https",
 			credentials: carriesCredentials(raw),
 			authType:    authTypeLabel(cb.AuthType),
+			scheme:      scheme,
 		}
 	}
 	return s

@@ -13,9 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promtext"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
@@ -84,7 +84,7 @@ func TestExposition(t *testing.T) {
 		api := newFakeAPI()
 		goldenProject(api, api.project("p-shop"), time.Now().Add(9*time.Minute))
 		api.project("p-quiet")
-		inv, logs := newTestInventory(t, api, nil)
+		inv, logs := newTestInventory(t, api)
 		shop, quiet := testTenant("shop"), testTenant("quiet")
 		if _, err := inv.ObserveUserConfig(userConfigOf{hours: 4}).GetUserConfig(t.Context(), shop.Target); err != nil {
 			t.Fatal(err)
@@ -94,7 +94,7 @@ func TestExposition(t *testing.T) {
 		serveEvery(t, inv, 5*time.Minute, 9*time.Minute, shop, quiet)
 		synctest.Wait()
 
-		c := inv.Collector(Kinds{Rooms: true, Jobs: true}, shop, quiet)
+		c := inv.Collector(Kinds{Rooms: true, Jobs: true}, nil, shop, quiet)
 		if *update {
 			writeGolden(t, c)
 		}
@@ -108,7 +108,7 @@ func TestExposition(t *testing.T) {
 		}
 		exposition := serve(t, inv, Kinds{Rooms: true, Jobs: true}, shop, quiet)
 		// What /metrics serves, through Gatherer, is the same.
-		mfs, err := inv.Gatherer(Kinds{Rooms: true, Jobs: true}, shop, quiet).Gather()
+		mfs, err := inv.Gatherer(Kinds{Rooms: true, Jobs: true}, nil, shop, quiet).Gather()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,19 +129,7 @@ func TestExposition(t *testing.T) {
 
 func writeGolden(t *testing.T, c prometheus.Collector) {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(c)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(goldenFile, []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(goldenFile, []byte(promtext.Gather(t, c)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -173,8 +161,8 @@ func TestFailedRefreshKeepsLastResult(t *testing.T) {
 		api := newFakeAPI()
 		api.project("p-shop").active = []metastudio.LiveJob{processing("r1", "j1")}
 		api.script("p-shop", opListLiveJobs, nil, nil, serverError, serverError, serverError)
-		inv, logs := newTestInventory(t, api, only(jobsOnly))
-		shop := testTenant("shop")
+		inv, logs := newTestInventory(t, api)
+		shop := testTenant("shop", jobsOnly)
 		start := time.Now()
 		serveEvery(t, inv, 5*time.Minute, 150*time.Second, shop)
 		synctest.Wait()
@@ -221,10 +209,10 @@ func TestMaxRooms(t *testing.T) {
 		for _, r := range p.rooms {
 			p.details[r.RoomID] = &metastudio.RoomDetail{}
 		}
-		inv, logs := newTestInventory(t, api, only(Settings{RoomsInterval: 10 * time.Minute, MaxRooms: 5}))
-		shop := testTenant("shop")
+		inv, logs := newTestInventory(t, api)
+		shop := testTenant("shop", roomsOnly, roomsEvery(10*time.Minute, 5))
 		serveEvery(t, inv, 5*time.Minute, 25*time.Minute, shop)
-		if got := testutil.CollectAndCount(inv.Collector(Kinds{Rooms: true}, shop), "metastudio_room_info"); got != 5 {
+		if got := testutil.CollectAndCount(inv.Collector(Kinds{Rooms: true}, nil, shop), "metastudio_room_info"); got != 5 {
 			t.Errorf("%d rooms served, want 5", got)
 		}
 		compare(t, inv, shop, `# HELP metastudio_rooms_skipped Rooms of this tenant past rooms.max_rooms at the last listing: not watched.
@@ -250,8 +238,8 @@ func TestRoomGoneSinceListing(t *testing.T) {
 		p.rooms = rooms("r1", "r2", "r3")
 		p.details["r1"] = &metastudio.RoomDetail{}
 		p.details["r3"] = &metastudio.RoomDetail{RepeatCount: intp(2)}
-		inv, _ := newTestInventory(t, api, only(Settings{RoomsInterval: 3 * time.Minute, MaxRooms: 5}))
-		shop := testTenant("shop")
+		inv, _ := newTestInventory(t, api)
+		shop := testTenant("shop", roomsOnly, roomsEvery(3*time.Minute, 5))
 		serveEvery(t, inv, time.Minute, 2*time.Minute+time.Second, shop)
 		compare(t, inv, shop, `# HELP metastudio_room_info One series per room; always 1.
 # TYPE metastudio_room_info gauge

@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-kit/log/level"
-
 	"github.com/metastudio-exporter/metastudio_exporter/callslots"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/internal/failstreak"
@@ -24,14 +22,20 @@ const maxSlowdown = 4
 // views are immutable once stored: a refresh stores a new one, and a scrape
 // serves whichever it loads, without a lock or a copy.
 type watch struct {
-	tenant   *config.Tenant
-	settings Settings
-	stop     context.CancelFunc
+	// tenant is the tenant the watch started for: its rooms: and
+	// live_jobs: keys are the watch's settings, and a reload that changes
+	// them starts another watch.
+	tenant *config.Tenant
+	stop   context.CancelFunc
 	// servedAt is when a scrape last served the tenant, in Unix nanoseconds.
 	servedAt atomic.Int64
 
 	rooms atomic.Pointer[roomsView] // nil until the first rooms call ended
 	jobs  atomic.Pointer[jobsView]  // nil until the first jobs refresh ended
+	// jobsMu runs one jobs refresh at a time, the watch's own or one the
+	// receiver asks for, so that neither stores a view older than the
+	// other's.
+	jobsMu sync.Mutex
 
 	mu sync.Mutex // guards what follows
 	// slowdown stretches every interval of the tenant while it is
@@ -44,8 +48,29 @@ type watch struct {
 	warnedTooManyJobs   bool // the jobs past maxActiveJobs were logged
 }
 
-func newWatch(t *config.Tenant, s Settings) *watch {
-	return &watch{tenant: t, settings: s, slowdown: 1}
+func newWatch(t *config.Tenant) *watch {
+	return &watch{tenant: t, slowdown: 1}
+}
+
+// viewAfter returns a copy of prev, the rooms or jobs view a refresh
+// found, for the next refresh to change and store; an empty view before
+// the first.
+func viewAfter[V roomsView | jobsView](prev *V) *V {
+	next := new(V)
+	if prev != nil {
+		*next = *prev
+	}
+	return next
+}
+
+// firstTime sets flag, one of the watch's warned flags, and reports
+// whether it was unset: the warning it stands for is logged once a watch.
+func (w *watch) firstTime(flag *bool) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	first := !*flag
+	*flag = true
+	return first
 }
 
 // wait waits for base stretched by the tenant's slowdown, or to the end of
@@ -92,6 +117,16 @@ func (w *watch) throttled(err error) {
 // Once the watch has stopped it returns the watch's error without calling;
 // callers then record nothing.
 func (inv *Inventory) call(ctx context.Context, w *watch, fn func(context.Context) error) error {
+	return inv.callFor(ctx, w.tenant, func(ctx context.Context) error {
+		err := fn(ctx)
+		w.throttled(err)
+		return err
+	})
+}
+
+// callFor makes one background call for t within the budget, as call does,
+// whether a watch runs for t or not.
+func (inv *Inventory) callFor(ctx context.Context, t *config.Tenant, fn func(context.Context) error) error {
 	if !inv.slots.Acquire(callslots.Background, ctx.Done(), nil) {
 		return ctx.Err()
 	}
@@ -99,30 +134,26 @@ func (inv *Inventory) call(ctx context.Context, w *watch, fn func(context.Contex
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	timeout := w.tenant.Timeout
+	timeout := t.Timeout
 	if timeout <= 0 {
 		timeout = config.DefaultTimeout
 	}
 	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := fn(callCtx)
-	w.throttled(err)
-	return err
+	return fn(callCtx)
 }
 
-// kindLog is how one kind's refreshes log.
-type kindLog struct{ failed, still, recovered string }
-
+// How each kind's refreshes log.
 var (
-	roomsLog = kindLog{"Refreshing rooms failed", "Refreshing rooms still failing", "Refreshing rooms succeeded again"}
-	jobsLog  = kindLog{"Refreshing live jobs failed", "Refreshing live jobs still failing", "Refreshing live jobs succeeded again"}
+	roomsLog = failstreak.Lines{Failed: "Refreshing rooms failed", Still: "Refreshing rooms still failing", Recovered: "Refreshing rooms succeeded again"}
+	jobsLog  = failstreak.Lines{Failed: "Refreshing live jobs failed", Still: "Refreshing live jobs still failing", Recovered: "Refreshing live jobs succeeded again"}
 )
 
 // logOutcome logs a call of one kind as its failure streak says: a warn
 // line when the kind starts failing or fails for another reason, at most
 // one every failstreak.WarnEvery while it goes on, an info line when it
 // recovers, debug otherwise.
-func (inv *Inventory) logOutcome(w *watch, streak *failstreak.Streak, msgs kindLog, err error) {
+func (inv *Inventory) logOutcome(w *watch, streak *failstreak.Streak, lines failstreak.Lines, err error) {
 	now := time.Now()
 	w.mu.Lock()
 	var n failstreak.Notice
@@ -134,24 +165,11 @@ func (inv *Inventory) logOutcome(w *watch, streak *failstreak.Streak, msgs kindL
 	slowdown := w.slowdown
 	w.mu.Unlock()
 
-	tenant := w.tenant.Name
 	if err == nil {
-		if n.Kind == failstreak.Recovered {
-			_ = level.Info(inv.logger).Log("msg", msgs.recovered, "tenant", tenant,
-				"failed_calls", n.Calls, "failing_for", n.Since.Round(time.Second))
-		}
+		lines.Recovery(inv.logger, w.tenant.Name, n)
 		return
 	}
-	kv := []any{"msg", msgs.failed, "tenant", tenant}
-	logger := level.Debug(inv.logger)
-	switch {
-	case n.Kind == failstreak.Started:
-		logger = level.Warn(inv.logger)
-	case n.Kind == failstreak.Still:
-		logger = level.Warn(inv.logger)
-		kv = []any{"msg", msgs.still, "tenant", tenant,
-			"failed_calls_since_last_warning", n.Calls, "failing_for", n.Since.Round(time.Second)}
-	}
+	logger, kv := lines.Failure(inv.logger, w.tenant.Name, n)
 	kv = metastudio.AppendLogFields(kv, err)
 	if slowdown > 1 {
 		kv = append(kv, "slowdown", slowdown)

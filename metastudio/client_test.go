@@ -11,11 +11,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/conncount"
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
@@ -26,27 +26,6 @@ const (
 	testSecTok  = "sectoken-SECRET-value"
 	userCfgPath = "/v1/" + testProject + "/smart-live-configs/user-config"
 )
-
-// observations records Observer calls.
-type observations struct {
-	mu    sync.Mutex
-	codes []string
-}
-
-func (o *observations) observe(tenant, code string, seconds float64) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if tenant != "shop-a" || seconds < 0 {
-		code = "bad call: " + tenant
-	}
-	o.codes = append(o.codes, code)
-}
-
-func (o *observations) get() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return strings.Join(o.codes, ",")
-}
 
 func akTarget(endpoint string) Target {
 	return Target{
@@ -95,8 +74,8 @@ func TestGetUserConfigSuccess(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	var obs observations
-	c := NewClient(ClientOptions{Observe: obs.observe})
+	var obs ObserveLog
+	c := NewClient(ClientOptions{Observe: obs.Observe})
 
 	uc, err := c.GetUserConfig(context.Background(), akTarget(srv.URL+"/"))
 	if err != nil {
@@ -112,7 +91,7 @@ func TestGetUserConfigSuccess(t *testing.T) {
 	if got := uc.LiveEventCallbackConfig.Key.Reveal(); got != "cb-SECRET-key" {
 		t.Errorf("key = %q", got)
 	}
-	if got := obs.get(); got != "200" {
+	if got := obs.Codes(); got != "200" {
 		t.Errorf("observed %q, want 200", got)
 	}
 }
@@ -176,8 +155,8 @@ func TestGetUserConfigErrors(t *testing.T) {
 				_, _ = io.WriteString(w, tc.body)
 			}))
 			defer srv.Close()
-			var obs observations
-			c := NewClient(ClientOptions{Observe: obs.observe, Now: func() time.Time { return now }})
+			var obs ObserveLog
+			c := NewClient(ClientOptions{Observe: obs.Observe, Now: func() time.Time { return now }})
 
 			uc, err := c.GetUserConfig(context.Background(), akTarget(srv.URL))
 			if uc != nil || err == nil {
@@ -197,7 +176,7 @@ func TestGetUserConfigErrors(t *testing.T) {
 			if e.Op != "get user config" {
 				t.Errorf("Op = %q", e.Op)
 			}
-			if got := obs.get(); got != fmt.Sprint(tc.status) {
+			if got := obs.Codes(); got != fmt.Sprint(tc.status) {
 				t.Errorf("observed %q, want %d", got, tc.status)
 			}
 			assertNoSecret(t, err.Error())
@@ -234,8 +213,8 @@ func TestGetUserConfigTimeout(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	var obs observations
-	c := NewClient(ClientOptions{Observe: obs.observe})
+	var obs ObserveLog
+	c := NewClient(ClientOptions{Observe: obs.Observe})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 
@@ -246,7 +225,7 @@ func TestGetUserConfigTimeout(t *testing.T) {
 	if ReasonOf(err) != ReasonTimeout || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("reason %q, Is(DeadlineExceeded) = %v", ReasonOf(err), errors.Is(err, context.DeadlineExceeded))
 	}
-	if got := obs.get(); got != "timeout" {
+	if got := obs.Codes(); got != "timeout" {
 		t.Errorf("observed %q", got)
 	}
 }
@@ -258,16 +237,16 @@ func TestGetUserConfigConnectionRefused(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	var obs observations
-	c := NewClient(ClientOptions{Observe: obs.observe})
+	var obs ObserveLog
+	c := NewClient(ClientOptions{Observe: obs.Observe})
 
 	_, err = c.GetUserConfig(context.Background(), akTarget("http://"+addr+"/"))
 	want := "get user config: network: dial tcp " + addr + ": connect: connection refused"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}
-	if ReasonOf(err) != ReasonNetwork || obs.get() != "network" {
-		t.Errorf("reason %q, observed %q", ReasonOf(err), obs.get())
+	if ReasonOf(err) != ReasonNetwork || obs.Codes() != "network" {
+		t.Errorf("reason %q, observed %q", ReasonOf(err), obs.Codes())
 	}
 	if strings.Contains(err.Error(), "smart-live-configs") {
 		t.Error("error text carries the URL")
@@ -278,8 +257,8 @@ func TestGetUserConfigNoCredentials(t *testing.T) {
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
 	defer srv.Close()
-	var obs observations
-	c := NewClient(ClientOptions{Observe: obs.observe})
+	var obs ObserveLog
+	c := NewClient(ClientOptions{Observe: obs.Observe})
 	for _, creds := range []Credentials{{}, {AccessKey: testAK}, {SecretKey: testSK}} {
 		tg := akTarget(srv.URL)
 		tg.Credentials = creds
@@ -292,8 +271,8 @@ func TestGetUserConfigNoCredentials(t *testing.T) {
 		}
 		assertNoSecret(t, err.Error())
 	}
-	if hits.Load() != 0 || obs.get() != "" {
-		t.Errorf("%d requests sent, observed %q; want none", hits.Load(), obs.get())
+	if hits.Load() != 0 || obs.Codes() != "" {
+		t.Errorf("%d requests sent, observed %q; want none", hits.Load(), obs.Codes())
 	}
 }
 
@@ -306,7 +285,6 @@ func TestInvalidEndpoint(t *testing.T) {
 }
 
 func TestConnectionsReused(t *testing.T) {
-	var conns atomic.Int32
 	var calls atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if calls.Add(1)%2 == 0 {
@@ -316,19 +294,15 @@ func TestConnectionsReused(t *testing.T) {
 		}
 		_, _ = w.Write(readTestdata(t, "user_config_full.json"))
 	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
+	conns := conncount.Watch(srv.Config)
 	srv.Start()
 	defer srv.Close()
 	c := NewClient(ClientOptions{})
 	for range 4 {
 		_, _ = c.GetUserConfig(context.Background(), akTarget(srv.URL))
 	}
-	if calls.Load() != 4 || conns.Load() != 1 {
-		t.Errorf("%d calls over %d connections, want 4 over 1", calls.Load(), conns.Load())
+	if calls.Load() != 4 || conns.Opened() != 1 {
+		t.Errorf("%d calls over %d connections, want 4 over 1", calls.Load(), conns.Opened())
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
@@ -16,43 +15,18 @@ import (
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/conncount"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/loopback"
 )
 
-// connCounter counts a test server's connections as they open and close.
-type connCounter struct {
-	opened, closed atomic.Int32
-	closes         chan struct{}
-}
-
-func startCounted(t *testing.T, h http.Handler) (*httptest.Server, *connCounter) {
+func startCounted(t *testing.T, h http.Handler) (*httptest.Server, *conncount.Counter) {
 	t.Helper()
-	cc := &connCounter{closes: make(chan struct{}, 64)}
 	srv := httptest.NewUnstartedServer(h)
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		switch s {
-		case http.StateNew:
-			cc.opened.Add(1)
-		case http.StateClosed:
-			cc.closed.Add(1)
-			cc.closes <- struct{}{}
-		}
-	}
+	cc := conncount.Watch(srv.Config)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv, cc
-}
-
-// waitClosed waits until n connections have closed in all.
-func (cc *connCounter) waitClosed(t *testing.T, n int32) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for cc.closed.Load() < n {
-		select {
-		case <-cc.closes:
-		case <-deadline:
-			t.Fatalf("%d of %d connections closed after 10s", cc.closed.Load(), n)
-		}
-	}
 }
 
 // directConnection is a block that says nothing but its defaults: a
@@ -62,7 +36,7 @@ func directConnection(digest string) Connection {
 	return Connection{Config: &cfg, Digest: digest}
 }
 
-func userConfigServer(t *testing.T) (*httptest.Server, *connCounter) {
+func userConfigServer(t *testing.T) (*httptest.Server, *conncount.Counter) {
 	full := readTestdata(t, "user_config_full.json")
 	return startCounted(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(full) }))
 }
@@ -85,7 +59,7 @@ func TestConnectionsShareOneTransportPerDigest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := cc.opened.Load(); n != 3 {
+	if n := cc.Opened(); n != 3 {
 		t.Errorf("6 calls over %d connections, want 3 (digest a, digest b, no block)", n)
 	}
 }
@@ -108,18 +82,18 @@ func TestRetainConnections(t *testing.T) {
 	call(b)
 	call(Connection{})
 	c.RetainConnections("a")
-	cc.waitClosed(t, 1)
+	cc.WaitClosed(t, 1)
 	call(a)
 	call(Connection{})
-	if opened, closed := cc.opened.Load(), cc.closed.Load(); opened != 3 || closed != 1 {
+	if opened, closed := cc.Opened(), cc.Closed(); opened != 3 || closed != 1 {
 		t.Errorf("after retaining a: %d connections opened, %d closed; want 3 and 1 (b's)", opened, closed)
 	}
 	call(b) // used again: built afresh
-	if n := cc.opened.Load(); n != 4 {
+	if n := cc.Opened(); n != 4 {
 		t.Errorf("b's call after it was dropped opened %d connections in all, want 4", n)
 	}
 	c.CloseIdleConnections()
-	cc.waitClosed(t, 4)
+	cc.WaitClosed(t, 4)
 }
 
 // TestConnectionKeepsPerHostBound: a block's transport holds the client's
@@ -154,7 +128,7 @@ func TestConnectionKeepsPerHostBound(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := cc.opened.Load(); n != 1 {
+	if n := cc.Opened(); n != 1 {
 		t.Errorf("two calls with --scrape.max-concurrency 1 opened %d connections, want 1", n)
 	}
 }
@@ -194,7 +168,7 @@ func TestConnectionErrorsNameTheRoute(t *testing.T) {
 	}))
 	defer refusing.Close()
 	refusingAddr := strings.TrimPrefix(refusing.URL, "http://")
-	closedAddr := closedAddress(t)
+	closedAddr := loopback.FreeAddress(t)
 	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
 	defer tlsSrv.Close()
 	tlsAddr := strings.TrimPrefix(tlsSrv.URL, "https://")
@@ -271,17 +245,6 @@ func TestTargetPrintsNoConnectionSecret(t *testing.T) {
 
 func basicAuth(user, password string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
-}
-
-func closedAddress(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // BenchmarkGetUserConfigWithConnection is BenchmarkGetUserConfig for a

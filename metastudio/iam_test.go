@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
 )
 
 const (
@@ -20,19 +22,11 @@ const (
 	wantAuthBody    = `{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"monitor","password":"pw-SECRET-value","domain":{"name":"acme"}}}},"scope":{"project":{"id":"` + testProject + `"}}}}`
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
 // fakeIAM issues tokens "tok-SECRET-1", "tok-SECRET-2", ... and tells the
 // fake MetaStudio which ones are valid.
 type fakeIAM struct {
 	t       *testing.T
-	clock   *fakeClock
+	clock   *fakeclock.Clock
 	life    time.Duration
 	block   chan struct{} // when set, token answers wait for it
 	fail    func(w http.ResponseWriter) bool
@@ -95,19 +89,19 @@ func (f *fakeIAM) metaStudio(calls *atomic.Int32) http.Handler {
 type iamFixture struct {
 	iam   *fakeIAM
 	calls atomic.Int32
-	obs   observations
+	obs   ObserveLog
 	c     *Client
 	tg    Target
 }
 
 func newIAMFixture(t *testing.T, life time.Duration) *iamFixture {
-	clock := &fakeClock{t: time.Date(2026, 11, 27, 16, 0, 0, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2026, 11, 27, 16, 0, 0, 0, time.UTC))
 	fx := &iamFixture{iam: &fakeIAM{t: t, clock: clock, life: life}}
 	iamSrv := httptest.NewServer(fx.iam)
 	t.Cleanup(iamSrv.Close)
 	msSrv := httptest.NewServer(fx.iam.metaStudio(&fx.calls))
 	t.Cleanup(msSrv.Close)
-	fx.c = NewClient(ClientOptions{Now: clock.Now, Observe: fx.obs.observe})
+	fx.c = NewClient(ClientOptions{Now: clock.Now, Observe: fx.obs.Observe})
 	fx.tg = Target{Name: "shop-a", Endpoint: msSrv.URL, ProjectID: testProject, Credentials: Credentials{
 		IAM: &IAMPassword{Endpoint: iamSrv.URL + "/", Domain: "acme", User: "monitor", Password: testIAMPassword},
 	}}
@@ -130,7 +124,7 @@ func TestIAMTokenCached(t *testing.T) {
 		t.Errorf("IAM asked %d times for 3 calls, want 1", n)
 	}
 	// IAM calls are not MetaStudio calls: only the three GETs are observed.
-	if got := fx.obs.get(); got != "200,200,200" {
+	if got := fx.obs.Codes(); got != "200,200,200" {
 		t.Errorf("observed %q", got)
 	}
 	// A changed password must not reuse the old password's token.
@@ -218,7 +212,7 @@ func TestIAMTokenDroppedOn401(t *testing.T) {
 	if n, calls := fx.iam.issued.Load(), fx.calls.Load(); n != 2 || calls != 3 {
 		t.Errorf("%d tokens, %d MetaStudio calls; want 2 and 3", n, calls)
 	}
-	if got := fx.obs.get(); got != "200,401,200" {
+	if got := fx.obs.Codes(); got != "200,401,200" {
 		t.Errorf("observed %q", got)
 	}
 	fx.get(t) // the new token is cached
@@ -290,7 +284,7 @@ func TestIAMErrors(t *testing.T) {
 			if !errors.As(err, &e) || e.Reason != tc.reason || e.RequestID != tc.requestID || e.Op != "get IAM token" {
 				t.Errorf("error %+v; want reason %q request id %q", e, tc.reason, tc.requestID)
 			}
-			if fx.calls.Load() != 0 || fx.obs.get() != "" {
+			if fx.calls.Load() != 0 || fx.obs.Codes() != "" {
 				t.Errorf("MetaStudio called without a token")
 			}
 			assertNoSecret(t, err.Error())

@@ -142,10 +142,9 @@ func TestListLiveJobsHostileUpstream(t *testing.T) {
 // a hanging upstream is left when the deadline passes.
 func TestInventoryContext(t *testing.T) {
 	sim, url := inventorySim(t)
-	var obs codeLog
-	c := invClient(metastudio.ClientOptions{Observe: obs.observe})
+	var obs metastudio.ObserveLog
+	c := invClient(metastudio.ClientOptions{Observe: obs.Observe})
 	tg := invTarget(url)
-	tg.Name = "shop-a"
 
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -177,7 +176,7 @@ func TestInventoryContext(t *testing.T) {
 	if err == nil || err.Error() != "list rooms: timeout: context deadline exceeded" {
 		t.Fatalf("hang: %v", err)
 	}
-	if got := obs.get(); got != "timeout" {
+	if got := obs.Codes(); got != "timeout" {
 		t.Fatalf("observed %q: one call timed out, the next never started", got)
 	}
 }

@@ -25,27 +25,6 @@ const (
 	invAK, invSK  = "AKINVENTORY", "sim-SECRET-inventory"
 )
 
-// codeLog records what the client's Observer is told, one code per call.
-type codeLog struct {
-	mu    sync.Mutex
-	codes []string
-}
-
-func (l *codeLog) observe(tenant, code string, _ float64) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if tenant != "shop-a" {
-		code = "wrong tenant " + tenant
-	}
-	l.codes = append(l.codes, code)
-}
-
-func (l *codeLog) get() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.codes, ",")
-}
-
 // queryRecorder keeps the query of every request it passes on.
 type queryRecorder struct {
 	mu      sync.Mutex
@@ -101,17 +80,16 @@ func invClient(opts metastudio.ClientOptions) *metastudio.Client {
 }
 
 func invTarget(url string) metastudio.Target {
-	return metastudio.Target{Name: "shop", Endpoint: url, ProjectID: invProject,
+	return metastudio.Target{Name: "shop-a", Endpoint: url, ProjectID: invProject,
 		Credentials: metastudio.Credentials{AccessKey: invAK, SecretKey: invSK}}
 }
 
 func TestListLiveJobs(t *testing.T) {
 	sim, url := inventorySim(t)
 	rec := &queryRecorder{}
-	var obs codeLog
-	c := invClient(metastudio.ClientOptions{Transport: rec, Observe: obs.observe})
+	var obs metastudio.ObserveLog
+	c := invClient(metastudio.ClientOptions{Transport: rec, Observe: obs.Observe})
 	tg := invTarget(url)
-	tg.Name = "shop-a"
 
 	live := metastudio.LiveJob{JobID: "job-live", RoomID: "room-forever", RoomName: `<img src=x onerror="alert(1)">`, State: metastudio.JobProcessing,
 		Duration: 5700, StreamDuration: 5700, StartTime: invT0.Add(-95 * time.Minute), CreateTime: invT0.Add(-95 * time.Minute),
@@ -151,7 +129,7 @@ func TestListLiveJobs(t *testing.T) {
 			}
 		})
 	}
-	if got := obs.get(); got != "200,200,200" {
+	if got := obs.Codes(); got != "200,200,200" {
 		t.Fatalf("observed %q", got)
 	}
 	if n := sim.RouteCalls(invProject, simulator.RouteLiveJobs); n != 3 {
@@ -242,10 +220,9 @@ func TestListRooms(t *testing.T) {
 
 func TestGetRoom(t *testing.T) {
 	sim, url := inventorySim(t)
-	var obs codeLog
-	c := invClient(metastudio.ClientOptions{Observe: obs.observe})
+	var obs metastudio.ObserveLog
+	c := invClient(metastudio.ClientOptions{Observe: obs.Observe})
 	tg := invTarget(url)
-	tg.Name = "shop-a"
 
 	d, err := c.GetRoom(context.Background(), tg, "room-forever")
 	if err != nil {
@@ -289,7 +266,7 @@ func TestGetRoom(t *testing.T) {
 	if d, err := c.GetRoom(context.Background(), tg, "a b?c#d%e"); err != nil || d.RoomName != "odd" {
 		t.Fatalf("escaped room id: %+v, %v", d, err)
 	}
-	if got := obs.get(); got != "200,200,404,200" {
+	if got := obs.Codes(); got != "200,200,404,200" {
 		t.Fatalf("observed %q", got)
 	}
 }
@@ -368,8 +345,8 @@ func TestInventoryWithIAMToken(t *testing.T) {
 	if err := sim.AddLiveJob(invIAMProject, simulator.LiveJob{ID: "job-iam", RoomID: "room-iam", StartTime: invT0.Add(-time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	var obs codeLog
-	c := invClient(metastudio.ClientOptions{Observe: obs.observe})
+	var obs metastudio.ObserveLog
+	c := invClient(metastudio.ClientOptions{Observe: obs.Observe})
 	tg := metastudio.Target{Name: "shop-a", Endpoint: url, ProjectID: invIAMProject, Credentials: metastudio.Credentials{
 		IAM: &metastudio.IAMPassword{Endpoint: url, Domain: "acme", User: "inventory", Password: "sim-SECRET-pw"}}}
 	ctx := context.Background()
@@ -386,7 +363,7 @@ func TestInventoryWithIAMToken(t *testing.T) {
 	if n := sim.TokensIssued(); n != 2 {
 		t.Fatalf("%d tokens issued, want 2", n)
 	}
-	if got := obs.get(); got != "200,401,200,200" {
+	if got := obs.Codes(); got != "200,401,200,200" {
 		t.Fatalf("observed %q", got)
 	}
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
 )
 
 // discardWriter is a ResponseWriter that keeps nothing, so that the
@@ -47,7 +49,7 @@ func fullReceiver(b *testing.B) (*Receiver, *url.URL) {
 }
 
 func filledReceiver(b *testing.B) (*Receiver, *url.URL) {
-	clock := newClock()
+	clock := fakeclock.New(t0)
 	rc, err := New(Options{Now: clock.Now, AfterFunc: clock.AfterFunc, Logger: log.NewNopLogger()}, newSource(testTenants()))
 	if err != nil {
 		b.Fatal(err)

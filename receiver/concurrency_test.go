@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promtext"
 )
 
 // TestConcurrentUse runs requests, scrapes, Retain and state writes at
@@ -34,7 +36,7 @@ func TestConcurrentUse(t *testing.T) {
 			case <-stop:
 				return
 			default:
-				exposition(t, h.rc.StreamCollector(), h.rc.ReceiverCollector())
+				promtext.Gather(t, h.rc.StreamCollector(), h.rc.ReceiverCollector())
 				h.rc.Retain([]string{"mss", "none"})
 			}
 		}

@@ -2,14 +2,8 @@ package receiver
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/testcert"
 )
 
 // connWatch hears the listener's connection events.
@@ -247,35 +243,10 @@ func TestAtCapacityOverTLS(t *testing.T) {
 func tlsWebConfig(t *testing.T) (string, *tls.Config) {
 	t.Helper()
 	dir := t.TempDir()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
+	cert := testcert.SelfSigned(t, "127.0.0.1")
 	files := map[string][]byte{
-		"cert.pem": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		"key.pem":  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
+		"cert.pem": cert.CertPEM,
+		"key.pem":  cert.KeyPEM,
 		"web.yml":  []byte("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"),
 	}
 	for name, content := range files {
@@ -283,5 +254,5 @@ func tlsWebConfig(t *testing.T) (string, *tls.Config) {
 			t.Fatal(err)
 		}
 	}
-	return filepath.Join(dir, "web.yml"), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+	return filepath.Join(dir, "web.yml"), &tls.Config{RootCAs: cert.Pool(), ServerName: "127.0.0.1"}
 }

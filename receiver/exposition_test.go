@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promtext"
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
@@ -64,7 +65,7 @@ func TestExpositionGolden(t *testing.T) {
 			t.Fatalf("request %d: %d %s, want %d", i, got.status, got.body, w.status)
 		}
 	}
-	exp := exposition(t, h.rc.StreamCollector(), h.rc.ReceiverCollector())
+	exp := promtext.Gather(t, h.rc.StreamCollector(), h.rc.ReceiverCollector())
 	golden := filepath.Join("testdata", "exposition.prom")
 	if *update {
 		if err := os.WriteFile(golden, []byte(exp), 0o644); err != nil {

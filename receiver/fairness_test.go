@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promtext"
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
@@ -20,7 +21,7 @@ func TestFloodKeepsOtherTenantsStreams(t *testing.T) {
 			t.Fatalf("flood event %d: %d %s", i, a.status, a.body)
 		}
 	}
-	exp := exposition(t, h.rc.StreamCollector(), h.rc.ReceiverCollector())
+	exp := promtext.Gather(t, h.rc.StreamCollector(), h.rc.ReceiverCollector())
 	for _, want := range []string{
 		`metastudio_live_stream_state{job_id="job-1",output_host="live.example.com",room_id="room-1",state="DISCONNECTED",tenant="mss"} 1`,
 		"metastudio_exporter_callback_tracked_streams 2000",

@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
 )
 
 // fuzzTenants are the tenants FuzzCallbackRequest picks from by index.
@@ -30,9 +32,11 @@ var allDetails = []string{
 }
 
 // FuzzCallbackRequest drives the parser and the verifiers with arbitrary
-// requests, validly signed or not. Every answer must be one of the fixed
-// answers with its own status, every request counted once, and the
-// exposition must stay valid.
+// requests, validly signed or not: with the tenant's settings, or, for
+// tenant mss at an odd offset, with the key of job "j", whose room has a
+// callback of its own. Every answer must be one of the fixed answers with
+// its own status, every request counted once, and the exposition must
+// stay valid.
 func FuzzCallbackRequest(f *testing.F) {
 	f.Add(uint8(0), true, int16(0), "", "", []byte(rtmpBody("r", "j", "live.example.com", "CONNECTED")))
 	f.Add(uint8(1), true, int16(0), "", "", []byte(switchBody("r", "j", 3)))
@@ -45,10 +49,14 @@ func FuzzCallbackRequest(f *testing.F) {
 	f.Add(uint8(5), false, int16(0), "", "", []byte("\xff\xfe"))
 	f.Add(uint8(8), false, int16(0), "%zz", "", []byte(`[]`))
 	f.Add(uint8(255), true, int16(0), "", "", []byte(`{}`))
+	f.Add(uint8(0), true, int16(1), "", "", []byte(switchBody("r", "j", 1)))
+	f.Add(uint8(0), true, int16(3), "", "", []byte(`{"event_type":"X","message":{"job_id":"j"}}`))
+	f.Add(uint8(0), true, int16(5), "", "", []byte(`{"event_type":"SHOOT_SCRIPT_SWITCH","message":{"job_id":"j"}}`))
 
 	src := newSource(testTenants())
 	src.failing["down"] = true
-	clock := newClock()
+	src.startJob("mss", "j", roomCallback)
+	clock := fakeclock.New(t0)
 	rc, err := New(Options{MaxStreams: 20, Now: clock.Now, AfterFunc: clock.AfterFunc}, src)
 	if err != nil {
 		f.Fatal(err)
@@ -72,6 +80,9 @@ func FuzzCallbackRequest(f *testing.F) {
 		if signIt {
 			s := settings[tenant]
 			at := clock.Now().Add(time.Duration(offsetSeconds) * time.Second)
+			if tenant == "mss" && offsetSeconds%2 != 0 {
+				s = TenantSettings{AuthType: roomCallback.AuthType, Key: roomCallback.Key, CallbackURL: roomCallback.CallbackURL}
+			}
 			switch s.AuthType {
 			case "MSS_A":
 				req.URL.RawQuery = signedQuery(s.Key.Reveal(), s.CallbackURL.Reveal(), at) + "&" + query
@@ -113,7 +124,7 @@ func FuzzCallbackRequest(f *testing.F) {
 func totalRequests(rc *Receiver) float64 {
 	ch := make(chan prometheus.Metric, 64)
 	go func() {
-		rc.counters.requests.Collect(ch)
+		rc.counters.requests.Collect(ch, rc.tenantLabels())
 		close(ch)
 	}()
 	var n float64

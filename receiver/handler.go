@@ -124,12 +124,11 @@ func (rc *Receiver) serveCallback(w http.ResponseWriter, r *http.Request) {
 	}
 
 	now := rc.now()
-	v := rc.verifyOrRefetch(ctx, tenant, &settings, r, now)
+	v, ev, problem := rc.verifyRequest(ctx, tenant, &settings, r, body, now)
 	if v.result != "" {
 		rc.answer(w, tenant, "", v.result, v.detail)
 		return
 	}
-	ev, problem := parseEvent(body)
 	if problem != "" {
 		rc.answer(w, tenant, "", resultBadRequest, problem)
 		return
@@ -145,14 +144,49 @@ func (rc *Receiver) serveCallback(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// verifyOrRefetch verifies r, and if fresh settings could change the
-// verdict and the tenant's refetch slot is free, refetches them into
-// settings and verifies again.
-func (rc *Receiver) verifyOrRefetch(ctx context.Context, tenant string, settings *TenantSettings, r *http.Request, now time.Time) verdict {
+// verifyRequest verifies r, whose body is body, and parses the body: the
+// event, and problem, "" when it is usable. The order of the steps decides
+// what a sender learns, and keeps the answers as they were before jobs
+// had keys of their own:
+//
+//  1. The tenant's settings verify r: the event is the tenant's. Jobs that
+//     run with the tenant's callback are signed with its key.
+//  2. If they refuse it in a way other settings could change (not an
+//     expired hwTime), the body is parsed for its job_id. A job the
+//     tenant's live jobs hold with a callback of its own (listed again if
+//     they do not hold it, at most once per 30 s per tenant) verifies r
+//     with that callback, and its verdict is the answer: the tenant's key
+//     does not sign that job's events, so a rotated tenant key is no
+//     reason to call the API.
+//  3. Otherwise, as for every request before: the tenant's settings are
+//     refetched (at most once per 30 s) and verify r again.
+//
+// A body is judged only once its request is verified: one that does not
+// parse or names no job goes from 1 to 3, so a sender that cannot sign is
+// refused (401) as before, and never told what is wrong with its body.
+func (rc *Receiver) verifyRequest(ctx context.Context, tenant string, settings *TenantSettings, r *http.Request, body []byte, now time.Time) (verdict, event, string) {
 	v := verify(settings, r, now, rc.skew)
-	if !v.result.refetchable() {
-		return v
+	if v.result == "" {
+		ev, problem := parseEvent(body)
+		return v, ev, problem
 	}
+	if !v.result.refetchable() {
+		return v, event{}, ""
+	}
+	ev, problem := parseEvent(body)
+	if ev.jobID != "" {
+		if cb := rc.jobCallback(ctx, tenant, ev.jobID, now); cb != nil {
+			job := *settings
+			job.AuthType, job.Key, job.CallbackURL = cb.AuthType, cb.Key, cb.CallbackURL
+			return verify(&job, r, now, rc.skew), ev, problem
+		}
+	}
+	return rc.refetchAndVerify(ctx, tenant, settings, r, v, now), ev, problem
+}
+
+// refetchAndVerify refetches tenant's settings into settings, if its
+// refetch slot is free, and verifies r again; else v stands.
+func (rc *Receiver) refetchAndVerify(ctx context.Context, tenant string, settings *TenantSettings, r *http.Request, v verdict, now time.Time) verdict {
 	fresh, err := rc.refetch(ctx, tenant, now)
 	if errors.Is(err, errRefetchNotNow) {
 		return v

@@ -8,9 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,8 +20,8 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
 	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 )
 
@@ -41,77 +41,6 @@ const (
 // t0 is the tests' clock start: a whole second, so that hwTime round-trips.
 var t0 = time.Date(2026, 11, 29, 4, 0, 0, 0, time.UTC)
 
-// fakeClock is an injected clock with timers that fire as it advances.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	at time.Time
-	f  func()
-}
-
-func newClock() *fakeClock { return &fakeClock{now: t0} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock on by d, then runs the timers that are due, in
-// the order of their times, in the caller's goroutine: when it returns,
-// what they do is done.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-	for {
-		c.mu.Lock()
-		i := -1
-		for j, t := range c.timers {
-			if !t.at.After(c.now) && (i < 0 || t.at.Before(c.timers[i].at)) {
-				i = j
-			}
-		}
-		if i < 0 {
-			c.mu.Unlock()
-			return
-		}
-		t := c.timers[i]
-		c.timers = slices.Delete(c.timers, i, i+1)
-		c.mu.Unlock()
-		t.f()
-	}
-}
-
-// AfterFunc is the clock's time.AfterFunc: f runs in the Advance that
-// passes now+d.
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) (stop func() bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{at: c.now.Add(d), f: f}
-	c.timers = append(c.timers, t)
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		i := slices.Index(c.timers, t)
-		if i >= 0 {
-			c.timers = slices.Delete(c.timers, i, i+1)
-		}
-		return i >= 0
-	}
-}
-
-// pendingTimers is how many timers are armed and not yet run or stopped.
-func (c *fakeClock) pendingTimers() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.timers)
-}
-
 // fakeSource serves settings per tenant as a cache would: cached answers
 // until a fresh fetch, which takes the "API's" current settings.
 type fakeSource struct {
@@ -120,17 +49,24 @@ type fakeSource struct {
 	api     map[string]TenantSettings
 	failing map[string]bool
 	calls   map[bool]int // by fresh
-	// freshFails makes refetches fail while cached settings are served.
+	// freshFails makes refetches, and listings of live jobs, fail while
+	// cached settings are served.
 	freshFails map[string]bool
 	// now, when set, stamps FetchedAt on what a fresh fetch caches.
 	now func() time.Time
 	// afterSettings, when set, runs after each Settings answer, outside
 	// the source's lock: a test's hook for what happens meanwhile.
 	afterSettings func(tenant string)
+	// jobs are the jobs with a callback of their own "running" by tenant
+	// and job id, listedJobs those the last listing found; a job with a
+	// nil callback runs with its tenant's. jobListings counts listings.
+	jobs, listedJobs map[string]map[string]*JobCallback
+	jobListings      map[string]int
 }
 
 func newSource(tenants map[string]TenantSettings) *fakeSource {
-	s := &fakeSource{cached: map[string]TenantSettings{}, api: map[string]TenantSettings{}, failing: map[string]bool{}, calls: map[bool]int{}}
+	s := &fakeSource{cached: map[string]TenantSettings{}, api: map[string]TenantSettings{}, failing: map[string]bool{}, calls: map[bool]int{},
+		jobs: map[string]map[string]*JobCallback{}, listedJobs: map[string]map[string]*JobCallback{}, jobListings: map[string]int{}}
 	for n, ts := range tenants {
 		s.cached[n], s.api[n] = ts, ts
 	}
@@ -166,6 +102,43 @@ func (s *fakeSource) settings(tenant string, fresh bool) (TenantSettings, error)
 		s.cached[tenant] = ts
 	}
 	return s.cached[tenant], nil
+}
+
+func (s *fakeSource) JobCallback(_ context.Context, tenant, jobID string, refresh bool) (*JobCallback, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.api[tenant]; !ok {
+		return nil, ErrUnknownTenant
+	}
+	if refresh {
+		s.jobListings[tenant]++
+		if s.failing[tenant] || s.freshFails[tenant] {
+			return nil, errAPIDown
+		}
+		s.listedJobs[tenant] = maps.Clone(s.jobs[tenant])
+	}
+	cb, ok := s.listedJobs[tenant][jobID]
+	if !ok {
+		return nil, ErrUnknownJob
+	}
+	return cb, nil
+}
+
+// startJob makes a job of tenant run with cb (nil: the tenant's callback),
+// known to the source's listings from the next one on.
+func (s *fakeSource) startJob(tenant, jobID string, cb *JobCallback) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.jobs[tenant] == nil {
+		s.jobs[tenant] = map[string]*JobCallback{}
+	}
+	s.jobs[tenant][jobID] = cb
+}
+
+func (s *fakeSource) listings(tenant string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.jobListings[tenant]
 }
 
 // Serves is the tenant set: the tenants the "API" knows.
@@ -223,18 +196,15 @@ func testTenants() map[string]TenantSettings {
 type harness struct {
 	rc     *Receiver
 	src    *fakeSource
-	clock  *fakeClock
-	logBuf *syncBuffer
+	clock  *fakeclock.Clock
+	logBuf *lockedbuffer.Buffer
 }
-
-// syncBuffer collects output written from several goroutines.
-type syncBuffer = lockedbuffer.Buffer
 
 // newHarness builds a receiver over testTenants with a debug logger into a
 // buffer and a fake clock.
 func newHarness(t testing.TB, opts Options) *harness {
 	t.Helper()
-	h := &harness{src: newSource(testTenants()), clock: newClock(), logBuf: &syncBuffer{}}
+	h := &harness{src: newSource(testTenants()), clock: fakeclock.New(t0), logBuf: &lockedbuffer.Buffer{}}
 	h.src.failing["down"] = true
 	opts.Logger = log.NewLogfmtLogger(h.logBuf) // every level, debug included
 	opts.Now = h.clock.Now
@@ -331,26 +301,6 @@ func answerJSON(res, detail string) string {
 	return `{"result":"` + res + `","error":"` + detail + `"}`
 }
 
-// exposition gathers c and renders it as text.
-func exposition(t testing.TB, cs ...prometheus.Collector) string {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	for _, c := range cs {
-		reg.MustRegister(c)
-	}
-	var b strings.Builder
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b.String()
-}
-
 func compare(t testing.TB, c prometheus.Collector, want string, names ...string) {
 	t.Helper()
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
@@ -368,7 +318,7 @@ func (h *harness) doChunked(r request) answer {
 }
 
 // plantedSecrets are the values that must never leave the receiver.
-var plantedSecrets = []string{testKey, rotatedKey, urlPassword, urlToken, streamKeyText, outputPath, outputQuery, forwardSecret}
+var plantedSecrets = []string{testKey, rotatedKey, roomKey, urlPassword, urlToken, streamKeyText, outputPath, outputQuery, forwardSecret}
 
 func assertNoSecret(t testing.TB, where, text string) {
 	t.Helper()

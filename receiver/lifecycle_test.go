@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promtext"
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
@@ -46,7 +47,7 @@ func TestTenantRemovedInFlight(t *testing.T) {
 			if data, err := os.ReadFile(path); err == nil && strings.Contains(string(data), "job-1") {
 				t.Errorf("state file holds the removed tenant's stream:\n%s", data)
 			}
-			exp := exposition(t, h.rc.StreamCollector(), h.rc.ReceiverCollector())
+			exp := promtext.Gather(t, h.rc.StreamCollector(), h.rc.ReceiverCollector())
 			if strings.Contains(exp, `tenant="`+tenant+`"`) ||
 				!strings.Contains(exp, `metastudio_exporter_callback_requests_total{result="unknown_tenant",tenant=""} 1`+"\n") {
 				t.Errorf("exposition:\n%s", exp)
@@ -83,7 +84,7 @@ func TestFutureStateEntriesDropped(t *testing.T) {
 		t.Errorf("table: %s", got)
 	}
 	h.postMSSAt(t, 0, rtmpBody("r", "pinned", "h", "DISCONNECTED"))
-	if exp := exposition(t, h.rc.StreamCollector()); !strings.Contains(exp, `metastudio_live_stream_state{job_id="pinned",output_host="h",room_id="r",state="DISCONNECTED",tenant="mss"} 1`+"\n") {
+	if exp := promtext.Gather(t, h.rc.StreamCollector()); !strings.Contains(exp, `metastudio_live_stream_state{job_id="pinned",output_host="h",room_id="r",state="DISCONNECTED",tenant="mss"} 1`+"\n") {
 		t.Errorf("a DISCONNECTED after a future CONNECTED did not win:\n%s", exp)
 	}
 	if err := h.rc.Close(); err != nil {
@@ -116,7 +117,7 @@ func TestTenantRemovedDuringRelay(t *testing.T) {
 # TYPE metastudio_exporter_callback_requests_total counter
 metastudio_exporter_callback_requests_total{result="accepted",tenant=""} 1
 `, "metastudio_exporter_callback_requests_total", "metastudio_exporter_callback_forwards_total")
-	if exp := exposition(t, h.rc.StreamCollector(), h.rc.ReceiverCollector()); strings.Contains(exp, `tenant="none"`) {
+	if exp := promtext.Gather(t, h.rc.StreamCollector(), h.rc.ReceiverCollector()); strings.Contains(exp, `tenant="none"`) {
 		t.Errorf("the removed tenant has series:\n%s", exp)
 	}
 }

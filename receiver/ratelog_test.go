@@ -8,6 +8,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
@@ -61,7 +62,7 @@ func TestRejectionsWarnOncePerMinute(t *testing.T) {
 	h.clock.Advance(time.Second)
 	want = append(want, mssLine+"1")
 	checkWarnLines(t, "a minute after the second lines", h.logBuf.String(), "Callbacks rejected", want)
-	if n := h.clock.pendingTimers(); n != 0 {
+	if n := h.clock.PendingTimers(); n != 0 {
 		t.Errorf("%d timers armed with nothing left to write", n)
 	}
 	assertNoSecret(t, "log", h.logBuf.String())
@@ -98,13 +99,13 @@ func TestCloseWritesCountsAndStopsTimer(t *testing.T) {
 	for range 3 {
 		h.do(request{path: "/callback/open", body: switchBody("r", "j", 1)})
 	}
-	if n := h.clock.pendingTimers(); n != 1 {
+	if n := h.clock.PendingTimers(); n != 1 {
 		t.Fatalf("%d timers armed, want 1", n)
 	}
 	if err := h.rc.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if n := h.clock.pendingTimers(); n != 0 {
+	if n := h.clock.PendingTimers(); n != 0 {
 		t.Errorf("%d timers armed after Close, want 0", n)
 	}
 	const line = `level=warn msg="Callbacks rejected" tenant=open result=unauthenticated reason="the tenant's callback URL carries no credentials in its query (no parameter with a value)" count=`
@@ -117,7 +118,7 @@ func TestCloseWritesCountsAndStopsTimer(t *testing.T) {
 // TestRateLogRealTimerStops: with the real clock, Close stops the armed
 // time.AfterFunc timer, so no flush runs after it.
 func TestRateLogRealTimerStops(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &lockedbuffer.Buffer{}
 	l := newRateLog(log.NewLogfmtLogger(logs), time.Now, timeAfterFunc)
 	l.log("k", "msg", "x")
 	l.log("k", "msg", "x")

@@ -12,11 +12,14 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fixedlabels"
 )
 
 // Options are the receiver's settings from the command line. A zero value
@@ -66,13 +69,20 @@ type Receiver struct {
 
 	limiter   refetchLimiter
 	refetches singleflight.Group
-	replay    replayCache
+	// jobLimiter and jobRefreshes are the same for listing a tenant's
+	// live jobs to find a job's callback key.
+	jobLimiter   refetchLimiter
+	jobRefreshes singleflight.Group
+	replay       replayCache
 
 	// rejections and relayFailures say at warn level, once a minute per
 	// kind, what debug says per request.
 	rejections, relayFailures *rateLog
 
 	conns connMetrics // the listener's, once Listen is called
+
+	// labels are the tenant set's fixed labels, for the series.
+	labels atomic.Pointer[fixedlabels.Lookup]
 
 	mu        sync.Mutex
 	table     *table
@@ -195,6 +205,7 @@ func (rc *Receiver) Retain(tenants []string) {
 		keep[t] = true
 	}
 	rc.limiter.retain(keep)
+	rc.jobLimiter.retain(keep)
 	rc.replay.retain(keep)
 	keep[""] = true // requests of no tenant
 	byTenant := func(key string) bool {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promtext"
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
@@ -53,7 +54,7 @@ func TestSecretsNeverLeave(t *testing.T) {
 			t.Errorf("no request was answered %d", status)
 		}
 	}
-	assertNoSecret(t, "exposition", exposition(t, h.rc.StreamCollector(), h.rc.ReceiverCollector()))
+	assertNoSecret(t, "exposition", promtext.Gather(t, h.rc.StreamCollector(), h.rc.ReceiverCollector()))
 	if err := h.rc.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestExpositionPassesPromtool(t *testing.T) {
 	hs, ht := sign(testKey, "https://mon.example.com/callback/head", t0)
 	h.do(request{path: "/callback/head", header: map[string]string{"x-hw-mss-secret": hs, "x-hw-mss-time": ht}, body: switchBody("r", "j", 1)})
 	h.do(request{path: "/callback/nope"})
-	text := exposition(t, h.rc.StreamCollector(), h.rc.ReceiverCollector())
+	text := promtext.Gather(t, h.rc.StreamCollector(), h.rc.ReceiverCollector())
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = strings.NewReader(text)
 	out, err := cmd.CombinedOutput()

@@ -17,6 +17,10 @@ import (
 // answers 404 and never uses such a name as a label value.
 var ErrUnknownTenant = errors.New("unknown tenant")
 
+// ErrUnknownJob is what a SettingsSource's JobCallback returns (wrapped or
+// not) for a job the tenant's live jobs, as last listed, do not hold.
+var ErrUnknownJob = errors.New("unknown live job")
+
 // TenantSettings is what one tenant's events are verified against and where
 // they are relayed.
 type TenantSettings struct {
@@ -45,6 +49,17 @@ type TenantSettings struct {
 	AllowUnauthenticated bool
 }
 
+// JobCallback is the live event callback one live job runs with when it is
+// not its tenant's: a room can carry a callback of its own, and MetaStudio
+// then signs the events of the room's jobs with it.
+type JobCallback struct {
+	// AuthType, Key and CallbackURL are as in TenantSettings, from the
+	// job's own live_event_callback_config.
+	AuthType    string
+	Key         secret.String
+	CallbackURL secret.String
+}
+
 // SettingsSource gives the receiver a tenant's settings.
 type SettingsSource interface {
 	// Settings returns the settings of tenant. fresh asks for a refetch of
@@ -57,6 +72,14 @@ type SettingsSource interface {
 	// fail, because the name of an error other than ErrUnknownTenant
 	// becomes a label value.
 	Settings(ctx context.Context, tenant string, fresh bool) (TenantSettings, error)
+	// JobCallback returns the callback job jobID of tenant runs with when
+	// it differs from the tenant's own (its URL, auth type or key), nil
+	// when the job runs with the tenant's, and an error wrapping
+	// ErrUnknownJob when the tenant's live jobs, as last listed, do not
+	// hold the job. refresh lists the tenant's live jobs first, an API
+	// call; the receiver asks for one at most once per 30 s per tenant.
+	// Without refresh it must answer from memory.
+	JobCallback(ctx context.Context, tenant, jobID string, refresh bool) (*JobCallback, error)
 	// Serves reports whether tenant is in the current tenant set. The
 	// receiver asks it under its table lock just before it records an
 	// event, so it must be cheap and must not wait for whoever calls
@@ -104,7 +127,8 @@ func (l *refetchLimiter) retain(keep map[string]bool) {
 	}
 }
 
-// errRefetchNotNow is a refetch the tenant's slot did not allow.
+// errRefetchNotNow is a refetch (of settings or of live jobs) the tenant's
+// slot did not allow.
 var errRefetchNotNow = fmt.Errorf("settings were refetched less than %s ago", refetchInterval)
 
 // refetchTimeout bounds a refetch shared by several requests: it must not
@@ -141,4 +165,39 @@ func (rc *Receiver) settings(ctx context.Context, tenant string, now time.Time) 
 		_ = level.Debug(rc.logger).Log("msg", "Cannot refetch settings past their max age; verifying with the cached ones", "tenant", tenant, "err", ferr)
 	}
 	return s, nil
+}
+
+// jobCallback returns the callback job jobID of tenant runs with when it is
+// the job's own, nil when it is the tenant's or not known. A job its
+// tenant's live jobs do not hold, as last listed, has them listed again if
+// the tenant's jobs slot allows (once per refetchInterval; concurrent
+// requests share the listing), so that a job started since the last
+// listing is verified with its key, and forged job ids cost one call per
+// interval at most.
+func (rc *Receiver) jobCallback(ctx context.Context, tenant, jobID string, now time.Time) *JobCallback {
+	cb, err := rc.source.JobCallback(ctx, tenant, jobID, false)
+	if errors.Is(err, ErrUnknownJob) {
+		_, err, _ = rc.jobRefreshes.Do(tenant, func() (any, error) {
+			if !rc.jobLimiter.allow(tenant, now) {
+				return nil, errRefetchNotNow
+			}
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refetchTimeout)
+			defer cancel()
+			_, err := rc.source.JobCallback(ctx, tenant, jobID, true)
+			if errors.Is(err, ErrUnknownJob) {
+				err = nil // listed: the lookup below says whether it holds this one
+			}
+			return nil, err
+		})
+		if err == nil {
+			cb, err = rc.source.JobCallback(ctx, tenant, jobID, false)
+		}
+	}
+	switch {
+	case err == nil:
+		return cb
+	case !errors.Is(err, ErrUnknownJob) && !errors.Is(err, errRefetchNotNow):
+		_ = level.Debug(rc.logger).Log("msg", "Cannot list live jobs to find a job's callback key", "tenant", tenant, "err", err)
+	}
+	return nil
 }

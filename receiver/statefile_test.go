@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promtext"
 )
 
 var liveFamilies = []string{
@@ -62,7 +64,7 @@ func TestStateFileRestart(t *testing.T) {
 	}
 	// The restored table keeps evolving: time moves forward only.
 	again.postMSSAt(t, 40*time.Second, rtmpBody("room-1", "job-1", "live.example.com", "CONNECTED"))
-	exp := exposition(t, again.rc.StreamCollector())
+	exp := promtext.Gather(t, again.rc.StreamCollector())
 	if !strings.Contains(exp, `metastudio_live_stream_state{job_id="job-1",output_host="live.example.com",room_id="room-1",state="CONNECTED",tenant="mss"} 1`) {
 		t.Errorf("after an event on the restored stream:\n%s", exp)
 	}
@@ -78,7 +80,7 @@ func TestStateFileFewerStreams(t *testing.T) {
 	h.postNone(rtmpBody("r", "new", "h", "CONNECTED"))
 	h.rc.Close()
 	again := newHarness(t, Options{StateFile: path, MaxStreams: 1})
-	exp := exposition(t, again.rc.StreamCollector(), again.rc.ReceiverCollector())
+	exp := promtext.Gather(t, again.rc.StreamCollector(), again.rc.ReceiverCollector())
 	for _, want := range []string{`job_id="new"`, "metastudio_exporter_callback_evicted_streams_total 1", "metastudio_exporter_callback_tracked_streams 1"} {
 		if !strings.Contains(exp, want) {
 			t.Errorf("no %s in:\n%s", want, exp)

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promtext"
 )
 
 // TestStateFileThroughSymlink: a state file that is a symbolic link is
@@ -150,7 +152,7 @@ func TestStateFileUnknownFieldsIgnored(t *testing.T) {
 	if strings.Contains(h.logBuf.String(), "level=error") {
 		t.Errorf("errors at load:\n%s", h.logBuf.String())
 	}
-	if exp := exposition(t, h.rc.StreamCollector()); !strings.Contains(exp, `metastudio_live_stream_state{job_id="j",output_host="h",room_id="r",state="DISCONNECTED",tenant="mss"} 1`+"\n") {
+	if exp := promtext.Gather(t, h.rc.StreamCollector()); !strings.Contains(exp, `metastudio_live_stream_state{job_id="j",output_host="h",room_id="r",state="DISCONNECTED",tenant="mss"} 1`+"\n") {
 		t.Errorf("the stream was not restored:\n%s", exp)
 	}
 	var v map[string]any

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promtext"
 )
 
 // postMSSAt posts body to tenant mss signed at the clock's now plus offset:
@@ -148,7 +150,7 @@ metastudio_exporter_callback_tracked_streams 2
 // tracked is the receiver's (streams, jobs) after a collection.
 func tracked(t *testing.T, h *harness) string {
 	t.Helper()
-	exp := exposition(t, h.rc.ReceiverCollector())
+	exp := promtext.Gather(t, h.rc.ReceiverCollector())
 	var s, j string
 	for _, line := range strings.Split(exp, "\n") {
 		if v, ok := strings.CutPrefix(line, "metastudio_exporter_callback_tracked_streams "); ok {
@@ -178,7 +180,7 @@ func TestEndRetention(t *testing.T) {
 	if got := tracked(t, h); got != "1 streams, 1 jobs" {
 		t.Errorf("past end-retention: %s", got)
 	}
-	exp := exposition(t, h.rc.StreamCollector())
+	exp := promtext.Gather(t, h.rc.StreamCollector())
 	if strings.Contains(exp, `job_id="ended"`) || !strings.Contains(exp, `job_id="back"`) {
 		t.Errorf("wrong stream dropped:\n%s", exp)
 	}
@@ -209,7 +211,7 @@ func TestRetain(t *testing.T) {
 	if got := tracked(t, h); got != "1 streams, 1 jobs" {
 		t.Errorf("after Retain: %s", got)
 	}
-	exp := exposition(t, h.rc.StreamCollector(), h.rc.ReceiverCollector())
+	exp := promtext.Gather(t, h.rc.StreamCollector(), h.rc.ReceiverCollector())
 	if strings.Contains(exp, `tenant="none"`) || !strings.Contains(exp, `tenant="mss"`) ||
 		!strings.Contains(exp, `metastudio_exporter_callback_requests_total{result="unknown_tenant",tenant=""} 1`) {
 		t.Errorf("after Retain:\n%s", exp)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 	"github.com/metastudio-exporter/metastudio_exporter/secret"
 )
 
@@ -152,8 +154,8 @@ func TestRefetchFailureKeepsVerdict(t *testing.T) {
 		}
 		return testTenants()["mss"], nil
 	})
-	var logs syncBuffer
-	clock := newClock()
+	var logs lockedbuffer.Buffer
+	clock := fakeclock.New(t0)
 	rc, err := New(Options{Now: clock.Now, AfterFunc: clock.AfterFunc, Logger: log.NewLogfmtLogger(&logs)}, src)
 	if err != nil {
 		t.Fatal(err)
@@ -195,6 +197,11 @@ func (f funcSource) Settings(ctx context.Context, tenant string, fresh bool) (Te
 }
 
 func (funcSource) Serves(string) bool { return true }
+
+// JobCallback knows no job: every job runs with its tenant's callback.
+func (funcSource) JobCallback(context.Context, string, string, bool) (*JobCallback, error) {
+	return nil, nil
+}
 
 // TestSettingsMaxAge: a tenant switched from NONE to MSS_A_HEAD stops
 // taking token-only requests once its cached settings are older than the

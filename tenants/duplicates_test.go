@@ -36,7 +36,7 @@ func TestFileTenantsProjectNotServedTwice(t *testing.T) {
 	if err := s.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	if lines := f.logs.Lines(); len(lines) != 1 || !strings.Contains(lines[0], "Loaded config file") {
+	if lines := logLines(f.logs); len(lines) != 1 || !strings.Contains(lines[0], "Loaded config file") {
 		t.Fatalf("log lines:\n%s", strings.Join(lines, "\n"))
 	}
 

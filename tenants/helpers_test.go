@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/metastudio-exporter/metastudio_exporter/discovery"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
 	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
@@ -42,14 +43,6 @@ const (
 
 // t0 is where the set's clock stands in every test: 2025-11-28T08:00:00Z.
 var t0 = time.Unix(1764316800, 0)
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 // startSim runs a simulator whose AK akMain sees four tenant projects and
 // some IAM-only ones that every filter must drop; the IAM user acme/monitor
@@ -88,19 +81,16 @@ func startSim(t *testing.T) (*simulator.Server, string) {
 	return sim, run.URL
 }
 
-// syncBuffer collects log lines from concurrent goroutines.
-type syncBuffer struct{ lockedbuffer.Buffer }
-
 var requestIDRE = regexp.MustCompile(`request_id=[0-9a-f]{32}`)
 
-// Lines returns the log lines so far with request ids replaced by RID, and
-// forgets them.
-func (b *syncBuffer) Lines() []string {
-	s := requestIDRE.ReplaceAllString(b.Take(), "request_id=RID")
-	if s == "" {
-		return nil
+// logLines takes the log lines written so far, with request ids replaced by
+// RID.
+func logLines(logs *lockedbuffer.Buffer) []string {
+	lines := logs.TakeLines()
+	for i, line := range lines {
+		lines[i] = requestIDRE.ReplaceAllString(line, "request_id=RID")
 	}
-	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	return lines
 }
 
 // tokenRecorder is a transport that remembers every IAM token handed out.
@@ -130,10 +120,10 @@ type fixture struct {
 	sim    *simulator.Server
 	url    string
 	dir    string
-	logs   *syncBuffer
+	logs   *lockedbuffer.Buffer
 	tokens *tokenRecorder
 	client *metastudio.Client
-	clock  *clock
+	clock  *fakeclock.Clock
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -143,8 +133,8 @@ func newFixture(t *testing.T) *fixture {
 	// transport goroutines.
 	tr := &tokenRecorder{next: metastudio.NewTransport(4)}
 	t.Cleanup(tr.next.CloseIdleConnections)
-	return &fixture{sim: sim, url: url, dir: t.TempDir(), logs: &syncBuffer{}, tokens: tr,
-		client: metastudio.NewClient(metastudio.ClientOptions{Transport: tr}), clock: &clock{t: t0}}
+	return &fixture{sim: sim, url: url, dir: t.TempDir(), logs: &lockedbuffer.Buffer{}, tokens: tr,
+		client: metastudio.NewClient(metastudio.ClientOptions{Transport: tr}), clock: fakeclock.New(t0)}
 }
 
 // credentialsYAML declares the simulator's three accounts: main (AK/SK),
@@ -243,9 +233,9 @@ func wantDiscovered(t *testing.T, s *Set, want ...string) {
 	}
 }
 
-func wantLines(t *testing.T, logs *syncBuffer, want ...string) {
+func wantLines(t *testing.T, logs *lockedbuffer.Buffer, want ...string) {
 	t.Helper()
-	if got := logs.Lines(); !reflect.DeepEqual(got, want) {
+	if got := logLines(logs); !reflect.DeepEqual(got, want) {
 		t.Fatalf("log lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
@@ -282,8 +272,6 @@ func wantMetrics(t *testing.T, s *Set, rows ...sourceMetrics) {
 		t.Fatal(err)
 	}
 }
-
-func discard(logs *syncBuffer) { logs.Lines() }
 
 func listOnce(s *Set, e *entry) (discovery.Listing, error) {
 	return discovery.List(context.Background(), s.lister, e.src)

@@ -8,11 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
-
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/discovery"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/promtext"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio/simulator"
 )
 
@@ -248,25 +246,13 @@ func TestSecretsNeverSurface(t *testing.T) {
 	listAll(s)
 	f.sim.SetProjectsFault(simulator.Fault{})
 
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(s)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var exposition strings.Builder
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(&exposition, mf); err != nil {
-			t.Fatal(err)
-		}
-	}
 	var keys []string
 	for _, e := range s.entries {
 		keys = append(keys, e.key)
 	}
 	surfaces := map[string]string{
 		"logs":    f.logs.String(),
-		"metrics": exposition.String(),
+		"metrics": promtext.Gather(t, s),
 		"status":  fmt.Sprintf("%+v", s.Entries()),
 		"keys":    strings.Join(keys, " "),
 	}

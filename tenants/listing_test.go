@@ -30,7 +30,7 @@ func TestListingServesProjects(t *testing.T) {
 		t.Fatalf("tenant = %+v", tn)
 	}
 	wantMetrics(t, s, sourceMetrics{source: "0", lastSuccess: "1.7643168e+09", tenantsServed: 3})
-	lines := f.logs.Lines()
+	lines := logLines(f.logs)
 	if len(lines) != 2 || !strings.Contains(lines[0], `msg="Loaded config file"`) || lines[1] != listedMain {
 		t.Fatalf("log lines:\n%s", strings.Join(lines, "\n"))
 	}
@@ -62,7 +62,7 @@ func TestMatchingNothingWarns(t *testing.T) {
 	f.write(t, "  - {name: static, project_id: p1, credentials: main}\n", f.entry("main", `name_regex: "nothing.*", `))
 	s := f.set(t, Options{})
 	wantDiscovered(t, s)
-	lines := f.logs.Lines()[1:]
+	lines := logLines(f.logs)[1:]
 	want := []string{
 		`level=info msg="Listed projects" source=0 credentials=main listed=8 enabled=7 matched=0 served=0`,
 		`level=warn msg="Discovery entry matched no project: check its filters" source=0 credentials=main regions=cn-north-4 name_regex=nothing.* name_prefix= listed=8 enabled=7`,
@@ -81,7 +81,7 @@ func TestRelistAddsAndRemovesTenants(t *testing.T) {
 	f := newFixture(t)
 	f.write(t, "", f.entry("main", ""))
 	s := f.set(t, Options{})
-	discard(f.logs)
+	f.logs.Take()
 	if err := f.sim.AddTenant(simulator.Tenant{ProjectID: "00000000000000000000000000000a09", ProjectName: "cn-north-4_shop9", AccessKey: akMain, SecretKey: skMain}); err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestFailedListingKeepsLastList(t *testing.T) {
 	f := newFixture(t)
 	f.write(t, "", f.entry("main", ""))
 	s := f.set(t, Options{})
-	discard(f.logs)
+	f.logs.Take()
 
 	f.sim.SetProjectsFault(simulator.Fault{Status: 503})
 	f.clock.Set(t0.Add(time.Hour))
@@ -139,7 +139,7 @@ func TestFailedListingKeepsLastList(t *testing.T) {
 	f.sim.SetProjectsFault(simulator.Fault{Body: []byte(`{"error":"nope"}`)})
 	listAll(s)
 	wantDiscovered(t, s, north4, shop1, shop2)
-	lines := f.logs.Lines()
+	lines := logLines(f.logs)
 	if len(lines) != 1 || !strings.Contains(lines[0], `reason=decode`) {
 		t.Fatalf("log lines:\n%s", strings.Join(lines, "\n"))
 	}
@@ -198,7 +198,7 @@ func TestStaticTenantWins(t *testing.T) {
 	}
 	wantMetrics(t, s, sourceMetrics{source: "0", lastSuccess: "1.7643168e+09", tenantsServed: 2})
 	clash := `level=warn msg="Discovered project not served: a configured tenant has its name" source=0 tenant=cn-north-4_shop1 project_id=` + idShop1
-	lines := f.logs.Lines()[1:]
+	lines := logLines(f.logs)[1:]
 	if strings.Join(lines, "\n") != clash+"\n"+`level=info msg="Listed projects" source=0 credentials=main listed=8 enabled=7 matched=3 served=2` {
 		t.Fatalf("log lines:\n%s", strings.Join(lines, "\n"))
 	}
@@ -208,7 +208,7 @@ func TestStaticTenantWins(t *testing.T) {
 	if err := s.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	if lines := f.logs.Lines(); len(lines) != 1 || !strings.Contains(lines[0], "Loaded config file") {
+	if lines := logLines(f.logs); len(lines) != 1 || !strings.Contains(lines[0], "Loaded config file") {
 		t.Fatalf("log lines:\n%s", strings.Join(lines, "\n"))
 	}
 
@@ -239,7 +239,7 @@ func TestDuplicatesAcrossEntries(t *testing.T) {
 		sourceMetrics{source: "0", lastSuccess: "1.7643168e+09", tenantsServed: 3},
 		sourceMetrics{source: "1", lastSuccess: "1.7643168e+09", tenantsServed: 1},
 		sourceMetrics{source: "2", lastSuccess: "1.7643168e+09", tenantsServed: 1})
-	discard(f.logs)
+	f.logs.Take()
 	listAll(s)
 	wantLines(t, f.logs)
 	if n := f.sim.TokensIssued(); n != 1 {
@@ -255,7 +255,7 @@ func TestSkippedProjectLoggedOnce(t *testing.T) {
 	f.write(t, "", f.entry("main", ""))
 	s := f.set(t, Options{})
 	listAll(s)
-	lines := f.logs.Lines()[1:]
+	lines := logLines(f.logs)[1:]
 	want := []string{
 		`level=warn msg="Discovered project skipped" source=0 project=cn-north-4_a+b project_id=00000000000000000000000000000e01 reason="tenant name \"cn-north-4_a+b\" does not match ^[a-zA-Z0-9_.-]+$"`,
 		`level=info msg="Listed projects" source=0 credentials=main listed=9 enabled=8 matched=4 served=3`,

@@ -71,6 +71,7 @@ func (s *Set) publishLocked() {
 	slices.SortFunc(snap.discovered, func(a, b *config.Tenant) int { return strings.Compare(a.Name, b.Name) })
 	own := file.Tenants()
 	snap.tenants = append(own[:len(own):len(own)], snap.discovered...)
+	snap.labelNames = labelUnion(snap.tenants)
 	old := s.snap.Swap(snap)
 	for _, fn := range s.subscribers {
 		fn(old, snap)

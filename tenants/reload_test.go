@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/lockedbuffer"
 )
 
 // testEnv is the environment the file's tenants without credentials see.
@@ -50,17 +52,17 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-func newTestSet(t *testing.T) (*Set, string, *syncBuffer, *time.Time) {
+func newTestSet(t *testing.T) (*Set, string, *lockedbuffer.Buffer, *fakeclock.Clock) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "metastudio.yml")
 	writeFile(t, filepath.Join(dir, "sk"), "first-secret-key\n")
 	writeFile(t, path, goodConfigA)
-	logs := &syncBuffer{}
-	now := time.Unix(1700000000, 0)
-	h := New(path, Options{LookupEnv: testEnv, Logger: log.NewLogfmtLogger(logs), Now: func() time.Time { return now }})
+	logs := &lockedbuffer.Buffer{}
+	clock := fakeclock.New(time.Unix(1700000000, 0))
+	h := New(path, Options{LookupEnv: testEnv, Logger: log.NewLogfmtLogger(logs), Now: clock.Now})
 	t.Cleanup(h.Close)
-	return h, path, logs, &now
+	return h, path, logs, clock
 }
 
 func TestSetBeforeFirstLoad(t *testing.T) {
@@ -74,7 +76,7 @@ func TestSetBeforeFirstLoad(t *testing.T) {
 }
 
 func TestSetReloadKeepsOldConfigOnFailure(t *testing.T) {
-	h, path, logs, now := newTestSet(t)
+	h, path, logs, clock := newTestSet(t)
 	if err := h.Reload(); err != nil {
 		t.Fatalf("first Reload: %v", err)
 	}
@@ -90,7 +92,7 @@ func TestSetReloadKeepsOldConfigOnFailure(t *testing.T) {
 	}
 
 	writeFile(t, path, badConfig)
-	*now = now.Add(time.Minute)
+	clock.Advance(time.Minute)
 	err := h.Reload()
 	var le *config.LoadError
 	if !errors.As(err, &le) {
@@ -107,12 +109,12 @@ func TestSetReloadKeepsOldConfigOnFailure(t *testing.T) {
 	if err := testutil.CollectAndCompare(h, strings.NewReader(gaugeText("0", "1.7e+09"))); err != nil {
 		t.Error(err)
 	}
-	if at, failure := h.LastReloadFailure(); failure != err || !at.Equal(*now) {
-		t.Errorf("LastReloadFailure: %v at %v, want the reload's error at %v", failure, at, *now)
+	if at, failure := h.LastReloadFailure(); failure != err || !at.Equal(clock.Now()) {
+		t.Errorf("LastReloadFailure: %v at %v, want the reload's error at %v", failure, at, clock.Now())
 	}
 
 	writeFile(t, path, goodConfigB)
-	*now = now.Add(time.Minute)
+	clock.Advance(time.Minute)
 	if err := h.Reload(); err != nil {
 		t.Fatalf("Reload after fixing the file: %v", err)
 	}

@@ -2,6 +2,7 @@ package tenants
 
 import (
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fixedlabels"
 )
 
 // Snapshot is the tenant set at one moment: the file as last loaded and
@@ -16,6 +17,9 @@ type Snapshot struct {
 	tenants    []*config.Tenant
 	discovered []*config.Tenant
 	byName     map[string]*config.Tenant
+	// labelNames is the union of the tenants' label names, resolved once
+	// for the snapshot rather than on every scrape.
+	labelNames []string
 	// listed: every discovery entry serves a list, its own or, until an
 	// entry a reload changed lists, its previous version's.
 	listed bool
@@ -45,6 +49,25 @@ func (s *Snapshot) Tenant(name string) (*config.Tenant, bool) {
 	}
 	t, ok := s.byName[name]
 	return t, ok
+}
+
+// LabelNames is the union of the served tenants' label names (labels:),
+// sorted: the fixed labels every per-tenant family of an answer for the
+// whole set carries, "" where a tenant lacks one. Shared and read-only.
+func (s *Snapshot) LabelNames() []string {
+	if s == nil {
+		return nil
+	}
+	return s.labelNames
+}
+
+// labelUnion is the union of tenants' label names.
+func labelUnion(tenants []*config.Tenant) []string {
+	var names []string
+	for _, t := range tenants {
+		names = fixedlabels.Union(names, t.Labels.Names())
+	}
+	return names
 }
 
 // Ready tells whether the set is whole: the file is loaded and every

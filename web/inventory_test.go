@@ -1,12 +1,10 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,74 +26,16 @@ const (
 	projectB = "0b0b0b0b0b0b4b0b8b0b0b0b0b0b0b0b"
 )
 
-// roomsAndJobs is a scripted rooms and jobs API (the simulator does not
-// serve them yet): every project has one room and one PROCESSING job. Each
-// project's first refresh of each kind answers; the call that begins its
-// second refresh, which a refresh makes only once the first one's results
-// are stored, reports the project on refreshed and hangs until the
-// inventory closes. block makes every call hang from the start.
-type roomsAndJobs struct {
-	block     bool
-	refreshed chan string // "rooms <project>" or "jobs <project>"
-
-	mu    sync.Mutex
-	calls map[string]int // by op and project
-}
-
-func newRoomsAndJobs(block bool) *roomsAndJobs {
-	return &roomsAndJobs{block: block, refreshed: make(chan string, 16), calls: map[string]int{}}
-}
-
-// call counts a call and hangs it if it must: from the start with block,
-// or as call number hangAt of its kind and project.
-func (f *roomsAndJobs) call(ctx context.Context, kind, project string, hangAt int) error {
-	f.mu.Lock()
-	f.calls[kind+" "+project]++
-	n := f.calls[kind+" "+project]
-	f.mu.Unlock()
-	if !f.block && n < hangAt {
-		return nil
-	}
-	if n == hangAt {
-		f.refreshed <- kind + " " + project
-	}
-	<-ctx.Done()
-	return &metastudio.Error{Reason: metastudio.ReasonTimeout, Op: kind, Err: ctx.Err()}
-}
-
-func (f *roomsAndJobs) ListRooms(ctx context.Context, t metastudio.Target, _ int) ([]metastudio.Room, int, error) {
-	if err := f.call(ctx, "rooms", t.ProjectID, 2); err != nil {
-		return nil, 0, err
-	}
-	return []metastudio.Room{{RoomID: "room-" + t.Name, RoomName: "Room of " + t.Name, RoomType: metastudio.RoomNormal, RoomState: metastudio.RoomEnable}}, 1, nil
-}
-
-func (f *roomsAndJobs) GetRoom(ctx context.Context, t metastudio.Target, roomID string) (*metastudio.RoomDetail, error) {
-	if err := f.call(ctx, "room", t.ProjectID, 2); err != nil {
-		return nil, err
-	}
-	hours := 2
-	return &metastudio.RoomDetail{Exit: &metastudio.LiveExit{MaxLiveDurationHours: &hours}}, nil
-}
-
-func (f *roomsAndJobs) ListLiveJobs(ctx context.Context, t metastudio.Target, q metastudio.JobQuery) ([]metastudio.LiveJob, int, error) {
-	if err := f.call(ctx, "jobs", t.ProjectID, 3); err != nil { // two listings a refresh
-		return nil, 0, err
-	}
-	if q.States[0] != metastudio.JobWaiting {
-		return nil, 0, nil
-	}
-	return []metastudio.LiveJob{{JobID: "job-" + t.Name, RoomID: "room-" + t.Name, State: metastudio.JobProcessing, Duration: 60, StreamDuration: 60}}, 1, nil
-}
-
-// inventoryExporter is the web layer over a real Scraper on the simulator,
-// for user-config, and an Inventory on api, sharing one pool of slots.
+// inventoryExporter is the web layer over a real client, Scraper and
+// Inventory, sharing one pool of slots, on the simulator: each of its two
+// projects has one room, with a 2 h limit of its own in project A, and one
+// PROCESSING job in it.
 type inventoryExporter struct {
 	handler http.Handler
 	sim     *simulator.Running
 }
 
-func newInventoryExporter(t *testing.T, api inventory.API) *inventoryExporter {
+func newInventoryExporter(t *testing.T) *inventoryExporter {
 	t.Helper()
 	sim, err := simulator.Start(simulator.Options{},
 		simulator.Tenant{ProjectID: projectA, AccessKey: simAK, SecretKey: simSK, Config: []byte(`{"live_exit_config":{"max_live_duration":4}}`)},
@@ -104,8 +44,20 @@ func newInventoryExporter(t *testing.T, api inventory.API) *inventoryExporter {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
-	// The calls the fake hangs must not end at the tenant's timeout,
-	// however slow the machine: only Close ends them.
+	started := time.Now().Add(-time.Minute)
+	for project, room := range map[string]simulator.Room{
+		projectA: {ID: "room-shop-a", Name: "Room of shop-a", Exit: &simulator.LiveExit{MaxLiveDuration: new(2)}},
+		projectB: {ID: "room-shop-b", Name: "Room of shop-b"},
+	} {
+		if err := sim.Server.AddRoom(project, room); err != nil {
+			t.Fatal(err)
+		}
+		if err := sim.Server.AddLiveJob(project, simulator.LiveJob{ID: "job" + strings.TrimPrefix(room.ID, "room"), RoomID: room.ID, StartTime: started}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A call the simulator holds must not end at the tenant's timeout,
+	// however slow the machine: only the inventory's Close ends it.
 	cfg, err := config.Parse(fmt.Appendf(nil, `defaults: {credentials: sim, timeout: 1h}
 credentials:
   sim: {access_key: %s, secret_key: %s}
@@ -117,17 +69,13 @@ tenants:
 		t.Fatal(err)
 	}
 	set := tenants.NewStatic(cfg, tenants.Options{})
-	transport := metastudio.NewTransport(4)
+	// As main: as many connections as calls in flight, of which the
+	// background calls hold at most 4 and the scrapes the rest.
+	slots := callslots.New(8, 4)
+	transport := metastudio.NewTransport(8)
 	t.Cleanup(transport.CloseIdleConnections)
 	client := metastudio.NewClient(metastudio.ClientOptions{Transport: transport})
-	// Room for the four calls the fake hangs (two tenants, two kinds) and
-	// for the scrapes besides.
-	slots := callslots.New(8, 4)
-	// Intervals of a millisecond: a kind's second refresh, which the fake
-	// reports, follows its first at once.
-	inv := inventory.New(api, inventory.Options{Slots: slots, Settings: func(*config.Tenant) inventory.Settings {
-		return inventory.Settings{RoomsInterval: time.Millisecond, MaxRooms: 10, JobsInterval: time.Millisecond, FailedWindow: time.Hour}
-	}})
+	inv := inventory.New(client, inventory.Options{Slots: slots})
 	t.Cleanup(inv.Close)
 	inventory.FollowTenants(set, inv)
 	scraper := collector.NewScraper(inv.ObserveUserConfig(client), collector.Options{Slots: slots})
@@ -149,21 +97,28 @@ func (e *inventoryExporter) get(t *testing.T, path string) string {
 	return rec.Body.String()
 }
 
-// awaitRefreshed waits until the fake reports every one of want.
-func awaitRefreshed(t *testing.T, api *roomsAndJobs, want ...string) {
+// awaitSeries serves /metrics?collect[]=rooms&collect[]=jobs, which makes
+// no user-config call, until it holds every one of want: the refreshes the
+// first scrape started have stored what they found.
+func (e *inventoryExporter) awaitSeries(t *testing.T, want ...string) {
 	t.Helper()
-	left := map[string]bool{}
-	for _, w := range want {
-		left[w] = true
-	}
-	timeout := time.After(30 * time.Second)
-	for len(left) > 0 {
-		select {
-		case got := <-api.refreshed:
-			delete(left, got)
-		case <-timeout:
-			t.Fatalf("refreshes never reported: %v", left)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		body := e.get(t, "/metrics?collect[]=rooms&collect[]=jobs")
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(body, w+"\n") {
+				missing = w
+				break
+			}
 		}
+		if missing == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the refreshes never served %s:\n%s", missing, body)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -172,10 +127,11 @@ func awaitRefreshed(t *testing.T, api *roomsAndJobs, want ...string) {
 // user-config the scrape fetched; every scrape, whatever it selects, makes
 // exactly one user-config call per tenant, or none without collect[]=tenants.
 func TestScrapesServeRoomsAndJobsFromMemory(t *testing.T) {
-	api := newRoomsAndJobs(false)
-	e := newInventoryExporter(t, api)
+	e := newInventoryExporter(t)
 	e.get(t, "/metrics")
-	awaitRefreshed(t, api, "rooms "+projectA, "rooms "+projectB, "jobs "+projectA, "jobs "+projectB)
+	e.awaitSeries(t,
+		`metastudio_live_job_max_duration_seconds{job_id="job-shop-a",room_id="room-shop-a",tenant="shop-a"} 7200`,
+		`metastudio_live_jobs_up{tenant="shop-b"} 1`, `metastudio_rooms_up{tenant="shop-b"} 1`)
 	if a, b := e.sim.Server.Calls(projectA), e.sim.Server.Calls(projectB); a != 1 || b != 1 {
 		t.Fatalf("user-config calls after one scrape: %d and %d, want 1 each", a, b)
 	}
@@ -213,8 +169,12 @@ func TestScrapesServeRoomsAndJobsFromMemory(t *testing.T) {
 // TestScrapeNeverWaitsForRefresh: with every rooms and jobs call hanging,
 // scrapes answer with the tenants' settings, one user-config call each.
 func TestScrapeNeverWaitsForRefresh(t *testing.T) {
-	api := newRoomsAndJobs(true)
-	e := newInventoryExporter(t, api)
+	e := newInventoryExporter(t)
+	for _, p := range []string{projectA, projectB} {
+		for _, r := range []simulator.Route{simulator.RouteRooms, simulator.RouteRoom, simulator.RouteLiveJobs} {
+			e.sim.Server.SetRouteFault(p, r, simulator.Fault{Hang: true})
+		}
+	}
 	for i := 1; i <= 3; i++ {
 		body := e.get(t, "/metrics")
 		if !strings.Contains(body, `metastudio_up{tenant="shop-a"} 1`) || strings.Contains(body, "metastudio_rooms_up") {

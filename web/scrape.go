@@ -54,7 +54,10 @@ func (h *scrapeHandlers) metrics() http.Handler {
 			return
 		}
 		snap := h.tenants.Snapshot()
-		inv := h.inventoryOf(inventory.Kinds{Rooms: parts.rooms, Jobs: parts.jobs}, snap.Tenants()...)
+		// Every tenant family carries the union of the tenants' label
+		// names, resolved with the snapshot.
+		labelNames := snap.LabelNames()
+		inv := h.inventoryOf(inventory.Kinds{Rooms: parts.rooms, Jobs: parts.jobs}, labelNames, snap.Tenants()...)
 		var extra prometheus.Gatherers
 		if parts.streams && h.streams != nil {
 			extra = append(extra, h.streams)
@@ -66,7 +69,7 @@ func (h *scrapeHandlers) metrics() http.Handler {
 		if parts.tenants {
 			tenants = snap.Tenants()
 		}
-		h.serve(w, r, tenants, inv, extra)
+		h.serve(w, r, labelNames, tenants, inv, extra)
 	})
 }
 
@@ -116,7 +119,9 @@ func (h *scrapeHandlers) probe() http.Handler {
 			http.Error(w, "unknown tenant "+config.QuoteBounded(name), http.StatusBadRequest)
 			return
 		}
-		h.serve(w, r, []*config.Tenant{t}, h.inventoryOf(inventory.Kinds{Rooms: true, Jobs: true}, t), nil)
+		// One tenant: its own label names.
+		labelNames := t.Labels.Names()
+		h.serve(w, r, labelNames, []*config.Tenant{t}, h.inventoryOf(inventory.Kinds{Rooms: true, Jobs: true}, labelNames, t), nil)
 	})
 }
 
@@ -125,17 +130,17 @@ func (h *scrapeHandlers) probe() http.Handler {
 // Serving them is what keeps a tenant's rooms and jobs watched. serve
 // gathers it after the tenants, whose calls bring the tenants' own duration
 // limits that jobs fall back on.
-func (h *scrapeHandlers) inventoryOf(kinds inventory.Kinds, tenants ...*config.Tenant) prometheus.Gatherer {
+func (h *scrapeHandlers) inventoryOf(kinds inventory.Kinds, labelNames []string, tenants ...*config.Tenant) prometheus.Gatherer {
 	if h.inventory == nil || !kinds.Rooms && !kinds.Jobs {
 		return nil
 	}
-	return h.inventory.Gatherer(kinds, tenants...)
+	return h.inventory.Gatherer(kinds, labelNames, tenants...)
 }
 
 // serve scrapes tenants within the request's deadline and answers with
-// their metrics merged with inv's and extra's, encoding each family as it
-// is built.
-func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, tenants []*config.Tenant, inv prometheus.Gatherer, extra prometheus.Gatherers) {
+// their metrics, which carry labelNames, merged with inv's and extra's,
+// encoding each family as it is built.
+func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, labelNames []string, tenants []*config.Tenant, inv prometheus.Gatherer, extra prometheus.Gatherers) {
 	ctx, cancel, err := scrapeContext(r, h.timeoutOffset)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -143,7 +148,7 @@ func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, tenants [
 	}
 	defer cancel()
 
-	families := h.scraper.Scrape(ctx, tenants...)
+	families := h.scraper.Scrape(ctx, labelNames, tenants...)
 	// Gathered after the tenants: their calls update the request metrics.
 	// As promhttp's ContinueOnError: whatever was gathered is served, and
 	// an answer with nothing at all is an error.

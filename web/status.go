@@ -13,6 +13,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
+	"github.com/metastudio-exporter/metastudio_exporter/inventory"
 	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
@@ -59,10 +60,15 @@ type TenantStatus struct {
 	// LastEvent is when the receiver last accepted an event of the tenant.
 	LastEvent time.Time
 	// Findings are the bundled alert conditions the settings of its last
-	// good answer meet, most severe first.
+	// good answer, and its rooms and jobs, meet, most severe first.
 	Findings []Finding
 	// Streams are the live streams the receiver tracks for the tenant.
 	Streams []receiver.StreamStatus
+	// Inventory is the tenant's rooms and live jobs as the scrapes are
+	// served them; RoomsInterval and JobsInterval are its rooms: and
+	// live_jobs: refresh intervals (0: not watched).
+	Inventory                   inventory.Status
+	RoomsInterval, JobsInterval time.Duration
 }
 
 // BuildInfo is what is known of the running binary; a plain `go build`
@@ -110,7 +116,9 @@ type Link struct {
 //go:embed status.html
 var statusHTML string
 
-var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap{"clock": Clock, "streamClass": streamStateClass}).Parse(statusHTML))
+var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap{
+	"clock": Clock, "streamClass": streamStateClass, "age": Age, "limit": LimitText,
+}).Parse(statusHTML))
 
 // NewStatusPage serves the status page at "/" (any other path is 404),
 // built by source for each request; template errors are logged to logger.

@@ -2,10 +2,12 @@ package web
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/inventory"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
 
@@ -18,11 +20,16 @@ type Finding struct {
 }
 
 // FindingInput is what the findings of one tenant are read from: the
-// settings series of its last good answer and its policy, the same values
-// the rules compare.
+// settings series of its last good answer and its policy, and its rooms
+// and jobs as the scrapes are served them, the same values the rules
+// compare.
 type FindingInput struct {
 	Settings *metastudio.Settings
 	Policy   config.Policy
+	// Inventory is the tenant's rooms and jobs; Now is when the page is
+	// built, which a job's failure is measured from.
+	Inventory inventory.Status
+	Now       time.Time
 	// ExternalURL is --callback.external-url ("" without it); RoutedHere
 	// says whether the tenant's callback URL points at
 	// ExternalURL/callback/{tenant}, as its routed_here series does.
@@ -101,18 +108,19 @@ func abovePolicy(value, policy time.Duration) bool {
 	return value > 0 && policy > 0 && value.Seconds() > policy.Seconds()
 }
 
-// Findings returns the conditions in.Settings meet, most severe first and
-// in a fixed order within a severity; nil without settings.
+// Findings returns the conditions in.Settings meet, then those of the
+// tenant's rooms and jobs (one per room or job), most severe first and in
+// a fixed order within a severity; nil when there are none.
 func Findings(in FindingInput) []Finding {
-	if in.Settings == nil {
-		return nil
-	}
 	var out []Finding
-	for _, r := range findingRules {
-		if text, met := r.met(&in); met {
-			out = append(out, Finding{Alert: r.alert, Severity: r.severity, Text: text})
+	if in.Settings != nil {
+		for _, r := range findingRules {
+			if text, met := r.met(&in); met {
+				out = append(out, Finding{Alert: r.alert, Severity: r.severity, Text: text})
+			}
 		}
 	}
+	out = append(out, inventoryFindings(in.Inventory, in.Settings, in.Now)...)
 	slices.SortStableFunc(out, func(a, b Finding) int {
 		return cmp.Compare(slices.Index(severities, a.Severity), slices.Index(severities, b.Severity))
 	})
@@ -121,11 +129,12 @@ func Findings(in FindingInput) []Finding {
 
 // FindingAlerts returns the alerts a finding can stand for, with their
 // severities: those of the bundled rules whose condition is in a tenant's
-// settings alone.
+// settings, or in its rooms and jobs as last listed.
 func FindingAlerts() map[string]string {
-	out := make(map[string]string, len(findingRules))
+	out := make(map[string]string, len(findingRules)+len(inventoryFindingAlerts))
 	for _, r := range findingRules {
 		out[r.alert] = r.severity
 	}
+	maps.Copy(out, inventoryFindingAlerts)
 	return out
 }

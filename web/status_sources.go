@@ -46,7 +46,7 @@ func (s *statusSources) page(context.Context) StatusPage {
 		streams = r.Callbacks.Streams()
 	}
 	for _, t := range o.Tenants.Snapshot().Tenants() {
-		page.Tenants = append(page.Tenants, s.tenant(t, streams[t.Name]))
+		page.Tenants = append(page.Tenants, s.tenant(t, streams[t.Name], page.Now))
 	}
 	for _, e := range o.Tenants.Entries() {
 		page.Discovery = append(page.Discovery, DiscoveryStatus{e})
@@ -54,19 +54,24 @@ func (s *statusSources) page(context.Context) StatusPage {
 	return page
 }
 
-func (s *statusSources) tenant(t *config.Tenant, streams []receiver.StreamStatus) TenantStatus {
+func (s *statusSources) tenant(t *config.Tenant, streams []receiver.StreamStatus, now time.Time) TenantStatus {
 	out := TenantStatus{
-		Name:         t.Name,
-		ProjectID:    t.ProjectID,
-		Region:       t.Region,
-		TenantStatus: s.o.Scraper.Status(t),
-		MaxCacheAge:  t.MaxCacheAge,
-		Streams:      streams,
+		Name:          t.Name,
+		ProjectID:     t.ProjectID,
+		Region:        t.Region,
+		TenantStatus:  s.o.Scraper.Status(t),
+		MaxCacheAge:   t.MaxCacheAge,
+		Streams:       streams,
+		RoomsInterval: t.Rooms.RefreshInterval,
+		JobsInterval:  t.LiveJobs.RefreshInterval,
 	}
 	if t.Source != nil {
 		out.Discovered, out.DiscoveryEntry = true, t.Source.Label()
 	}
-	in := FindingInput{Settings: out.Settings, Policy: t.Policy, RoutedHere: out.RoutedHere}
+	if s.o.Inventory != nil {
+		out.Inventory = s.o.Inventory.Status(t)
+	}
+	in := FindingInput{Settings: out.Settings, Policy: t.Policy, RoutedHere: out.RoutedHere, Inventory: out.Inventory, Now: now}
 	if r := s.o.Receiver; r != nil {
 		out.LastEvent = r.Callbacks.LastEvent(t.Name)
 		in.ExternalURL = r.ExternalURL

@@ -14,6 +14,7 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
+	"github.com/metastudio-exporter/metastudio_exporter/inventory"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 	"github.com/metastudio-exporter/metastudio_exporter/tenants"
@@ -34,7 +35,24 @@ func samplePage() StatusPage {
 			{Name: "shop-a", ProjectID: "p-a", Region: "cn-north-4",
 				TenantStatus: collector.TenantStatus{Called: true, Up: true, LastSuccess: now.Add(-12 * time.Second),
 					CallbackKnown: true, CallbackRoute: "https://mon.example.com:10037/callback/shop-a", RoutedHere: true, Settings: &metastudio.Settings{}},
-				LastEvent: now.Add(-3 * time.Second),
+				LastEvent:     now.Add(-3 * time.Second),
+				RoomsInterval: time.Minute, JobsInterval: time.Minute,
+				Inventory: inventory.Status{Watched: true,
+					Rooms: &inventory.RoomsStatus{Up: true, LastSuccess: now.Add(-20 * time.Second), Interval: time.Minute, Listed: 3, Detailed: 2, Skipped: 4,
+						Own: []inventory.RoomStatus{
+							{ID: "room-1", Name: "Morning", Repeats: new(0)},
+							{ID: "room-loop", Name: "Loop", Repeats: new(-1), MaxDuration: new(2 * time.Hour), MaxExceptionWaiting: new(time.Duration(0)),
+								Callback: &inventory.CallbackStatus{AuthType: "MSS_A_HEAD", Scheme: "https"}},
+							{ID: "room-hook", Name: "Hook", Callback: &inventory.CallbackStatus{AuthType: "NONE", Scheme: "http", Credentials: true}},
+						}},
+					Jobs: &inventory.JobsStatus{Up: true, LastSuccess: now.Add(-5 * time.Second), Interval: time.Minute,
+						Running: []inventory.JobStatus{
+							{ID: "job-1", RoomID: "room-loop", State: "PROCESSING", Duration: 95 * time.Minute, StreamDuration: 90 * time.Minute,
+								MaxDuration: 2 * time.Hour, MaxDurationKnown: true, Callback: &inventory.CallbackStatus{AuthType: "MSS_A_HEAD", Scheme: "https"}},
+							{ID: "job-7", RoomID: "room-2", State: "PROCESSING", Duration: 3 * time.Hour, StreamDuration: 3 * time.Hour, MaxDurationKnown: true},
+							{ID: "job-w", RoomID: "room-1", State: "WAITING"},
+						},
+						Failed: []inventory.FailedJobStatus{{ID: "job-f", RoomID: "room-1", State: "FAILED", ErrorCode: "MSS.00000201", At: now.Add(-6 * time.Minute)}}}},
 				Streams: []receiver.StreamStatus{
 					{RoomID: "room-1", JobID: "job-1", OutputHost: "push.example.com", State: "CONNECTED", Since: now.Add(-90 * time.Second)},
 					{RoomID: "room-2", JobID: "job-7", OutputHost: "push.example.net:1935", State: "DISCONNECTED", Since: now.Add(-5 * time.Second)},
@@ -42,6 +60,7 @@ func samplePage() StatusPage {
 			{Name: "shop-b", ProjectID: "p-b", Region: "cn-north-4",
 				TenantStatus: collector.TenantStatus{Called: true, Up: true, LastSuccess: now.Add(-100 * time.Second), Cached: true, CacheAge: 100 * time.Second,
 					CallbackKnown: true, CallbackRoute: "https://elsewhere.example.com/hook", Settings: &metastudio.Settings{}}, MaxCacheAge: 5 * time.Minute,
+				JobsInterval: time.Minute, Inventory: inventory.Status{Watched: true},
 				Findings: []Finding{
 					{Alert: "MetaStudioExceptionWaitingUnlimited", Severity: "critical", Text: "waits forever."},
 					{Alert: "MetaStudioCallbackNotRoutedHere", Severity: "warning", Text: "points elsewhere."},
@@ -50,9 +69,13 @@ func samplePage() StatusPage {
 			{Name: "broken", ProjectID: "p-x", Region: "cn-east-3",
 				TenantStatus: collector.TenantStatus{Called: true, Reason: "auth", ErrorCode: "APIGW.0301",
 					Error: "get user config: HTTP 401 APIGW.0301: Incorrect IAM authentication information", LastSuccess: now.Add(-2 * time.Hour), Settings: &metastudio.Settings{}},
+				RoomsInterval: 10 * time.Minute, JobsInterval: time.Minute,
+				Inventory: inventory.Status{Watched: true, Rooms: &inventory.RoomsStatus{Interval: 10 * time.Minute},
+					Jobs: &inventory.JobsStatus{LastSuccess: now.Add(-3 * time.Minute), Interval: time.Minute, Running: []inventory.JobStatus{{ID: "job-old", RoomID: "room-9", State: "PROCESSING"}}}},
 				Findings: []Finding{{Alert: "MetaStudioCallbackUnsigned", Severity: "warning", Text: "unsigned."}}},
 			{Name: "locked", ProjectID: "p-l", Region: "cn-north-4",
-				TenantStatus: collector.TenantStatus{Called: true, Reason: "forbidden", ErrorCode: "MSS.00000003", Error: "get user config: HTTP 403 MSS.00000003: no permission"}},
+				TenantStatus:  collector.TenantStatus{Called: true, Reason: "forbidden", ErrorCode: "MSS.00000003", Error: "get user config: HTTP 403 MSS.00000003: no permission"},
+				RoomsInterval: 10 * time.Minute, JobsInterval: time.Minute},
 			{Name: "new", ProjectID: "p-n", Region: "cn-north-4"},
 			{Name: "cn-north-4_found", ProjectID: "p-f", Region: "cn-north-4",
 				TenantStatus: collector.TenantStatus{Called: true, Up: true, LastSuccess: now.Add(-time.Second), CallbackKnown: true, Settings: &metastudio.Settings{}},
@@ -115,13 +138,29 @@ func TestStatusPageRows(t *testing.T) {
 		"locked | down | unknown: its settings could not be fetched | forbidden (MSS.00000003) get user config: HTTP 403 MSS.00000003: no permission | never | none: up is 0 | config file | p-l cn-north-4 | probe",
 		"new | not scraped yet | not known until its settings are fetched | | never | | config file | p-n cn-north-4 | probe",
 		"cn-north-4_found | up | 1 info | | 1s ago | fetched at every scrape | discovery entry fleet | p-f cn-north-4 | probe",
-		"tenant | bundled alert conditions its settings meet now",
+		"tenant | bundled alert conditions its settings, rooms and live jobs meet now",
 		"shop-a | no findings",
 		"shop-b | critical MetaStudioExceptionWaitingUnlimited: waits forever. warning MetaStudioCallbackNotRoutedHere: points elsewhere. warning MetaStudioInterruptionNotifyDisabled: nobody is told.",
 		"broken | warning MetaStudioCallbackUnsigned: unsigned. From its last good answer, 2h ago.",
 		"locked | unknown: its settings could not be fetched",
 		"new | not known until its settings are fetched",
 		"cn-north-4_found | info MetaStudioEventCallbackMissing: no callback.",
+		"tenant | rooms | live jobs",
+		"shop-a | 3 rooms, 2 with their settings read, 4 past max_rooms; refreshed every 1m, last 20s ago | 3 running, 1 failed or blocked in the failed window; refreshed every 1m, last 5s ago",
+		"shop-b | not watched: rooms.refresh_interval is 0 | listing them for the first time",
+		"broken | refreshing fails: never listed | 1 running, 0 failed or blocked in the failed window as last listed; refreshing fails, last success 3m ago",
+		"locked | not listed: they are while /metrics or /probe is scraped for them | not listed: they are while /metrics or /probe is scraped for them",
+		"new | not watched: rooms.refresh_interval is 0 | not watched: live_jobs.refresh_interval is 0",
+		"cn-north-4_found | not watched: rooms.refresh_interval is 0 | not watched: live_jobs.refresh_interval is 0",
+		"tenant | job | room | state | live for | stream up for | time left before its limit | callback it runs with",
+		"shop-a | job-1 | room-loop | PROCESSING | 1h35m | 1h30m | 25m of 2h | MSS_A_HEAD over https",
+		"shop-a | job-7 | room-2 | PROCESSING | 3h | 3h | no limit | none reported",
+		"shop-a | job-w | room-1 | WAITING | 0s | 0s | not known yet: its room&#39;s or tenant&#39;s limit is not read yet | none reported",
+		"broken | job-old | room-9 | PROCESSING | 0s | 0s | not known yet: its room&#39;s or tenant&#39;s limit is not read yet | none reported",
+		"tenant | room | name | repeats | max live duration | max exception waiting | its own callback",
+		"shop-a | room-1 | Morning | 0 | the tenant&#39;s | the tenant&#39;s | the tenant&#39;s",
+		"shop-a | room-loop | Loop | until stopped (-1) | 2h | none (0) | MSS_A_HEAD, over https",
+		"shop-a | room-hook | Hook | the tenant&#39;s | the tenant&#39;s | the tenant&#39;s | NONE, over http, credentials in the URL",
 		"entry | state | last success | projects listed | matched | served | failed listings | last error",
 		"discovery entry 0 | failing | never | 0 | 0 | 0 | 3 | list IAM projects: HTTP 503 APIGW.0202: Backend unavailable",
 		"discovery entry fleet | ok | 1m30s ago | 8 | 3 | 2 | 0 |",
@@ -159,6 +198,11 @@ func TestStatusPageRows(t *testing.T) {
 		`<li class="warning" data-alert="MetaStudioCallbackNotRoutedHere"><span class="severity">warning</span> <strong>MetaStudioCallbackNotRoutedHere</strong>: points elsewhere.</li>`,
 		`<tr id="findings-shop-a" class="up">`,
 		`<td class="down">DISCONNECTED</td>`,
+		// A job near its limit reads as its alert's severity, an unsafe
+		// room's callback as a warning.
+		`<td class="info">25m of 2h</td>`,
+		`<td class="warning">NONE, over http, credentials in the URL</td>`,
+		`<td class="up">MSS_A_HEAD, over https</td>`,
 	} {
 		if !strings.Contains(html, s) {
 			t.Errorf("the page lacks %q", s)
@@ -210,6 +254,9 @@ func TestStatusPageEscapes(t *testing.T) {
 	page.Tenants[0].Name = evil
 	page.Tenants[2].Error = `<img src=x onerror=alert(1)>`
 	page.Recent[0].Tenant = evil
+	// Room names and ids come from the API.
+	page.Tenants[0].Inventory.Rooms.Own[0].Name = evil
+	page.Tenants[0].Inventory.Jobs.Running[0].ID = `<img src=y onerror=alert(2)>`
 	_, html := render(t, page, "/")
 	for _, bad := range []string{"<script>", "<img"} {
 		if strings.Contains(html, bad) {
@@ -221,6 +268,8 @@ func TestStatusPageEscapes(t *testing.T) {
 		`href="/probe?tenant=%3cscript%3ealert%28%22x%22%29%3c%2fscript%3e%26"`,
 		`<code>https://mon.example.com:10037/callback/%3Cscript%3Ealert%28%22x%22%29%3C%2Fscript%3E&amp;</code>`,
 		`&lt;img src=x onerror=alert(1)&gt;`,
+		`<td>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;</td>`,
+		`<td>&lt;img src=y onerror=alert(2)&gt;</td>`,
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("the page lacks %q", want)

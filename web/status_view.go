@@ -140,9 +140,9 @@ func (b BuildInfo) Line() string {
 // classed by the most severe; without settings it says why there are none.
 func (t *TenantStatus) FindingsSummary() Verdict {
 	switch {
-	case t.Settings == nil && t.Called && !t.Up:
+	case t.Settings == nil && len(t.Findings) == 0 && t.Called && !t.Up:
 		return Verdict{"unknown: its settings could not be fetched", "pending"}
-	case t.Settings == nil:
+	case t.Settings == nil && len(t.Findings) == 0:
 		return Verdict{"not known until its settings are fetched", "pending"}
 	case len(t.Findings) == 0:
 		return Verdict{"no findings", "up"}

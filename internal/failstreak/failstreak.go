@@ -2,7 +2,8 @@
 // warn line when something starts failing or fails for another reason,
 // then at most one every WarnEvery with the count since the last, and one
 // info line when it recovers. The scrapes of a tenant and its background
-// refreshes keep one Streak each; the caller logs, this only counts.
+// refreshes keep one Streak each; the caller logs each call, at the level
+// and with the first fields its Lines give for the Notice.
 package failstreak
 
 import (

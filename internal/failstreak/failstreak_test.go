@@ -1,8 +1,11 @@
 package failstreak
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-kit/log"
 
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 )
@@ -32,6 +35,45 @@ func TestStreak(t *testing.T) {
 	for _, st := range steps {
 		if st.got != st.want {
 			t.Errorf("%s: %+v, want %+v", st.name, st.got, st.want)
+		}
+	}
+}
+
+// TestLines: each notice's line, as the collector's and the inventory's
+// logs show it.
+func TestLines(t *testing.T) {
+	lines := Lines{Failed: "Listing failed", Still: "Listing still failing", Recovered: "Listing succeeded again"}
+	failed := func(n Notice) string {
+		var b strings.Builder
+		logger, kv := lines.Failure(log.NewLogfmtLogger(&b), "shop", n)
+		_ = logger.Log(append(kv, "err", "HTTP 503")...)
+		return b.String()
+	}
+	recovered := func(n Notice) (string, bool) {
+		var b strings.Builder
+		logged := lines.Recovery(log.NewLogfmtLogger(&b), "shop", n)
+		return b.String(), logged
+	}
+	for _, tc := range []struct {
+		n    Notice
+		want string
+	}{
+		{Notice{Kind: Started}, `level=warn msg="Listing failed" tenant=shop err="HTTP 503"` + "\n"},
+		{Notice{Kind: Debug}, `level=debug msg="Listing failed" tenant=shop err="HTTP 503"` + "\n"},
+		{Notice{Kind: Still, Calls: 3, Since: WarnEvery + 1400*time.Millisecond},
+			`level=warn msg="Listing still failing" tenant=shop failed_calls_since_last_warning=3 failing_for=10m1s err="HTTP 503"` + "\n"},
+	} {
+		if got := failed(tc.n); got != tc.want {
+			t.Errorf("Failure(%+v) logs %q, want %q", tc.n, got, tc.want)
+		}
+	}
+	if got, logged := recovered(Notice{Kind: Recovered, Calls: 5, Since: 12*time.Minute + 29*time.Second + 600*time.Millisecond}); !logged ||
+		got != `level=info msg="Listing succeeded again" tenant=shop failed_calls=5 failing_for=12m30s`+"\n" {
+		t.Errorf("Recovery of a streak: logged %v %q", logged, got)
+	}
+	for _, n := range []Notice{{Kind: Debug}, {Kind: Started}, {Kind: Still, Calls: 1}} {
+		if got, logged := recovered(n); logged || got != "" {
+			t.Errorf("Recovery(%+v): logged %v %q, want nothing", n, logged, got)
 		}
 	}
 }

@@ -5,6 +5,7 @@ package lockedbuffer
 
 import (
 	"bytes"
+	"strings"
 	"sync"
 )
 
@@ -35,4 +36,14 @@ func (b *Buffer) Take() string {
 	s := b.buf.String()
 	b.buf.Reset()
 	return s
+}
+
+// TakeLines is Take split into lines, without their line ends; nil when
+// nothing was written.
+func (b *Buffer) TakeLines() []string {
+	s := b.Take()
+	if s == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }

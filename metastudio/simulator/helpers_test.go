@@ -12,34 +12,18 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // t0 is the simulator clock in most tests.
 var t0 = time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
 
 const (
 	projA = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a"
@@ -65,9 +49,9 @@ func testTenants() []Tenant {
 }
 
 // newTestServer returns a server on a settable clock holding testTenants.
-func newTestServer(t testing.TB, opts Options) (*Server, *clock) {
+func newTestServer(t testing.TB, opts Options) (*Server, *fakeclock.Clock) {
 	t.Helper()
-	c := &clock{now: t0}
+	c := fakeclock.New(t0)
 	if opts.Now == nil {
 		opts.Now = c.Now
 	}

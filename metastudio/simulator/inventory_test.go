@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/internal/fakeclock"
 )
 
 const apiBase = "http://metastudio.cn-north-4.myhuaweicloud.com/v1/"
@@ -23,7 +25,7 @@ func getAt(project, pathAndQuery, ak, sk string, date time.Time) *http.Request {
 
 // inventoryServer is newTestServer with rooms and jobs in projA and projB
 // (whose user config limits streams to 2 hours).
-func inventoryServer(t *testing.T) (*Server, *clock) {
+func inventoryServer(t *testing.T) (*Server, *fakeclock.Clock) {
 	t.Helper()
 	s, c := newTestServer(t, Options{})
 	must := func(err error) {
