@@ -20,7 +20,7 @@ import (
 // benchInventory holds n tenants, each with rooms rooms (every one with
 // settings of its own) and jobs PROCESSING jobs and as many failed ones, as
 // refreshes would have left them; nothing runs in the background.
-func benchInventory(b *testing.B, n, rooms, jobs int) (*Inventory, []*config.Tenant) {
+func benchInventory(b testing.TB, n, rooms, jobs int) (*Inventory, []*config.Tenant) {
 	b.Helper()
 	inv := New(newFakeAPI(), Options{})
 	b.Cleanup(inv.Close)

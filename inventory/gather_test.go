@@ -83,3 +83,31 @@ func text(t *testing.T, mfs []*dto.MetricFamily) string {
 	}
 	return b.String()
 }
+
+// TestGathererServesAsARegistryAtScale: 30 tenants' series, more than a
+// block of each kind Gatherer builds them from holds, are served exactly as
+// a registry of Collector serves them.
+func TestGathererServesAsARegistryAtScale(t *testing.T) {
+	inv, tenants := benchInventory(t, 30, 10, 2)
+	kinds := Kinds{Rooms: true, Jobs: true}
+	got, err := inv.Gatherer(kinds, nil, tenants...).Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(inv.Collector(kinds, nil, tenants...))
+	want, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := text(t, got), text(t, want); got != want {
+		t.Errorf("Gatherer served\n%s\na registry\n%s", got, want)
+	}
+	series := 0
+	for _, mf := range got {
+		series += len(mf.Metric)
+	}
+	if series != 30*83 || series <= blockSize {
+		t.Errorf("%d series, want 30 × 83, more than a block of %d", series, blockSize)
+	}
+}

@@ -2,12 +2,9 @@ package inventory
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/internal/fixedlabels"
@@ -98,17 +95,6 @@ var families = [numFamilies]fixedlabels.Family{
 // descs are the families' Descs for each set of fixed label names served.
 var descs = fixedlabels.NewDescs(families[:]...)
 
-// byName is the families' indexes in name order, the order a gathering
-// serves them in.
-var byName = func() []int {
-	order := make([]int, numFamilies)
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(families[a].Name, families[b].Name) })
-	return order
-}()
-
 // Kinds are the parts a scrape asks for: collect[]=rooms and collect[]=jobs.
 type Kinds struct{ Rooms, Jobs bool }
 
@@ -148,83 +134,61 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	c.inv.emit(c.kinds, c.labelNames, c.tenants, func(_ int, m prometheus.Metric) { ch <- m })
+	c.inv.emit(c.kinds, c.labelNames, c.tenants, sink{consts: &constMetrics{ch, descs.For(c.labelNames)}})
 }
 
-// Gatherer returns the kinds of tenants' rooms and jobs, with the fixed
-// labels under labelNames as Collector serves them, as a Gatherer that
-// serves them as Collector's registry would, without one: each family's
-// const metrics written out and sorted by label values, a repeated series
-// left out with an error. A registry's gathering (a goroutine and a channel
-// send per series, then its checks) costs more than building the series.
-func (inv *Inventory) Gatherer(kinds Kinds, labelNames []string, tenants ...*config.Tenant) prometheus.Gatherer {
-	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		var metrics [numFamilies][]*dto.Metric
-		var errs prometheus.MultiError
-		inv.emit(kinds, labelNames, tenants, func(f int, m prometheus.Metric) {
-			dm := new(dto.Metric)
-			if err := m.Write(dm); err != nil {
-				errs = append(errs, err)
-				return
-			}
-			metrics[f] = append(metrics[f], dm)
-		})
-		var out []*dto.MetricFamily
-		for _, f := range byName {
-			ms := metrics[f]
-			if len(ms) == 0 {
-				continue
-			}
-			slices.SortFunc(ms, compareLabelValues)
-			ms = slices.CompactFunc(ms, func(a, b *dto.Metric) bool {
-				if compareLabelValues(a, b) != 0 {
-					return false
-				}
-				errs = append(errs, fmt.Errorf("collected metric %s was collected before with the same name and label values", series(families[f].Name, b)))
-				return true
-			})
-			out = append(out, &dto.MetricFamily{Name: &families[f].Name, Help: &families[f].Help, Type: dto.MetricType_GAUGE.Enum(), Metric: ms})
-		}
-		return out, errs.MaybeUnwrap()
-	})
+// sink takes the series emit makes: a sample of family f with the label
+// values lv, in the family's order (tenant, its own labels, the fixed
+// labels), or a series refused with err. It goes into a gathering, or as
+// const metrics to a registry's channel. Not an interface: the label values
+// passed to one would escape to the heap, one allocation a series.
+type sink struct {
+	gathering *gathering
+	consts    *constMetrics
 }
 
-// compareLabelValues orders the series of one family, whose label pairs
-// are sorted by name, as client_golang orders them: by their label values
-// in that order.
-func compareLabelValues(a, b *dto.Metric) int {
-	for i, lp := range a.GetLabel() {
-		if c := strings.Compare(lp.GetValue(), b.GetLabel()[i].GetValue()); c != 0 {
-			return c
-		}
+func (s sink) gauge(f int, v float64, tenant string, lv []string) {
+	if s.gathering != nil {
+		s.gathering.gauge(f, v, tenant, lv)
+		return
 	}
-	return 0
+	s.consts.gauge(f, v, tenant, lv)
 }
 
-// series is a series as an exposition shows it, name{label="value",...}.
-func series(name string, m *dto.Metric) string {
-	var b strings.Builder
-	b.WriteString(name)
-	b.WriteByte('{')
-	for i, lp := range m.GetLabel() {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%s=%q", lp.GetName(), lp.GetValue())
+func (s sink) refuse(f int, err error) {
+	if s.gathering != nil {
+		s.gathering.refuse(err)
+		return
 	}
-	b.WriteByte('}')
-	return b.String()
+	s.consts.refuse(f, err)
 }
 
-// emit hands put every series of the kinds of tenants, with its family,
-// or an invalid metric for a series client_golang refuses. Each call
-// counts as serving those tenants.
-func (inv *Inventory) emit(kinds Kinds, labelNames []string, tenants []*config.Tenant, put func(family int, m prometheus.Metric)) {
+// constMetrics sends each series as a const metric, for a registry.
+type constMetrics struct {
+	ch    chan<- prometheus.Metric
+	descs []*prometheus.Desc // by family
+}
+
+// gauge sends a label value client_golang refuses (not UTF-8) as an
+// invalid metric that names the tenant.
+func (c *constMetrics) gauge(f int, v float64, tenant string, lv []string) {
+	m, err := prometheus.NewConstMetric(c.descs[f], prometheus.GaugeValue, v, lv...)
+	if err != nil {
+		m = prometheus.NewInvalidMetric(c.descs[f], fmt.Errorf("tenant %q: %w", tenant, err))
+	}
+	c.ch <- m
+}
+
+func (c *constMetrics) refuse(f int, err error) { c.ch <- prometheus.NewInvalidMetric(c.descs[f], err) }
+
+// emit hands out every series of the kinds of tenants. Each call counts
+// as serving those tenants.
+func (inv *Inventory) emit(kinds Kinds, labelNames []string, tenants []*config.Tenant, out sink) {
 	if !kinds.Rooms && !kinds.Jobs {
 		return
 	}
 	now := time.Now()
-	e := emitter{put: put, labelNames: labelNames, descs: descs.For(labelNames)}
+	e := emitter{out: out, labelNames: labelNames}
 	for _, t := range tenants {
 		w := inv.served(t, now)
 		if w == nil {
@@ -242,31 +206,24 @@ func (inv *Inventory) emit(kinds Kinds, labelNames []string, tenants []*config.T
 	}
 }
 
-// emitter sends one tenant's series; every one starts with the tenant label
+// emitter makes one tenant's series; every one starts with the tenant label
 // and ends with the tenant's fixed labels.
 type emitter struct {
-	put        func(family int, m prometheus.Metric)
+	out        sink
 	labelNames []string
-	descs      []*prometheus.Desc // for labelNames, by family
 	t          *config.Tenant
 }
 
-// gauge sends a sample of family f; values are f's labels besides tenant.
-// A label value client_golang refuses (not UTF-8) becomes an invalid
-// metric that names the tenant.
+// gauge makes a sample of family f; values are f's labels besides tenant.
 func (e emitter) gauge(f int, v float64, values ...string) {
 	// tenant, at most five more and a few fixed labels: kept off the heap.
 	var buf [10]string
 	lv, ok := fixedlabels.Append(append(append(buf[:0], e.t.Name), values...), e.labelNames, e.t.Labels.Names(), e.t.Labels.Values())
 	if !ok {
-		e.put(f, prometheus.NewInvalidMetric(e.descs[f], fixedlabels.NotServed(e.t.Name, e.t.Labels.Names(), e.labelNames)))
+		e.out.refuse(f, fixedlabels.NotServed(e.t.Name, e.t.Labels.Names(), e.labelNames))
 		return
 	}
-	m, err := prometheus.NewConstMetric(e.descs[f], prometheus.GaugeValue, v, lv...)
-	if err != nil {
-		m = prometheus.NewInvalidMetric(e.descs[f], fmt.Errorf("tenant %q: %w", e.t.Name, err))
-	}
-	e.put(f, m)
+	e.out.gauge(f, v, e.t.Name, lv)
 }
 
 func (e emitter) status(up, lastSuccess, interval int, ok bool, at time.Time, every time.Duration) {
