@@ -1,13 +1,17 @@
 package inventory
 
 import (
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
@@ -16,7 +20,7 @@ import (
 // benchInventory holds n tenants, each with rooms rooms (every one with
 // settings of its own) and jobs PROCESSING jobs and as many failed ones, as
 // refreshes would have left them; nothing runs in the background.
-func benchInventory(b *testing.B, n, rooms, jobs int) (*Inventory, []*config.Tenant) {
+func benchInventory(b testing.TB, n, rooms, jobs int) (*Inventory, []*config.Tenant) {
 	b.Helper()
 	inv := New(newFakeAPI(), Options{})
 	b.Cleanup(inv.Close)
@@ -69,29 +73,45 @@ func upstreamID(kind string, tenant, n int) string {
 }
 
 // BenchmarkServe serves the rooms and jobs of 1,000 tenants with 10 rooms
-// and 2 jobs each, as /metrics does: a registry per scrape, gathered.
+// and 2 jobs each, as /metrics does: through Gatherer (path=gatherer), and,
+// for comparison, as /metrics did before, Collector in a registry of its
+// own, merged with the exporter's other gatherers by prometheus.Gatherers
+// (path=registry), which checks and sorts every series once more.
 func BenchmarkServe(b *testing.B) {
 	inv, tenants := benchInventory(b, 1000, 10, 2)
-	b.ReportAllocs()
-	var series int
-	for b.Loop() {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(inv.Collector(Kinds{Rooms: true, Jobs: true}, nil, tenants...))
-		mfs, err := reg.Gather()
-		if err != nil {
-			b.Fatal(err)
-		}
-		series = 0
-		for _, mf := range mfs {
-			series += len(mf.Metric)
-		}
+	kinds := Kinds{Rooms: true, Jobs: true}
+	for _, path := range []struct {
+		name   string
+		gather func() ([]*dto.MetricFamily, error)
+	}{
+		{"gatherer", func() ([]*dto.MetricFamily, error) { return inv.Gatherer(kinds, nil, tenants...).Gather() }},
+		{"registry", func() ([]*dto.MetricFamily, error) {
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(inv.Collector(kinds, nil, tenants...))
+			return prometheus.Gatherers{reg}.Gather()
+		}},
+	} {
+		b.Run("path="+path.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var series int
+			for b.Loop() {
+				mfs, err := path.gather()
+				if err != nil {
+					b.Fatal(err)
+				}
+				series = 0
+				for _, mf := range mfs {
+					series += len(mf.Metric)
+				}
+			}
+			b.ReportMetric(float64(series), "series/op")
+		})
 	}
-	b.ReportMetric(float64(series), "series/op")
 }
 
-// BenchmarkCollect is the inventory's own share of BenchmarkServe: the
-// collection alone, every metric drained, without the registry's checks,
-// sorting and encoding.
+// BenchmarkCollect is the const metrics alone: Collector's collection,
+// every metric drained from its channel, without gathering them into
+// families.
 func BenchmarkCollect(b *testing.B) {
 	inv, tenants := benchInventory(b, 1000, 10, 2)
 	c := inv.Collector(Kinds{Rooms: true, Jobs: true}, nil, tenants...)
@@ -110,4 +130,40 @@ func BenchmarkCollect(b *testing.B) {
 		close(ch)
 		<-done
 	}
+}
+
+// BenchmarkExposition is what serving rooms and jobs adds to a /metrics
+// answer: BenchmarkServe's gathering, then the families written in the
+// text format through gzip, as the exporter answers Prometheus. It reports
+// the exposition's size before compression.
+func BenchmarkExposition(b *testing.B) {
+	inv, tenants := benchInventory(b, 1000, 10, 2)
+	gz := gzip.NewWriter(io.Discard)
+	var text countingWriter
+	b.ReportAllocs()
+	for b.Loop() {
+		mfs, err := inv.Gatherer(Kinds{Rooms: true, Jobs: true}, nil, tenants...).Gather()
+		if err != nil {
+			b.Fatal(err)
+		}
+		text.n = 0
+		gz.Reset(io.Discard)
+		enc := expfmt.NewEncoder(io.MultiWriter(gz, &text), expfmt.NewFormat(expfmt.TypeTextPlain))
+		for _, mf := range mfs {
+			if err := enc.Encode(mf); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := gz.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(text.n), "text-bytes/op")
+}
+
+type countingWriter struct{ n int }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n += len(p)
+	return len(p), nil
 }

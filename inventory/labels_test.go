@@ -5,6 +5,7 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
@@ -87,5 +88,24 @@ metastudio_live_jobs_up{team="studio",tenant="studio"} 1
 			t.Fatal(err)
 		}
 		checkMetrics(t, string(exposition))
+
+		// Gatherer, which /metrics and /probe serve them through, serves
+		// what a registry of Collector serves, and refuses the same series.
+		for _, names := range [][]string{{"env", "team"}, {"team"}} {
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(inv.Collector(Kinds{Rooms: true, Jobs: true}, names, shop, studio))
+			want, wantErr := reg.Gather()
+			got, gotErr := inv.Gatherer(Kinds{Rooms: true, Jobs: true}, names, shop, studio).Gather()
+			if text(t, got) != text(t, want) {
+				t.Errorf("labels %q: Gatherer served\n%s\na registry\n%s", names, text(t, got), text(t, want))
+			}
+			if errs := multi(gotErr); len(errs) != len(multi(wantErr)) {
+				t.Errorf("labels %q: %d errors, a registry %d:\n%v\n%v", names, len(errs), len(multi(wantErr)), gotErr, wantErr)
+			}
+		}
+		_, err = inv.Gatherer(Kinds{Jobs: true}, []string{"team"}, shop).Gather()
+		if want := `tenant "shop": its labels ["env" "team"] are not all among the label names served, ["team"]`; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Gatherer, a union without env: %v, want an error with %s", err, want)
+		}
 	})
 }

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -133,47 +134,96 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	if !c.kinds.Rooms && !c.kinds.Jobs {
+	c.inv.emit(c.kinds, c.labelNames, c.tenants, sink{consts: &constMetrics{ch, descs.For(c.labelNames)}})
+}
+
+// sink takes the series emit makes: a sample of family f with the label
+// values lv, in the family's order (tenant, its own labels, the fixed
+// labels), or a series refused with err. It goes into a gathering, or as
+// const metrics to a registry's channel. Not an interface: the label values
+// passed to one would escape to the heap, one allocation a series.
+type sink struct {
+	gathering *gathering
+	consts    *constMetrics
+}
+
+func (s sink) gauge(f int, v float64, tenant string, lv []string) {
+	if s.gathering != nil {
+		s.gathering.gauge(f, v, tenant, lv)
+		return
+	}
+	s.consts.gauge(f, v, tenant, lv)
+}
+
+func (s sink) refuse(f int, err error) {
+	if s.gathering != nil {
+		s.gathering.refuse(err)
+		return
+	}
+	s.consts.refuse(f, err)
+}
+
+// constMetrics sends each series as a const metric, for a registry.
+type constMetrics struct {
+	ch    chan<- prometheus.Metric
+	descs []*prometheus.Desc // by family
+}
+
+// gauge sends a label value client_golang refuses (not UTF-8) as an
+// invalid metric that names the tenant.
+func (c *constMetrics) gauge(f int, v float64, tenant string, lv []string) {
+	m, err := prometheus.NewConstMetric(c.descs[f], prometheus.GaugeValue, v, lv...)
+	if err != nil {
+		m = prometheus.NewInvalidMetric(c.descs[f], fmt.Errorf("tenant %q: %w", tenant, err))
+	}
+	c.ch <- m
+}
+
+func (c *constMetrics) refuse(f int, err error) { c.ch <- prometheus.NewInvalidMetric(c.descs[f], err) }
+
+// emit hands out every series of the kinds of tenants. Each call counts
+// as serving those tenants.
+func (inv *Inventory) emit(kinds Kinds, labelNames []string, tenants []*config.Tenant, out sink) {
+	if !kinds.Rooms && !kinds.Jobs {
 		return
 	}
 	now := time.Now()
-	e := emitter{ch: ch, labelNames: c.labelNames, descs: descs.For(c.labelNames)}
-	for _, t := range c.tenants {
-		w := c.inv.served(t, now)
+	e := emitter{out: out, labelNames: labelNames}
+	for _, t := range tenants {
+		w := inv.served(t, now)
 		if w == nil {
 			continue
 		}
 		e.t = t
 		rooms := w.rooms.Load()
-		if c.kinds.Rooms && rooms != nil {
+		if kinds.Rooms && rooms != nil {
 			e.rooms(rooms, w.tenant.Rooms.RefreshInterval)
 		}
-		if jobs := w.jobs.Load(); c.kinds.Jobs && jobs != nil {
-			tenantMax, known := c.inv.limits.maxDuration(t)
+		if jobs := w.jobs.Load(); kinds.Jobs && jobs != nil {
+			tenantMax, known := inv.limits.maxDuration(t)
 			e.jobs(jobs, w.tenant.LiveJobs.RefreshInterval, jobLimits{rooms, w.tenant.Rooms.RefreshInterval > 0, tenantMax, known})
 		}
 	}
 }
 
-// emitter sends one tenant's series; every one starts with the tenant label
+// emitter makes one tenant's series; every one starts with the tenant label
 // and ends with the tenant's fixed labels.
 type emitter struct {
-	ch         chan<- prometheus.Metric
+	out        sink
 	labelNames []string
-	descs      []*prometheus.Desc // for labelNames, by family
 	t          *config.Tenant
 }
 
-// gauge sends a sample of family f; values are f's labels besides tenant.
+// gauge makes a sample of family f; values are f's labels besides tenant.
 func (e emitter) gauge(f int, v float64, values ...string) {
 	// tenant, at most five more and a few fixed labels: kept off the heap.
 	var buf [10]string
 	lv, ok := fixedlabels.Append(append(append(buf[:0], e.t.Name), values...), e.labelNames, e.t.Labels.Names(), e.t.Labels.Values())
 	if !ok {
-		e.ch <- prometheus.NewInvalidMetric(e.descs[f], fixedlabels.NotServed(e.t.Name, e.t.Labels.Names(), e.labelNames))
+		e.out.refuse(f, fixedlabels.NotServed(e.t.Name, e.t.Labels.Names(), e.labelNames))
 		return
 	}
-	e.ch <- prometheus.MustNewConstMetric(e.descs[f], prometheus.GaugeValue, v, lv...)
+	e.out.gauge(f, v, e.t.Name, lv)
 }
 
 func (e emitter) status(up, lastSuccess, interval int, ok bool, at time.Time, every time.Duration) {

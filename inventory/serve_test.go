@@ -107,6 +107,14 @@ func TestExposition(t *testing.T) {
 			t.Errorf("%v\n(if the change is deliberate: go test ./inventory -run TestExposition -update)", err)
 		}
 		exposition := serve(t, inv, Kinds{Rooms: true, Jobs: true}, shop, quiet)
+		// What /metrics serves, through Gatherer, is the same.
+		mfs, err := inv.Gatherer(Kinds{Rooms: true, Jobs: true}, nil, shop, quiet).Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := text(t, mfs); got != exposition {
+			t.Errorf("Gatherer serves\n%s\nCollector in a registry\n%s", got, exposition)
+		}
 		for _, s := range []string{"SECRET", "token=", "hooks.example.com"} {
 			if strings.Contains(exposition, s) {
 				t.Errorf("the exposition holds %q", s)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -227,6 +228,135 @@ func TestParseOptions(t *testing.T) {
 	for _, bad := range [][]string{{"-tenants", "10,x"}, {"-tenants", "0"}, {"-scrapes", "1"}} {
 		if _, err := parseOptions(bad, &bytes.Buffer{}); err == nil {
 			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+// TestHarnessRoomsJobs runs -rooms-jobs at a small size: two exporters,
+// rooms and jobs off and on, each against a simulator of its own. It checks
+// what does not depend on timing: every scrape makes exactly one
+// user-config call per tenant, the exporter with rooms and jobs off makes
+// no other call and serves none of their series, and the one with them on
+// serves every room, job and failed job of every tenant.
+func TestHarnessRoomsJobs(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the harness reads /proc")
+	}
+	jsonPath := filepath.Join(t.TempDir(), "results.json")
+	// One room per tenant: its detail is fetched right after the listing,
+	// so the exporter serves everything after its first refreshes.
+	opts, err := parseOptions([]string{"-rooms-jobs", "-tenants", "12", "-rooms", "1", "-jobs", "2", "-failed-jobs", "1",
+		"-interval", "1s", "-window", "2s", "-rooms-interval", "1m", "-jobs-interval", "15s", "-concurrency", "8", "-timeout", "3m", "-json", jsonPath}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, progress bytes.Buffer
+	if err := run(context.Background(), opts, &out, &progress); err != nil {
+		t.Fatalf("%v\nprogress:\n%s", err, &progress)
+	}
+	report := out.String()
+	for _, want := range []string{
+		"| " + strings.Join(roomsJobsColumns, " | ") + " |\n",
+		"| " + strings.Join(callColumns, " | ") + " |\n",
+		"off has rooms.refresh_interval and live_jobs.refresh_interval 0s, on 1m0s and 15s.",
+		"Each tenant has 1 rooms, each with a play policy and a callback of its own, 2 running jobs and 1 failed ones.",
+		"Expected per minute of on at 12 tenants from its intervals: user-config 720.0, rooms list 12.0, room detail 12.0, jobs list active 48.0, failed 48.0.",
+		"At the default intervals (rooms 10m0s, jobs 1m0s) rooms and jobs calls scale to: rooms list 1.2, room detail 1.2, jobs list active 12.0, failed 12.0 per minute.",
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+
+	raw, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep roomsJobsJSON
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatalf("-json wrote something else than the report: %v\n%s", err, raw)
+	}
+	if len(rep.Rows) != 2 || rep.Rows[0].Exporter != variantOff || rep.Rows[1].Exporter != variantOn {
+		t.Fatalf("JSON rows: %+v", rep.Rows)
+	}
+	// 4 status series of rooms, 6 per room with settings of its own; 5
+	// of jobs, 6 per running job (its start, limit and callback known), 1
+	// per failed job.
+	wantSeries := map[string]float64{variantOff: 0, variantOn: 4 + 6 + 5 + 2*6 + 1}
+	for _, r := range rep.Rows {
+		if r.Scrapes != 2 {
+			t.Errorf("%s: %d scrapes in a window of two 1s rounds", r.Exporter, r.Scrapes)
+		}
+		if got := r.Calls["user_config"]; got != int64(r.Scrapes*12) {
+			t.Errorf("%s: %d user-config calls in %d scrapes of 12 tenants; a scrape makes exactly one per tenant", r.Exporter, got, r.Scrapes)
+		}
+		if r.SeriesPerTenant != wantSeries[r.Exporter] {
+			t.Errorf("%s: %v rooms and jobs series per tenant, want %v", r.Exporter, r.SeriesPerTenant, wantSeries[r.Exporter])
+		}
+		if r.PeakRSSBytes <= 0 || r.ExpositionPerTenant <= 0 || r.WindowSecs < 2 {
+			t.Errorf("%s: %+v", r.Exporter, r)
+		}
+	}
+	if c := rep.Rows[0].Calls; c["rooms_list"]+c["room_detail"]+c["jobs_list_active"]+c["jobs_list_failed"] != 0 {
+		t.Errorf("with rooms and jobs off the exporter called %v", c)
+	}
+	if off, on := rep.Rows[0].ExpositionPerTenant, rep.Rows[1].ExpositionPerTenant; on <= off {
+		t.Errorf("exposition per tenant %v B with rooms and jobs on, %v B off", on, off)
+	}
+}
+
+// TestCountedSimulator: the harness tells the two jobs listings apart, and
+// together they are the simulator's own count of the route.
+func TestCountedSimulator(t *testing.T) {
+	sim, err := startInventorySimulator(3, inventorySize{rooms: 2, jobs: 1, failedJobs: 1}, time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.close()
+	for _, q := range []string{"state=WAITING,PROCESSING", "state=FAILED,BLOCKED&create_since=2026-01-01T00:00:00Z", "state=FAILED,BLOCKED"} {
+		resp, err := http.Get(sim.url + "/v1/" + projectID(1) + "/smart-live-jobs?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	c := sim.calls()
+	if c.jobsActive != 1 || c.jobsFailed != 2 || sim.jobsListings() != 3 || c.userConfig+c.roomsList+c.roomDetail != 0 {
+		t.Errorf("calls %+v, the simulator's jobs listings %d; want 1 active and 2 failed of 3", c, sim.jobsListings())
+	}
+}
+
+func TestParseRoomsJobsOptions(t *testing.T) {
+	opts, err := parseOptions([]string{"-rooms-jobs", "-tenants", "1000,2000", "-runs", "3"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rj := opts.roomsJobs
+	if !opts.rooms || rj.size != (inventorySize{rooms: 10, jobs: 2, failedJobs: 2}) || rj.interval != time.Minute ||
+		rj.window != 10*time.Minute || rj.roomsInterval != 10*time.Minute || rj.jobsInterval != time.Minute {
+		t.Errorf("parsed %+v", opts)
+	}
+	// Each of 6 runs: settling within 10m + 2×1m + 2m, a window of 10m and
+	// a round more; and 5m.
+	if want := 6*(14*time.Minute+10*time.Minute+time.Minute) + 5*time.Minute; opts.timeout != want {
+		t.Errorf("timeout %v, want %v", opts.timeout, want)
+	}
+	if opts, _ := parseOptions([]string{"-rooms-jobs", "-timeout", "1m"}, &bytes.Buffer{}); opts.timeout != time.Minute {
+		t.Errorf("-timeout 1m became %v", opts.timeout)
+	}
+	for bad, want := range map[string]string{
+		"-probe":                  "-rooms-jobs scrapes /metrics: it takes neither -probe nor -heap-profile",
+		"-rooms 0 -jobs 1":        "-jobs and -failed-jobs need -rooms to run in",
+		"-interval 1m -window 1m": "-interval must be positive and -window at least two of it",
+		"-rooms-interval 30s":     "-rooms-interval must be at least 1m and -jobs-interval at least 15s, as the config requires",
+		"-jobs-interval 10s":      "-rooms-interval must be at least 1m and -jobs-interval at least 15s, as the config requires",
+		"-runs 0":                 "-runs must be at least 1",
+		"-failed-jobs -1":         "-rooms, -jobs and -failed-jobs must not be negative",
+	} {
+		var stderr bytes.Buffer
+		_, err := parseOptions(append([]string{"-rooms-jobs"}, strings.Fields(bad)...), &stderr)
+		if err == nil || err.Error() != want || stderr.String() != want+"\n" {
+			t.Errorf("%s: error %v, stderr %q; want %q", bad, err, stderr.String(), want)
 		}
 	}
 }

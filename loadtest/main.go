@@ -29,6 +29,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/metastudio-exporter/metastudio_exporter/config"
 )
 
 // options are the harness's knobs; the exporter itself runs with its default
@@ -48,6 +50,10 @@ type options struct {
 	probe       bool          // /probe each tenant instead of scraping /metrics
 	heapDir     string        // where to save a held heap profile per tenant count; "" for none
 	command     string        // shown in the report so that it can be reproduced
+	// rooms is whether to measure what watching rooms and live jobs
+	// costs, with roomsJobs' knobs, instead of a scrape alone.
+	rooms     bool
+	roomsJobs roomsJobsOptions
 }
 
 func main() {
@@ -74,10 +80,23 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&opts.latency, "latency", 50*time.Millisecond, "simulated upstream latency per call")
 	fs.IntVar(&opts.concurrency, "concurrency", 32, "the exporter's --scrape.max-concurrency (32 is its default)")
 	fs.StringVar(&opts.exporter, "exporter", "", "prebuilt exporter binary (default: go build this module)")
-	fs.DurationVar(&opts.timeout, "timeout", 20*time.Minute, "upper bound on the whole run")
+	fs.DurationVar(&opts.timeout, "timeout", 20*time.Minute, "upper bound on the whole run (with -rooms-jobs: every run's settling bound and window, and 5m, by default)")
 	fs.StringVar(&opts.jsonPath, "json", "", "also write the results to this file as JSON")
 	fs.BoolVar(&opts.probe, "probe", false, "a round is one /probe?tenant=NAME per tenant, -concurrency in flight, as sharded Prometheus servers scrape, instead of one /metrics scrape")
 	fs.StringVar(&opts.heapDir, "heap-profile", "", "after the measured scrapes, save the exporter's heap profile as DIR/heap-N.pb.gz (N tenants) while a /metrics answer is held half read, when a scrape holds the most")
+	rj := &opts.roomsJobs
+	builtin := config.BuiltinSettings()
+	fs.BoolVar(&opts.rooms, "rooms-jobs", false, "measure what watching rooms and live jobs costs: exporters with them off and on (and -baseline) side by side, each tenant with -rooms rooms and -jobs jobs, scraped every -interval, the API calls counted at the simulator by kind")
+	fs.IntVar(&rj.size.rooms, "rooms", 10, "-rooms-jobs: rooms per tenant, each with a play policy and a callback of its own")
+	fs.IntVar(&rj.size.jobs, "jobs", 2, "-rooms-jobs: running jobs per tenant")
+	fs.IntVar(&rj.size.failedJobs, "failed-jobs", 2, "-rooms-jobs: jobs per tenant that failed within the failed window")
+	fs.DurationVar(&rj.interval, "interval", time.Minute, "-rooms-jobs: how often each exporter's /metrics is scraped, as a Prometheus scrape_interval")
+	fs.DurationVar(&rj.window, "window", 10*time.Minute, "-rooms-jobs: the steady window measured, in whole -interval rounds; at least -rooms-interval to hold a whole rooms round")
+	fs.DurationVar(&rj.roomsInterval, "rooms-interval", builtin.Rooms.RefreshInterval, "-rooms-jobs: rooms.refresh_interval of the exporter with rooms and jobs on (at least 1m)")
+	fs.DurationVar(&rj.jobsInterval, "jobs-interval", builtin.LiveJobs.RefreshInterval, "-rooms-jobs: live_jobs.refresh_interval of the exporter with rooms and jobs on (at least 15s)")
+	fs.StringVar(&rj.baseline, "baseline", "", "-rooms-jobs: also measure this exporter binary, built from before rooms and live jobs existed, with a config without rooms: and live_jobs:")
+	fs.IntVar(&rj.runs, "runs", 1, "-rooms-jobs: runs per tenant count, each with fresh processes, the exporters' scrape order rotated")
+	fs.StringVar(&rj.cpuProfileDir, "cpu-profile", "", "-rooms-jobs: save each exporter's CPU profile over each window as DIR/cpu-EXPORTER-N-runR.pb.gz")
 	if err := fs.Parse(args); err != nil {
 		return opts, err
 	}
@@ -94,6 +113,17 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		err := errors.New("-scrapes must be at least 2, -concurrency at least 1, -latency positive, -min-fetches not negative")
 		fmt.Fprintln(stderr, err)
 		return opts, err
+	}
+	if opts.rooms {
+		if err := rj.check(opts); err != nil {
+			fmt.Fprintln(stderr, err)
+			return opts, err
+		}
+		timeoutSet := false
+		fs.Visit(func(f *flag.Flag) { timeoutSet = timeoutSet || f.Name == "timeout" })
+		if !timeoutSet {
+			opts.timeout = rj.bound(len(opts.tenants))
+		}
 	}
 	return opts, nil
 }
@@ -118,6 +148,9 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 	}
 	m := machineInfo(ctx)
 	loadBefore := loadAverage()
+	if opts.rooms {
+		return runRoomsJobs(ctx, opts, exporter, work, m, loadBefore, stdout, stderr)
+	}
 	rows := make([]row, 0, len(opts.tenants))
 	for _, n := range opts.tenants {
 		fmt.Fprintf(stderr, "measuring %d tenants\n", n)

@@ -150,9 +150,13 @@ func measure(ctx context.Context, opts options, exporterBin, work string, n int,
 	return r, nil
 }
 
-func writeConfig(path, endpoint string, n int) error {
+func writeConfig(path, endpoint string, n int) error { return writeConfigWith(path, endpoint, n, "") }
+
+// writeConfigWith writes a config of n tenants on endpoint whose defaults:
+// also hold defaults, indented YAML keys.
+func writeConfigWith(path, endpoint string, n int, defaults string) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "defaults:\n  credentials: load\ncredentials:\n  load:\n    access_key: %s\n    secret_key: %s\ntenants:\n", loadAK, loadSK)
+	fmt.Fprintf(&b, "defaults:\n  credentials: load\n%scredentials:\n  load:\n    access_key: %s\n    secret_key: %s\ntenants:\n", defaults, loadAK, loadSK)
 	for i := range n {
 		fmt.Fprintf(&b, "  - name: %s\n    project_id: %s\n    endpoint: %s\n", tenantName(i), projectID(i), endpoint)
 	}
@@ -262,13 +266,18 @@ type scrapeClient struct {
 	url     string
 	timeout time.Duration
 	tenants int
-	http    http.Client
+	// families are series prefixes to count in each answer; nil for none.
+	families []string
+	http     http.Client
 }
 
 type scrapeResult struct {
 	wall       time.Duration
 	bytes      int
 	allocBytes float64 // the exporter's go_memstats_alloc_bytes_total
+	// series counts the lines starting with each of the client's
+	// families.
+	series []int
 }
 
 // scrape fetches /metrics once. A scrape in which any tenant was not up
@@ -302,7 +311,24 @@ func (c *scrapeClient) scrape(ctx context.Context) (scrapeResult, error) {
 	if up != c.tenants {
 		return scrapeResult{}, fmt.Errorf("%d of %d tenants up", up, c.tenants)
 	}
-	return scrapeResult{wall: wall, bytes: len(body), allocBytes: alloc}, nil
+	return scrapeResult{wall: wall, bytes: len(body), allocBytes: alloc, series: countSeries(body, c.families)}, nil
+}
+
+// countSeries counts the lines of an exposition that start with each
+// prefix; nil for no prefixes.
+func countSeries(body []byte, prefixes []string) []int {
+	if len(prefixes) == 0 {
+		return nil
+	}
+	counts := make([]int, len(prefixes))
+	for line := range bytes.Lines(body) {
+		for i, p := range prefixes {
+			if bytes.HasPrefix(line, []byte(p)) {
+				counts[i]++
+			}
+		}
+	}
+	return counts
 }
 
 // readExposition counts tenants that are up and reads the exporter's
@@ -331,51 +357,6 @@ func readExposition(body []byte) (up int, allocBytes float64, err error) {
 		return 0, 0, errors.New("the exposition has no go_memstats_alloc_bytes_total")
 	}
 	return up, allocBytes, nil
-}
-
-// processCPU is a process's user+system CPU time from /proc/PID/stat. The
-// fields count USER_HZ ticks, which is 100 per second on every Linux ABI.
-func processCPU(pid int) (time.Duration, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name may hold spaces; the fields after its ')' do not.
-	i := bytes.LastIndexByte(raw, ')')
-	if i < 0 {
-		return 0, errors.New("unexpected /proc/PID/stat format")
-	}
-	f := strings.Fields(string(raw[i+1:]))
-	if len(f) < 13 {
-		return 0, errors.New("unexpected /proc/PID/stat format")
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, errors.New("unexpected /proc/PID/stat format")
-	}
-	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
-}
-
-// peakRSS is VmHWM from /proc/PID/status, the most resident memory the
-// process has had since it started.
-func peakRSS(pid int) (int64, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.Lines(string(raw)) {
-		v, ok := strings.CutPrefix(line, "VmHWM:")
-		if !ok {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("VmHWM: %w", err)
-		}
-		return kb << 10, nil
-	}
-	return 0, errors.New("no VmHWM in /proc/PID/status")
 }
 
 func median(ds []time.Duration) time.Duration {

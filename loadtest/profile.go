@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -109,4 +111,53 @@ func waitIdle(ctx context.Context, pid int) error {
 		}
 	}
 	return nil
+}
+
+// startProfiles starts a CPU profile of every variant over d, when dir is
+// set, and returns a function that waits for them and saves them as
+// dir/cpu-VARIANT-N-runR.pb.gz.
+func (r *roomsJobsRun) startProfiles(ctx context.Context, dir string, d time.Duration, n, run int) func() error {
+	if dir == "" {
+		return func() error { return nil }
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(r.order))
+	seconds := strconv.Itoa(max(1, int(d.Round(time.Second)/time.Second)))
+	for i, v := range r.order {
+		path := filepath.Join(dir, fmt.Sprintf("cpu-%s-%d-run%d.pb.gz", v.name, n, run+1))
+		wg.Go(func() { errs[i] = saveProfile(ctx, v.proc.url+"/debug/pprof/profile?seconds="+seconds, path) })
+	}
+	return func() error {
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return fmt.Errorf("CPU profile: %w", err)
+			}
+		}
+		return nil
+	}
+}
+
+func saveProfile(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -2,10 +2,12 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-kit/log"
@@ -55,7 +57,8 @@ func (h *scrapeHandlers) metrics() http.Handler {
 		// Every tenant family carries the union of the tenants' label
 		// names, resolved with the snapshot.
 		labelNames := snap.LabelNames()
-		extra := h.inventoryOf(inventory.Kinds{Rooms: parts.rooms, Jobs: parts.jobs}, labelNames, snap.Tenants()...)
+		inv := h.inventoryOf(inventory.Kinds{Rooms: parts.rooms, Jobs: parts.jobs}, labelNames, snap.Tenants()...)
+		var extra prometheus.Gatherers
 		if parts.streams && h.streams != nil {
 			extra = append(extra, h.streams)
 		}
@@ -66,7 +69,7 @@ func (h *scrapeHandlers) metrics() http.Handler {
 		if parts.tenants {
 			tenants = snap.Tenants()
 		}
-		h.serve(w, r, labelNames, tenants, extra)
+		h.serve(w, r, labelNames, tenants, inv, extra)
 	})
 }
 
@@ -118,28 +121,26 @@ func (h *scrapeHandlers) probe() http.Handler {
 		}
 		// One tenant: its own label names.
 		labelNames := t.Labels.Names()
-		h.serve(w, r, labelNames, []*config.Tenant{t}, h.inventoryOf(inventory.Kinds{Rooms: true, Jobs: true}, labelNames, t))
+		h.serve(w, r, labelNames, []*config.Tenant{t}, h.inventoryOf(inventory.Kinds{Rooms: true, Jobs: true}, labelNames, t), nil)
 	})
 }
 
 // inventoryOf gathers the kinds of tenants' rooms and live jobs asked for,
-// from memory; none when they are not watched or neither is asked for.
-// Serving them is what keeps a tenant's rooms and jobs watched. It goes in
-// serve's extra, gathered after the tenants, whose calls bring the
-// tenants' own duration limits that jobs fall back on.
-func (h *scrapeHandlers) inventoryOf(kinds inventory.Kinds, labelNames []string, tenants ...*config.Tenant) prometheus.Gatherers {
+// from memory; nil when they are not watched or neither is asked for.
+// Serving them is what keeps a tenant's rooms and jobs watched. serve
+// gathers it after the tenants, whose calls bring the tenants' own duration
+// limits that jobs fall back on.
+func (h *scrapeHandlers) inventoryOf(kinds inventory.Kinds, labelNames []string, tenants ...*config.Tenant) prometheus.Gatherer {
 	if h.inventory == nil || !kinds.Rooms && !kinds.Jobs {
 		return nil
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(h.inventory.Collector(kinds, labelNames, tenants...))
-	return prometheus.Gatherers{reg}
+	return h.inventory.Gatherer(kinds, labelNames, tenants...)
 }
 
 // serve scrapes tenants within the request's deadline and answers with
-// their metrics, which carry labelNames, merged with extra's, encoding each
-// family as it is built.
-func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, labelNames []string, tenants []*config.Tenant, extra prometheus.Gatherers) {
+// their metrics, which carry labelNames, merged with inv's and extra's,
+// encoding each family as it is built.
+func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, labelNames []string, tenants []*config.Tenant, inv prometheus.Gatherer, extra prometheus.Gatherers) {
 	ctx, cancel, err := scrapeContext(r, h.timeoutOffset)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -149,16 +150,27 @@ func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, labelName
 
 	families := h.scraper.Scrape(ctx, labelNames, tenants...)
 	// Gathered after the tenants: their calls update the request metrics.
+	// As promhttp's ContinueOnError: whatever was gathered is served, and
+	// an answer with nothing at all is an error.
 	var gathered []*dto.MetricFamily
+	var errs prometheus.MultiError
 	if len(extra) > 0 {
-		if gathered, err = extra.Gather(); err != nil {
-			// As promhttp's ContinueOnError: whatever was gathered is
-			// served, and an answer with nothing at all is an error.
-			_ = level.Error(h.logger).Log("msg", "Serving metrics failed", "err", err)
-			if len(gathered) == 0 && len(tenants) == 0 {
-				http.Error(w, "An error has occurred while serving metrics:\n\n"+err.Error(), http.StatusInternalServerError)
-				return
-			}
+		gathered, err = extra.Gather()
+		errs.Append(err)
+	}
+	if inv != nil {
+		// Merged apart from extra: prometheus.Gatherers would check and
+		// sort each of the rooms and jobs series again, which costs more
+		// than building them (ten rooms a tenant are some 80 series).
+		watched, err := inv.Gather()
+		errs.Append(err)
+		gathered = mergeFamilies(gathered, watched, &errs)
+	}
+	if err := errs.MaybeUnwrap(); err != nil {
+		_ = level.Error(h.logger).Log("msg", "Serving metrics failed", "err", err)
+		if len(gathered) == 0 && len(tenants) == 0 {
+			http.Error(w, "An error has occurred while serving metrics:\n\n"+err.Error(), http.StatusInternalServerError)
+			return
 		}
 	}
 	if err := writeExposition(w, r, families, gathered); err != nil {
@@ -168,6 +180,38 @@ func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, labelName
 		}
 		_ = level.Error(h.logger).Log("msg", "Serving metrics failed", "err", err)
 	}
+}
+
+// mergeFamilies merges two lists of families sorted by name with unique
+// names into one. A name in both, which the exporter's families never
+// share, is merged as prometheus.Gatherers merges it; its errors go to errs.
+func mergeFamilies(a, b []*dto.MetricFamily, errs *prometheus.MultiError) []*dto.MetricFamily {
+	if len(a) == 0 {
+		return b
+	}
+	out := make([]*dto.MetricFamily, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		switch c := strings.Compare(a[0].GetName(), b[0].GetName()); {
+		case c < 0:
+			out, a = append(out, a[0]), a[1:]
+		case c > 0:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			merged, err := prometheus.Gatherers{gatheredOnly(a[0]), gatheredOnly(b[0])}.Gather()
+			if each := (prometheus.MultiError{}); errors.As(err, &each) {
+				*errs = append(*errs, each...)
+			} else {
+				errs.Append(err)
+			}
+			out, a, b = append(out, merged...), a[1:], b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
+// gatheredOnly is a Gatherer of mf alone.
+func gatheredOnly(mf *dto.MetricFamily) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return []*dto.MetricFamily{mf}, nil })
 }
 
 const timeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
