@@ -3,8 +3,6 @@ package collector
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -12,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/seriesorder"
 )
 
 // Families is one scrape's outcome for its tenants, turned into metric
@@ -120,14 +119,7 @@ func (fs *Families) gather(f *tenantFamily, desc *prometheus.Desc, same *dto.Met
 		e.t, e.r = t, &fs.results[i]
 		f.series(&e)
 	}
-	slices.SortFunc(e.metrics, compareLabelValues)
-	e.metrics = slices.CompactFunc(e.metrics, func(a, b *dto.Metric) bool {
-		if compareLabelValues(a, b) != 0 {
-			return false
-		}
-		e.errs = append(e.errs, fmt.Errorf("collected metric %s was collected before with the same name and label values", series(f.name, b)))
-		return true
-	})
+	e.metrics = seriesorder.SortUnique(f.name, e.metrics, &e.errs)
 	var mf *dto.MetricFamily
 	if len(e.metrics) > 0 {
 		mf = &dto.MetricFamily{Name: proto.String(f.name), Help: proto.String(f.help), Type: dto.MetricType_GAUGE.Enum(), Metric: e.metrics}
@@ -143,34 +135,6 @@ func (fs *Families) gather(f *tenantFamily, desc *prometheus.Desc, same *dto.Met
 		}
 	}
 	return mf, e.errs
-}
-
-// compareLabelValues orders the series of one family, whose label pairs
-// are sorted by name, as client_golang orders them: by their label values
-// in that order.
-func compareLabelValues(a, b *dto.Metric) int {
-	for i, lp := range a.GetLabel() {
-		if c := strings.Compare(lp.GetValue(), b.GetLabel()[i].GetValue()); c != 0 {
-			return c
-		}
-	}
-	return 0
-}
-
-// series is a series as an exposition shows it, name{label="value",...};
-// protobuf's own text form varies its spacing from run to run.
-func series(name string, m *dto.Metric) string {
-	var b strings.Builder
-	b.WriteString(name)
-	b.WriteByte('{')
-	for i, lp := range m.GetLabel() {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%s=%q", lp.GetName(), lp.GetValue())
-	}
-	b.WriteByte('}')
-	return b.String()
 }
 
 // gathered is a Gatherer of mf alone (of nothing if it is nil).

@@ -10,6 +10,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/seriesorder"
 )
 
 // byName is the families' indexes in name order, the order a gathering
@@ -104,14 +105,7 @@ func (g *gathering) families() ([]*dto.MetricFamily, error) {
 		if len(ms) == 0 {
 			continue
 		}
-		slices.SortFunc(ms, compareLabelValues)
-		ms = slices.CompactFunc(ms, func(a, b *dto.Metric) bool {
-			if compareLabelValues(a, b) != 0 {
-				return false
-			}
-			g.errs = append(g.errs, fmt.Errorf("collected metric %s was collected before with the same name and label values", series(families[f].Name, b)))
-			return true
-		})
+		ms = seriesorder.SortUnique(families[f].Name, ms, &g.errs)
 		out = append(out, &dto.MetricFamily{Name: &families[f].Name, Help: &families[f].Help, Type: dto.MetricType_GAUGE.Enum(), Metric: ms})
 	}
 	return out, g.errs.MaybeUnwrap()
@@ -164,31 +158,4 @@ func (b *blocks) text(s string) *string {
 	}
 	b.texts = append(b.texts, s)
 	return &b.texts[len(b.texts)-1]
-}
-
-// compareLabelValues orders the series of one family, whose label pairs
-// are sorted by name, as client_golang orders them: by their label values
-// in that order.
-func compareLabelValues(a, b *dto.Metric) int {
-	for i, lp := range a.Label {
-		if c := strings.Compare(*lp.Value, *b.Label[i].Value); c != 0 {
-			return c
-		}
-	}
-	return 0
-}
-
-// series is a series as an exposition shows it, name{label="value",...}.
-func series(name string, m *dto.Metric) string {
-	var b strings.Builder
-	b.WriteString(name)
-	b.WriteByte('{')
-	for i, lp := range m.GetLabel() {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%s=%q", lp.GetName(), lp.GetValue())
-	}
-	b.WriteByte('}')
-	return b.String()
 }
