@@ -168,6 +168,11 @@ func writeJSON(path string, opts options, m machine, loadBefore, loadAfter strin
 			LoadBefore: r.loadBefore, LoadAfter: r.loadAfter,
 		})
 	}
+	return writeJSONFile(path, rep)
+}
+
+// writeJSONFile writes rep to path, indented, for -json.
+func writeJSONFile(path string, rep any) error {
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -203,12 +201,5 @@ func writeRoomsJobsJSON(path string, opts options, m machine, loadBefore, loadAf
 			LoadBefore: r.loadBefore, LoadAfter: r.loadAfter,
 		})
 	}
-	b, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("-json: %w", err)
-	}
-	return nil
+	return writeJSONFile(path, rep)
 }
