@@ -97,6 +97,12 @@ func (fs *Families) Name(i int) string { return families[fs.served[i]].Name }
 func (fs *Families) Build(i int) (*dto.MetricFamily, error) {
 	f := fs.served[i]
 	g := newGathering(f, fs.labelNames)
+	// Counting first costs a walk over the views without building any
+	// series, and sizes the blocks exactly.
+	var counted int
+	emit(fs.views, fs.labelNames, f, sink{counted: &counted})
+	g.blocks.next = counted
+	g.metrics = make([]*dto.Metric, 0, counted)
 	emit(fs.views, fs.labelNames, f, sink{gathering: g})
 	return g.family()
 }
@@ -165,12 +171,13 @@ func (g *gathering) family() (*dto.MetricFamily, error) {
 	return &dto.MetricFamily{Name: &f.Name, Help: &f.Help, Type: dto.MetricType_GAUGE.Enum(), Metric: ms}, g.errs.MaybeUnwrap()
 }
 
-// blocks hand out a gathering's metrics, gauges, label pairs and strings
-// from blocks, each twice the one before up to blockSize metrics: a few
-// allocations for every series rather than a dozen per series, and a
-// family of one tenant's few series does not take up a block made for
-// thousands. Nothing handed out is ever moved or changed by them.
+// blocks hand out a family's metrics, gauges, label pairs and strings from
+// blocks made for the series counted before they are built: a few
+// allocations for a family rather than a dozen per series, none of it
+// unused. Should more series come than were counted, blocks of blockSize
+// series follow. Nothing handed out is ever moved or changed by them.
 type blocks struct {
+	next    int // series the next block is for
 	metrics []dto.Metric
 	gauges  []dto.Gauge
 	values  []float64
@@ -179,29 +186,20 @@ type blocks struct {
 	texts   []string
 }
 
-const (
-	firstBlockSize = 16
-	blockSize      = 1024
-)
+const blockSize = 1024
 
-// nextBlock is the size of the block after one of size last, for a kind
-// of which each metric takes per.
-func nextBlock(last, per int) int {
-	return min(per*blockSize, max(per*firstBlockSize, 2*last))
-}
-
-// metric returns a new metric, a gauge of v with n label pairs to fill in.
+// metric returns a new metric, a gauge of v with n label pairs to fill in,
+// and room for their n texts: every metric of a family has as many.
 func (b *blocks) metric(v float64, n int) *dto.Metric {
 	if len(b.metrics) == cap(b.metrics) {
-		size := nextBlock(cap(b.metrics), 1)
+		size := max(b.next, 1)
+		b.next = blockSize
 		b.metrics = make([]dto.Metric, 0, size)
 		b.gauges = make([]dto.Gauge, 0, size)
 		b.values = make([]float64, 0, size)
-	}
-	if cap(b.pairs)-len(b.pairs) < n {
-		size := max(n, nextBlock(cap(b.pairs), 4))
-		b.pairs = make([]dto.LabelPair, 0, size)
-		b.labels = make([]*dto.LabelPair, 0, size)
+		b.pairs = make([]dto.LabelPair, 0, size*n)
+		b.labels = make([]*dto.LabelPair, 0, size*n)
+		b.texts = make([]string, 0, size*n)
 	}
 	b.metrics = b.metrics[:len(b.metrics)+1]
 	b.gauges = b.gauges[:len(b.gauges)+1]
@@ -219,10 +217,8 @@ func (b *blocks) metric(v float64, n int) *dto.Metric {
 }
 
 // text returns a pointer to a copy of s's header; s itself is not copied.
+// metric made room for it.
 func (b *blocks) text(s string) *string {
-	if len(b.texts) == cap(b.texts) {
-		b.texts = make([]string, 0, nextBlock(cap(b.texts), 4))
-	}
 	b.texts = append(b.texts, s)
 	return &b.texts[len(b.texts)-1]
 }

@@ -140,11 +140,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 // sink takes the series emit makes: a sample of family f with the label
 // values lv, in the family's order (tenant, its own labels, the fixed
 // labels), or a series refused with err. It goes into a gathering, or as
-// const metrics to a registry's channel. Not an interface: the label values
+// const metrics to a registry's channel, or is only counted, before a
+// gathering, to size its blocks. Not an interface: the label values
 // passed to one would escape to the heap, one allocation a series.
 type sink struct {
 	gathering *gathering
 	consts    *constMetrics
+	counted   *int // only counts the series, without making them
 }
 
 func (s sink) gauge(f int, v float64, tenant string, lv []string) {
@@ -260,6 +262,10 @@ func (e emitter) wants(first, last int) bool {
 // gauge makes a sample of family f; values are f's labels besides tenant.
 func (e emitter) gauge(f int, v float64, values ...string) {
 	if !e.wants(f, f) {
+		return
+	}
+	if e.out.counted != nil {
+		*e.out.counted++
 		return
 	}
 	// tenant, at most five more and a few fixed labels: kept off the heap.
