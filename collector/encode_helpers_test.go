@@ -38,6 +38,12 @@ func (r *recordingEncoder) Encode(mf *dto.MetricFamily) error {
 // encoded is what fs.Encode writes with extra, as a Gatherer would return
 // it, and the error Encode returns.
 func encoded(fs *Families, extra []*dto.MetricFamily) ([]*dto.MetricFamily, error) {
+	return encodedExtra(fs, Gathered(extra))
+}
+
+// encodedExtra is what fs.Encode writes with extra, and the error Encode
+// returns.
+func encodedExtra(fs *Families, extra []Extra) ([]*dto.MetricFamily, error) {
 	var rec recordingEncoder
 	err := fs.Encode(context.Background(), &rec, extra)
 	return rec.mfs, err
@@ -80,7 +86,7 @@ func serveExposition(tb testing.TB, w http.ResponseWriter, req *http.Request, fs
 		out = gz
 	}
 	// A client that went away gets nothing more; that is no failure.
-	if err := fs.Encode(req.Context(), expfmt.NewEncoder(out, format), mfs); err != nil && req.Context().Err() == nil {
+	if err := fs.Encode(req.Context(), expfmt.NewEncoder(out, format), Gathered(mfs)); err != nil && req.Context().Err() == nil {
 		tb.Errorf("%s: %v", req.URL, err)
 	}
 }

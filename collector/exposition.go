@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,44 +43,76 @@ func (s *Scraper) Scrape(ctx context.Context, labelNames []string, tenants ...*c
 	return &Families{tenants: tenants, results: s.scrapeAll(ctx, tenants), labelNames: labelNames, receiverRoute: s.receiverRoute}
 }
 
+// Extra is a family served along with the tenants', named before it is
+// built: Build runs only when its turn to be written comes, and returns nil
+// for a family without series, with the errors of the series it refused.
+type Extra struct {
+	Name  string
+	Build func() (*dto.MetricFamily, error)
+}
+
+// Gathered are families a Gatherer returned, as Extra.
+func Gathered(mfs []*dto.MetricFamily) []Extra {
+	out := make([]Extra, len(mfs))
+	for i, mf := range mfs {
+		out[i] = Extra{Name: mf.GetName(), Build: func() (*dto.MetricFamily, error) { return mf, nil }}
+	}
+	return out
+}
+
 // Encode writes the tenants' metric families and extra to enc, together in
 // name order as one exposition. extra must be sorted by name with unique
-// names, as a Gatherer returns it; a family of extra named like a tenant
-// family is merged with it the way prometheus.Gatherers merges families.
-// Each tenant family is built just before it is written, and each family of
-// extra is let go (its slot in extra set to nil) once written.
+// names; a family of extra named like a tenant family is merged with it
+// the way prometheus.Gatherers merges families. Each family, the tenants'
+// and extra's, is built just before it is written, and each of extra is
+// let go (its slot in extra cleared) once built.
 //
 // Encode stops at the first error of enc and returns it, and it starts no
 // family once ctx, the client's request, is done. A family that fails
 // client_golang's checks is written without the series at fault; those
-// errors are returned together after everything else is written.
-func (fs *Families) Encode(ctx context.Context, enc expfmt.Encoder, extra []*dto.MetricFamily) error {
+// errors, and extra's, are returned together after everything else is
+// written.
+func (fs *Families) Encode(ctx context.Context, enc expfmt.Encoder, extra []Extra) error {
 	gone := func(next string) error {
 		if ctx.Err() == nil {
 			return nil
 		}
 		return fmt.Errorf("client went away before %s was written: %w", next, context.Cause(ctx))
 	}
-	write := func(mf *dto.MetricFamily) error {
-		if err := gone(mf.GetName()); err != nil {
-			return err
-		}
-		return enc.Encode(mf)
-	}
 	var checks prometheus.MultiError
+	// next builds extra's first family and lets go of it.
+	next := func() *dto.MetricFamily {
+		mf, err := extra[0].Build()
+		checks = appendErrors(checks, err)
+		extra[0], extra = Extra{}, extra[1:]
+		return mf
+	}
+	// writeExtra writes extra's families named before name ("" for all).
+	writeExtra := func(name string) error {
+		for len(extra) > 0 && (name == "" || extra[0].Name < name) {
+			if err := gone(extra[0].Name); err != nil {
+				return err
+			}
+			if mf := next(); mf != nil {
+				if err := enc.Encode(mf); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 	descs := tenantDescs.For(fs.labelNames)
 	for i := range tenantFamilies {
 		f := &tenantFamilies[i]
-		for len(extra) > 0 && extra[0].GetName() < f.name {
-			if err := write(extra[0]); err != nil {
-				return err
-			}
-			extra[0], extra = nil, extra[1:]
+		if err := writeExtra(f.name); err != nil {
+			return err
 		}
 		var same *dto.MetricFamily
-		if len(extra) > 0 && extra[0].GetName() == f.name {
-			same = extra[0]
-			extra[0], extra = nil, extra[1:]
+		if len(extra) > 0 && extra[0].Name == f.name {
+			if err := gone(f.name); err != nil {
+				return err
+			}
+			same = next()
 		}
 		if len(fs.tenants) == 0 && same == nil {
 			continue
@@ -92,17 +125,24 @@ func (fs *Families) Encode(ctx context.Context, enc expfmt.Encoder, extra []*dto
 		if mf == nil {
 			continue
 		}
-		if err := write(mf); err != nil {
+		if err := enc.Encode(mf); err != nil {
 			return err
 		}
 	}
-	for i, mf := range extra {
-		if err := write(mf); err != nil {
-			return err
-		}
-		extra[i] = nil
+	if err := writeExtra(""); err != nil {
+		return err
 	}
 	return checks.MaybeUnwrap()
+}
+
+// appendErrors appends err to errs, each error of it if it holds several.
+func appendErrors(errs prometheus.MultiError, err error) prometheus.MultiError {
+	var each prometheus.MultiError
+	if errors.As(err, &each) {
+		return append(errs, each...)
+	}
+	errs.Append(err)
+	return errs
 }
 
 // gather builds family f, with desc, for every tenant: client_golang's

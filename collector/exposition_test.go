@@ -54,9 +54,9 @@ func familyNames(mfs []*dto.MetricFamily) []string {
 // come out as one exposition in name order, as prometheus.Gatherers would
 // list them, and each gathered family is let go once written.
 func TestEncodeMergesInNameOrder(t *testing.T) {
-	extra := gatheredFamilies(t, "go_goroutines", "metastudio_exporter_build_info", "metastudio_live_stream_up", "process_open_fds")
-	kept := slices.Clone(extra)
-	got, err := encoded(twoOutcomes(), extra)
+	kept := gatheredFamilies(t, "go_goroutines", "metastudio_exporter_build_info", "metastudio_live_stream_up", "process_open_fds")
+	extra := Gathered(kept)
+	got, err := encodedExtra(twoOutcomes(), extra)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestEncodeMergesInNameOrder(t *testing.T) {
 		if got[slices.Index(want, mf.GetName())] != mf {
 			t.Errorf("%s was not written as gathered", mf.GetName())
 		}
-		if extra[i] != nil {
+		if extra[i].Build != nil {
 			t.Errorf("extra[%d] (%s) still held after it was written", i, mf.GetName())
 		}
 	}
@@ -138,7 +138,7 @@ metastudio_up{tenant="up"} 1
 func TestEncodeStopsAtWriteError(t *testing.T) {
 	broken := errors.New("write: broken pipe")
 	enc := &recordingEncoder{fail: broken, failAt: 3}
-	err := twoOutcomes().Encode(context.Background(), enc, gatheredFamilies(t, "process_open_fds"))
+	err := twoOutcomes().Encode(context.Background(), enc, Gathered(gatheredFamilies(t, "process_open_fds")))
 	if err != broken {
 		t.Errorf("Encode returned %v, want the encoder's error", err)
 	}
@@ -153,7 +153,7 @@ func TestEncodeStartsNothingAfterClientLeft(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var enc recordingEncoder
-	err := twoOutcomes().Encode(ctx, &enc, gatheredFamilies(t, "go_goroutines"))
+	err := twoOutcomes().Encode(ctx, &enc, Gathered(gatheredFamilies(t, "go_goroutines")))
 	want := "client went away before go_goroutines was written: context canceled"
 	if err == nil || err.Error() != want || !errors.Is(err, context.Canceled) {
 		t.Errorf("Encode returned %v, want %s", err, want)
@@ -169,7 +169,7 @@ func TestEncodeStopsWhenClientLeaves(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	enc := &recordingEncoder{after: cancel}
-	err := twoOutcomes().Encode(ctx, enc, gatheredFamilies(t, "go_goroutines", "process_open_fds"))
+	err := twoOutcomes().Encode(ctx, enc, Gathered(gatheredFamilies(t, "go_goroutines", "process_open_fds")))
 	want := "client went away before metastudio_data_age_seconds was written: context canceled"
 	if err == nil || err.Error() != want {
 		t.Errorf("Encode returned %v, want %s", err, want)
@@ -238,5 +238,46 @@ func TestEncodeRefusesBadSeries(t *testing.T) {
 		if len(mf.GetMetric()) != len(once[i].GetMetric()) {
 			t.Errorf("%s: %v, want twin's series once", mf.GetName(), mf.GetMetric())
 		}
+	}
+}
+
+// TestEncodeBuildsExtraInTurn: each family of extra is built only when its
+// turn to be written comes, after every family before it was written; one
+// built without series is left out, and the errors its building gave are
+// returned, one by one, after everything is written.
+func TestEncodeBuildsExtraInTurn(t *testing.T) {
+	var enc recordingEncoder
+	builtAfter := map[string][]string{}
+	lazy := func(name string, mf *dto.MetricFamily, err error) Extra {
+		return Extra{Name: name, Build: func() (*dto.MetricFamily, error) {
+			builtAfter[name] = familyNames(enc.mfs)
+			return mf, err
+		}}
+	}
+	gathered := gatheredFamilies(t, "go_goroutines", "metastudio_live_stream_up")
+	extra := []Extra{
+		lazy("go_goroutines", gathered[0], nil),
+		lazy("metastudio_live_max_duration_seconds_total", nil, prometheus.MultiError{errors.New("one"), errors.New("two")}),
+		lazy("metastudio_live_stream_up", gathered[1], errors.New("three")),
+	}
+	err := twoOutcomes().Encode(context.Background(), &enc, extra)
+	if want := "3 error(s) occurred:\n* one\n* two\n* three"; err == nil || err.Error() != want {
+		t.Errorf("Encode returned %v, want %s", err, want)
+	}
+	written := familyNames(enc.mfs)
+	if slices.Contains(written, "metastudio_live_max_duration_seconds_total") {
+		t.Errorf("a family without series was written: %v", written)
+	}
+	for name, before := range builtAfter {
+		i := slices.Index(written, name)
+		if i < 0 {
+			i = slices.IndexFunc(written, func(w string) bool { return w > name })
+		}
+		if !slices.Equal(before, written[:i]) {
+			t.Errorf("%s built after %v, want after %v", name, before, written[:i])
+		}
+	}
+	if len(builtAfter) != 3 {
+		t.Errorf("%d families of extra built, want 3", len(builtAfter))
 	}
 }

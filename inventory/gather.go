@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,55 +27,119 @@ var byName = func() []int {
 
 // Gatherer returns the kinds of tenants' rooms and jobs, with the fixed
 // labels under labelNames as Collector serves them, as a Gatherer that
-// serves what Collector's registry would, without one: each family's series
-// sorted by label values, a repeated series left out with an error, a label
-// value that is not UTF-8 refused with the tenant's name. A registry's
-// gathering (a goroutine and a channel send per series, then its checks)
-// costs more than building the series, and so do const metrics (three
-// allocations per label, then a copy): the series are written out as the
-// exposition's own structures, from a few large blocks.
+// serves what Collector's registry would, without one: Families' families,
+// every one built.
 func (inv *Inventory) Gatherer(kinds Kinds, labelNames []string, tenants ...*config.Tenant) prometheus.Gatherer {
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		g := newGathering(labelNames)
-		inv.emit(kinds, labelNames, tenants, sink{gathering: g})
-		return g.families()
+		fs := inv.Families(kinds, labelNames, tenants...)
+		var out []*dto.MetricFamily
+		var errs prometheus.MultiError
+		for i := range fs.Len() {
+			mf, err := fs.Build(i)
+			var each prometheus.MultiError
+			if errors.As(err, &each) {
+				errs = append(errs, each...)
+			} else {
+				errs.Append(err)
+			}
+			if mf != nil {
+				out = append(out, mf)
+			}
+		}
+		return out, errs.MaybeUnwrap()
 	})
 }
 
-// gathering is one Gather's series, by family.
-type gathering struct {
-	descs []*prometheus.Desc // for the label names, by family
-	// names are each family's label names in name order, the order of a
-	// series' label pairs; order maps them to the label values' places.
-	names [numFamilies][]string
-	order [numFamilies][]int
+// Families are one serving of the kinds of tenants' rooms and jobs, with
+// the fixed labels under labelNames as Collector serves them: named up
+// front, each family built only when asked for, as /metrics writes them.
+// Every rooms and jobs family of a thousand tenants built at once, before
+// the first was written, is what a scrape of them used to peak on; built
+// one at a time, a scrape holds one family's series at most.
+//
+// Each family serves what Collector's registry would, without one: its
+// series sorted by label values, a repeated series left out with an error,
+// a label value that is not UTF-8 refused with the tenant's name. A
+// registry's gathering (a goroutine and a channel send per series, then its
+// checks) costs more than building the series, and so do const metrics
+// (three allocations per label, then a copy): the series are written out
+// as the exposition's own structures, from a few large blocks.
+type Families struct {
+	views      []view
+	labelNames []string
+	served     []int // the families of the kinds asked for, in name order
+}
 
-	metrics [numFamilies][]*dto.Metric
+// Families loads what the kinds of tenants' rooms and jobs are served
+// from; that counts as serving those tenants, as a collection of Collector
+// does. Building a family later serves what was loaded here.
+func (inv *Inventory) Families(kinds Kinds, labelNames []string, tenants ...*config.Tenant) *Families {
+	fs := &Families{views: inv.views(kinds, tenants), labelNames: labelNames}
+	if len(fs.views) == 0 {
+		return fs
+	}
+	for _, f := range byName {
+		if f < jobsUpFamily && kinds.Rooms || f >= jobsUpFamily && kinds.Jobs {
+			fs.served = append(fs.served, f)
+		}
+	}
+	return fs
+}
+
+// Len is how many families there are to build; some may have no series.
+func (fs *Families) Len() int { return len(fs.served) }
+
+// Name is the name of the i-th family, in name order.
+func (fs *Families) Name(i int) string { return families[fs.served[i]].Name }
+
+// Build builds the i-th family, nil if it has no series, with the errors
+// of the series refused (a prometheus.MultiError of them if more than one).
+func (fs *Families) Build(i int) (*dto.MetricFamily, error) {
+	f := fs.served[i]
+	g := newGathering(f, fs.labelNames)
+	// Counting first costs a walk over the views without building any
+	// series, and sizes the blocks exactly.
+	var counted int
+	emit(fs.views, fs.labelNames, f, sink{counted: &counted})
+	g.blocks.next = counted
+	g.metrics = make([]*dto.Metric, 0, counted)
+	emit(fs.views, fs.labelNames, f, sink{gathering: g})
+	return g.family()
+}
+
+// gathering is one family's series as they are built.
+type gathering struct {
+	f    int
+	desc *prometheus.Desc // for the label names
+	// names are the family's label names in name order, the order of a
+	// series' label pairs; order maps them to the label values' places.
+	names []string
+	order []int
+
+	metrics []*dto.Metric
 	errs    prometheus.MultiError
 	blocks  blocks
 }
 
-func newGathering(labelNames []string) *gathering {
-	g := &gathering{descs: descs.For(labelNames)}
-	for f := range families {
-		names := append(slices.Clone(families[f].Labels), labelNames...)
-		order := make([]int, len(names))
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortFunc(order, func(a, b int) int { return strings.Compare(names[a], names[b]) })
-		g.order[f] = order
-		for _, i := range order {
-			g.names[f] = append(g.names[f], names[i])
-		}
+func newGathering(f int, labelNames []string) *gathering {
+	g := &gathering{f: f, desc: descs.For(labelNames)[f]}
+	names := append(slices.Clone(families[f].Labels), labelNames...)
+	g.order = make([]int, len(names))
+	for i := range g.order {
+		g.order[i] = i
+	}
+	slices.SortFunc(g.order, func(a, b int) int { return strings.Compare(names[a], names[b]) })
+	g.names = make([]string, len(names))
+	for k, i := range g.order {
+		g.names[k] = names[i]
 	}
 	return g
 }
 
-// gauge adds a sample of family f with the label values lv, in the order
-// of the family's labels, or the error a const metric of them would have.
-func (g *gathering) gauge(f int, v float64, tenant string, lv []string) {
-	if err := g.descs[f].Err(); err != nil {
+// gauge adds a sample with the label values lv, in the order of the
+// family's labels, or the error a const metric of them would have.
+func (g *gathering) gauge(v float64, tenant string, lv []string) {
+	if err := g.desc.Err(); err != nil {
 		g.errs = append(g.errs, fmt.Errorf("tenant %q: %w", tenant, err))
 		return
 	}
@@ -86,35 +151,33 @@ func (g *gathering) gauge(f int, v float64, tenant string, lv []string) {
 		}
 	}
 	m := g.blocks.metric(v, len(lv))
-	names := g.names[f]
-	for k, i := range g.order[f] {
+	for k, i := range g.order {
 		p := m.Label[k]
-		p.Name = &names[k]
+		p.Name = &g.names[k]
 		p.Value = g.blocks.text(lv[i])
 	}
-	g.metrics[f] = append(g.metrics[f], m)
+	g.metrics = append(g.metrics, m)
 }
 
 func (g *gathering) refuse(err error) { g.errs = append(g.errs, err) }
 
-// families returns the families gathered, in name order, each sorted.
-func (g *gathering) families() ([]*dto.MetricFamily, error) {
-	var out []*dto.MetricFamily
-	for _, f := range byName {
-		ms := g.metrics[f]
-		if len(ms) == 0 {
-			continue
-		}
-		ms = seriesorder.SortUnique(families[f].Name, ms, &g.errs)
-		out = append(out, &dto.MetricFamily{Name: &families[f].Name, Help: &families[f].Help, Type: dto.MetricType_GAUGE.Enum(), Metric: ms})
+// family returns the family gathered, sorted, or nil if it has no series.
+func (g *gathering) family() (*dto.MetricFamily, error) {
+	if len(g.metrics) == 0 {
+		return nil, g.errs.MaybeUnwrap()
 	}
-	return out, g.errs.MaybeUnwrap()
+	f := &families[g.f]
+	ms := seriesorder.SortUnique(f.Name, g.metrics, &g.errs)
+	return &dto.MetricFamily{Name: &f.Name, Help: &f.Help, Type: dto.MetricType_GAUGE.Enum(), Metric: ms}, g.errs.MaybeUnwrap()
 }
 
-// blocks hand out a gathering's metrics, gauges, label pairs and strings
-// from blocks of blockSize: a few allocations for every series rather than
-// a dozen per series. Nothing handed out is ever moved or changed by them.
+// blocks hand out a family's metrics, gauges, label pairs and strings from
+// blocks made for the series counted before they are built: a few
+// allocations for a family rather than a dozen per series, none of it
+// unused. Should more series come than were counted, blocks of blockSize
+// series follow. Nothing handed out is ever moved or changed by them.
 type blocks struct {
+	next    int // series the next block is for
 	metrics []dto.Metric
 	gauges  []dto.Gauge
 	values  []float64
@@ -125,16 +188,18 @@ type blocks struct {
 
 const blockSize = 1024
 
-// metric returns a new metric, a gauge of v with n label pairs to fill in.
+// metric returns a new metric, a gauge of v with n label pairs to fill in,
+// and room for their n texts: every metric of a family has as many.
 func (b *blocks) metric(v float64, n int) *dto.Metric {
 	if len(b.metrics) == cap(b.metrics) {
-		b.metrics = make([]dto.Metric, 0, blockSize)
-		b.gauges = make([]dto.Gauge, 0, blockSize)
-		b.values = make([]float64, 0, blockSize)
-	}
-	if cap(b.pairs)-len(b.pairs) < n {
-		b.pairs = make([]dto.LabelPair, 0, max(n, 4*blockSize))
-		b.labels = make([]*dto.LabelPair, 0, max(n, 4*blockSize))
+		size := max(b.next, 1)
+		b.next = blockSize
+		b.metrics = make([]dto.Metric, 0, size)
+		b.gauges = make([]dto.Gauge, 0, size)
+		b.values = make([]float64, 0, size)
+		b.pairs = make([]dto.LabelPair, 0, size*n)
+		b.labels = make([]*dto.LabelPair, 0, size*n)
+		b.texts = make([]string, 0, size*n)
 	}
 	b.metrics = b.metrics[:len(b.metrics)+1]
 	b.gauges = b.gauges[:len(b.gauges)+1]
@@ -152,10 +217,8 @@ func (b *blocks) metric(v float64, n int) *dto.Metric {
 }
 
 // text returns a pointer to a copy of s's header; s itself is not copied.
+// metric made room for it.
 func (b *blocks) text(s string) *string {
-	if len(b.texts) == cap(b.texts) {
-		b.texts = make([]string, 0, 4*blockSize)
-	}
 	b.texts = append(b.texts, s)
 	return &b.texts[len(b.texts)-1]
 }

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -85,8 +86,8 @@ func text(t *testing.T, mfs []*dto.MetricFamily) string {
 }
 
 // TestGathererServesAsARegistryAtScale: 30 tenants' series, more than a
-// block of each kind Gatherer builds them from holds, are served exactly as
-// a registry of Collector serves them.
+// block of blockSize, are served exactly as a registry of Collector serves
+// them.
 func TestGathererServesAsARegistryAtScale(t *testing.T) {
 	inv, tenants := benchInventory(t, 30, 10, 2)
 	kinds := Kinds{Rooms: true, Jobs: true}
@@ -109,5 +110,28 @@ func TestGathererServesAsARegistryAtScale(t *testing.T) {
 	}
 	if series != 30*83 || series <= blockSize {
 		t.Errorf("%d series, want 30 × 83, more than a block of %d", series, blockSize)
+	}
+}
+
+// TestBlocksPastTheCount: more series than a family's blocks were made
+// for get blocks of their own, and nothing handed out before moves.
+func TestBlocksPastTheCount(t *testing.T) {
+	b := blocks{next: 2}
+	var ms []*dto.Metric
+	for i := range blockSize + 3 {
+		m := b.metric(float64(i), 2)
+		for k, p := range m.Label {
+			p.Value = b.text(fmt.Sprint(i, "/", k))
+		}
+		ms = append(ms, m)
+	}
+	for i, m := range ms {
+		if m.GetGauge().GetValue() != float64(i) || len(m.Label) != 2 || cap(m.Label) != 2 ||
+			m.Label[0].GetValue() != fmt.Sprint(i, "/0") || m.Label[1].GetValue() != fmt.Sprint(i, "/1") {
+			t.Fatalf("metric %d: %v", i, m)
+		}
+	}
+	if len(b.metrics) != 1 || cap(b.metrics) != blockSize {
+		t.Errorf("last block holds %d of %d, want 1 of %d", len(b.metrics), cap(b.metrics), blockSize)
 	}
 }

@@ -134,22 +134,24 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	c.inv.emit(c.kinds, c.labelNames, c.tenants, sink{consts: &constMetrics{ch, descs.For(c.labelNames)}})
+	emit(c.inv.views(c.kinds, c.tenants), c.labelNames, allFamilies, sink{consts: &constMetrics{ch, descs.For(c.labelNames)}})
 }
 
 // sink takes the series emit makes: a sample of family f with the label
 // values lv, in the family's order (tenant, its own labels, the fixed
 // labels), or a series refused with err. It goes into a gathering, or as
-// const metrics to a registry's channel. Not an interface: the label values
+// const metrics to a registry's channel, or is only counted, before a
+// gathering, to size its blocks. Not an interface: the label values
 // passed to one would escape to the heap, one allocation a series.
 type sink struct {
 	gathering *gathering
 	consts    *constMetrics
+	counted   *int // only counts the series, without making them
 }
 
 func (s sink) gauge(f int, v float64, tenant string, lv []string) {
 	if s.gathering != nil {
-		s.gathering.gauge(f, v, tenant, lv)
+		s.gathering.gauge(v, tenant, lv)
 		return
 	}
 	s.consts.gauge(f, v, tenant, lv)
@@ -181,41 +183,91 @@ func (c *constMetrics) gauge(f int, v float64, tenant string, lv []string) {
 
 func (c *constMetrics) refuse(f int, err error) { c.ch <- prometheus.NewInvalidMetric(c.descs[f], err) }
 
-// emit hands out every series of the kinds of tenants. Each call counts
+// view is what one tenant's rooms and jobs series are made from, loaded
+// once a serving: a family built later comes from the same views as the
+// families built before it, whatever a refresh stores meanwhile.
+type view struct {
+	t *config.Tenant
+	// watched is the tenant the watch started for: its intervals.
+	watched *config.Tenant
+	rooms   *roomsView // nil when not served, or until the first rooms call ended
+	jobs    *jobsView  // nil when not served, or until the first jobs refresh ended
+	limits  jobLimits
+}
+
+// views loads what the kinds of tenants are served from. Each call counts
 // as serving those tenants.
-func (inv *Inventory) emit(kinds Kinds, labelNames []string, tenants []*config.Tenant, out sink) {
+func (inv *Inventory) views(kinds Kinds, tenants []*config.Tenant) []view {
 	if !kinds.Rooms && !kinds.Jobs {
-		return
+		return nil
 	}
 	now := time.Now()
-	e := emitter{out: out, labelNames: labelNames}
+	out := make([]view, 0, len(tenants))
 	for _, t := range tenants {
 		w := inv.served(t, now)
 		if w == nil {
 			continue
 		}
-		e.t = t
+		v := view{t: t, watched: w.tenant}
 		rooms := w.rooms.Load()
-		if kinds.Rooms && rooms != nil {
-			e.rooms(rooms, w.tenant.Rooms.RefreshInterval)
+		if kinds.Rooms {
+			v.rooms = rooms
 		}
-		if jobs := w.jobs.Load(); kinds.Jobs && jobs != nil {
-			tenantMax, known := inv.limits.maxDuration(t)
-			e.jobs(jobs, w.tenant.LiveJobs.RefreshInterval, jobLimits{rooms, w.tenant.Rooms.RefreshInterval > 0, tenantMax, known})
+		if kinds.Jobs {
+			if v.jobs = w.jobs.Load(); v.jobs != nil {
+				tenantMax, known := inv.limits.maxDuration(t)
+				v.limits = jobLimits{rooms, w.tenant.Rooms.RefreshInterval > 0, tenantMax, known}
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// allFamilies asks emit for the series of every family.
+const allFamilies = -1
+
+// emit hands out the series of family only (or of all families) that
+// views make, tenant by tenant.
+func emit(views []view, labelNames []string, only int, out sink) {
+	e := emitter{out: out, labelNames: labelNames, only: only}
+	rooms, jobs := only < jobsUpFamily, only == allFamilies || only >= jobsUpFamily
+	for i := range views {
+		v := &views[i]
+		e.t = v.t
+		if rooms && v.rooms != nil {
+			e.rooms(v.rooms, v.watched.Rooms.RefreshInterval)
+		}
+		if jobs && v.jobs != nil {
+			e.jobs(v.jobs, v.watched.LiveJobs.RefreshInterval, v.limits)
 		}
 	}
 }
 
-// emitter makes one tenant's series; every one starts with the tenant label
-// and ends with the tenant's fixed labels.
+// emitter makes one tenant's series of family only (or of all families);
+// every one starts with the tenant label and ends with the tenant's fixed
+// labels.
 type emitter struct {
 	out        sink
 	labelNames []string
+	only       int
 	t          *config.Tenant
+}
+
+// wants says whether a family from first to last is asked for.
+func (e emitter) wants(first, last int) bool {
+	return e.only == allFamilies || first <= e.only && e.only <= last
 }
 
 // gauge makes a sample of family f; values are f's labels besides tenant.
 func (e emitter) gauge(f int, v float64, values ...string) {
+	if !e.wants(f, f) {
+		return
+	}
+	if e.out.counted != nil {
+		*e.out.counted++
+		return
+	}
 	// tenant, at most five more and a few fixed labels: kept off the heap.
 	var buf [10]string
 	lv, ok := fixedlabels.Append(append(append(buf[:0], e.t.Name), values...), e.labelNames, e.t.Labels.Names(), e.t.Labels.Values())
@@ -235,6 +287,9 @@ func (e emitter) status(up, lastSuccess, interval int, ok bool, at time.Time, ev
 func (e emitter) rooms(v *roomsView, interval time.Duration) {
 	e.status(roomsUpFamily, roomsLastSuccessFamily, roomsIntervalFamily, v.up, v.lastSuccess, interval)
 	e.gauge(roomsSkippedFamily, float64(v.skipped))
+	if !e.wants(roomInfoFamily, roomCallbackCredentialsFamily) {
+		return
+	}
 	for _, r := range v.rooms {
 		e.gauge(roomInfoFamily, 1, r.idLabel, r.name, r.roomType, r.state)
 		s := r.own
@@ -267,27 +322,38 @@ type jobLimits struct {
 	tenantKnown  bool
 }
 
-// jobs sends the jobs series of v.
+// jobs sends the jobs series of v; a serving that builds one family at a
+// time walks the jobs only for the families that have a series a job.
 func (e emitter) jobs(v *jobsView, interval time.Duration, limits jobLimits) {
 	e.status(jobsUpFamily, jobsLastSuccessFamily, jobsIntervalFamily, v.up, v.lastSuccess, interval)
 	e.gauge(jobsFamily, float64(v.waiting), metastudio.JobWaiting)
 	e.gauge(jobsFamily, float64(v.processing), metastudio.JobProcessing)
-	for _, j := range v.active {
-		e.gauge(jobInfoFamily, 1, j.roomLabel, j.id, j.state, j.resType)
-		e.gauge(jobDurationFamily, j.duration, j.roomLabel, j.id)
-		e.gauge(jobStreamDurationFamily, j.streamDuration, j.roomLabel, j.id)
-		if j.start != 0 {
-			e.gauge(jobStartFamily, j.start, j.roomLabel, j.id)
+	if e.wants(jobInfoFamily, jobCallbackFamily) {
+		for _, j := range v.active {
+			e.activeJob(j, limits)
 		}
+	}
+	if e.wants(jobFailedFamily, jobFailedFamily) {
+		for _, f := range v.failed {
+			e.gauge(jobFailedFamily, f.at, f.roomLabel, f.id, f.state, f.errorCode)
+		}
+	}
+}
+
+func (e emitter) activeJob(j *liveJob, limits jobLimits) {
+	e.gauge(jobInfoFamily, 1, j.roomLabel, j.id, j.state, j.resType)
+	e.gauge(jobDurationFamily, j.duration, j.roomLabel, j.id)
+	e.gauge(jobStreamDurationFamily, j.streamDuration, j.roomLabel, j.id)
+	if j.start != 0 {
+		e.gauge(jobStartFamily, j.start, j.roomLabel, j.id)
+	}
+	if e.wants(jobMaxDurationFamily, jobMaxDurationFamily) {
 		if limit, ok := jobLimit(j, limits.rooms, limits.roomsWatched, limits.tenantMax, limits.tenantKnown); ok {
 			e.gauge(jobMaxDurationFamily, limit, j.roomLabel, j.id)
 		}
-		if cb := j.callback; cb != nil {
-			e.gauge(jobCallbackFamily, 1, j.roomLabel, j.id, cb.authType, cb.scheme)
-		}
 	}
-	for _, f := range v.failed {
-		e.gauge(jobFailedFamily, f.at, f.roomLabel, f.id, f.state, f.errorCode)
+	if cb := j.callback; cb != nil {
+		e.gauge(jobCallbackFamily, 1, j.roomLabel, j.id, cb.authType, cb.scheme)
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 // gzip or identity by Accept-Encoding, and only the families named by
 // name[] parameters if there are any. It returns the first error of
 // writing, or the tenant families' check errors.
-func writeExposition(w http.ResponseWriter, r *http.Request, tenants *collector.Families, extra []*dto.MetricFamily) error {
+func writeExposition(w http.ResponseWriter, r *http.Request, tenants *collector.Families, extra []collector.Extra) error {
 	format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...)
 	header := w.Header()
 	header.Add("Vary", "Accept")

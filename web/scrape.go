@@ -57,7 +57,7 @@ func (h *scrapeHandlers) metrics() http.Handler {
 		// Every tenant family carries the union of the tenants' label
 		// names, resolved with the snapshot.
 		labelNames := snap.LabelNames()
-		inv := h.inventoryOf(inventory.Kinds{Rooms: parts.rooms, Jobs: parts.jobs}, labelNames, snap.Tenants()...)
+		inv := h.inventoryOf(inventory.Kinds{Rooms: parts.rooms, Jobs: parts.jobs}, labelNames, snap.Tenants())
 		var extra prometheus.Gatherers
 		if parts.streams && h.streams != nil {
 			extra = append(extra, h.streams)
@@ -121,26 +121,26 @@ func (h *scrapeHandlers) probe() http.Handler {
 		}
 		// One tenant: its own label names.
 		labelNames := t.Labels.Names()
-		h.serve(w, r, labelNames, []*config.Tenant{t}, h.inventoryOf(inventory.Kinds{Rooms: true, Jobs: true}, labelNames, t), nil)
+		h.serve(w, r, labelNames, []*config.Tenant{t}, h.inventoryOf(inventory.Kinds{Rooms: true, Jobs: true}, labelNames, []*config.Tenant{t}), nil)
 	})
 }
 
-// inventoryOf gathers the kinds of tenants' rooms and live jobs asked for,
-// from memory; nil when they are not watched or neither is asked for.
-// Serving them is what keeps a tenant's rooms and jobs watched. serve
-// gathers it after the tenants, whose calls bring the tenants' own duration
-// limits that jobs fall back on.
-func (h *scrapeHandlers) inventoryOf(kinds inventory.Kinds, labelNames []string, tenants ...*config.Tenant) prometheus.Gatherer {
+// inventoryOf loads the kinds of tenants' rooms and live jobs asked for,
+// from memory, when called; nil when they are not watched or neither is
+// asked for. Serving them is what keeps a tenant's rooms and jobs watched.
+// serve loads them after the tenants, whose calls bring the tenants' own
+// duration limits that jobs fall back on.
+func (h *scrapeHandlers) inventoryOf(kinds inventory.Kinds, labelNames []string, tenants []*config.Tenant) func() *inventory.Families {
 	if h.inventory == nil || !kinds.Rooms && !kinds.Jobs {
 		return nil
 	}
-	return h.inventory.Gatherer(kinds, labelNames, tenants...)
+	return func() *inventory.Families { return h.inventory.Families(kinds, labelNames, tenants...) }
 }
 
 // serve scrapes tenants within the request's deadline and answers with
 // their metrics, which carry labelNames, merged with inv's and extra's,
 // encoding each family as it is built.
-func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, labelNames []string, tenants []*config.Tenant, inv prometheus.Gatherer, extra prometheus.Gatherers) {
+func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, labelNames []string, tenants []*config.Tenant, inv func() *inventory.Families, extra prometheus.Gatherers) {
 	ctx, cancel, err := scrapeContext(r, h.timeoutOffset)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -158,22 +158,25 @@ func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, labelName
 		gathered, err = extra.Gather()
 		errs.Append(err)
 	}
+	toWrite := collector.Gathered(gathered)
+	served := len(gathered) > 0 || len(tenants) > 0
 	if inv != nil {
-		// Merged apart from extra: prometheus.Gatherers would check and
-		// sort each of the rooms and jobs series again, which costs more
-		// than building them (ten rooms a tenant are some 80 series).
-		watched, err := inv.Gather()
-		errs.Append(err)
-		gathered = mergeFamilies(gathered, watched, &errs)
+		// Each rooms and jobs family is built only when it is written:
+		// all of them at once are most of what a scrape would hold.
+		watched := inventoryFamilies(inv())
+		if !served {
+			served = buildFirstServed(watched, &errs)
+		}
+		toWrite = mergeFamilies(toWrite, watched)
 	}
 	if err := errs.MaybeUnwrap(); err != nil {
 		_ = level.Error(h.logger).Log("msg", "Serving metrics failed", "err", err)
-		if len(gathered) == 0 && len(tenants) == 0 {
+		if !served {
 			http.Error(w, "An error has occurred while serving metrics:\n\n"+err.Error(), http.StatusInternalServerError)
 			return
 		}
 	}
-	if err := writeExposition(w, r, families, gathered); err != nil {
+	if err := writeExposition(w, r, families, toWrite); err != nil {
 		if r.Context().Err() != nil {
 			_ = level.Warn(h.logger).Log("msg", "Client went away before the answer was complete", "err", err)
 			return
@@ -182,36 +185,98 @@ func (h *scrapeHandlers) serve(w http.ResponseWriter, r *http.Request, labelName
 	}
 }
 
+// inventoryFamilies are fs's families, each to be built in its turn.
+func inventoryFamilies(fs *inventory.Families) []collector.Extra {
+	out := make([]collector.Extra, fs.Len())
+	for i := range out {
+		out[i] = collector.Extra{Name: fs.Name(i), Build: func() (*dto.MetricFamily, error) { return fs.Build(i) }}
+	}
+	return out
+}
+
+// buildFirstServed builds families in turn up to the first with series,
+// so that an answer with nothing else is known to hold nothing at all
+// before it starts, and says whether it found one. What it built is served
+// as built; the errors of building go to errs.
+func buildFirstServed(families []collector.Extra, errs *prometheus.MultiError) bool {
+	for i := range families {
+		mf, err := families[i].Build()
+		*errs = appendErrors(*errs, err)
+		families[i].Build = built(mf)
+		if mf != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // mergeFamilies merges two lists of families sorted by name with unique
 // names into one. A name in both, which the exporter's families never
-// share, is merged as prometheus.Gatherers merges it; its errors go to errs.
-func mergeFamilies(a, b []*dto.MetricFamily, errs *prometheus.MultiError) []*dto.MetricFamily {
+// share, is built from both as prometheus.Gatherers merges them, with the
+// errors of building both and of merging.
+func mergeFamilies(a, b []collector.Extra) []collector.Extra {
 	if len(a) == 0 {
 		return b
 	}
-	out := make([]*dto.MetricFamily, 0, len(a)+len(b))
+	out := make([]collector.Extra, 0, len(a)+len(b))
 	for len(a) > 0 && len(b) > 0 {
-		switch c := strings.Compare(a[0].GetName(), b[0].GetName()); {
+		switch c := strings.Compare(a[0].Name, b[0].Name); {
 		case c < 0:
 			out, a = append(out, a[0]), a[1:]
 		case c > 0:
 			out, b = append(out, b[0]), b[1:]
 		default:
-			merged, err := prometheus.Gatherers{gatheredOnly(a[0]), gatheredOnly(b[0])}.Gather()
-			if each := (prometheus.MultiError{}); errors.As(err, &each) {
-				*errs = append(*errs, each...)
-			} else {
-				errs.Append(err)
-			}
-			out, a, b = append(out, merged...), a[1:], b[1:]
+			out, a, b = append(out, collector.Extra{Name: a[0].Name, Build: mergedBuild(a[0].Build, b[0].Build)}), a[1:], b[1:]
 		}
 	}
 	return append(append(out, a...), b...)
 }
 
-// gatheredOnly is a Gatherer of mf alone.
-func gatheredOnly(mf *dto.MetricFamily) prometheus.Gatherer {
-	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return []*dto.MetricFamily{mf}, nil })
+// mergedBuild builds a family of one name from two builds.
+func mergedBuild(a, b func() (*dto.MetricFamily, error)) func() (*dto.MetricFamily, error) {
+	return func() (*dto.MetricFamily, error) {
+		var errs prometheus.MultiError
+		fa, err := a()
+		errs = appendErrors(errs, err)
+		fb, err := b()
+		errs = appendErrors(errs, err)
+		merged, err := prometheus.Gatherers{builtFamily{fa}, builtFamily{fb}}.Gather()
+		errs = appendErrors(errs, err)
+		var mf *dto.MetricFamily
+		if len(merged) > 0 {
+			mf = merged[0]
+		}
+		return mf, errs.MaybeUnwrap()
+	}
+}
+
+// built is a family already built (nil: one without series), as a build
+// that hands it out.
+func built(mf *dto.MetricFamily) func() (*dto.MetricFamily, error) {
+	return builtFamily{mf}.Build
+}
+
+// builtFamily is a family already built: its own build, and a Gatherer of
+// it alone (of nothing if it is nil).
+type builtFamily struct{ mf *dto.MetricFamily }
+
+func (b builtFamily) Build() (*dto.MetricFamily, error) { return b.mf, nil }
+
+func (b builtFamily) Gather() ([]*dto.MetricFamily, error) {
+	if b.mf == nil {
+		return nil, nil
+	}
+	return []*dto.MetricFamily{b.mf}, nil
+}
+
+// appendErrors appends err to errs, each error of it if it holds several.
+func appendErrors(errs prometheus.MultiError, err error) prometheus.MultiError {
+	var each prometheus.MultiError
+	if errors.As(err, &each) {
+		return append(errs, each...)
+	}
+	errs.Append(err)
+	return errs
 }
 
 const timeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
