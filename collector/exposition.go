@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,7 +82,7 @@ func (fs *Families) Encode(ctx context.Context, enc expfmt.Encoder, extra []Extr
 	// next builds extra's first family and lets go of it.
 	next := func() *dto.MetricFamily {
 		mf, err := extra[0].Build()
-		checks = appendErrors(checks, err)
+		checks = seriesorder.AppendErrors(checks, err)
 		extra[0], extra = Extra{}, extra[1:]
 		return mf
 	}
@@ -133,16 +132,6 @@ func (fs *Families) Encode(ctx context.Context, enc expfmt.Encoder, extra []Extr
 		return err
 	}
 	return checks.MaybeUnwrap()
-}
-
-// appendErrors appends err to errs, each error of it if it holds several.
-func appendErrors(errs prometheus.MultiError, err error) prometheus.MultiError {
-	var each prometheus.MultiError
-	if errors.As(err, &each) {
-		return append(errs, each...)
-	}
-	errs.Append(err)
-	return errs
 }
 
 // gather builds family f, with desc, for every tenant: client_golang's

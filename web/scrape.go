@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/seriesorder"
 	"github.com/metastudio-exporter/metastudio_exporter/inventory"
 	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
@@ -201,7 +201,7 @@ func inventoryFamilies(fs *inventory.Families) []collector.Extra {
 func buildFirstServed(families []collector.Extra, errs *prometheus.MultiError) bool {
 	for i := range families {
 		mf, err := families[i].Build()
-		*errs = appendErrors(*errs, err)
+		*errs = seriesorder.AppendErrors(*errs, err)
 		families[i].Build = built(mf)
 		if mf != nil {
 			return true
@@ -237,11 +237,11 @@ func mergedBuild(a, b func() (*dto.MetricFamily, error)) func() (*dto.MetricFami
 	return func() (*dto.MetricFamily, error) {
 		var errs prometheus.MultiError
 		fa, err := a()
-		errs = appendErrors(errs, err)
+		errs = seriesorder.AppendErrors(errs, err)
 		fb, err := b()
-		errs = appendErrors(errs, err)
+		errs = seriesorder.AppendErrors(errs, err)
 		merged, err := prometheus.Gatherers{builtFamily{fa}, builtFamily{fb}}.Gather()
-		errs = appendErrors(errs, err)
+		errs = seriesorder.AppendErrors(errs, err)
 		var mf *dto.MetricFamily
 		if len(merged) > 0 {
 			mf = merged[0]
@@ -267,16 +267,6 @@ func (b builtFamily) Gather() ([]*dto.MetricFamily, error) {
 		return nil, nil
 	}
 	return []*dto.MetricFamily{b.mf}, nil
-}
-
-// appendErrors appends err to errs, each error of it if it holds several.
-func appendErrors(errs prometheus.MultiError, err error) prometheus.MultiError {
-	var each prometheus.MultiError
-	if errors.As(err, &each) {
-		return append(errs, each...)
-	}
-	errs.Append(err)
-	return errs
 }
 
 const timeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"

@@ -10,6 +10,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
+	"github.com/metastudio-exporter/metastudio_exporter/internal/seriesorder"
 )
 
 // TestMergeFamilies: the rooms and jobs families join the other gathered
@@ -31,7 +32,7 @@ func TestMergeFamilies(t *testing.T) {
 		var errs prometheus.MultiError
 		for _, x := range extra {
 			mf, err := x.Build()
-			errs = appendErrors(errs, err)
+			errs = seriesorder.AppendErrors(errs, err)
 			if mf == nil {
 				continue
 			}

@@ -1,10 +1,11 @@
 // Package seriesorder orders the series of one metric family as a
 // client_golang registry does, for the exporter's families that are built
 // without one: sorted by label values, a repeated series left out with the
-// registry's error.
+// registry's error; and gathers their errors as prometheus.Gatherers does.
 package seriesorder
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -50,4 +51,15 @@ func series(name string, m *dto.Metric) string {
 	}
 	b.WriteByte('}')
 	return b.String()
+}
+
+// AppendErrors appends err to errs, each error of it if it holds several,
+// so that the errors of families built apart read as one gathering's.
+func AppendErrors(errs prometheus.MultiError, err error) prometheus.MultiError {
+	var each prometheus.MultiError
+	if errors.As(err, &each) {
+		return append(errs, each...)
+	}
+	errs.Append(err)
+	return errs
 }
