@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/common/version"
 	toolkit "github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/metastudio-exporter/metastudio_exporter/callbacktest"
 	"github.com/metastudio-exporter/metastudio_exporter/callslots"
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
@@ -58,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return demo.Simulate(ctx, exporterName, args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "callback-test" {
-		return callbackTest(ctx, args[1:], stdout, stderr)
+		return callbacktest.Run(ctx, exporterName, args[1:], stdout, stderr)
 	}
 	app := kingpin.New(exporterName, "Prometheus exporter for Huawei Cloud MetaStudio live-streaming settings.\n\n"+
 		"Try it without an account: --demo for a tour, or `"+exporterName+" simulate` (see simulate --help) to run the built-in MetaStudio simulator for a config of your own.\n\n"+

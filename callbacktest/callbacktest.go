@@ -1,4 +1,8 @@
-package main
+// Package callbacktest is the callback-test command: one signed test event
+// to a tenant's live event callback URL, sent as MetaStudio sends it, and
+// what came back, so that console settings, DNS, Ingress, TLS and key are
+// checked in one command.
+package callbacktest
 
 import (
 	"context"
@@ -35,11 +39,12 @@ type callbackTestFlags struct {
 // usageError is a command line that names what is not there: exit 2.
 type usageError struct{ error }
 
-// callbackTest is the callback-test command: it sends one signed test
-// event to a tenant's callback URL, as MetaStudio would, and says what
-// came back. Exit 0 on a 2xx answer, 1 otherwise, 2 for a bad command line.
-func callbackTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	f, code, done := parseCallbackTestFlags(args, stdout, stderr)
+// Run runs the command with args (after "callback-test") as program's
+// subcommand: it sends one signed test event to a tenant's callback URL, as
+// MetaStudio would, and says what came back. It returns the exit code: 0 on
+// a 2xx answer, 1 otherwise, 2 for a bad command line.
+func Run(ctx context.Context, program string, args []string, stdout, stderr io.Writer) int {
+	f, code, done := parseFlags(program, args, stdout, stderr)
 	if done {
 		return code
 	}
@@ -52,10 +57,10 @@ func callbackTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var usage usageError
 	switch {
 	case errors.As(err, &usage):
-		fmt.Fprintf(stderr, "%s callback-test: error: %v\n", exporterName, err)
+		fmt.Fprintf(stderr, "%s callback-test: error: %v\n", program, err)
 		return 2
 	case err != nil:
-		fmt.Fprintf(stderr, "%s callback-test: %v\n", exporterName, err)
+		fmt.Fprintf(stderr, "%s callback-test: %v\n", program, err)
 		return 1
 	case !ok:
 		return 1
@@ -63,8 +68,8 @@ func callbackTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return 0
 }
 
-func parseCallbackTestFlags(args []string, stdout, stderr io.Writer) (f callbackTestFlags, code int, done bool) {
-	app := flagvalue.NewSubcommand(exporterName+" callback-test", "Sends one RTMP_STREAM_STATE_CHANGE test event (room and job "+
+func parseFlags(program string, args []string, stdout, stderr io.Writer) (f callbackTestFlags, code int, done bool) {
+	app := flagvalue.NewSubcommand(program+" callback-test", "Sends one RTMP_STREAM_STATE_CHANGE test event (room and job "+
 		testEventID+", state END) to a tenant's live event callback URL, signed as MetaStudio signs it with the tenant's "+
 		"live settings (fetched with its credentials), and prints what was sent and what came back. With the exporter's "+
 		"receiver behind the URL the event shows on the status page. Exit 0 on a 2xx answer, 1 otherwise, 2 for a bad command line.", stdout, stderr)
