@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
-	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -14,87 +12,10 @@ import (
 	"github.com/metastudio-exporter/metastudio_exporter/collector"
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/inventory"
-	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
+	"github.com/metastudio-exporter/metastudio_exporter/livesettings"
 	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
-
-// receiverSettings gives the live-event receiver a tenant's settings: the
-// auth type, key and callback URL of the tenant's own user-config, through
-// the same per-tenant state as scrapes (shared calls, no second client), and
-// the config's callback options, whose key overrides the user-config's;
-// and the callback a live job runs with, from the inventory's jobs.
-type receiverSettings struct {
-	set       *tenants.Set
-	scraper   *collector.Scraper
-	inventory *inventory.Inventory
-}
-
-func (s receiverSettings) Settings(ctx context.Context, name string, fresh bool) (receiver.TenantSettings, error) {
-	// The name comes from the request path: unknown names are turned away
-	// before anything else could fail and make them a label value.
-	t, ok := s.set.Snapshot().Tenant(name)
-	if !ok {
-		return receiver.TenantSettings{}, receiver.ErrUnknownTenant
-	}
-	auth, fetchedAt, err := s.scraper.CallbackAuth(ctx, t, fresh)
-	if err != nil {
-		return receiver.TenantSettings{}, err
-	}
-	key := auth.Key
-	if t.Callback.Key.IsSet() {
-		key = t.Callback.Key
-	}
-	return receiver.TenantSettings{
-		AuthType:             auth.AuthType,
-		Key:                  key,
-		CallbackURL:          auth.URL,
-		FetchedAt:            fetchedAt,
-		ForwardURL:           t.Callback.ForwardURL,
-		ForwardTimeout:       t.Callback.ForwardTimeout,
-		AllowUnauthenticated: t.Callback.AllowUnauthenticated,
-	}, nil
-}
-
-// JobCallback returns the callback job jobID of tenant name runs with, as
-// the inventory last listed the tenant's jobs, when it differs from the
-// tenant's user-config: a room's own. A job that runs with the tenant's
-// (its room has none) gets nil, so that the config's callback.key, which
-// overrides the user-config's key, still applies to it.
-func (s receiverSettings) JobCallback(ctx context.Context, name, jobID string, refresh bool) (*receiver.JobCallback, error) {
-	t, ok := s.set.Snapshot().Tenant(name)
-	if !ok {
-		return nil, receiver.ErrUnknownTenant
-	}
-	job, err := s.inventory.JobCallback(ctx, t, jobID, refresh)
-	if errors.Is(err, inventory.ErrJobNotListed) {
-		return nil, fmt.Errorf("%w: %w", receiver.ErrUnknownJob, err)
-	}
-	if err != nil || job == nil {
-		return nil, err
-	}
-	// The tenant's settings verified the request a moment ago: these are
-	// cached, no call.
-	if own, _, err := s.scraper.CallbackAuth(ctx, t, false); err == nil && sameCallback(job, &own) {
-		return nil, nil
-	}
-	return &receiver.JobCallback{AuthType: job.AuthType, Key: job.Key, CallbackURL: job.URL}, nil
-}
-
-// sameCallback reports whether a and b are one callback: the same URL,
-// auth type and key, the key compared in constant time.
-func sameCallback(a, b *metastudio.CallbackAuth) bool {
-	sameKey := subtle.ConstantTimeCompare([]byte(a.Key.Reveal()), []byte(b.Key.Reveal())) == 1
-	return sameKey && a.AuthType == b.AuthType && a.URL.Reveal() == b.URL.Reveal()
-}
-
-// Serves tells whether name is a tenant served now; the receiver asks just
-// before it records an event, so that a tenant removed meanwhile keeps
-// nothing (Retain follows every new set).
-func (s receiverSettings) Serves(name string) bool {
-	_, ok := s.set.Snapshot().Tenant(name)
-	return ok
-}
 
 // demoCallbackAddress is where --demo's receiver listens unless
 // --callback.listen-address says otherwise.
@@ -116,7 +37,7 @@ func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, inv *
 		SettingsMaxAge: cb.settingsMaxAge,
 		ForwardTimeout: config.DefaultForwardTimeout,
 		Logger:         logger,
-	}, receiverSettings{set: set, scraper: scraper, inventory: inv})
+	}, livesettings.Source{Set: set, Scraper: scraper, Inventory: inv})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("starting the live-event receiver: %w", err)
 	}
