@@ -156,7 +156,9 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		}
 	}
 	defer set.Close() // last: after the listeners and the receiver are done with it
-	followConnections(set, client)
+	set.Subscribe(func(_, snap *tenants.Snapshot) {
+		client.RetainConnections(snap.ConnectionDigests()...)
+	})
 
 	exporterRegistry := prometheus.NewRegistry()
 	exporterRegistry.MustRegister(
