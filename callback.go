@@ -13,6 +13,7 @@ import (
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/inventory"
 	"github.com/metastudio-exporter/metastudio_exporter/livesettings"
+	"github.com/metastudio-exporter/metastudio_exporter/logging"
 	"github.com/metastudio-exporter/metastudio_exporter/receiver"
 	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 )
@@ -26,8 +27,8 @@ const demoCallbackAddress = ":10037"
 // (its address, a port the system chose included, and whether it still
 // serves) and stop, which closes the listener and writes the state file a
 // last time.
-func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, inv *inventory.Inventory, logs loggers) (*receiver.Receiver, *receiver.Server, func(), error) {
-	logger := log.With(logs.main, "component", "receiver")
+func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, inv *inventory.Inventory, logs logging.Loggers) (*receiver.Receiver, *receiver.Server, func(), error) {
+	logger := log.With(logs.Main, "component", "receiver")
 	cb := &f.callback
 	rc, err := receiver.New(receiver.Options{
 		MaxClockSkew:   cb.maxClockSkew,
@@ -51,7 +52,7 @@ func startReceiver(f *flags, set *tenants.Set, scraper *collector.Scraper, inv *
 		ReadHeaderTimeout: cb.readHeaderTimeout,
 		ReadTimeout:       cb.readTimeout,
 		IdleTimeout:       cb.idleTimeout,
-		ToolkitLogger:     logs.slogLogger(f.logLevel),
+		ToolkitLogger:     logs.Slog(f.logLevel),
 	})
 	if err != nil {
 		_ = rc.Close()

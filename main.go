@@ -30,6 +30,7 @@ import (
 	"github.com/metastudio-exporter/metastudio_exporter/config"
 	"github.com/metastudio-exporter/metastudio_exporter/demo"
 	"github.com/metastudio-exporter/metastudio_exporter/inventory"
+	"github.com/metastudio-exporter/metastudio_exporter/logging"
 	"github.com/metastudio-exporter/metastudio_exporter/metastudio"
 	"github.com/metastudio-exporter/metastudio_exporter/tenants"
 	"github.com/metastudio-exporter/metastudio_exporter/web"
@@ -84,11 +85,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// go to debug.
 		quiet = demo.QuietLogger
 	}
-	logs := newLoggers(f.logLevel, f.logFormat, stderr, quiet)
+	logs := logging.New(f.logLevel, f.logFormat, stderr, quiet)
 	if err := serve(ctx, f, logs); errors.Is(err, errLogged) {
 		return 1
 	} else if err != nil {
-		_ = level.Error(logs.main).Log("msg", "Exiting", "err", err)
+		_ = level.Error(logs.Main).Log("msg", "Exiting", "err", err)
 		return 1
 	}
 	return 0
@@ -104,7 +105,7 @@ func checkConfig(file string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func serve(ctx context.Context, f *flags, logs loggers) error {
+func serve(ctx context.Context, f *flags, logs logging.Loggers) error {
 	// Both web configs are checked before anything listens: the receiver
 	// serves in the background, and one whose file it cannot use would
 	// hold its port open and leave every event unanswered.
@@ -116,7 +117,7 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 			return fmt.Errorf("%s=%s: %w", wc.flag, wc.file, err)
 		}
 	}
-	logger := logs.main
+	logger := logs.Main
 	requests := collector.NewRequestMetrics()
 	client := metastudio.NewClient(metastudio.ClientOptions{MaxConnsPerHost: f.maxConcurrency, Observe: requests.Observe})
 	// Deferred first, so it runs last: a dial that a cancelled call started
@@ -235,9 +236,9 @@ func serve(ctx context.Context, f *flags, logs loggers) error {
 		Receiver:      live,
 		Reload:        reload,
 		Logger:        logger,
-	}), stdlog.New(lineLogger{level.Warn(logger)}, "", 0)) // net/http's complaints in the same format
+	}), stdlog.New(logging.LineWriter{Logger: level.Warn(logger)}, "", 0)) // net/http's complaints in the same format
 	served := make(chan error, 1)
-	go func() { served <- toolkit.ListenAndServe(server, f.web, logs.slogLogger(f.logLevel)) }()
+	go func() { served <- toolkit.ListenAndServe(server, f.web, logs.Slog(f.logLevel)) }()
 	select {
 	case err := <-served:
 		return fmt.Errorf("serving HTTP: %w", err)

@@ -1,4 +1,7 @@
-package main
+// Package logging builds the exporter's go-kit loggers from --log.level and
+// --log.format, and the bridges that bring exporter-toolkit's slog lines and
+// net/http's standard library lines into the same format.
+package logging
 
 import (
 	"io"
@@ -11,19 +14,19 @@ import (
 	sloggokit "github.com/tjhop/slog-gokit"
 )
 
-// loggers holds the go-kit logger every line goes through, and the same
-// logger before ts and caller are added, for the slog bridge, which adds its
-// own.
-type loggers struct {
-	main log.Logger
+// Loggers holds Main, the go-kit logger every line goes through, and the
+// same logger before ts and caller are added, for the slog bridge, which
+// adds its own.
+type Loggers struct {
+	Main log.Logger
 	base log.Logger
 }
 
-// newLoggers builds the loggers for --log.level and --log.format, writing
+// New builds the loggers for --log.level and --log.format, writing
 // to w. quiet, if set, wraps the main logger outside its level filter, so
 // that it can lower a line's level before the filter sees it (the demo
 // lowers its broken tenant's lines to debug); nil = none.
-func newLoggers(lvl, format string, w io.Writer, quiet func(log.Logger) log.Logger) loggers {
+func New(lvl, format string, w io.Writer, quiet func(log.Logger) log.Logger) Loggers {
 	sw := log.NewSyncWriter(w)
 	var base log.Logger
 	if format == "json" {
@@ -44,13 +47,13 @@ func newLoggers(lvl, format string, w io.Writer, quiet func(log.Logger) log.Logg
 	if quiet != nil {
 		main = quiet(main)
 	}
-	return loggers{main: main, base: level.NewFilter(base, allow)}
+	return Loggers{Main: main, base: level.NewFilter(base, allow)}
 }
 
-// slogLogger bridges exporter-toolkit's slog output onto the go-kit logger,
+// Slog bridges exporter-toolkit's slog output onto the go-kit logger,
 // renaming slog's "time" to our "ts" and putting ts, caller and level first
 // as our own lines have them, so that every line has one format.
-func (l loggers) slogLogger(lvl string) *slog.Logger {
+func (l Loggers) Slog(lvl string) *slog.Logger {
 	var sl slog.Level
 	_ = sl.UnmarshalText([]byte(lvl))
 	reordered := log.LoggerFunc(func(kv ...any) error {
@@ -78,12 +81,12 @@ func (l loggers) slogLogger(lvl string) *slog.Logger {
 	return slog.New(sloggokit.NewGoKitHandler(reordered, sl))
 }
 
-// lineLogger turns each line of a standard library logger into one log
+// LineWriter turns each line of a standard library logger into one log
 // entry. go-kit's StdlibAdapter would read "http: TLS handshake error from
 // 127.0.0.1:5000: …" as a file:line prefix and mangle it.
-type lineLogger struct{ logger log.Logger }
+type LineWriter struct{ Logger log.Logger }
 
-func (l lineLogger) Write(p []byte) (int, error) {
-	_ = l.logger.Log("msg", strings.TrimSuffix(string(p), "\n"))
+func (l LineWriter) Write(p []byte) (int, error) {
+	_ = l.Logger.Log("msg", strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
 }

@@ -1,4 +1,4 @@
-package main
+package logging
 
 import (
 	"bytes"
@@ -19,9 +19,9 @@ import (
 // has one format.
 func TestToolkitLinesLookLikeOurs(t *testing.T) {
 	var buf bytes.Buffer
-	logs := newLoggers("info", "logfmt", &buf, nil)
-	logs.slogLogger("info").Info("Listening on", "address", "127.0.0.1:10036")
-	_ = logs.main.Log("level", "info", "msg", "ours")
+	logs := New("info", "logfmt", &buf, nil)
+	logs.Slog("info").Info("Listening on", "address", "127.0.0.1:10036")
+	_ = logs.Main.Log("level", "info", "msg", "ours")
 	shape := regexp.MustCompile(`^ts=\S+Z caller=\S+:\d+ level=info msg=\S+`)
 	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
 	if len(lines) != 2 {
@@ -43,8 +43,8 @@ func TestToolkitLinesLookLikeOurs(t *testing.T) {
 func TestQuietLoggerKeepsCaller(t *testing.T) {
 	for _, quiet := range []func(log.Logger) log.Logger{nil, demo.QuietLogger} {
 		var buf bytes.Buffer
-		logs := newLoggers("debug", "logfmt", &buf, quiet)
-		_ = level.Warn(log.With(logs.main, "component", "test")).Log("msg", "x", "tenant", "demo-rejected")
+		logs := New("debug", "logfmt", &buf, quiet)
+		_ = level.Warn(log.With(logs.Main, "component", "test")).Log("msg", "x", "tenant", "demo-rejected")
 		_, _, line, _ := runtime.Caller(0)
 		want := fmt.Sprintf(" caller=logging_test.go:%d level=warn component=test msg=x tenant=demo-rejected\n", line-1)
 		if quiet != nil {
