@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,31 +23,6 @@ var byName = func() []int {
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(families[a].Name, families[b].Name) })
 	return order
 }()
-
-// Gatherer returns the kinds of tenants' rooms and jobs, with the fixed
-// labels under labelNames as Collector serves them, as a Gatherer that
-// serves what Collector's registry would, without one: Families' families,
-// every one built.
-func (inv *Inventory) Gatherer(kinds Kinds, labelNames []string, tenants ...*config.Tenant) prometheus.Gatherer {
-	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		fs := inv.Families(kinds, labelNames, tenants...)
-		var out []*dto.MetricFamily
-		var errs prometheus.MultiError
-		for i := range fs.Len() {
-			mf, err := fs.Build(i)
-			var each prometheus.MultiError
-			if errors.As(err, &each) {
-				errs = append(errs, each...)
-			} else {
-				errs.Append(err)
-			}
-			if mf != nil {
-				out = append(out, mf)
-			}
-		}
-		return out, errs.MaybeUnwrap()
-	})
-}
 
 // Families are one serving of the kinds of tenants' rooms and jobs, with
 // the fixed labels under labelNames as Collector serves them: named up
