@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -201,20 +202,24 @@ func checkReceiverURL(s string) error {
 
 // printBanner tells the user what to put in a config: the endpoints, the
 // demo credentials (made up, and printed for that reason) and the projects.
-func printBanner(w io.Writer, program, simulatorURL, eventsTo string) {
-	fmt.Fprintf(w, "MetaStudio simulator listening on %s (not the real cloud; every key below is made up)\n\n", simulatorURL)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+// The banner is written in one piece, so that whoever watches the output for
+// the URL line (a script, a test) never reads half of it.
+func printBanner(out io.Writer, program, simulatorURL, eventsTo string) {
+	var w bytes.Buffer
+	defer func() { _, _ = out.Write(w.Bytes()) }()
+	fmt.Fprintf(&w, "MetaStudio simulator listening on %s (not the real cloud; every key below is made up)\n\n", simulatorURL)
+	tw := tabwriter.NewWriter(&w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  endpoint, iam_endpoint\t%s\n", simulatorURL)
 	fmt.Fprintf(tw, "  access_key\t%s\n", demoAccessKey)
 	fmt.Fprintf(tw, "  secret_key\t%s\n", demoSecretKey)
 	fmt.Fprintf(tw, "  iam_password\tdomain %s, user %s, password %s\n", demoIAMDomain, demoIAMUser, demoIAMPassword)
 	_ = tw.Flush()
-	fmt.Fprintf(w, "\nProjects, as IAM lists them (GET /v3/auth/projects):\n")
+	fmt.Fprintf(&w, "\nProjects, as IAM lists them (GET /v3/auth/projects):\n")
 	for _, p := range simulatedProjects() {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", p.tenant.ProjectName, p.tenant.ProjectID, p.about)
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(w, "\nRooms and live jobs (GET /v1/{project_id}/smart-live-rooms, /smart-live-jobs):\n")
+	fmt.Fprintf(&w, "\nRooms and live jobs (GET /v1/{project_id}/smart-live-rooms, /smart-live-jobs):\n")
 	now := time.Now()
 	rooms := append(sampleRooms(now), simulatedRooms(now)...)
 	for _, p := range simulatedProjects() {
@@ -229,9 +234,9 @@ func printBanner(w io.Writer, program, simulatorURL, eventsTo string) {
 	}
 	_ = tw.Flush()
 	if eventsTo == "" {
-		fmt.Fprintf(w, "\nLive events: off (--events.to=http://127.0.0.1:10037 sends them to a receiver)\n")
+		fmt.Fprintf(&w, "\nLive events: off (--events.to=http://127.0.0.1:10037 sends them to a receiver)\n")
 	} else {
-		fmt.Fprintf(w, "\nLive events: the sample tenants' live jobs send to %s/callback/{tenant}\n", strings.TrimSuffix(eventsTo, "/"))
+		fmt.Fprintf(&w, "\nLive events: the sample tenants' live jobs send to %s/callback/{tenant}\n", strings.TrimSuffix(eventsTo, "/"))
 	}
 	// The command the README gives, with the receiver where the events go:
 	// without --callback.external-url the status page would show no
@@ -241,13 +246,13 @@ func printBanner(w io.Writer, program, simulatorURL, eventsTo string) {
 	if u, err := url.Parse(eventsTo); err == nil && u.Host != "" {
 		listen = u.Host
 	}
-	fmt.Fprintf(w, "\nTry it: %s --config.file=examples/simulated.yml --callback.listen-address=%s --callback.external-url=%s\n",
+	fmt.Fprintf(&w, "\nTry it: %s --config.file=examples/simulated.yml --callback.listen-address=%s --callback.external-url=%s\n",
 		program, listen, CallbackExternalURL)
 	if simulatorURL != "http://"+DefaultSimulateAddress {
-		fmt.Fprintf(w, "  examples/simulated.yml expects the simulator at http://%s: change its endpoint and iam_endpoint to %s\n",
+		fmt.Fprintf(&w, "  examples/simulated.yml expects the simulator at http://%s: change its endpoint and iam_endpoint to %s\n",
 			DefaultSimulateAddress, simulatorURL)
 	}
-	fmt.Fprintln(w)
+	fmt.Fprintln(&w)
 }
 
 // roomSummary counts a project's rooms and its jobs by state, the played

@@ -81,6 +81,32 @@ func TestSimulateBannerDefaults(t *testing.T) {
 	}
 }
 
+// countingWriter counts the Write calls it gets.
+type countingWriter struct {
+	writes int
+	strings.Builder
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.Builder.Write(p)
+}
+
+// TestSimulateBannerOneWrite: whoever waits for the URL line (a script piping
+// the output, TestSimulate below) gets the whole banner with it, not a half
+// that ends in the middle of the projects.
+func TestSimulateBannerOneWrite(t *testing.T) {
+	var out countingWriter
+	printBanner(&out, "metastudio_exporter", "http://127.0.0.1:10038", "http://127.0.0.1:10037")
+	if out.writes != 1 {
+		t.Errorf("banner written in %d writes, want 1", out.writes)
+	}
+	if !strings.HasPrefix(out.String(), "MetaStudio simulator listening on http://127.0.0.1:10038 ") ||
+		!strings.Contains(out.String(), "\nTry it: metastudio_exporter --config.file=examples/simulated.yml") {
+		t.Errorf("banner:\n%s", out.String())
+	}
+}
+
 // TestSimulate runs the command as a user would, points the exporter's own
 // client at what it prints, and receives its live events.
 func TestSimulate(t *testing.T) {
