@@ -239,13 +239,27 @@ func TestEnvironmentCredentials(t *testing.T) {
 }
 
 // A credentials key written as a mapping (AK/SK inline, as another
-// exporter's config has it) is one problem, not also a missing environment.
+// exporter's config has it) is one problem, not also a missing environment,
+// and the error says where the mapping belongs, never what it holds. A list
+// is only "must be a string".
 func TestCredentialsOfTheWrongKindIsOneProblem(t *testing.T) {
-	data := []byte("tenants:\n  - name: a\n    project_id: p1\n    credentials: {access_key: AK, secret_key: SK}\n")
-	_, err := Parse(data, "m.yml", ".", envOf(nil))
-	want := "m.yml:4: tenants[0].credentials: must be a string"
-	if err == nil || err.Error() != want {
-		t.Errorf("error %v, want %q", err, want)
+	for _, tc := range []struct{ yaml, want string }{
+		{"tenants:\n  - name: a\n    project_id: p1\n    credentials: {access_key: AK, secret_key: SK}\n",
+			"m.yml:4: tenants[0].credentials: must be a string naming a credentials entry (credentials.NAME); " +
+				"move this mapping there under a name and write that name here"},
+		{"defaults:\n  credentials:\n    access_key: AK\n    secret_key: SK\ntenants:\n  - name: a\n    project_id: p1\n",
+			"m.yml:3: defaults.credentials: must be a string naming a credentials entry (credentials.NAME); " +
+				"move this mapping there under a name and write that name here"},
+		{"defaults:\n  credentials: {access_key: AK}\ndiscovery:\n  - regions: [cn-north-4]\n",
+			"m.yml:2: defaults.credentials: must be a string naming a credentials entry (credentials.NAME); " +
+				"move this mapping there under a name and write that name here"},
+		{"tenants:\n  - name: a\n    project_id: p1\n    credentials: [main]\n",
+			"m.yml:4: tenants[0].credentials: must be a string"},
+	} {
+		_, err := Parse([]byte(tc.yaml), "m.yml", ".", envOf(nil))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s: error %v, want %q", tc.yaml, err, tc.want)
+		}
 	}
 }
 

@@ -135,6 +135,15 @@ func (d *decoder) value(f *field, k, v *yaml.Node, path string, dst reflect.Valu
 	case kindStrings:
 		return d.strings(f, v, path, fv)
 	}
+	if f.kind == kindString && deref(v).Kind == yaml.MappingNode {
+		// A string key named like a section of the file refers to an entry
+		// of it: "credentials: {access_key: ...}" on a tenant is the entry
+		// itself, written where its name belongs.
+		if p := placeOf(f.key); p != nil {
+			d.add(deref(v).Line, path, "must be a string naming %s; move this mapping there under a name and write that name here", p.name)
+			return false
+		}
+	}
 	s, ok, _ := d.scalar(v, path)
 	if !ok || s == "" {
 		return false

@@ -16,11 +16,22 @@ type resolver struct {
 	envCache  *envCredentials
 	credIndex map[string]int
 	credNames []string
+	// defaultsW is what defaults: wrote: a credentials key written there
+	// wrongly is the problem of every tenant that inherits it, reported once.
+	defaultsW *written
+}
+
+// credentialsBad tells whether the credentials key w's section stands on
+// is written, here or in defaults:, but not as an entry's name: that is the
+// problem to report, not a missing entry or environment.
+func (r *resolver) credentialsBad(w *written) bool {
+	return w.bad["credentials"] || (!w.set("credentials") && r.defaultsW.bad["credentials"])
 }
 
 func (r *resolver) resolve(raw *rawConfig) *Config {
 	cfg := &Config{byName: map[string]*Tenant{}, defaults: raw.defaults}
 	r.credIndex = map[string]int{}
+	r.defaultsW = raw.defaultsW
 	for _, rc := range raw.credentials {
 		r.credIndex[rc.name] = len(cfg.credentials)
 		r.credNames = append(r.credNames, rc.name)
@@ -73,9 +84,7 @@ func (r *resolver) tenant(rt *rawTenant, path string, cfg *Config) Tenant {
 		return t
 	}
 	if t.CredentialsName == "" {
-		if rt.w.bad["credentials"] {
-			// Written, but not as an entry's name: that is the problem
-			// to report, not a missing environment.
+		if r.credentialsBad(rt.w) {
 			return t
 		}
 		env := r.env()
@@ -151,7 +160,7 @@ func (r *resolver) credentialRef(ref string, line int, path string) bool {
 // reporting a missing one; nil when there is none to use.
 func (r *resolver) credentialsFor(e *rawDiscovery, path string, cfg *Config) *credential {
 	switch {
-	case e.w.bad["credentials"]:
+	case r.credentialsBad(e.w):
 		return nil
 	case e.Credentials == "":
 		r.add(e.w.line, path+".credentials", "required (here or in defaults.credentials)")
