@@ -27,15 +27,7 @@ func TestHarnessReport(t *testing.T) {
 		t.Skip("the harness reads /proc")
 	}
 	jsonPath := filepath.Join(t.TempDir(), "results.json")
-	opts, err := parseOptions([]string{"-tenants", "20", "-scrapes", "2", "-min-fetches", "0", "-timeout", "3m", "-concurrency", "8", "-json", jsonPath}, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out, progress bytes.Buffer
-	if err := run(context.Background(), opts, &out, &progress); err != nil {
-		t.Fatalf("%v\nprogress:\n%s", err, &progress)
-	}
-	report := out.String()
+	report, _ := runHarness(t, "-tenants", "20", "-scrapes", "2", "-min-fetches", "0", "-timeout", "3m", "-concurrency", "8", "-json", jsonPath)
 	for _, want := range []string{
 		"Machine: " + strconv.Itoa(runtime.NumCPU()) + " CPUs, ",
 		"Command: `go run ./loadtest -tenants 20 -scrapes 2 -min-fetches 0 -timeout 3m -concurrency 8 -json " + jsonPath + "`",
@@ -113,15 +105,7 @@ func TestHarnessProbe(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the harness reads /proc")
 	}
-	opts, err := parseOptions([]string{"-tenants", "20", "-scrapes", "2", "-min-fetches", "0", "-timeout", "3m", "-concurrency", "8", "-probe"}, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out, progress bytes.Buffer
-	if err := run(context.Background(), opts, &out, &progress); err != nil {
-		t.Fatalf("%v\nprogress:\n%s", err, &progress)
-	}
-	report := out.String()
+	report, _ := runHarness(t, "-tenants", "20", "-scrapes", "2", "-min-fetches", "0", "-timeout", "3m", "-concurrency", "8", "-probe")
 	if want := "one /probe?tenant=NAME per tenant, 8 in flight"; !strings.Contains(report, want) {
 		t.Errorf("report lacks %q:\n%s", want, report)
 	}
@@ -144,17 +128,10 @@ func TestHarnessHeapProfile(t *testing.T) {
 		t.Skip("the harness reads /proc")
 	}
 	dir := t.TempDir()
-	opts, err := parseOptions([]string{"-tenants", "20", "-scrapes", "2", "-min-fetches", "0", "-timeout", "3m", "-concurrency", "8", "-heap-profile", dir}, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out, progress bytes.Buffer
-	if err := run(context.Background(), opts, &out, &progress); err != nil {
-		t.Fatalf("%v\nprogress:\n%s", err, &progress)
-	}
+	_, progress := runHarness(t, "-tenants", "20", "-scrapes", "2", "-min-fetches", "0", "-timeout", "3m", "-concurrency", "8", "-heap-profile", dir)
 	path := filepath.Join(dir, "heap-20.pb.gz")
-	if !strings.Contains(progress.String(), "heap profile in "+path+"\n") {
-		t.Errorf("progress does not name %s:\n%s", path, &progress)
+	if !strings.Contains(progress, "heap profile in "+path+"\n") {
+		t.Errorf("progress does not name %s:\n%s", path, progress)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -245,16 +222,8 @@ func TestHarnessRoomsJobs(t *testing.T) {
 	jsonPath := filepath.Join(t.TempDir(), "results.json")
 	// One room per tenant: its detail is fetched right after the listing,
 	// so the exporter serves everything after its first refreshes.
-	opts, err := parseOptions([]string{"-rooms-jobs", "-tenants", "12", "-rooms", "1", "-jobs", "2", "-failed-jobs", "1",
-		"-interval", "1s", "-window", "2s", "-rooms-interval", "1m", "-jobs-interval", "15s", "-concurrency", "8", "-timeout", "3m", "-json", jsonPath}, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out, progress bytes.Buffer
-	if err := run(context.Background(), opts, &out, &progress); err != nil {
-		t.Fatalf("%v\nprogress:\n%s", err, &progress)
-	}
-	report := out.String()
+	report, _ := runHarness(t, "-rooms-jobs", "-tenants", "12", "-rooms", "1", "-jobs", "2", "-failed-jobs", "1",
+		"-interval", "1s", "-window", "2s", "-rooms-interval", "1m", "-jobs-interval", "15s", "-concurrency", "8", "-timeout", "3m", "-json", jsonPath)
 	for _, want := range []string{
 		"| " + strings.Join(roomsJobsColumns, " | ") + " |\n",
 		"| " + strings.Join(callColumns, " | ") + " |\n",
@@ -359,4 +328,19 @@ func TestParseRoomsJobsOptions(t *testing.T) {
 			t.Errorf("%s: error %v, stderr %q; want %q", bad, err, stderr.String(), want)
 		}
 	}
+}
+
+// runHarness runs the harness with args as a user would on the command
+// line, and returns its report and progress output.
+func runHarness(t *testing.T, args ...string) (report, progress string) {
+	t.Helper()
+	opts, err := parseOptions(args, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, prog bytes.Buffer
+	if err := run(context.Background(), opts, &out, &prog); err != nil {
+		t.Fatalf("%v\nprogress:\n%s", err, &prog)
+	}
+	return out.String(), prog.String()
 }
